@@ -1,0 +1,169 @@
+"""Shared pieces of the settings models: the base model, rule reporting and Kubernetes quantities.
+
+Every model is frozen, rejects unknown keys and reads camelCase keys, so a stack file reads like
+Kubernetes and Pulumi config. A rule that spans fields is written as an ``after`` model validator
+that collects every problem it finds with :class:`Problems` and reports them together, each with
+the key path relative to the model; pydantic prefixes the path of the enclosing models.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+Loc = tuple[str | int, ...]
+
+
+class Model(BaseModel):
+    """Base of every settings model: frozen, strict about keys, camelCase in YAML."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+        use_attribute_docstrings=False,
+    )
+
+
+class Problems:
+    """Collects rule violations inside a model validator and raises them as one ValidationError.
+
+    ``loc`` is relative to the model being validated and uses the YAML (camelCase) key names.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[InitErrorDetails] = []
+
+    def add(self, loc: Loc, value: Any, message: str) -> None:
+        # The message is a literal: braces would be read as format fields by pydantic.
+        text = message.replace("{", "(").replace("}", ")")
+        self._items.append(
+            InitErrorDetails(type=PydanticCustomError("rule", text), loc=loc, input=value)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_if_any(self, title: str) -> None:
+        if self._items:
+            raise ValidationError.from_exception_data(title, self._items)
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Merge ``override`` into ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+# --- Kubernetes quantities -------------------------------------------------------------------
+
+_SUFFIX = {
+    "": Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
+_QUANTITY = re.compile(r"^(?P<num>\+?(\d+(\.\d*)?|\.\d+))(?P<suffix>[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
+
+
+def parse_quantity(text: str) -> Decimal:
+    """Value of a Kubernetes quantity ("500m", "1", "512Mi", "1e3") as a Decimal."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    try:
+        number = Decimal(match["num"])
+        suffix = match["suffix"] or ""
+        if suffix[:1] in ("e", "E"):
+            return number * (Decimal(10) ** int(suffix[1:]))
+        return number * _SUFFIX[suffix]
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid numbers
+        raise ValueError(f"{text!r} is not a Kubernetes quantity") from exc
+
+
+def _to_text(value: Any) -> Any:
+    # YAML reads `cpu: 1` as an int; Kubernetes wants the quantity as a string.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return format(value, "g") if isinstance(value, float) else str(value)
+    return value
+
+
+def _check_quantity(text: str) -> str:
+    try:
+        value = parse_quantity(text)
+    except ValueError:
+        raise PydanticCustomError(
+            "quantity",
+            "must be a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi",
+        ) from None
+    if value <= 0:
+        raise PydanticCustomError("quantity", "must be greater than zero")
+    return text
+
+
+Quantity = Annotated[str, BeforeValidator(_to_text), AfterValidator(_check_quantity)]
+"""A positive Kubernetes quantity, kept as written (``500m``, ``1Gi``)."""
+
+
+def cpu_text(cores: Decimal) -> str:
+    """Format a CPU amount for a message: whole cores, else millicores."""
+    if cores == cores.to_integral_value():
+        return f"{int(cores)}"
+    return f"{(cores * 1000).normalize():f}m"
+
+
+def memory_text(size: Decimal) -> str:
+    """Format a memory amount for a message, in the largest binary unit that divides it."""
+    for unit in ("Gi", "Mi", "Ki"):
+        scaled = size / _SUFFIX[unit]
+        if scaled >= 1 and scaled == scaled.to_integral_value():
+            return f"{int(scaled)}{unit}"
+    return f"{size.normalize():f}"
+
+
+def amount_text(resource: str, value: Decimal) -> str:
+    if resource == "cpu":
+        return cpu_text(value)
+    if resource == "memory":
+        return memory_text(value)
+    return f"{value.normalize():f}"
+
+
+# --- Common constrained types ----------------------------------------------------------------
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
+"""An RFC 1123 label: a Kubernetes namespace or Service name."""
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Seconds = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvName = Annotated[str, Field(pattern=ENV_NAME)]
+HttpPath = Annotated[str, Field(pattern=r"^/[^\s]*$", max_length=1024)]
+SelectPolicy = Literal["Max", "Min", "Disabled"]

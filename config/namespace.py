@@ -1,0 +1,93 @@
+"""Settings of the app namespace baseline and of the cluster this program deploys into."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import DnsLabel, Model, PositiveInt, Problems, Quantity
+from .workload import ResourceAmounts
+
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(3[0-9]|[4-9][0-9])$")]
+
+
+class ResourceQuota(Model):
+    """Namespace totals. Guide: 'Set namespace quotas — Prevent runaway scaling — Control costs'."""
+
+    requests: ResourceAmounts = Field(
+        ResourceAmounts(cpu="10", memory="12Gi"), description="`requests.cpu` / `requests.memory` hard limits."
+    )
+    limits: ResourceAmounts = Field(
+        ResourceAmounts(cpu="20", memory="24Gi"), description="`limits.cpu` / `limits.memory` hard limits."
+    )
+    pods: PositiveInt | None = Field(40, description="Hard limit on the number of pods.")
+
+
+class LimitRange(Model):
+    """Container defaults and bounds, so a pod without requests still counts against the quota."""
+
+    default_request: ResourceAmounts = Field(
+        ResourceAmounts(cpu="100m", memory="128Mi"), description="Request given to containers that set none."
+    )
+    default: ResourceAmounts = Field(
+        ResourceAmounts(cpu="500m", memory="256Mi"), description="Limit given to containers that set none."
+    )
+    max: ResourceAmounts = Field(
+        ResourceAmounts(cpu="2", memory="2Gi"), description="Largest limit a container may set."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitRange:
+        problems = Problems()
+        for resource in ("cpu", "memory"):
+            request, limit, ceiling = (
+                self.default_request.value(resource),
+                self.default.value(resource),
+                self.max.value(resource),
+            )
+            if request is not None and limit is not None and request > limit:
+                problems.add(("defaultRequest", resource), getattr(self.default_request, resource),
+                             f"must not exceed default.{resource} ({getattr(self.default, resource)})")
+            if limit is not None and ceiling is not None and limit > ceiling:
+                problems.add(("default", resource), getattr(self.default, resource),
+                             f"must not exceed max.{resource} ({getattr(self.max, resource)})")
+        problems.raise_if_any("LimitRange")
+        return self
+
+
+class NamespaceSettings(Model):
+    name: DnsLabel = Field("spywatcher", description="Namespace of the app (guide: `-n spywatcher`).")
+    pod_security: Literal["restricted", "baseline"] = Field(
+        "restricted",
+        description="Pod Security Admission level, enforced, audited and warned at the cluster's version.",
+    )
+    resource_quota: ResourceQuota | None = Field(
+        ResourceQuota(), description="ResourceQuota; must fit every workload at maxReplicas plus surge. `null`: none."
+    )
+    limit_range: LimitRange | None = Field(LimitRange(), description="LimitRange for containers. `null`: none.")
+
+
+class ClusterSettings(Model):
+    """The EKS cluster is a prerequisite this program reads, not one it creates."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$")] = Field(
+        description="EKS cluster name."
+    )
+    kubernetes_version: KubernetesVersion = Field(
+        "1.34",
+        description="Kubernetes minor version of the cluster (1.30 or later): the schemas rendered "
+        "objects are checked against and the Pod Security version.",
+    )
+    context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
+        None,
+        description="kubeconfig context to deploy with. Alternatively set the whole kubeconfig as "
+        "the secret `spywatcher:kubeconfig`.",
+    )
+
+    def version_tuple(self) -> tuple[int, int]:
+        major, minor = self.kubernetes_version.split(".")
+        return int(major), int(minor)
+
+
+__all__ = ["ClusterSettings", "LimitRange", "NamespaceSettings", "Quantity", "ResourceQuota"]

@@ -1,0 +1,171 @@
+"""The whole stack's settings, and the rules that span more than one part of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from .base import EnvName, Loc, Model, Problems, amount_text
+from .namespace import ClusterSettings, NamespaceSettings
+from .workload import BackendSettings, FrontendSettings, WorkloadSettings
+
+RESOURCES = ("cpu", "memory")
+
+
+@dataclass(frozen=True)
+class PodBudget:
+    """The most a set of pods can claim in the namespace at once, for the quota check."""
+
+    loc: Loc
+    pods: int
+    requests: dict[str, Decimal | None]
+    limits: dict[str, Decimal | None]
+
+
+class StackSettings(Model):
+    """Everything under the `spywatcher:` config namespace of one stack."""
+
+    namespace: NamespaceSettings = Field(NamespaceSettings(), description="The app namespace baseline.")
+    cluster: ClusterSettings = Field(description="The existing EKS cluster and how to reach it.")
+    backend: BackendSettings = Field(description="The Express + Socket.IO API (port 3001).")
+    frontend: FrontendSettings = Field(description="The nginx-served frontend (port 80).")
+    kubeconfig: SecretStr | None = Field(
+        None,
+        description="Secret. A kubeconfig for the cluster (`pulumi config set --secret "
+        "spywatcher:kubeconfig < kubeconfig`). Without it, `cluster.context` of the local kubeconfig is used.",
+    )
+    secrets: dict[Literal["backend", "frontend"], dict[EnvName, SecretStr]] = Field(
+        default_factory=dict,
+        description="Secret. App secrets per workload, stored in a Kubernetes Secret and mounted as "
+        "environment variables (`pulumi config set --secret --path "
+        "'spywatcher:secrets.backend.DATABASE_URL' ...`).",
+    )
+
+    def secret_values(self, workload: str) -> dict[str, SecretStr]:
+        """The secret config of one workload (empty when it has none)."""
+        return dict(self.secrets.get(workload, {}))  # type: ignore[call-overload]
+
+    def workloads(self) -> dict[str, WorkloadSettings]:
+        return {"backend": self.backend, "frontend": self.frontend}
+
+    def pod_budgets(self) -> list[PodBudget]:
+        """Every pod the stack can run in the app namespace at its peak."""
+        limit_range = self.namespace.limit_range
+        budgets = []
+        for name, workload in self.workloads().items():
+            requests, limits = {}, {}
+            for resource in RESOURCES:
+                request = workload.resources.requests.value(resource)
+                limit = workload.resources.limits.value(resource)
+                if limit is None and limit_range is not None:
+                    limit = limit_range.default.value(resource)
+                if request is None:
+                    # Kubernetes copies an explicit limit into a missing request, else the default.
+                    request = workload.resources.limits.value(resource)
+                    if request is None and limit_range is not None:
+                        request = limit_range.default_request.value(resource)
+                requests[resource], limits[resource] = request, limit
+            budgets.append(PodBudget((name,), workload.max_pods(), requests, limits))
+        return budgets
+
+    @model_validator(mode="after")
+    def _cross_component_rules(self) -> StackSettings:
+        problems = Problems()
+        self._check_quota(problems)
+        self._check_limit_range(problems)
+        self._check_secrets(problems)
+        if self.kubeconfig is None and self.cluster.context is None:
+            problems.add(
+                ("cluster", "context"),
+                None,
+                "is required unless the secret spywatcher:kubeconfig is set: the program deploys "
+                "only through an explicit provider",
+            )
+        problems.raise_if_any("StackSettings")
+        return self
+
+    def _check_quota(self, problems: Problems) -> None:
+        quota = self.namespace.resource_quota
+        if quota is None:
+            return
+        budgets = self.pod_budgets()
+        if quota.pods is not None:
+            pods = sum(b.pods for b in budgets)
+            if pods > quota.pods:
+                problems.add(
+                    ("namespace", "resourceQuota", "pods"),
+                    quota.pods,
+                    f"is below the {pods} pods the workloads reach at maxReplicas plus rollout "
+                    "surge; the HPA would silently stop short of its maximum",
+                )
+        for kind in ("requests", "limits"):
+            for resource in RESOURCES:
+                hard = getattr(quota, kind).value(resource)
+                if hard is None:
+                    continue
+                parts = [(b, getattr(b, kind)[resource]) for b in budgets]
+                missing = [b for b, amount in parts if amount is None]
+                for budget in missing:
+                    problems.add(
+                        (*budget.loc, "resources", kind, resource),
+                        None,
+                        f"is required: namespace.resourceQuota.{kind}.{resource} is set, and the "
+                        "quota rejects pods that do not declare it (no LimitRange default either)",
+                    )
+                if missing:
+                    continue
+                needed: Decimal = sum((b.pods * amount for b, amount in parts if amount is not None), Decimal(0))
+                if needed > hard:
+                    detail = ", ".join(
+                        f"{'.'.join(map(str, b.loc))} {b.pods} x {amount_text(resource, amount)}"
+                        for b, amount in parts
+                        if amount is not None
+                    )
+                    problems.add(
+                        ("namespace", "resourceQuota", kind, resource),
+                        getattr(getattr(quota, kind), resource),
+                        f"is below the {amount_text(resource, needed)} the workloads need at "
+                        f"maxReplicas plus rollout surge ({detail}); the HPA would silently stop "
+                        "short of its maximum",
+                    )
+
+    def _check_limit_range(self, problems: Problems) -> None:
+        limit_range = self.namespace.limit_range
+        if limit_range is None:
+            return
+        for name, workload in self.workloads().items():
+            for resource in RESOURCES:
+                ceiling = limit_range.max.value(resource)
+                limit = workload.resources.limits.value(resource)
+                if ceiling is not None and limit is not None and limit > ceiling:
+                    problems.add(
+                        (name, "resources", "limits", resource),
+                        getattr(workload.resources.limits, resource),
+                        f"exceeds namespace.limitRange.max.{resource} "
+                        f"({getattr(limit_range.max, resource)}); admission would reject the pods",
+                    )
+
+    def _check_secrets(self, problems: Problems) -> None:
+        for name, values in self.secrets.items():
+            workload = self.workloads()[name]
+            if workload.existing_secret is not None and values:
+                problems.add(
+                    ("secrets", name),
+                    "[secret]",
+                    f"conflicts with {name}.existingSecret ({workload.existing_secret}): use one "
+                    "source of secrets per workload",
+                )
+            for key in values:
+                if key in workload.env:
+                    problems.add(
+                        ("secrets", name, key),
+                        "[secret]",
+                        f"is also set in {name}.env; one variable must have one source",
+                    )
+
+
+# Top-level keys whose values must be stored as Pulumi secrets.
+SECRET_KEYS = ("kubeconfig", "secrets")
