@@ -1,0 +1,14 @@
+"""spywatcher: Spywatcher's backend and frontend on EKS, autoscaled and load balanced."""
+
+import pulumi
+
+from components.platform import Platform
+from config import load_settings
+
+settings = load_settings()  # a bad stack file ends the run here, before any resource exists
+platform = Platform("spywatcher", settings)
+
+pulumi.export("namespace", platform.namespace)
+for component, workload in platform.workloads.items():
+    pulumi.export(f"{component}Deployment", workload.deployment_name)
+    pulumi.export(f"{component}Service", workload.service_name)

@@ -1,0 +1,105 @@
+"""Helpers shared by the components: recommended labels and registering a built object.
+
+Builders return plain Kubernetes object dicts (camelCase, exactly what the API server reads);
+:func:`register` turns one into the matching pulumi_kubernetes resource. Only the modules of
+the kinds actually registered are imported, which keeps the program's start-up short.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pulumi
+
+PART_OF = "spywatcher"
+
+# (apiVersion, kind) -> (module, class) of the typed pulumi_kubernetes resource.
+_TYPED = {
+    ("v1", "Namespace"): ("pulumi_kubernetes.core.v1", "Namespace"),
+    ("v1", "ConfigMap"): ("pulumi_kubernetes.core.v1", "ConfigMap"),
+    ("v1", "Secret"): ("pulumi_kubernetes.core.v1", "Secret"),
+    ("v1", "Service"): ("pulumi_kubernetes.core.v1", "Service"),
+    ("v1", "ServiceAccount"): ("pulumi_kubernetes.core.v1", "ServiceAccount"),
+    ("v1", "ResourceQuota"): ("pulumi_kubernetes.core.v1", "ResourceQuota"),
+    ("v1", "LimitRange"): ("pulumi_kubernetes.core.v1", "LimitRange"),
+    ("apps/v1", "Deployment"): ("pulumi_kubernetes.apps.v1", "Deployment"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): ("pulumi_kubernetes.autoscaling.v2", "HorizontalPodAutoscaler"),
+    ("policy/v1", "PodDisruptionBudget"): ("pulumi_kubernetes.policy.v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "Ingress"): ("pulumi_kubernetes.networking.v1", "Ingress"),
+    ("networking.k8s.io/v1", "NetworkPolicy"): ("pulumi_kubernetes.networking.v1", "NetworkPolicy"),
+    ("batch/v1", "Job"): ("pulumi_kubernetes.batch.v1", "Job"),
+    ("batch/v1", "CronJob"): ("pulumi_kubernetes.batch.v1", "CronJob"),
+    ("rbac.authorization.k8s.io/v1", "Role"): ("pulumi_kubernetes.rbac.v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("pulumi_kubernetes.rbac.v1", "RoleBinding"),
+}
+# Top-level object keys whose Python argument name differs.
+_ARGUMENT = {"stringData": "string_data"}
+
+
+def register(obj: dict[str, Any], name: str, opts: pulumi.ResourceOptions, **extra: Any) -> Any:
+    """Register a built Kubernetes object as a resource named ``name``.
+
+    ``extra`` adds arguments that must stay out of the pure builder, such as secret values.
+    Kinds without a typed class (custom resources) become ``apiextensions.CustomResource``.
+    """
+    key = (obj["apiVersion"], obj["kind"])
+    fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    if key in _TYPED:
+        module, cls = _TYPED[key]
+        resource = getattr(importlib.import_module(module), cls)
+        kwargs = {_ARGUMENT.get(k, k): v for k, v in fields.items()}
+        return resource(name, opts=opts, **kwargs, **extra)
+    from pulumi_kubernetes.apiextensions import CustomResource
+
+    return CustomResource(name, api_version=key[0], kind=key[1], opts=opts, **fields, **extra)
+
+
+def labels(component: str, instance: str, version: str | None = None) -> dict[str, str]:
+    """The recommended `app.kubernetes.io/*` labels."""
+    result = {
+        "app.kubernetes.io/name": PART_OF,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    if version:
+        result["app.kubernetes.io/version"] = version[:63]
+    return result
+
+
+def selector(component: str, instance: str) -> dict[str, str]:
+    """The stable subset of :func:`labels` that selects a workload's pods (never the version)."""
+    return {
+        "app.kubernetes.io/name": PART_OF,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+    }
+
+
+def metadata(name: str, namespace: str | None, obj_labels: dict[str, str], **more: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"name": name, "labels": dict(obj_labels)}
+    if namespace is not None:
+        result["namespace"] = namespace
+    result.update({k: v for k, v in more.items() if v})
+    return result
+
+
+def image_version(image: str) -> str | None:
+    """The tag of an image reference (``repo:tag`` or ``repo:tag@sha256:…``), for the version label."""
+    reference = image.split("@", 1)[0]
+    last = reference.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def child_opts(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, **more: Any) -> pulumi.ResourceOptions:
+    """Options for a component's child: parented, and waiting for what the component waits for.
+
+    Pulumi does not pass a component's ``depends_on`` on to its children, so it is copied here.
+    """
+    depends_on = list(more.pop("depends_on", []) or [])
+    if opts is not None and opts.depends_on:
+        inherited = opts.depends_on if isinstance(opts.depends_on, list) else [opts.depends_on]
+        depends_on = [*inherited, *depends_on]
+    return pulumi.ResourceOptions(parent=parent, depends_on=depends_on or None, **more)

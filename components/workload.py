@@ -1,0 +1,319 @@
+"""One autoscaled workload: Deployment + Service + HorizontalPodAutoscaler + PodDisruptionBudget,
+with its ConfigMap and Secret. Used for the backend and the frontend.
+
+The builders are pure functions of :class:`WorkloadArgs`; :class:`Workload` only registers what
+they return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pydantic import SecretStr
+
+from config.workload import Probe, WorkloadSettings
+
+from .k8s import child_opts, image_version, labels, metadata, register, selector
+
+PORT_NAME = "http"
+
+
+@dataclass(frozen=True)
+class WorkloadArgs:
+    settings: WorkloadSettings
+    namespace: str
+    instance: str  # e.g. "spywatcher-production": the app.kubernetes.io/instance label
+    secret_values: Mapping[str, SecretStr] = field(default_factory=dict)
+
+    @property
+    def component(self) -> str:
+        return self.settings.component
+
+    @property
+    def name(self) -> str:
+        """Kubernetes name of the Deployment and Service (guide: `spywatcher-backend`)."""
+        return f"spywatcher-{self.component}"
+
+    @property
+    def config_map_name(self) -> str | None:
+        return f"{self.name}-config" if self.settings.env else None
+
+    @property
+    def secret_name(self) -> str | None:
+        if self.settings.existing_secret:
+            return self.settings.existing_secret
+        return f"{self.name}-secrets" if self.secret_values else None
+
+    def labels(self) -> dict[str, str]:
+        return labels(self.component, self.instance, image_version(self.settings.image))
+
+    def selector(self) -> dict[str, str]:
+        return selector(self.component, self.instance)
+
+    def metadata(self, name: str, **more: Any) -> dict[str, Any]:
+        return metadata(name, self.namespace, self.labels(), **more)
+
+
+# --- Builders --------------------------------------------------------------------------------
+
+
+def build_config_map(args: WorkloadArgs) -> dict[str, Any] | None:
+    if args.config_map_name is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": args.metadata(args.config_map_name),
+        "data": dict(sorted(args.settings.env.items())),
+    }
+
+
+def build_secret(args: WorkloadArgs) -> dict[str, Any] | None:
+    """The Secret's shape; its values are added by the component as a secret Output."""
+    if not args.secret_values or args.settings.existing_secret:
+        return None
+    assert args.secret_name is not None
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": args.metadata(args.secret_name), "type": "Opaque"}
+
+
+def _probe(probe: Probe) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": probe.path, "port": PORT_NAME, "scheme": "HTTP"},
+        "initialDelaySeconds": probe.initial_delay_seconds,
+        "periodSeconds": probe.period_seconds,
+        "timeoutSeconds": probe.timeout_seconds,
+        "successThreshold": probe.success_threshold,
+        "failureThreshold": probe.failure_threshold,
+    }
+
+
+def _resources(settings: WorkloadSettings) -> dict[str, Any]:
+    result = {}
+    for kind in ("requests", "limits"):
+        amounts = getattr(settings.resources, kind)
+        values = {r: v for r in ("cpu", "memory") if (v := getattr(amounts, r)) is not None}
+        if values:
+            result[kind] = values
+    return result
+
+
+def config_checksum(args: WorkloadArgs) -> str:
+    """Hash of the ConfigMap data: a pod-template annotation, so a config change rolls the pods."""
+    return hashlib.sha256(json.dumps(args.settings.env, sort_keys=True).encode()).hexdigest()
+
+
+def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
+    s = args.settings
+    container: dict[str, Any] = {
+        "name": args.component,
+        "image": s.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": s.container_port, "protocol": "TCP"}],
+        "resources": _resources(s),
+        "livenessProbe": _probe(s.probes.liveness),
+        "readinessProbe": _probe(s.probes.readiness),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": s.security_context.run_as_user,
+            "runAsGroup": s.security_context.run_as_group,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": v.volume_name(), "mountPath": v.mount_path} for v in s.scratch_volumes],
+    }
+    if s.probes.startup is not None:
+        container["startupProbe"] = _probe(s.probes.startup)
+    if s.shutdown.pre_stop_sleep_seconds > 0:
+        # Native sleep action (no shell needed in the image): the pod leaves the endpoints and
+        # ingress-nginx's upstream list before SIGTERM reaches the app.
+        container["lifecycle"] = {"preStop": {"sleep": {"seconds": s.shutdown.pre_stop_sleep_seconds}}}
+    env_from = []
+    if args.config_map_name:
+        env_from.append({"configMapRef": {"name": args.config_map_name}})
+    if args.secret_name:
+        env_from.append({"secretRef": {"name": args.secret_name}})
+    if env_from:
+        container["envFrom"] = env_from
+
+    pod_security: dict[str, Any] = {
+        "runAsNonRoot": True,
+        "runAsUser": s.security_context.run_as_user,
+        "runAsGroup": s.security_context.run_as_group,
+        "fsGroup": s.security_context.run_as_group,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    if s.container_port < 1024:
+        # A non-root process with every capability dropped may bind a port below 1024 only when
+        # the pod's network namespace allows it (a safe sysctl, allowed by the restricted policy).
+        pod_security["sysctls"] = [{"name": "net.ipv4.ip_unprivileged_port_start", "value": str(s.container_port)}]
+
+    spread = s.topology_spread
+    template_metadata: dict[str, Any] = {"labels": args.labels()}
+    if args.config_map_name:
+        template_metadata["annotations"] = {"checksum/config": config_checksum(args)}
+    return {
+        "metadata": template_metadata,
+        "spec": {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": s.shutdown.termination_grace_period_seconds,
+            "securityContext": pod_security,
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": spread.max_skew,
+                    "topologyKey": key,
+                    "whenUnsatisfiable": when,
+                    "labelSelector": {"matchLabels": args.selector()},
+                    # Spread each ReplicaSet on its own, so a rollout does not skew the new pods.
+                    "matchLabelKeys": ["pod-template-hash"],
+                }
+                for key, when in (("topology.kubernetes.io/zone", spread.zone), ("kubernetes.io/hostname", spread.host))
+            ],
+            "containers": [container],
+            "volumes": [{"name": v.volume_name(), "emptyDir": {"sizeLimit": v.size_limit}} for v in s.scratch_volumes],
+        },
+    }
+
+
+def build_deployment(args: WorkloadArgs) -> dict[str, Any]:
+    """The Deployment. No `spec.replicas`: the HPA owns the count, and `pulumi up` must not reset it."""
+    rollout = args.settings.rollout
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": args.metadata(args.name),
+        "spec": {
+            "selector": {"matchLabels": args.selector()},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": rollout.max_surge, "maxUnavailable": rollout.max_unavailable},
+            },
+            "revisionHistoryLimit": rollout.revision_history_limit,
+            "progressDeadlineSeconds": rollout.progress_deadline_seconds,
+            "minReadySeconds": rollout.min_ready_seconds,
+            "template": build_pod_template(args),
+        },
+    }
+
+
+def build_service(args: WorkloadArgs) -> dict[str, Any]:
+    service = args.settings.service
+    spec: dict[str, Any] = {
+        "type": "ClusterIP",
+        "selector": args.selector(),
+        "ports": [{"name": PORT_NAME, "port": service.port, "targetPort": PORT_NAME, "protocol": "TCP"}],
+        "sessionAffinity": service.session_affinity,
+    }
+    if service.session_affinity == "ClientIP":
+        spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": service.session_affinity_timeout_seconds}}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": args.metadata(args.name), "spec": spec}
+
+
+def build_hpa(args: WorkloadArgs) -> dict[str, Any]:
+    scaling = args.settings.autoscaling
+    metrics: list[dict[str, Any]] = [
+        {
+            "type": "Resource",
+            "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": target}},
+        }
+        for resource, target in (("cpu", scaling.cpu_utilization), ("memory", scaling.memory_utilization))
+        if target is not None
+    ]
+    metrics += [
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": m.metric_name},
+                "target": {"type": "AverageValue", "averageValue": str(m.average_value)},
+            },
+        }
+        for m in scaling.custom_metrics.metrics()
+    ]
+
+    def rules(r: Any) -> dict[str, Any]:
+        return {
+            "stabilizationWindowSeconds": r.stabilization_window_seconds,
+            "selectPolicy": r.select_policy,
+            "policies": [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in r.policies],
+        }
+
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": args.metadata(f"{args.name}-hpa"),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name},
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": metrics,
+            "behavior": {"scaleUp": rules(scaling.behavior.scale_up), "scaleDown": rules(scaling.behavior.scale_down)},
+        },
+    }
+
+
+def build_pdb(args: WorkloadArgs) -> dict[str, Any]:
+    budget = args.settings.disruption_budget
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": args.metadata(f"{args.name}-pdb"),
+        "spec": {
+            "minAvailable": budget.min_available,
+            "selector": {"matchLabels": args.selector()},
+            "unhealthyPodEvictionPolicy": budget.unhealthy_pod_eviction_policy,
+        },
+    }
+
+
+# --- Component -------------------------------------------------------------------------------
+
+
+class Workload(pulumi.ComponentResource):
+    """An autoscaled, disruption-budgeted, zero-downtime workload."""
+
+    deployment_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    service_port: int
+    hpa_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spywatcher:workload:Workload", name, None, opts)
+        inputs = []
+        config_map = build_config_map(args)
+        if config_map is not None:
+            inputs.append(register(config_map, f"{name}-config", child_opts(self, opts)))
+        secret = build_secret(args)
+        if secret is not None:
+            values = {k: v.get_secret_value() for k, v in sorted(args.secret_values.items())}
+            inputs.append(
+                register(secret, f"{name}-secrets", child_opts(self, opts), string_data=pulumi.Output.secret(values))
+            )
+        rollout = args.settings.rollout
+        # Pulumi waits for the rollout; give it the Deployment's own deadline plus a margin.
+        timeout = f"{rollout.progress_deadline_seconds + 300}s"
+        deployment = register(
+            build_deployment(args),
+            f"{name}-deployment",
+            child_opts(
+                self, opts, depends_on=inputs, custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)
+            ),
+        )
+        service = register(build_service(args), f"{name}-service", child_opts(self, opts))
+        hpa = register(build_hpa(args), f"{name}-hpa", child_opts(self, opts, depends_on=[deployment]))
+        register(build_pdb(args), f"{name}-pdb", child_opts(self, opts))
+
+        self.deployment_name = deployment.metadata.apply(lambda m: m["name"])
+        self.service_name = service.metadata.apply(lambda m: m["name"])
+        self.service_port = args.settings.service.port
+        self.hpa_name = hpa.metadata.apply(lambda m: m["name"])
+        self.register_outputs(
+            {"deploymentName": self.deployment_name, "serviceName": self.service_name, "hpaName": self.hpa_name}
+        )
