@@ -1,0 +1,27 @@
+"""`python -m offline <verb>`: the program's offline tools. No CLI, cloud or cluster needed."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# verb -> (module with `main(argv) -> int`, one-line help)
+VERBS = {
+    "preview": ("offline.preview", "print what a stack would create"),
+    "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
+    "docs": ("offline.docs", "regenerate the README's config reference (--check: verify it)"),
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in VERBS:
+        lines = ["usage: python -m offline <verb> [options]", "", "verbs:"]
+        lines += [f"  {verb:<10} {text}" for verb, (_, text) in VERBS.items()]
+        print("\n".join(lines), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    module, _ = VERBS[argv[0]]
+    return int(importlib.import_module(module).main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,305 @@
+"""Runs the very program `pulumi up` runs (`__main__.py`) under the Pulumi SDK's mocks.
+
+No CLI, no provider plugins, no cluster, no cloud: the mocks answer every registration and the
+recorder keeps what the program asked for — type, name, inputs and resource options — as a
+:class:`Plan`. Tests, `offline preview`, `render` and `diff` all read plans.
+"""
+
+from __future__ import annotations
+
+import logging
+import runpy
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from .stackfile import ROOT, encode, project_name, read_stack_config
+
+PROGRAM = ROOT / "__main__.py"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program passed as a Pulumi secret."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret([masked])"
+
+
+def normalize(value: Any) -> Any:
+    """Wire values made readable: whole floats back to ints, secret envelopes to :class:`Secret`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return Secret(normalize(value.get("value")))
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    return value
+
+
+MASK = "[secret]"
+
+
+def mask(value: Any) -> Any:
+    """The value with every :class:`Secret` masked; a secret mapping keeps its keys."""
+    if isinstance(value, Secret):
+        inner = value.value
+        if isinstance(inner, dict):
+            return {k: MASK for k in inner}
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def reveal(value: Any) -> Any:
+    """The value with every :class:`Secret` unwrapped (for assertions only)."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, with the options Pulumi would act on."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    provider: str = ""
+    protect: bool = False
+    depends_on: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    retain_on_delete: bool = False
+
+    @property
+    def is_kubernetes_object(self) -> bool:
+        """A custom resource that becomes one Kubernetes object (not a provider or Helm release)."""
+        return (
+            self.custom
+            and self.type.startswith("kubernetes:")
+            and "kind" in self.inputs
+            and "apiVersion" in self.inputs
+        )
+
+    def k8s_object(self) -> dict[str, Any]:
+        """The Kubernetes object as the API server would receive it, secret values masked."""
+        return mask(self.inputs)
+
+
+@dataclass
+class Plan:
+    """What one run of the program registered."""
+
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    logs: list[str]
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(self.resources)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, type_: str, name: str) -> Registration:
+        matches = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(matches) != 1:
+            known = sorted(r.name for r in self.of_type(type_))
+            raise KeyError(f"{len(matches)} resources of type {type_} named {name!r} (known: {known})")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def k8s_objects(self) -> list[dict[str, Any]]:
+        return [r.k8s_object() for r in self.resources if r.is_kubernetes_object]
+
+    def k8s(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """The one Kubernetes object of ``kind`` named ``name`` (in ``namespace``, if given)."""
+        found = [
+            o
+            for o in self.k8s_objects()
+            if o["kind"] == kind
+            and o["metadata"]["name"] == name
+            and (namespace is None or o["metadata"].get("namespace") == namespace)
+        ]
+        if len(found) != 1:
+            known = sorted(o["metadata"]["name"] for o in self.k8s_objects() if o["kind"] == kind)
+            raise KeyError(f"{len(found)} {kind} objects named {name!r} (known: {known})")
+        return found[0]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Answers registrations with the inputs plus what a provider would compute."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        from .mock_outputs import computed_outputs
+
+        return f"{args.name}-id", {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        from .mock_outputs import call_result
+
+        return call_result(args.token, args.args), []
+
+
+class _Recorder(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        timeouts = request.customTimeouts
+        record = Registration(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs=normalize(rpc.deserialize_properties(request.object)),
+            provider=request.provider,
+            protect=bool(request.protect),
+            depends_on=tuple(request.dependencies),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            ignore_changes=tuple(request.ignoreChanges),
+            custom_timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(timeouts, k, ""))},
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+        with self._lock:
+            self.registrations.append(record)
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if f"::{STACK_TYPE}::" in request.urn:
+            self.stack_outputs = normalize(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+_RUN_LOCK = threading.Lock()
+
+
+def _run_file(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+
+
+def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset(),
+                program: Path = PROGRAM) -> Plan:
+    """Run ``program`` as stack ``stack`` with ``config`` (`{"project:key": value}`) under mocks.
+
+    Raises whatever the program raises (a config error arrives as ``config.ConfigError``), with
+    the registrations made before the failure attached as ``exc.plan``.
+    """
+    root = str(program.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    with _RUN_LOCK:
+        mocks = _Mocks()
+        monitor = _Recorder(mocks)
+        collector = _LogCollector()
+        logger = logging.getLogger(f"spywatcher.offline.{stack}")
+        logger.propagate = False
+        logger.handlers = [collector]
+        logger.setLevel(logging.DEBUG)
+        pulumi.runtime.set_mocks(
+            mocks, project=project_name(program.parent), stack=stack, preview=True, logger=logger, monitor=monitor
+        )
+        set_root_resource(None)  # type: ignore[arg-type]  # run_in_stack creates the stack resource, as the real host does
+        pulumi.runtime.set_all_config({k: encode(v) for k, v in config.items()}, sorted(secret_keys))
+        try:
+            _sync_await(run_in_stack(lambda: _run_file(program)))
+        except BaseException as exc:
+            # What was registered before the failure, for callers that check "nothing registered".
+            exc.plan = Plan(stack, list(monitor.registrations), {}, list(collector.lines))  # type: ignore[attr-defined]
+            raise
+        finally:
+            set_root_resource(None)  # type: ignore[arg-type]
+    return Plan(stack, list(monitor.registrations), dict(monitor.stack_outputs), list(collector.lines))
+
+
+def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
+              secrets: Mapping[str, Any] | None = None) -> Plan:
+    """Run the program with the stack file's config.
+
+    ``overrides`` are deep-merged into the stack file's values (`{"backend": {...}}`; the project
+    prefix is optional; a value of :data:`DELETE` removes a key). ``secrets`` set keys as Pulumi
+    secrets, as `pulumi config set --secret` would.
+    """
+    config, secret_keys = read_stack_config(stack)
+    project = project_name()
+    for source, is_secret in ((overrides or {}, False), (secrets or {}, True)):
+        for key, value in source.items():
+            full_key = key if ":" in key else f"{project}:{key}"
+            merged = _merge(config.get(full_key), value) if not is_secret else value
+            if merged is DELETE:
+                config.pop(full_key, None)
+                secret_keys.discard(full_key)
+                continue
+            config[full_key] = merged
+            if is_secret:
+                secret_keys.add(full_key)
+    return run_program(stack, config, secret_keys)
+
+
+class _Delete:
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE: Any = _Delete()
+"""Marks a key to remove in :func:`run_stack` overrides."""
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            if value is DELETE:
+                merged.pop(key, None)
+            else:
+                merged[key] = _merge(merged.get(key), value)
+        return merged
+    return override

@@ -1,0 +1,173 @@
+"""`python -m offline preview --stack STACK`: what the stack would create, like `pulumi preview`.
+
+One row per resource, as a tree under the stack: type, logical name, namespace and the settings
+a reviewer looks for. Exit codes: 0 printed, 1 the stack's config is invalid, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from .engine import Plan, Registration, Secret, run_stack
+from .stackfile import StackFileError, stack_names
+
+Summary = Callable[[dict[str, Any]], str]
+
+
+def _rules(rules: dict[str, Any]) -> str:
+    policies = ",".join(
+        f"{p['value']}{'%' if p['type'] == 'Percent' else ' pods'}/{p['periodSeconds']}s" for p in rules["policies"]
+    )
+    return f"{rules['selectPolicy']}({policies}) window={rules['stabilizationWindowSeconds']}s"
+
+
+def _hpa(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    metrics = []
+    for m in spec["metrics"]:
+        if m["type"] == "Resource":
+            metrics.append(f"{m['resource']['name']}={m['resource']['target']['averageUtilization']}%")
+        else:
+            metrics.append(f"{m['pods']['metric']['name']}={m['pods']['target']['averageValue']}/pod")
+    behavior = spec["behavior"]
+    return (
+        f"replicas={spec['minReplicas']}..{spec['maxReplicas']} {' '.join(metrics)} "
+        f"up={_rules(behavior['scaleUp'])} down={_rules(behavior['scaleDown'])}"
+    )
+
+
+def _deployment(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    rolling = spec["strategy"]["rollingUpdate"]
+    pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    res = container.get("resources", {})
+    req, lim = res.get("requests", {}), res.get("limits", {})
+    replicas = spec.get("replicas", "HPA")
+    return (
+        f"image={container['image']} replicas={replicas} surge={rolling['maxSurge']} "
+        f"unavailable={rolling['maxUnavailable']} requests={req.get('cpu')}/{req.get('memory')} "
+        f"limits={lim.get('cpu')}/{lim.get('memory')} grace={pod.get('terminationGracePeriodSeconds')}s "
+        f"preStop={pre_stop}s"
+    )
+
+
+def _service(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    ports = ",".join(f"{p['port']}->{p['targetPort']}" for p in spec["ports"])
+    text = f"{spec.get('type', 'ClusterIP')} ports={ports}"
+    if spec.get("sessionAffinity") == "ClientIP":
+        text += f" affinity=ClientIP/{spec['sessionAffinityConfig']['clientIP']['timeoutSeconds']}s"
+    return text
+
+
+def _keys(data: Any) -> str:
+    if isinstance(data, Secret):
+        return "keys=[secret]"
+    return f"keys={','.join(sorted(data or {}))}"
+
+
+SUMMARIES: dict[str, Summary] = {
+    "Namespace": lambda o: "psa={}@{}".format(
+        o["metadata"]["labels"].get("pod-security.kubernetes.io/enforce"),
+        o["metadata"]["labels"].get("pod-security.kubernetes.io/enforce-version"),
+    ),
+    "ResourceQuota": lambda o: " ".join(f"{k}={v}" for k, v in sorted(o["spec"]["hard"].items())),
+    "LimitRange": lambda o: " ".join(
+        f"{k}={v.get('cpu')}/{v.get('memory')}"
+        for item in o["spec"]["limits"]
+        for k, v in sorted(item.items())
+        if isinstance(v, dict)
+    ),
+    "Deployment": _deployment,
+    "Service": _service,
+    "HorizontalPodAutoscaler": _hpa,
+    "PodDisruptionBudget": lambda o: " ".join(
+        f"{k}={v}" for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy") if (v := o["spec"].get(k))
+    ),
+    "ConfigMap": lambda o: _keys(o.get("data")),
+    "Secret": lambda o: _keys(o.get("stringData")),
+}
+
+
+def settings_of(resource: Registration) -> str:
+    """The key settings of one resource, for a reviewer."""
+    inputs = resource.inputs
+    if resource.is_kubernetes_object:
+        summary = SUMMARIES.get(inputs["kind"])
+        text = summary(inputs) if summary else ""
+        name = inputs.get("metadata", {}).get("name")
+        return f"{name}  {text}".rstrip() if name and name != resource.name else text
+    if resource.type == "pulumi:providers:kubernetes":
+        if isinstance(inputs.get("kubeconfig"), Secret):
+            return "kubeconfig=[secret]"
+        return f"context={inputs.get('context')}"
+    return ""
+
+
+def _tree(plan: Plan) -> list[tuple[str, Registration]]:
+    """Resources in parent-before-child order, each with its tree prefix."""
+    children: dict[str, list[Registration]] = {}
+    urns = {r.urn for r in plan}
+    for r in plan:
+        parent = r.parent if r.parent in urns else ""
+        children.setdefault(parent, []).append(r)
+    rows: list[tuple[str, Registration]] = []
+
+    def walk(parent: str, prefix: str) -> None:
+        items = sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name))
+        for index, r in enumerate(items):
+            last = index == len(items) - 1
+            rows.append((prefix + ("└─ " if last else "├─ "), r))
+            walk(r.urn, prefix + ("   " if last else "│  "))
+
+    walk("", "")
+    return rows
+
+
+def format_plan(plan: Plan) -> str:
+    rows = [("", "pulumi:pulumi:Stack", f"spywatcher-{plan.stack}", "", "")]
+    for prefix, r in _tree(plan):
+        namespace = r.inputs.get("metadata", {}).get("namespace", "") if r.is_kubernetes_object else ""
+        rows.append((prefix, r.type, r.name, namespace, settings_of(r)))
+    type_width = max(len(p) + len(t) for p, t, *_ in rows)
+    name_width = max(len(n) for _, _, n, *_ in rows)
+    ns_width = max(max(len(ns) for *_, ns, _ in rows), len("Namespace"))
+    lines = [
+        f"Previewing stack {plan.stack} offline (Pulumi SDK mocks: no engine, no cluster, no cloud)",
+        "",
+        f"     {'Type':<{type_width}}  {'Name':<{name_width}}  {'Namespace':<{ns_width}}  Key settings",
+    ]
+    for prefix, type_, name, namespace, settings in rows:
+        tree = prefix + type_
+        row = f" +   {tree:<{type_width}}  {name:<{name_width}}  {namespace:<{ns_width}}  {settings}"
+        lines.append(row.rstrip())
+    lines += ["", "Outputs:"]
+    lines += [f"    {k}: {'[secret]' if isinstance(v, Secret) else v}" for k, v in sorted(plan.outputs.items())]
+    lines += ["", "Resources:", f"    + {len(plan.resources) + 1} to create"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline preview", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
+    args = parser.parse_args(argv)
+    from config import ConfigError
+
+    try:
+        plan = run_stack(args.stack)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    except ConfigError as exc:
+        print(f"error: stack {args.stack}: {exc}", file=err)
+        return 1
+    print(format_plan(plan), file=out)
+    return 0
+
+
+__all__ = ["format_plan", "main", "settings_of", "stack_names"]

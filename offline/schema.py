@@ -1,0 +1,83 @@
+"""Checks Kubernetes objects against the official OpenAPI schemas (kubernetes-validate, strict).
+
+Strict schemas reject unknown fields, so a misspelt or misplaced key is caught here rather than
+silently dropped by the API server. Every problem is reported, not just the first, with the
+object and the field path. Custom resources are checked against the CRD schemas vendored in
+``offline/crds/`` (one JSON schema per ``<kind>-<group>-<version>.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
+
+CRD_DIR = Path(__file__).resolve().parent / "crds"
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    kind: str
+    name: str
+    namespace: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}: {self.path or '(object)'}: {self.message}"
+
+
+def schema_version(kubernetes_version: str) -> str:
+    """The newest schema set kubernetes-validate has that is not newer than the cluster."""
+    wanted = kv.major_minor(kubernetes_version.lstrip("v"))
+    versions = [v for v in kv.all_versions() if kv.major_minor(v) <= wanted]
+    if not versions:
+        raise kv.VersionNotSupportedError(wanted)
+    return versions[-1]
+
+
+@cache
+def _definitions(version: str) -> Registry:
+    defs = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    return Resource.from_contents(defs) @ Registry()
+
+
+@cache
+def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    name = f"{kind.lower()}-{group_version}.json"
+    try:
+        schema = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/{name}", version)
+        registry = Resource.from_contents(schema) @ _definitions(version)
+    except FileNotFoundError:
+        crd = CRD_DIR / f"{kind.lower()}-{api_version.replace('/', '-')}.json"
+        if not crd.is_file():
+            return None
+        schema = json.loads(crd.read_text())
+        registry = Registry()
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def check_object(obj: dict[str, Any], kubernetes_version: str) -> list[SchemaProblem]:
+    """Every schema violation of one object (empty when it is valid)."""
+    meta = obj.get("metadata") or {}
+    kind, name, namespace = str(obj.get("kind")), str(meta.get("name")), str(meta.get("namespace") or "")
+    validator = _validator(schema_version(kubernetes_version), kind, str(obj.get("apiVersion")))
+    if validator is None:
+        return [SchemaProblem(kind, name, namespace, "", f"no schema for {obj.get('apiVersion')} {kind}")]
+    return [
+        SchemaProblem(kind, name, namespace, ".".join(str(p) for p in error.absolute_path), error.message)
+        for error in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    ]
+
+
+def check_objects(objects: list[dict[str, Any]], kubernetes_version: str) -> list[SchemaProblem]:
+    return [problem for obj in objects for problem in check_object(obj, kubernetes_version)]
