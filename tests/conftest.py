@@ -1,0 +1,64 @@
+"""Shared fixtures: each stack's program runs once per session under the Pulumi mocks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import ConfigError  # noqa: E402
+from config.stack import StackSettings  # noqa: E402
+from offline.engine import Plan, run_stack  # noqa: E402
+from offline.stackfile import read_stack_config, stack_names  # noqa: E402
+
+STACKS = stack_names()
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, Plan]:
+    """The plan of every stack, run once: tests that only read a plan share it."""
+    return {stack: run_stack(stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def plan(plans: dict[str, Plan], stack: str) -> Plan:
+    return plans[stack]
+
+
+def stack_settings(stack: str) -> StackSettings:
+    from config.loader import validate_settings
+
+    values, secret = read_stack_config(stack)
+    prefix = "spywatcher:"
+    return validate_settings(
+        {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)},
+        {k[len(prefix):] for k in secret if k.startswith(prefix)},
+    )
+
+
+def config_error(stack: str = "staging", overrides: dict[str, Any] | None = None,
+                 secrets: dict[str, Any] | None = None) -> ConfigError:
+    """Run the program with bad overrides; return the ConfigError after checking nothing was registered."""
+    with pytest.raises(ConfigError) as caught:
+        run_stack(stack, overrides, secrets)
+    registered = caught.value.plan.resources  # type: ignore[attr-defined]
+    assert registered == [], f"resources registered despite a config error: {[r.name for r in registered]}"
+    return caught.value
+
+
+def problem_for(error: ConfigError, path: str) -> str:
+    """The message of the problem reported for ``path``; fails listing all problems if none."""
+    found = [p for p in error.problems if p.path == path]
+    assert found, f"no problem reported for {path}; got:\n{error}"
+    return str(found[0])

@@ -1,0 +1,182 @@
+"""Bad config stops the program before any resource is registered, naming the key, value and rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from config import ConfigError, validate_settings
+from offline.engine import DELETE, run_stack
+from tests.conftest import config_error, problem_for, stack_settings
+
+# (overrides of the staging stack file, key path that must be named, words the message must carry)
+CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("unknown key", {"backend": {"autoscaling": {"maxReplicaz": 3}}},
+     "backend.autoscaling.maxReplicaz", "did you mean `maxReplicas`"),
+    ("unknown top-level key", {"spywatcher:bakend": {"image": "x:1"}}, "bakend", "unknown key"),
+    ("wrong type", {"backend": {"autoscaling": {"minReplicas": "two"}}},
+     "backend.autoscaling.minReplicas", "valid integer"),
+    ("replicas >= 1", {"frontend": {"autoscaling": {"minReplicas": 0}}},
+     "frontend.autoscaling.minReplicas", "greater than or equal to 1"),
+    ("utilization <= 100", {"backend": {"autoscaling": {"cpuUtilization": 101}}},
+     "backend.autoscaling.cpuUtilization", "less than or equal to 100"),
+    ("utilization >= 1", {"backend": {"autoscaling": {"memoryUtilization": 0}}},
+     "backend.autoscaling.memoryUtilization", "greater than or equal to 1"),
+    ("policy period <= 1800",
+     {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": [
+         {"type": "Pods", "value": 2, "periodSeconds": 1801}]}}}}},
+     "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds", "less than or equal to 1800"),
+    ("policy period >= 1",
+     {"frontend": {"autoscaling": {"behavior": {"scaleDown": {"policies": [
+         {"type": "Percent", "value": 50, "periodSeconds": 0}]}}}}},
+     "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds", "greater than or equal to 1"),
+    ("stabilization <= 3600",
+     {"backend": {"autoscaling": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 3601}}}}},
+     "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds", "less than or equal to 3600"),
+    ("stabilization >= 0",
+     {"backend": {"autoscaling": {"behavior": {"scaleUp": {"stabilizationWindowSeconds": -1}}}}},
+     "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds", "greater than or equal to 0"),
+    ("policy type", {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": [
+        {"type": "Percentage", "value": 100, "periodSeconds": 30}]}}}}},
+     "backend.autoscaling.behavior.scaleUp.policies[0].type", "'Percent' or 'Pods'"),
+    ("at least one policy", {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": []}}}}},
+     "backend.autoscaling.behavior.scaleUp.policies", "at least 1 item"),
+    ("probe period >= 1", {"backend": {"probes": {"readiness": {"periodSeconds": 0}}}},
+     "backend.probes.readiness.periodSeconds", "greater than or equal to 1"),
+    ("probe timeout >= 1", {"backend": {"probes": {"liveness": {"timeoutSeconds": 0}}}},
+     "backend.probes.liveness.timeoutSeconds", "greater than or equal to 1"),
+    ("probe failures >= 1", {"frontend": {"probes": {"liveness": {"failureThreshold": 0}}}},
+     "frontend.probes.liveness.failureThreshold", "greater than or equal to 1"),
+    ("liveness success threshold is 1", {"backend": {"probes": {"liveness": {"successThreshold": 2}}}},
+     "backend.probes.liveness.successThreshold", "must be 1"),
+    ("min <= max", {"backend": {"autoscaling": {"minReplicas": 5, "maxReplicas": 4}}},
+     "backend.autoscaling.minReplicas", "must not exceed autoscaling.maxReplicas (4)"),
+    ("cpu target needs a cpu request", {"backend": {"resources": {"requests": {"cpu": None}}}},
+     "backend.autoscaling.cpuUtilization", "needs resources.requests.cpu"),
+    ("memory target needs a memory request", {"frontend": {"resources": {"requests": {"memory": None}}}},
+     "frontend.autoscaling.memoryUtilization", "needs resources.requests.memory"),
+    ("pdb leaves room for a drain", {"backend": {"disruptionBudget": {"minAvailable": 2}}},
+     "backend.disruptionBudget.minAvailable", "must be less than autoscaling.minReplicas (2)"),
+    ("surge when nothing may be unavailable", {"frontend": {"rollout": {"maxSurge": 0, "maxUnavailable": 0}}},
+     "frontend.rollout.maxSurge", "at least 1 when rollout.maxUnavailable is 0"),
+    ("surge as 0%", {"frontend": {"rollout": {"maxSurge": "0%", "maxUnavailable": "0%"}}},
+     "frontend.rollout.maxSurge", "at least 1 when rollout.maxUnavailable is 0"),
+    ("surge format", {"frontend": {"rollout": {"maxSurge": "lots"}}},
+     "frontend.rollout.maxSurge", "percentage such as 25%"),
+    ("grace period exceeds preStop", {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10}}},
+     "backend.shutdown.terminationGracePeriodSeconds", "must exceed shutdown.preStopSleepSeconds (10)"),
+    ("quota fits every workload at max plus surge (cpu)", {"backend": {"autoscaling": {"maxReplicas": 8}}},
+     "namespace.resourceQuota.requests.cpu",
+     "2450m the workloads need at maxReplicas plus rollout surge (backend 9 x 250m, frontend 4 x 50m)"),
+    ("quota fits (pods)", {"namespace": {"resourceQuota": {"pods": 8}}},
+     "namespace.resourceQuota.pods", "below the 9 pods"),
+    ("quota fits (memory limits)", {"frontend": {"resources": {"limits": {"memory": "1Gi"}}}},
+     "namespace.resourceQuota.limits.memory", "need at maxReplicas plus rollout surge"),
+    ("limits within the LimitRange", {"backend": {"resources": {"limits": {"memory": "4Gi"}}}},
+     "backend.resources.limits.memory", "exceeds namespace.limitRange.max.memory (2Gi)"),
+    ("request within limit", {"frontend": {"resources": {"requests": {"cpu": "1"}}}},
+     "frontend.resources.requests.cpu", "must not exceed limits.cpu"),
+    ("quantity format", {"backend": {"resources": {"requests": {"memory": "lots"}}}},
+     "backend.resources.requests.memory", "Kubernetes quantity"),
+    ("image required", {"frontend": {"image": DELETE}}, "frontend.image", "is required"),
+    ("image pinned", {"frontend": {"image": "ghcr.io/subculture-collective/spywatcher-frontend"}},
+     "frontend.image", "pinned"),
+    ("image not latest", {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:latest"}},
+     "backend.image", "`latest`"),
+    ("progress deadline covers startup", {"backend": {"rollout": {"progressDeadlineSeconds": 300}}},
+     "backend.rollout.progressDeadlineSeconds", "startup probe's budget (300 s)"),
+    ("explicit provider", {"cluster": {"context": None}}, "cluster.context", "spywatcher:kubeconfig"),
+    ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name", "pattern"),
+    ("kubernetes version", {"cluster": {"kubernetesVersion": "1.29"}}, "cluster.kubernetesVersion", "pattern"),
+    ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)", "pattern"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "path", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_config_is_refused_before_any_resource(overrides: dict[str, Any], path: str, words: str) -> None:
+    error = config_error("staging", overrides)
+    message = problem_for(error, path)
+    assert words in message, message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    error = config_error("production", {
+        "backend": {"autoscaling": {"minReplicas": 0}},
+        "frontend": {"shutdown": {"terminationGracePeriodSeconds": 5}, "autoscaling": {"cpuUtilization": 200}},
+    })
+    paths = sorted(p.path for p in error.problems)
+    assert paths == [
+        "backend.autoscaling.minReplicas",
+        "frontend.autoscaling.cpuUtilization",
+        "frontend.shutdown.terminationGracePeriodSeconds",
+    ]
+    assert str(error).startswith("invalid stack configuration (3 problems")
+    assert "backend.autoscaling.minReplicas: 0 — must be greater than or equal to 1" in str(error)
+
+
+def test_secrets_in_plain_text_are_refused() -> None:
+    error = config_error("staging", {"kubeconfig": "apiVersion: v1", "secrets": {"frontend": {"TOKEN": "t0ps3cret"}}})
+    assert "must be stored as a secret" in problem_for(error, "kubeconfig")
+    assert "must be stored as a secret" in problem_for(error, "secrets")
+    assert "t0ps3cret" not in str(error)
+
+
+def test_secret_values_never_appear_in_messages() -> None:
+    error = config_error("staging", secrets={"secrets": {"backend": {"API_KEY": "s3cr3t-value"}}})
+    assert "s3cr3t-value" not in str(error)
+    assert "conflicts with backend.existingSecret" in problem_for(error, "secrets.backend")
+    error = config_error("staging", secrets={"secrets": {"backend": {"bad key": "s3cr3t-value", "N": 5}}})
+    assert "s3cr3t-value" not in str(error)
+    assert "pattern" in problem_for(error, "secrets.backend.bad key (key)")
+    assert "[secret]" in problem_for(error, "secrets.backend.N")
+
+
+def test_secret_for_an_unknown_workload() -> None:
+    error = config_error("staging", secrets={"secrets": {"worker": {"A": "b"}}})
+    assert "'backend' or 'frontend'" in problem_for(error, "secrets.worker (key)")
+
+
+def test_secret_and_env_must_not_share_a_name() -> None:
+    error = config_error("staging", {"frontend": {"env": {"API_URL": "https://x"}}},
+                         secrets={"secrets": {"frontend": {"API_URL": "https://y"}}})
+    assert "also set in frontend.env" in problem_for(error, "secrets.frontend.API_URL")
+
+
+def test_the_stack_files_are_valid() -> None:
+    for stack in ("staging", "production"):
+        settings = stack_settings(stack)
+        assert settings.backend.autoscaling.min_replicas >= 2, "zero-downtime needs two replicas at least"
+        assert settings.frontend.autoscaling.min_replicas >= 2
+
+
+def test_defaults_are_the_guide_values() -> None:
+    settings = validate_settings(
+        {
+            "cluster": {"name": "c", "context": "c"},
+            "backend": {"image": "b:1"},
+            "frontend": {"image": "f:1"},
+        },
+        set(),
+    )
+    backend, frontend = settings.backend, settings.frontend
+    assert (backend.autoscaling.min_replicas, backend.autoscaling.max_replicas) == (2, 10)
+    assert (frontend.autoscaling.min_replicas, frontend.autoscaling.max_replicas) == (2, 5)
+    assert (backend.autoscaling.cpu_utilization, backend.autoscaling.memory_utilization) == (70, 80)
+    assert backend.container_port == 3001 and frontend.container_port == 80
+    assert backend.disruption_budget.min_available == 1
+    assert (backend.rollout.max_surge, backend.rollout.max_unavailable) == (1, 0)
+    assert backend.rollout.revision_history_limit == 10
+    assert backend.shutdown.termination_grace_period_seconds == 30
+    assert backend.service.session_affinity_timeout_seconds == 10800
+    assert settings.namespace.name == "spywatcher"
+    assert backend.autoscaling.custom_metrics.enabled is False
+
+
+def test_config_error_is_a_pulumi_run_error() -> None:
+    """Pulumi prints a RunError's message without a stack trace."""
+    import pulumi
+
+    with pytest.raises(ConfigError) as caught:
+        run_stack("staging", {"backend": {"autoscaling": {"minReplicas": 0}}})
+    assert isinstance(caught.value, pulumi.RunError)
