@@ -1,13 +1,17 @@
-"""The whole stack: the Kubernetes provider, the namespace baseline and the workloads."""
+"""The whole stack: providers, the namespace baseline, the workloads and the traffic path."""
 
 from __future__ import annotations
 
 import pulumi
+from pulumi_aws.provider import Provider as AwsProvider
 from pulumi_kubernetes.provider import Provider
 
 from config import StackSettings
 
+from .ingress_controller import IngressController, IngressControllerArgs
+from .load_balancer import LoadBalancer, LoadBalancerArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
+from .routes import Routes, RoutesArgs
 from .workload import Workload, WorkloadArgs
 
 
@@ -21,38 +25,72 @@ class Platform(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     workloads: dict[str, Workload]
+    load_balancer: LoadBalancer
+    hosts: list[str]
 
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("spywatcher:platform:Platform", name, None, opts)
-        instance = instance_name(pulumi.get_stack())
+        stack = pulumi.get_stack()
+        instance = instance_name(stack)
         cluster = settings.cluster
         kubeconfig = settings.kubeconfig
-        provider = Provider(
+        kubernetes = Provider(
             f"{name}-kubernetes",
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
             context=cluster.context,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        k8s = pulumi.ResourceOptions(parent=self, provider=provider)
+        tags = {"app.kubernetes.io/part-of": "spywatcher", "spywatcher/stack": stack, "spywatcher/managed-by": "pulumi"}
+        aws = AwsProvider(
+            f"{name}-aws", region=cluster.region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
+        )
+        k8s = pulumi.ResourceOptions(parent=self, provider=kubernetes)
 
         namespace = NamespaceBaseline(
             "app",
             NamespaceArgs(settings.namespace, instance, cluster.kubernetes_version),
             opts=k8s,
         )
-        self.workloads = {
-            component: Workload(
-                component,
-                WorkloadArgs(
-                    settings=workload,
-                    namespace=settings.namespace.name,
-                    instance=instance,
-                    secret_values=settings.secret_values(component),
-                ),
-                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+        workload_args = {
+            component: WorkloadArgs(
+                settings=workload,
+                namespace=settings.namespace.name,
+                instance=instance,
+                secret_values=settings.secret_values(component),
             )
             for component, workload in settings.workloads().items()
         }
+        self.workloads = {
+            component: Workload(
+                component, args, opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace]))
+            )
+            for component, args in workload_args.items()
+        }
+        hosts = tuple(sorted({settings.routing.host(r) for r in settings.routing.routes}))
+        self.load_balancer = LoadBalancer(
+            "edge",
+            LoadBalancerArgs(settings.load_balancer, cluster.vpc_id, cluster.vpc_cidr, hosts),
+            opts=pulumi.ResourceOptions(parent=self, provider=aws),
+        )
+        controller = IngressController(
+            "ingress",
+            IngressControllerArgs(
+                settings.ingress_controller, settings.load_balancer, cluster.vpc_cidr,
+                cluster.kubernetes_version, instance,
+            ),
+            target_group_arn=self.load_balancer.target_group_arn,
+            security_group_id=self.load_balancer.security_group_id,
+            opts=k8s,
+        )
+        # Ingresses wait for the controller: its admission webhook validates them.
+        Routes(
+            "routes",
+            RoutesArgs(settings.routing, settings.ingress_controller.ingress_class, workload_args, instance),
+            opts=pulumi.ResourceOptions.merge(
+                k8s, pulumi.ResourceOptions(depends_on=[namespace, controller, *self.workloads.values()])
+            ),
+        )
         self.namespace = namespace.name
-        self.register_outputs({"namespace": self.namespace})
+        self.hosts = list(hosts)
+        self.register_outputs({"namespace": self.namespace, "loadBalancerDnsName": self.load_balancer.dns_name})

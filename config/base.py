@@ -8,6 +8,7 @@ the key path relative to the model; pydantic prefixes the path of the enclosing 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -155,6 +156,17 @@ def amount_text(resource: str, value: Decimal) -> str:
 
 
 # --- Common constrained types ----------------------------------------------------------------
+
+
+def cidr_text(value: str) -> str:
+    """A CIDR block in canonical form; host bits must be zero."""
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/16") from None
+
+
+Cidr = Annotated[str, AfterValidator(cidr_text)]
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]

@@ -80,11 +80,14 @@ def _parse(key: str, text: Any) -> Any:
 
 def load_settings() -> StackSettings:
     """Validated settings of the running stack, or ConfigError with every problem."""
+    import pulumi
+
     values, secret = read_pulumi_config()
-    return validate_settings(values, secret)
+    return validate_settings(values, secret, pulumi.get_stack())
 
 
-def validate_settings(values: dict[str, Any], secret_keys: set[str]) -> StackSettings:
+def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str = "stack") -> StackSettings:
+    """Validate `spywatcher:` config values (prefix removed). ``stack`` names default AWS resources."""
     problems = [
         ConfigProblem(
             key,
@@ -96,7 +99,7 @@ def validate_settings(values: dict[str, Any], secret_keys: set[str]) -> StackSet
         if key in values and key not in secret_keys
     ]
     try:
-        settings = StackSettings.model_validate(values)
+        settings = StackSettings.model_validate(values, context={"stack": stack})
     except ValidationError as exc:
         problems += describe(exc)
     if problems:

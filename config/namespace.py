@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, Model, PositiveInt, Problems, Quantity
+from .base import Cidr, DnsLabel, Model, PositiveInt, Problems, Quantity
 from .workload import ResourceAmounts
 
 KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(3[0-9]|[4-9][0-9])$")]
@@ -78,6 +78,14 @@ class ClusterSettings(Model):
         "1.34",
         description="Kubernetes minor version of the cluster (1.30 or later): the schemas rendered "
         "objects are checked against and the Pod Security version.",
+    )
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] = Field(
+        description="AWS region of the cluster and of the load balancer."
+    )
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = Field(description="VPC of the cluster.")
+    vpc_cidr: Cidr = Field(
+        description="The VPC's CIDR: the only source ingress-nginx trusts for forwarded client addresses, "
+        "and the load balancer's only egress."
     )
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         None,

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from .base import EnvName, Loc, Model, Problems, amount_text
 from .namespace import ClusterSettings, NamespaceSettings
+from .traffic import POST_SHUTDOWN_SECONDS, IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
 from .workload import BackendSettings, FrontendSettings, WorkloadSettings
 
 RESOURCES = ("cpu", "memory")
@@ -32,6 +33,11 @@ class StackSettings(Model):
     cluster: ClusterSettings = Field(description="The existing EKS cluster and how to reach it.")
     backend: BackendSettings = Field(description="The Express + Socket.IO API (port 3001).")
     frontend: FrontendSettings = Field(description="The nginx-served frontend (port 80).")
+    ingress_controller: IngressControllerSettings = Field(
+        IngressControllerSettings(), description="The ingress-nginx controller (Helm release) and its ConfigMap."
+    )
+    routing: RoutingSettings = Field(description="Hosts and routes (one Ingress per route, class nginx).")
+    load_balancer: LoadBalancerSettings = Field(description="The AWS load balancer in front of ingress-nginx.")
     kubeconfig: SecretStr | None = Field(
         None,
         description="Secret. A kubeconfig for the cluster (`pulumi config set --secret "
@@ -77,6 +83,7 @@ class StackSettings(Model):
         self._check_quota(problems)
         self._check_limit_range(problems)
         self._check_secrets(problems)
+        self._check_traffic(problems)
         if self.kubeconfig is None and self.cluster.context is None:
             problems.add(
                 ("cluster", "context"),
@@ -147,6 +154,37 @@ class StackSettings(Model):
                         f"exceeds namespace.limitRange.max.{resource} "
                         f"({getattr(limit_range.max, resource)}); admission would reject the pods",
                     )
+
+    def _check_traffic(self, problems: Problems) -> None:
+        controller, lb = self.ingress_controller, self.load_balancer
+        drain = (
+            controller.shutdown_delay_seconds(lb.deregistration_delay_seconds)
+            + controller.worker_shutdown_timeout_seconds
+            + POST_SHUTDOWN_SECONDS
+        )
+        if controller.termination_grace_period_seconds < drain:
+            problems.add(
+                ("ingressController", "terminationGracePeriodSeconds"),
+                controller.termination_grace_period_seconds,
+                f"must cover the load balancer's deregistration delay plus the controller's drain: "
+                f"{lb.deregistration_delay_seconds} s (loadBalancer.deregistrationDelaySeconds) + "
+                f"{controller.shutdown_margin_seconds} s margin + {controller.worker_shutdown_timeout_seconds} s "
+                f"nginx drain + {POST_SHUTDOWN_SECONDS} s exit = {drain} s, or the kubelet kills pods "
+                "that still hold connections",
+            )
+        if controller.namespace == self.namespace.name:
+            problems.add(("ingressController", "namespace"), controller.namespace,
+                         "must differ from namespace.name: the two namespaces carry different policies")
+        domains = [d for c in lb.certificates() for d in c.domains]
+        for key, host in sorted(self.routing.hosts.items()):
+            used = any(r.host == key for r in self.routing.routes)
+            if used and not any(covers(d, host) for d in domains):
+                problems.add(
+                    ("routing", "hosts", key),
+                    host,
+                    f"is not covered by any certificate domain ({', '.join(domains)}): browsers would "
+                    "reject the TLS connection",
+                )
 
     def _check_secrets(self, problems: Problems) -> None:
         for name, values in self.secrets.items():

@@ -1,0 +1,233 @@
+"""The AWS load balancer in front of ingress-nginx: security group, load balancer, target group,
+listeners and optional Route53 aliases.
+
+The target group has target type `ip`: the AWS Load Balancer Controller registers the ingress-nginx
+controller pods in it (a TargetGroupBinding, see ``ingress_controller.py``), so traffic goes from
+the load balancer straight to the pods, and the pods' readiness gates wait for healthy targets.
+Builders return the keyword arguments of each pulumi_aws resource; the component registers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_aws import ec2, lb, route53, vpc
+
+from config.traffic import LoadBalancerSettings
+
+from .k8s import child_opts
+
+# ingress-nginx serves plain HTTP on this container port; TLS ends at the load balancer.
+CONTROLLER_HTTP_PORT = 80
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    settings: LoadBalancerSettings
+    vpc_id: str
+    vpc_cidr: str
+    hosts: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def alb(self) -> bool:
+        return self.settings.type == "application"
+
+    def tag_map(self, name: str) -> dict[str, str]:
+        return {**dict(self.tags), "Name": name}
+
+
+def build_security_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
+    s = args.settings
+    return {
+        "name": f"{s.name}-lb",
+        "description": f"{s.name}: clients to the load balancer, load balancer to ingress-nginx pods",
+        "vpc_id": args.vpc_id,
+        "revoke_rules_on_delete": True,
+        "tags": args.tag_map(f"{s.name}-lb"),
+    }
+
+
+def listener_ports(args: LoadBalancerArgs) -> list[int]:
+    """Ports clients reach: 80 (redirected to 443) and 443 on an ALB; 443 only on an NLB, which
+    cannot redirect."""
+    return [80, 443] if args.alb else [443]
+
+
+def build_ingress_rule_args(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
+    """One ingress rule per (listener port, allowed CIDR), keyed by a stable name."""
+    rules = {}
+    for port in listener_ports(args):
+        for cidr in args.settings.allowed_cidrs:
+            key = f"{port}-{cidr.replace('/', '-').replace(':', '-').replace('.', '-')}"
+            family = "cidr_ipv6" if ":" in cidr else "cidr_ipv4"
+            rules[key] = {
+                family: cidr,
+                "from_port": port,
+                "to_port": port,
+                "ip_protocol": "tcp",
+                "description": f"clients to port {port}",
+            }
+    return rules
+
+
+def build_egress_rule_args(args: LoadBalancerArgs) -> dict[str, Any]:
+    """The load balancer may only reach the controller pods' HTTP port inside the VPC (traffic and
+    health checks)."""
+    return {
+        "cidr_ipv4": args.vpc_cidr,
+        "from_port": CONTROLLER_HTTP_PORT,
+        "to_port": CONTROLLER_HTTP_PORT,
+        "ip_protocol": "tcp",
+        "description": "to ingress-nginx pods (traffic and health checks)",
+    }
+
+
+def build_load_balancer_args(args: LoadBalancerArgs) -> dict[str, Any]:
+    s = args.settings
+    result: dict[str, Any] = {
+        "name": s.name,
+        "load_balancer_type": s.type,
+        "internal": s.internal,
+        "subnets": list(s.subnet_ids),
+        "ip_address_type": "ipv4",
+        "enable_deletion_protection": s.deletion_protection,
+        # An NLB has cross-zone load balancing off unless it is set; an ALB always has it on.
+        "enable_cross_zone_load_balancing": s.cross_zone,
+        "tags": args.tag_map(s.name),
+    }
+    if args.alb:
+        result.update(
+            enable_http2=s.enable_http2,
+            idle_timeout=s.idle_timeout_seconds,
+            drop_invalid_header_fields=s.drop_invalid_header_fields,
+            desync_mitigation_mode="defensive",
+        )
+    return result
+
+
+def build_target_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
+    s = args.settings
+    check = s.health_check
+    result: dict[str, Any] = {
+        "name": s.target_group_name,
+        "target_type": "ip",
+        "port": CONTROLLER_HTTP_PORT,
+        "protocol": "HTTP" if args.alb else "TCP",
+        "vpc_id": args.vpc_id,
+        "deregistration_delay": s.deregistration_delay_seconds,
+        "load_balancing_cross_zone_enabled": "true" if s.cross_zone else "false",
+        "health_check": {
+            "enabled": True,
+            "protocol": "HTTP",
+            "port": "traffic-port",
+            "path": check.path,
+            "interval": check.interval_seconds,
+            "timeout": check.timeout_seconds,
+            "healthy_threshold": check.healthy_threshold,
+            "unhealthy_threshold": check.unhealthy_threshold,
+            "matcher": check.matcher,
+        },
+        "tags": args.tag_map(s.target_group_name),
+    }
+    if args.alb:
+        result["protocol_version"] = "HTTP1"
+    else:
+        # An NLB passes the client address to nginx in a proxy protocol v2 header (health checks
+        # carry it too), so nginx must read it: `use-proxy-protocol` in the controller ConfigMap.
+        result["proxy_protocol_v2"] = True
+        result["connection_termination"] = True
+    return result
+
+
+def build_listener_args(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
+    """Listener arguments by port; ``load_balancer_arn`` and ``target_group_arn`` are filled in by
+    the component."""
+    s = args.settings
+    listeners: dict[str, dict[str, Any]] = {}
+    if args.alb:
+        listeners["http"] = {
+            "port": 80,
+            "protocol": "HTTP",
+            "default_actions": [
+                {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
+            ],
+        }
+    listeners["https"] = {
+        "port": 443,
+        "protocol": "HTTPS" if args.alb else "TLS",
+        "ssl_policy": s.ssl_policy,
+        "certificate_arn": s.certificate.arn,
+        "default_actions": [{"type": "forward"}],
+    }
+    return listeners
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """The internet-facing ALB (or NLB) whose targets are the ingress-nginx controller pods."""
+
+    dns_name: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spywatcher:loadbalancer:LoadBalancer", name, None, opts)
+        protect = args.settings.protect
+        group = ec2.SecurityGroup(f"{name}-sg", **build_security_group_args(args), opts=child_opts(self, opts))
+        for key, rule in build_ingress_rule_args(args).items():
+            vpc.SecurityGroupIngressRule(
+                f"{name}-in-{key}", security_group_id=group.id, **rule, opts=child_opts(self, opts)
+            )
+        vpc.SecurityGroupEgressRule(
+            f"{name}-out-controller", security_group_id=group.id, **build_egress_rule_args(args),
+            opts=child_opts(self, opts),
+        )
+        balancer = lb.LoadBalancer(
+            name, security_groups=[group.id], **build_load_balancer_args(args),
+            opts=child_opts(self, opts, protect=protect),
+        )
+        target_group = lb.TargetGroup(
+            f"{name}-nginx", **build_target_group_args(args), opts=child_opts(self, opts, protect=protect)
+        )
+        https = None
+        for key, listener in build_listener_args(args).items():
+            actions = [
+                {**a, "target_group_arn": target_group.arn} if a["type"] == "forward" else a
+                for a in listener["default_actions"]
+            ]
+            created = lb.Listener(
+                f"{name}-{key}",
+                load_balancer_arn=balancer.arn,
+                **{**listener, "default_actions": actions},
+                opts=child_opts(self, opts),
+            )
+            if key == "https":
+                https = created
+        assert https is not None
+        for index, certificate in enumerate(args.settings.additional_certificates):
+            lb.ListenerCertificate(
+                f"{name}-certificate-{index}", listener_arn=https.arn, certificate_arn=certificate.arn,
+                opts=child_opts(self, opts),
+            )
+        if args.settings.route53_zone_id:
+            for host in args.hosts:
+                route53.Record(
+                    f"{name}-{host}",
+                    zone_id=args.settings.route53_zone_id,
+                    name=host,
+                    type="A",
+                    aliases=[{"name": balancer.dns_name, "zone_id": balancer.zone_id, "evaluate_target_health": True}],
+                    opts=child_opts(self, opts),
+                )
+        self.dns_name = balancer.dns_name
+        self.zone_id = balancer.zone_id
+        self.arn = balancer.arn
+        self.target_group_arn = target_group.arn
+        self.security_group_id = group.id
+        self.register_outputs(
+            {"dnsName": self.dns_name, "zoneId": self.zone_id, "targetGroupArn": self.target_group_arn}
+        )

@@ -1,0 +1,390 @@
+"""Settings of the traffic path: the AWS load balancer, the ingress-nginx controller and the routes.
+
+client → ALB/NLB (TLS) → ingress-nginx controller pods (ip targets) → Services → pods.
+Every setting is modelled where the real system reads it: keepalive, EWMA and retries in the
+controller's ConfigMap, per-route choices as Ingress annotations, health checks and draining on
+the target group.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, model_validator
+
+from .base import Cidr, DnsLabel, HttpPath, Model, PositiveInt, Problems
+from .workload import Resources, ScaleDownRules, ScaleUpRules, Utilization
+
+AwsName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")]
+"""An ELB load balancer or target group name: at most 32 letters, digits and inner hyphens."""
+Hostname = Annotated[
+    str, Field(max_length=253, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+DomainPattern = Annotated[
+    str, Field(max_length=253, pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
+]
+CertificateArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+]
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+
+
+def covers(pattern: str, host: str) -> bool:
+    """Whether a certificate domain (``example.com`` or ``*.example.com``) covers ``host``.
+
+    A wildcard covers exactly one label, as in TLS (RFC 6125): ``*.example.com`` covers
+    ``api.example.com`` but neither ``example.com`` nor ``a.b.example.com``.
+    """
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == host
+
+
+# --- AWS load balancer -----------------------------------------------------------------------
+
+
+class HealthCheck(Model):
+    path: HttpPath = Field(
+        "/health/live",
+        description="Guide: 'Path: /health/live'. ingress-nginx answers it itself on the traffic port "
+        "(its health-check path), so the check proves the controller pod serves.",
+    )
+    interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
+        30, description="Guide: 'Interval: 30s' (AWS: 5-300)."
+    )
+    timeout_seconds: Annotated[int, Field(ge=2, le=120)] = Field(
+        5, description="Guide: 'Timeout: 5s' (AWS: 2-120, shorter than the interval)."
+    )
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+        2, description="Guide: 'Healthy Threshold: 2' consecutive successes (AWS: 2-10)."
+    )
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+        3, description="Guide: 'Unhealthy Threshold: 3' consecutive failures (AWS: 2-10)."
+    )
+    matcher: Annotated[str, Field(pattern=r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")] = Field(
+        "200", description="HTTP codes that count as healthy."
+    )
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheck:
+        problems = Problems()
+        if self.timeout_seconds >= self.interval_seconds:
+            problems.add(
+                ("timeoutSeconds",),
+                self.timeout_seconds,
+                f"must be shorter than healthCheck.intervalSeconds ({self.interval_seconds}); AWS rejects it otherwise",
+            )
+        problems.raise_if_any("HealthCheck")
+        return self
+
+
+class Certificate(Model):
+    arn: CertificateArn = Field(description="ACM certificate ARN.")
+    domains: list[DomainPattern] = Field(
+        min_length=1,
+        description="The certificate's domain names (subject and SANs), as issued; every route host "
+        "must be covered by one of them.",
+    )
+
+
+class LoadBalancerSettings(Model):
+    type: Literal["application", "network"] = Field(
+        "application", description="`application` (ALB, default) or `network` (NLB). Guide: 'the ALB/NLB'."
+    )
+    name: AwsName = Field(description="Load balancer name.")
+    internal: bool = Field(False, description="`false`: internet-facing in `subnetIds`.")
+    subnet_ids: list[SubnetId] = Field(min_length=1, description="Public subnets, one per availability zone.")
+    allowed_cidrs: list[Cidr] = Field(
+        ["0.0.0.0/0"], min_length=1, description="Client CIDRs allowed to reach ports 80 and 443."
+    )
+    certificate: Certificate = Field(description="Default TLS certificate of the 443 listener.")
+    additional_certificates: list[Certificate] = Field(
+        default_factory=list, description="More certificates on the 443 listener (SNI)."
+    )
+    ssl_policy: Annotated[str, Field(pattern=r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$")] = Field(
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        description="TLS policy of the 443 listener: a current TLS 1.3 policy.",
+    )
+    deletion_protection: bool = Field(True, description="Guide: 'Deletion protection enabled'.")
+    cross_zone: bool = Field(
+        True,
+        description="Guide: 'Cross-zone load balancing (traffic distributed across all AZs)'. Set "
+        "explicitly on the load balancer (NLBs default to off) and on the target group.",
+    )
+    enable_http2: bool = Field(True, description="Guide: 'HTTP/2 support enabled'. ALB only.")
+    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] = Field(
+        60,
+        description="ALB idle timeout. ALB only. Must stay below nginx's client keepalive (75 s) so the "
+        "ALB, not nginx, closes idle connections (no 502 on a reused socket).",
+    )
+    drop_invalid_header_fields: bool = Field(True, description="ALB drops headers that are not valid HTTP.")
+    health_check: HealthCheck = Field(HealthCheck(), description="Target group health check.")
+    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        60,
+        description="Guide: 'Connection draining (60-second timeout for graceful shutdown)': how long "
+        "a deregistered controller pod keeps its in-flight connections.",
+    )
+    target_group_name: AwsName = Field(description="Target group name.")
+    protect: bool = Field(
+        True,
+        description="Pulumi `protect` on the load balancer and target group: `pulumi destroy` or a "
+        "replacement stops instead of deleting them.",
+    )
+    route53_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = Field(
+        None, description="When set, alias A records for every routing host in this hosted zone."
+    )
+
+    # Defaults that depend on the stack name (validation context `stack`).
+    STACK_DEFAULTS: ClassVar[dict[str, str]] = {
+        "name": "spywatcher-<stack>",
+        "targetGroupName": "spywatcher-<stack>-nginx",
+    }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stack_names(cls, data: Any, info: ValidationInfo) -> Any:
+        stack = (info.context or {}).get("stack", "stack")
+        if isinstance(data, dict):
+            defaults = {k: v.replace("<stack>", stack) for k, v in cls.STACK_DEFAULTS.items()}
+            data = {**defaults, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _aws_limits(self) -> LoadBalancerSettings:
+        problems = Problems()
+        alb = self.type == "application"
+        if not alb:
+            for field, key in (("enable_http2", "enableHttp2"), ("idle_timeout_seconds", "idleTimeoutSeconds"),
+                               ("drop_invalid_header_fields", "dropInvalidHeaderFields")):
+                if field in self.model_fields_set:
+                    problems.add((key,), getattr(self, field), "applies to an application load balancer only")
+        if alb and len(set(self.subnet_ids)) < 2:
+            problems.add(("subnetIds",), None, "an application load balancer needs subnets in at least two zones")
+        if self.name.startswith("internal-"):
+            problems.add(("name",), self.name, "must not start with `internal-` (reserved by AWS)")
+        problems.raise_if_any("LoadBalancerSettings")
+        return self
+
+    def certificates(self) -> list[Certificate]:
+        return [self.certificate, *self.additional_certificates]
+
+
+# --- ingress-nginx ---------------------------------------------------------------------------
+
+RetryCondition = Literal[
+    "error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504", "http_403",
+    "http_404", "http_429", "non_idempotent", "off",
+]
+
+
+class Retries(Model):
+    on: list[RetryCondition] = Field(
+        ["error", "timeout", "http_502", "http_503", "http_504"],
+        min_length=1,
+        description="Guide: \"proxy-next-upstream: 'error timeout http_502 http_503 http_504'\".",
+    )
+    tries: Annotated[int, Field(ge=1, le=10)] = Field(3, description="Guide: 'Maximum 3 attempts'.")
+    timeout_seconds: Annotated[int, Field(ge=0, le=600)] = Field(
+        10, description="Guide: '10-second timeout for retries' (0: no limit)."
+    )
+
+    def conditions(self) -> str:
+        return " ".join(self.on)
+
+
+class ControllerAutoscaling(Model):
+    min_replicas: Annotated[int, Field(ge=2)] = Field(
+        2, description="The controller itself runs at least 2 replicas, so a drain or rollout keeps one serving."
+    )
+    max_replicas: PositiveInt = Field(6, description="Most controller replicas.")
+    cpu_utilization: Utilization = Field(70, description="HPA CPU target, as for the app.")
+    memory_utilization: Utilization = Field(80, description="HPA memory target, as for the app.")
+    scale_up: ScaleUpRules = Field(ScaleUpRules(), description="HPA `behavior.scaleUp`, as for the app.")
+    scale_down: ScaleDownRules = Field(ScaleDownRules(), description="HPA `behavior.scaleDown`, as for the app.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ControllerAutoscaling:
+        problems = Problems()
+        if self.min_replicas > self.max_replicas:
+            problems.add(("minReplicas",), self.min_replicas, f"must not exceed maxReplicas ({self.max_replicas})")
+        problems.raise_if_any("ControllerAutoscaling")
+        return self
+
+
+class IngressControllerSettings(Model):
+    namespace: DnsLabel = Field("ingress-nginx", description="Namespace of the controller.")
+    chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+        "4.15.1",
+        description="ingress-nginx Helm chart version: 4.15.1 (controller v1.15.1) is the project's "
+        "final release; it reached end of maintenance in March 2026.",
+    )
+    chart_repository: Annotated[str, Field(pattern=r"^https://")] = Field(
+        "https://kubernetes.github.io/ingress-nginx", description="Helm repository of the chart."
+    )
+    ingress_class: DnsLabel = Field("nginx", description="IngressClass the controller owns and the routes use.")
+    pod_security: Literal["restricted", "baseline"] = Field(
+        "restricted",
+        description="Pod Security Admission level enforced in the controller namespace; the chart's "
+        "defaults (non-root, only NET_BIND_SERVICE added, seccomp RuntimeDefault) meet `restricted`.",
+    )
+    autoscaling: ControllerAutoscaling = Field(ControllerAutoscaling(), description="The controller's own HPA.")
+    min_available: PositiveInt = Field(1, description="The controller's PodDisruptionBudget.")
+    resources: Resources = Field(
+        Resources.model_validate({"requests": {"cpu": "200m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}),
+        description="Controller container requests and limits.",
+    )
+    load_balance: Literal["ewma", "round_robin"] = Field(
+        "ewma",
+        description="Guide: 'EWMA (Exponentially Weighted Moving Average): distributes requests based on "
+        "response time'. ConfigMap `load-balance`.",
+    )
+    upstream_keepalive_connections: Annotated[int, Field(ge=0, le=10000)] = Field(
+        100, description="Guide: 'upstream-keepalive-connections: 100' (idle connections per worker)."
+    )
+    upstream_keepalive_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        60, description="Guide: 'upstream-keepalive-timeout: 60s'."
+    )
+    upstream_keepalive_requests: Annotated[int, Field(ge=1, le=100000)] = Field(
+        100, description="Guide: 'upstream-keepalive-requests: 100'."
+    )
+    retries: Retries = Field(Retries(), description="Guide: 'Automatic Retry Logic', the controller-wide default.")
+    worker_shutdown_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        30, description="nginx's own drain on shutdown (`worker-shutdown-timeout`)."
+    )
+    termination_grace_period_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        120,
+        description="Controller pods' grace period: it must cover the load balancer's deregistration "
+        "delay plus the controller's own drain.",
+    )
+    shutdown_margin_seconds: Annotated[int, Field(ge=0, le=300)] = Field(
+        5,
+        description="Extra wait after the deregistration delay before nginx stops, for the load "
+        "balancer to stop sending new connections (`--shutdown-grace-period` = delay + margin).",
+    )
+
+    def shutdown_delay_seconds(self, deregistration_delay: int) -> int:
+        return deregistration_delay + self.shutdown_margin_seconds
+
+
+# Seconds the controller waits after nginx stopped before it exits (`--post-shutdown-grace-period`).
+POST_SHUTDOWN_SECONDS = 10
+
+
+# --- Routes ----------------------------------------------------------------------------------
+
+
+class Cookie(Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+        "SPYWATCHER_AFFINITY", description="Cookie name."
+    )
+    max_age_seconds: Annotated[int, Field(ge=1, le=31_536_000)] = Field(
+        10800, description="Guide: '3-hour timeout for backend sessions'."
+    )
+    same_site: Literal["Strict", "Lax", "None"] = Field("Lax", description="SameSite attribute.")
+    secure: bool = Field(True, description="Cookie only sent over HTTPS.")
+
+
+class Timeouts(Model):
+    read_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(60, description="`proxy-read-timeout`.")
+    send_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(60, description="`proxy-send-timeout`.")
+
+
+class Route(Model):
+    name: DnsLabel = Field(description="Route name: the Ingress is `spywatcher-<name>`.")
+    host: DnsLabel = Field(description="Key of `routing.hosts` this route answers on.")
+    path: HttpPath = Field("/", description="Path prefix.")
+    path_type: Literal["Prefix", "Exact"] = Field("Prefix", description="Ingress pathType.")
+    workload: Literal["backend", "frontend"] = Field(description="Workload whose Service receives the traffic.")
+    load_balance: Literal["ewma", "round_robin"] | None = Field(
+        None, description="Per-route `load-balance`; `null` keeps the controller default."
+    )
+    affinity: Literal["none", "cookie", "clientIp"] = Field(
+        "none",
+        description="`cookie`: sticky sessions (guide: 'Sticky sessions for WebSocket connections'); "
+        "`clientIp`: hash on the client address (guide: 'Hash-based routing using client IP').",
+    )
+    cookie: Cookie = Field(Cookie(), description="Cookie settings when `affinity` is `cookie`.")
+    retries: Retries | None = Field(None, description="Per-route retries; `null` keeps the controller default.")
+    timeouts: Timeouts | None = Field(None, description="Per-route proxy timeouts; `null`: controller defaults.")
+
+    @model_validator(mode="after")
+    def _ewma_needs_no_affinity(self) -> Route:
+        problems = Problems()
+        if self.load_balance == "ewma" and self.affinity != "none":
+            kind = "cookie affinity" if self.affinity == "cookie" else "client-IP hashing (upstream-hash-by)"
+            problems.add(
+                ("loadBalance",),
+                self.load_balance,
+                f"cannot be combined with {kind}: ingress-nginx would silently ignore the EWMA for "
+                "this route's upstream and balance by the affinity instead",
+            )
+        problems.raise_if_any("Route")
+        return self
+
+    @property
+    def dedicated_service(self) -> bool:
+        """An affinity route gets a Service of its own: ingress-nginx balances per Service port, so
+        sharing one with an EWMA route would let the affinity override the EWMA there too."""
+        return self.affinity != "none"
+
+
+DEFAULT_ROUTES = [
+    {"name": "frontend", "host": "frontend", "path": "/", "workload": "frontend"},
+    {"name": "api", "host": "api", "path": "/", "workload": "backend", "loadBalance": "ewma", "retries": {}},
+    {
+        "name": "socketio",
+        "host": "api",
+        "path": "/socket.io",
+        "workload": "backend",
+        "affinity": "cookie",
+        "cookie": {"name": "SPYWATCHER_SIO"},
+        "timeouts": {"readSeconds": 3600, "sendSeconds": 3600},
+    },
+]
+
+
+class RoutingSettings(Model):
+    hosts: dict[DnsLabel, Hostname] = Field(
+        description="Host names by key, e.g. `frontend: spywatcher.example.com`, `api: api.spywatcher.example.com`."
+    )
+    routes: list[Route] = Field(
+        [Route.model_validate(r) for r in DEFAULT_ROUTES],
+        min_length=1,
+        description="One Ingress each (class nginx). Default: frontend host `/` → frontend; API host `/` "
+        "→ backend with EWMA and retries; API host `/socket.io` → backend with 3-hour cookie affinity "
+        "and one-hour read/send timeouts for WebSockets.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RoutingSettings:
+        problems = Problems()
+        names: set[str] = set()
+        seen: dict[tuple[str, str], int] = {}
+        shared: dict[str, tuple[int, str | None]] = {}
+        for index, route in enumerate(self.routes):
+            if route.name in names:
+                problems.add(("routes", index, "name"), route.name, "is used by another route")
+            names.add(route.name)
+            if route.host not in self.hosts:
+                problems.add(("routes", index, "host"), route.host,
+                              f"is not a key of routing.hosts ({', '.join(sorted(self.hosts))})")
+            key = (route.host, route.path)
+            if key in seen:
+                problems.add(("routes", index, "path"), route.path,
+                             f"is already routed on host `{route.host}` by routes[{seen[key]}]")
+            seen.setdefault(key, index)
+            if not route.dedicated_service:
+                first = shared.setdefault(route.workload, (index, route.load_balance))
+                if first[1] != route.load_balance:
+                    problems.add(
+                        ("routes", index, "loadBalance"),
+                        route.load_balance,
+                        f"differs from routes[{first[0]}] on the same {route.workload} Service: "
+                        "ingress-nginx balances per Service port, so one of them would be ignored",
+                    )
+        problems.raise_if_any("RoutingSettings")
+        return self
+
+    def host(self, route: Route) -> str:
+        return self.hosts[route.host]
