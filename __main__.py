@@ -9,6 +9,10 @@ settings = load_settings()  # a bad stack file ends the run here, before any res
 platform = Platform("spywatcher", settings)
 
 pulumi.export("namespace", platform.namespace)
+pulumi.export("loadBalancerDnsName", platform.load_balancer.dns_name)
+pulumi.export("loadBalancerZoneId", platform.load_balancer.zone_id)
+pulumi.export("targetGroupArn", platform.load_balancer.target_group_arn)
+pulumi.export("hosts", platform.hosts)
 for component, workload in platform.workloads.items():
     pulumi.export(f"{component}Deployment", workload.deployment_name)
     pulumi.export(f"{component}Service", workload.service_name)

@@ -46,6 +46,8 @@ def _type_text(annotation: Any) -> str:
         return "map of strings"
     if origin is list:
         inner = typing.get_args(annotation)[0]
+        if typing.get_origin(inner) is typing.Annotated:
+            inner = typing.get_args(inner)[0]
         return f"list of {getattr(inner, '__name__', 'items')}"
     if isinstance(annotation, type):
         return annotation.__name__
@@ -71,6 +73,10 @@ def _rows(model: type[BaseModel], prefix: str, instances: dict[str, Any],
     rows = []
     for name, field in model.model_fields.items():
         key = f"{prefix}.{field.alias or name}" if prefix else (field.alias or name)
+        stack_default = getattr(model, "STACK_DEFAULTS", {}).get(field.alias or name)
+        if stack_default:
+            rows.append(f"| `{key}` | {_type_text(field.annotation)} | `{stack_default}` | {field.description or ''} |")
+            continue
         if name in required:
             values = {}
         elif instances:

@@ -165,7 +165,8 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         from .mock_outputs import computed_outputs
 
-        return f"{args.name}-id", {**args.inputs, **computed_outputs(args.typ, args.name, args.inputs)}
+        computed = computed_outputs(args.typ, args.name, args.inputs)
+        return str(computed.pop("id", f"{args.name}-id")), {**args.inputs, **computed}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         from .mock_outputs import call_result

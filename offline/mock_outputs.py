@@ -1,14 +1,42 @@
 """What a provider would compute for a resource or an invoke, as the offline mocks answer it.
 
-Only the outputs the program reads are modelled; everything else echoes the inputs.
+Only the outputs the program reads are modelled (ARNs, DNS names, zone ids); everything else
+echoes the inputs. Values are deterministic, so two renders of one commit are identical.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+# The canonical hosted zone of application/network load balancers in us-east-1.
+ELB_ZONE = {"application": "Z35SXDOTRQ7X7K", "network": "Z26RNL4JYFTOTI"}
+
+
+def _suffix(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if type_ == "aws:lb/loadBalancer:LoadBalancer":
+        kind = inputs.get("loadBalancerType", "application")
+        short = "app" if kind == "application" else "net"
+        lb_name = inputs.get("name", name)
+        return {
+            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{short}/{lb_name}/{_suffix(name)}",
+            "dnsName": f"{lb_name}-{_suffix(name)[:10]}.elb.{REGION}.amazonaws.com",
+            "zoneId": ELB_ZONE[kind],
+        }
+    if type_ == "aws:lb/targetGroup:TargetGroup":
+        tg_name = inputs.get("name", name)
+        return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{tg_name}/{_suffix(name)}"}
+    if type_ == "aws:lb/listener:Listener":
+        return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/{_suffix(name)}"}
+    if type_ == "aws:ec2/securityGroup:SecurityGroup":
+        group = f"sg-{_suffix(name)}"
+        return {"id": group, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}"}
     return {}
 
 

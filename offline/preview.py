@@ -65,6 +65,64 @@ def _service(o: dict[str, Any]) -> str:
     return text
 
 
+def _ingress(o: dict[str, Any]) -> str:
+    routes = [
+        f"{rule['host']}{path['path']}->{path['backend']['service']['name']}"
+        for rule in o["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
+    notes = {k.rsplit("/", 1)[1]: v for k, v in o["metadata"].get("annotations", {}).items()}
+    picked = [f"{k}={notes[k]}" for k in ("load-balance", "affinity", "upstream-hash-by", "session-cookie-max-age",
+                                           "proxy-next-upstream-tries", "proxy-read-timeout") if k in notes]
+    return " ".join([f"class={o['spec'].get('ingressClassName')}", *routes, *picked])
+
+
+def _binding(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    return f"service={spec['serviceRef']['name']}:{spec['serviceRef']['port']} targetType={spec.get('targetType')}"
+
+
+def _release(inputs: dict[str, Any]) -> str:
+    controller = inputs.get("values", {}).get("controller", {})
+    config = controller.get("config", {})
+    scaling = controller.get("autoscaling", {})
+    return (
+        f"chart={inputs.get('chart')}@{inputs.get('version')} service={controller.get('service', {}).get('type')} "
+        f"replicas={scaling.get('minReplicas')}..{scaling.get('maxReplicas')} "
+        f"load-balance={config.get('load-balance')} keepalive={config.get('upstream-keepalive-connections')}/"
+        f"{config.get('upstream-keepalive-timeout')}s/{config.get('upstream-keepalive-requests')} "
+        f"retries={config.get('proxy-next-upstream-tries')}x/{config.get('proxy-next-upstream-timeout')}s "
+        f"grace={controller.get('terminationGracePeriodSeconds')}s"
+    )
+
+
+def _aws(type_: str, i: dict[str, Any]) -> str:
+    if type_ == "aws:lb/loadBalancer:LoadBalancer":
+        text = (
+            f"{i.get('loadBalancerType')} internal={i.get('internal')} "
+            f"deletionProtection={i.get('enableDeletionProtection')} "
+            f"crossZone={i.get('enableCrossZoneLoadBalancing')}"
+        )
+        if "enableHttp2" in i:
+            text += f" http2={i['enableHttp2']} idle={i.get('idleTimeout')}s"
+        return text
+    if type_ == "aws:lb/targetGroup:TargetGroup":
+        c = i.get("healthCheck", {})
+        return (f"{i.get('protocol')}:{i.get('port')} target={i.get('targetType')} "
+                f"check={c.get('path')} every {c.get('interval')}s timeout {c.get('timeout')}s "
+                f"healthy {c.get('healthyThreshold')} unhealthy {c.get('unhealthyThreshold')} "
+                f"deregistration={i.get('deregistrationDelay')}s")
+    if type_ == "aws:lb/listener:Listener":
+        action = i.get("defaultActions", [{}])[0]
+        text = f"{i.get('protocol')}:{i.get('port')} -> {action.get('type')}"
+        return text + (f" policy={i['sslPolicy']}" if "sslPolicy" in i else "")
+    if type_.startswith("aws:vpc/securityGroup"):
+        return f"tcp:{i.get('fromPort')} {i.get('cidrIpv4') or i.get('cidrIpv6')}"
+    if type_ == "aws:route53/record:Record":
+        return f"{i.get('type')} {i.get('name')} -> alias"
+    return ""
+
+
 def _keys(data: Any) -> str:
     if isinstance(data, Secret):
         return "keys=[secret]"
@@ -90,6 +148,8 @@ SUMMARIES: dict[str, Summary] = {
         f"{k}={v}" for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy") if (v := o["spec"].get(k))
     ),
     "ConfigMap": lambda o: _keys(o.get("data")),
+    "Ingress": _ingress,
+    "TargetGroupBinding": _binding,
     "Secret": lambda o: _keys(o.get("stringData")),
 }
 
@@ -106,7 +166,12 @@ def settings_of(resource: Registration) -> str:
         if isinstance(inputs.get("kubeconfig"), Secret):
             return "kubeconfig=[secret]"
         return f"context={inputs.get('context')}"
-    return ""
+    if resource.type == "kubernetes:helm.sh/v3:Release":
+        return _release(inputs)
+    if resource.type == "pulumi:providers:aws":
+        return f"region={inputs.get('region')}"
+    text = _aws(resource.type, inputs)
+    return f"{text} protect" if resource.protect else text
 
 
 def _tree(plan: Plan) -> list[tuple[str, Registration]]:
