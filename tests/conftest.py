@@ -19,6 +19,20 @@ from offline.stackfile import read_stack_config, stack_names  # noqa: E402
 
 STACKS = stack_names()
 
+# The least a stack file must say: everything else has a default.
+MINIMAL_CONFIG: dict[str, Any] = {
+    "cluster": {"name": "c", "context": "c", "region": "us-east-1", "vpcId": "vpc-0123456789abcdef0",
+                "vpcCidr": "10.0.0.0/16"},
+    "backend": {"image": "b:1"},
+    "frontend": {"image": "f:1"},
+    "routing": {"hosts": {"frontend": "example.com", "api": "api.example.com"}},
+    "loadBalancer": {
+        "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "certificate": {"arn": "arn:aws:acm:us-east-1:111122223333:certificate/0b6e8f1c-2d4a-4c3e-9f7b-1a2b3c4d5e6f",
+                        "domains": ["example.com", "*.example.com"]},
+    },
+}
+
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:

@@ -8,7 +8,7 @@ import pytest
 
 from config import ConfigError, validate_settings
 from offline.engine import DELETE, run_stack
-from tests.conftest import config_error, problem_for, stack_settings
+from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
 
 # (overrides of the staging stack file, key path that must be named, words the message must carry)
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
@@ -151,14 +151,7 @@ def test_the_stack_files_are_valid() -> None:
 
 
 def test_defaults_are_the_guide_values() -> None:
-    settings = validate_settings(
-        {
-            "cluster": {"name": "c", "context": "c"},
-            "backend": {"image": "b:1"},
-            "frontend": {"image": "f:1"},
-        },
-        set(),
-    )
+    settings = validate_settings(MINIMAL_CONFIG, set(), "qa")
     backend, frontend = settings.backend, settings.frontend
     assert (backend.autoscaling.min_replicas, backend.autoscaling.max_replicas) == (2, 10)
     assert (frontend.autoscaling.min_replicas, frontend.autoscaling.max_replicas) == (2, 5)
@@ -171,6 +164,19 @@ def test_defaults_are_the_guide_values() -> None:
     assert backend.service.session_affinity_timeout_seconds == 10800
     assert settings.namespace.name == "spywatcher"
     assert backend.autoscaling.custom_metrics.enabled is False
+    lb, check, controller = settings.load_balancer, settings.load_balancer.health_check, settings.ingress_controller
+    assert (lb.type, lb.name, lb.target_group_name) == ("application", "spywatcher-qa", "spywatcher-qa-nginx")
+    assert (check.path, check.interval_seconds, check.timeout_seconds) == ("/health/live", 30, 5)
+    assert (check.healthy_threshold, check.unhealthy_threshold) == (2, 3)
+    assert lb.deregistration_delay_seconds == 60
+    assert lb.deletion_protection and lb.cross_zone and lb.enable_http2 and lb.protect
+    assert controller.chart_version == "4.15.1" and controller.load_balance == "ewma"
+    assert (controller.upstream_keepalive_connections, controller.upstream_keepalive_timeout_seconds,
+            controller.upstream_keepalive_requests) == (100, 60, 100)
+    assert (controller.retries.conditions(), controller.retries.tries, controller.retries.timeout_seconds) == (
+        "error timeout http_502 http_503 http_504", 3, 10)
+    socketio = next(r for r in settings.routing.routes if r.name == "socketio")
+    assert socketio.affinity == "cookie" and socketio.cookie.max_age_seconds == 10800
 
 
 def test_config_error_is_a_pulumi_run_error() -> None:

@@ -1,0 +1,398 @@
+"""The traffic path, asserted on what each stack registers: load balancer → ingress-nginx → routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, Registration, run_stack
+from offline.schema import check_objects
+from tests.conftest import config_error, problem_for
+
+NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
+HOSTS = {
+    "production": ("spywatcher.example.com", "api.spywatcher.example.com"),
+    "staging": ("staging.spywatcher.example.com", "api.staging.spywatcher.example.com"),
+}
+NGINX = "nginx.ingress.kubernetes.io"
+
+
+def release(plan: Plan) -> Registration:
+    [found] = plan.of_type("kubernetes:helm.sh/v3:Release")
+    return found
+
+
+def controller_values(plan: Plan) -> dict[str, Any]:
+    return release(plan).inputs["values"]["controller"]
+
+
+def one(plan: Plan, type_: str) -> Registration:
+    found = plan.of_type(type_)
+    assert len(found) == 1, [r.name for r in found]
+    return found[0]
+
+
+# --- ingress-nginx controller ---------------------------------------------------------------
+
+
+def test_controller_is_the_final_pinned_chart(plan: Plan) -> None:
+    inputs = release(plan).inputs
+    assert (inputs["name"], inputs["chart"], inputs["version"]) == ("ingress-nginx", "ingress-nginx", "4.15.1")
+    assert inputs["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
+    assert inputs["namespace"] == "ingress-nginx" and inputs["atomic"] is True
+
+
+def test_controller_configmap_holds_the_guide_settings(plan: Plan) -> None:
+    vpc_cidr = {"production": "10.0.0.0/16", "staging": "10.1.0.0/16"}[plan.stack]
+    assert controller_values(plan)["config"] == {
+        "load-balance": "ewma",
+        "upstream-keepalive-connections": "100",
+        "upstream-keepalive-timeout": "60",
+        "upstream-keepalive-requests": "100",
+        "proxy-next-upstream": "error timeout http_502 http_503 http_504",
+        "proxy-next-upstream-tries": "3",
+        "proxy-next-upstream-timeout": "10",
+        "allow-snippet-annotations": "false",
+        "worker-shutdown-timeout": "30s",
+        "use-forwarded-headers": "true",
+        "compute-full-forwarded-for": "true",
+        "proxy-real-ip-cidr": vpc_cidr,
+    }
+    assert controller_values(plan)["allowSnippetAnnotations"] is False
+
+
+def test_controller_service_is_cluster_ip(plan: Plan) -> None:
+    assert controller_values(plan)["service"] == {"type": "ClusterIP", "enableHttp": True, "enableHttps": False}
+
+
+def test_controller_scales_and_survives_drains(plan: Plan) -> None:
+    values = controller_values(plan)
+    scaling = values["autoscaling"]
+    assert scaling["enabled"] is True and scaling["minReplicas"] >= 2
+    assert (scaling["targetCPUUtilizationPercentage"], scaling["targetMemoryUtilizationPercentage"]) == (70, 80)
+    assert scaling["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert values["minAvailable"] == 1 and values["minAvailable"] < scaling["minReplicas"]
+    spread = {c["topologyKey"]: c for c in values["topologySpreadConstraints"]}
+    assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["topology.kubernetes.io/zone"]["labelSelector"] == {"matchLabels": {
+        "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
+        "app.kubernetes.io/component": "controller"}}
+
+
+def test_controller_grace_covers_deregistration_and_drain(plan: Plan) -> None:
+    values = controller_values(plan)
+    target_group = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    delay = target_group["deregistrationDelay"]
+    assert delay == 60  # guide: 60-second connection draining
+    wait = int(values["extraArgs"]["shutdown-grace-period"])
+    assert wait == 65 and wait >= delay, "nginx must keep serving while the target drains"
+    nginx_drain = int(values["config"]["worker-shutdown-timeout"].rstrip("s"))
+    assert values["terminationGracePeriodSeconds"] == 120
+    assert values["terminationGracePeriodSeconds"] >= wait + nginx_drain + 10  # 10: post-shutdown grace
+    assert values["lifecycle"] == {"preStop": {"exec": {"command": ["/wait-shutdown"]}}}
+
+
+def test_health_check_path_answers_through_the_controller(plan: Plan) -> None:
+    """The target group checks /health/live on the traffic port; ingress-nginx's default server
+    answers its health-check path there, so the controller's path must be the same one."""
+    values = controller_values(plan)
+    check = one(plan, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+    assert check["path"] == values["healthCheckPath"] == "/health/live"
+    assert check["port"] == "traffic-port"
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert values[probe]["httpGet"] == {"path": "/health/live", "port": 10254, "scheme": "HTTP"}
+
+
+def test_controller_namespace_injects_readiness_gates(plan: Plan) -> None:
+    namespace = plan.k8s("Namespace", "ingress-nginx")
+    labels = namespace["metadata"]["labels"]
+    assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert release(plan).depends_on and plan.get("kubernetes:core/v1:Namespace", "ingress-namespace").urn in (
+        release(plan).depends_on
+    )
+
+
+def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
+    binding = plan.k8s("TargetGroupBinding", "ingress-nginx", "ingress-nginx")
+    target_group = one(plan, "aws:lb/targetGroup:TargetGroup")
+    balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
+    assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
+    assert binding["spec"]["serviceRef"] == {"name": "ingress-nginx-controller", "port": "http"}
+    assert binding["spec"]["targetType"] == "ip"
+    assert binding["spec"]["targetGroupARN"] == plan.outputs["targetGroupArn"]
+    assert f":targetgroup/{target_group.inputs['name']}/" in binding["spec"]["targetGroupARN"]
+    [rule] = binding["spec"]["networking"]["ingress"]
+    # The load balancer's own security group may reach the pods.
+    assert rule["from"] == [{"securityGroup": {"groupID": balancer.inputs["securityGroups"][0]}}]
+    assert rule["from"][0]["securityGroup"]["groupID"].startswith("sg-")
+    assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
+    registration = plan.get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets")
+    assert release(plan).urn in registration.depends_on
+
+
+# --- Routes ----------------------------------------------------------------------------------
+
+
+def ingress(plan: Plan, name: str) -> dict[str, Any]:
+    return plan.k8s("Ingress", f"spywatcher-{name}", NAMESPACE[plan.stack])
+
+
+def backend_of(obj: dict[str, Any]) -> tuple[str, str, str, int]:
+    [rule] = obj["spec"]["rules"]
+    [path] = rule["http"]["paths"]
+    service = path["backend"]["service"]
+    return rule["host"], path["path"], service["name"], service["port"]["number"]
+
+
+def test_frontend_route(plan: Plan) -> None:
+    obj = ingress(plan, "frontend")
+    assert obj["spec"]["ingressClassName"] == "nginx"
+    assert backend_of(obj) == (HOSTS[plan.stack][0], "/", "spywatcher-frontend", 80)
+    assert obj["metadata"].get("annotations", {}) == {}
+
+
+def test_api_route_uses_ewma_and_retries(plan: Plan) -> None:
+    obj = ingress(plan, "api")
+    assert backend_of(obj) == (HOSTS[plan.stack][1], "/", "spywatcher-backend", 3001)
+    assert obj["metadata"]["annotations"] == {
+        f"{NGINX}/load-balance": "ewma",
+        f"{NGINX}/proxy-next-upstream": "error timeout http_502 http_503 http_504",
+        f"{NGINX}/proxy-next-upstream-tries": "3",
+        f"{NGINX}/proxy-next-upstream-timeout": "10",
+    }
+
+
+def test_socketio_route_is_sticky_on_a_service_of_its_own(plan: Plan) -> None:
+    obj = ingress(plan, "socketio")
+    host, path, service, port = backend_of(obj)
+    assert (host, path, port) == (HOSTS[plan.stack][1], "/socket.io", 3001)
+    # Its own upstream: the cookie affinity cannot take over the API route's EWMA.
+    assert service == "spywatcher-backend-socketio" != backend_of(ingress(plan, "api"))[2]
+    annotations = obj["metadata"]["annotations"]
+    assert annotations[f"{NGINX}/affinity"] == "cookie"
+    assert annotations[f"{NGINX}/affinity-mode"] == "persistent"
+    assert annotations[f"{NGINX}/session-cookie-max-age"] == "10800"
+    assert annotations[f"{NGINX}/session-cookie-path"] == "/socket.io"
+    assert annotations[f"{NGINX}/proxy-read-timeout"] == "3600"
+    assert annotations[f"{NGINX}/proxy-send-timeout"] == "3600"
+    assert f"{NGINX}/load-balance" not in annotations
+    dedicated = plan.k8s("Service", service, NAMESPACE[plan.stack])["spec"]
+    deployment = plan.k8s("Deployment", "spywatcher-backend", NAMESPACE[plan.stack])
+    assert dedicated["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert dedicated["ports"] == [{"name": "http", "port": 3001, "targetPort": "http", "protocol": "TCP"}]
+
+
+def test_no_load_balancer_annotations_on_nginx_ingresses(plan: Plan) -> None:
+    for obj in plan.k8s_objects():
+        if obj["kind"] == "Ingress":
+            keys = obj["metadata"].get("annotations", {})
+            assert all(k.startswith(f"{NGINX}/") for k in keys), keys
+            assert "tls" not in obj["spec"], "TLS ends at the load balancer"
+
+
+def test_routes_wait_for_the_controller(plan: Plan) -> None:
+    for r in plan.of_type("kubernetes:networking.k8s.io/v1:Ingress"):
+        assert release(plan).urn in r.depends_on, r.name
+
+
+def test_client_ip_hashing_is_a_per_route_choice() -> None:
+    routes = [
+        {"name": "frontend", "host": "frontend", "workload": "frontend", "affinity": "clientIp"},
+        {"name": "api", "host": "api", "workload": "backend", "loadBalance": "ewma"},
+    ]
+    plan = run_stack("staging", {"routing": {"routes": routes}})
+    obj = plan.k8s("Ingress", "spywatcher-frontend")
+    assert obj["metadata"]["annotations"] == {f"{NGINX}/upstream-hash-by": "$remote_addr"}
+    assert backend_of(obj)[2] == "spywatcher-frontend-frontend"
+    assert check_objects(plan.k8s_objects(), "1.34") == []
+
+
+# --- AWS load balancer -----------------------------------------------------------------------
+
+
+def test_application_load_balancer(plan: Plan) -> None:
+    balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
+    inputs = balancer.inputs
+    assert inputs["loadBalancerType"] == "application" and inputs["internal"] is False
+    assert inputs["name"] == f"spywatcher-{plan.stack}"
+    assert len(inputs["subnets"]) >= 2
+    assert inputs["enableDeletionProtection"] is True
+    assert inputs["enableCrossZoneLoadBalancing"] is True
+    assert inputs["enableHttp2"] is True
+    assert inputs["dropInvalidHeaderFields"] is True
+    assert inputs["idleTimeout"] == 60
+    [group] = inputs["securityGroups"]
+    assert group.startswith("sg-")
+
+
+def test_target_group(plan: Plan) -> None:
+    inputs = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    assert inputs["name"] == f"spywatcher-{plan.stack}-nginx" and len(inputs["name"]) <= 32
+    assert (inputs["targetType"], inputs["port"], inputs["protocol"]) == ("ip", 80, "HTTP")
+    assert inputs["deregistrationDelay"] == 60
+    assert inputs["loadBalancingCrossZoneEnabled"] == "true"
+    assert inputs["healthCheck"] == {
+        "enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": "/health/live", "interval": 30,
+        "timeout": 5, "healthyThreshold": 2, "unhealthyThreshold": 3, "matcher": "200",
+    }
+
+
+def test_listeners_redirect_and_terminate_tls(plan: Plan) -> None:
+    listeners = {r.inputs["port"]: r.inputs for r in plan.of_type("aws:lb/listener:Listener")}
+    assert set(listeners) == {80, 443}
+    assert listeners[80]["protocol"] == "HTTP"
+    assert listeners[80]["defaultActions"] == [
+        {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}}
+    ]
+    https = listeners[443]
+    assert https["protocol"] == "HTTPS"
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["certificateArn"].startswith("arn:aws:acm:us-east-1:111122223333:certificate/")
+    assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": plan.outputs["targetGroupArn"]}]
+
+
+def test_security_group_opens_only_80_and_443(plan: Plan) -> None:
+    ingress_rules = [r.inputs for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in ingress_rules) == [
+        (80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")
+    ]
+    [egress] = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
+    vpc_cidr = {"production": "10.0.0.0/16", "staging": "10.1.0.0/16"}[plan.stack]
+    assert (egress["fromPort"], egress["toPort"], egress["cidrIpv4"]) == (80, 80, vpc_cidr)
+
+
+def test_production_protects_the_load_balancer(plans: dict[str, Plan]) -> None:
+    for stack, protected in (("production", True), ("staging", False)):
+        plan = plans[stack]
+        assert one(plan, "aws:lb/loadBalancer:LoadBalancer").protect is protected
+        assert one(plan, "aws:lb/targetGroup:TargetGroup").protect is protected
+
+
+def test_outputs_and_dns(plans: dict[str, Plan]) -> None:
+    for stack, plan in plans.items():
+        assert plan.outputs["loadBalancerDnsName"].endswith(".elb.us-east-1.amazonaws.com")
+        assert plan.outputs["loadBalancerZoneId"] == "Z35SXDOTRQ7X7K"
+        assert plan.outputs["targetGroupArn"].startswith("arn:aws:elasticloadbalancing:")
+        records = {r.inputs["name"]: r.inputs for r in plan.of_type("aws:route53/record:Record")}
+        if stack == "production":
+            assert set(records) == set(HOSTS[stack])
+            for record in records.values():
+                assert record["type"] == "A" and record["zoneId"] == "Z0123456789ABCDEFGHIJ"
+                assert record["aliases"] == [{"name": plan.outputs["loadBalancerDnsName"],
+                                              "zoneId": "Z35SXDOTRQ7X7K", "evaluateTargetHealth": True}]
+        else:
+            assert records == {}
+
+
+def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
+    provider = one(plan, "pulumi:providers:aws")
+    assert provider.inputs["region"] == "us-east-1"
+    for r in plan:
+        if r.type.startswith("aws:"):
+            assert r.provider.startswith(provider.urn), r.name
+
+
+def test_network_load_balancer_variant() -> None:
+    plan = run_stack("staging", {"loadBalancer": {"type": "network"}})
+    balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs
+    assert balancer["loadBalancerType"] == "network"
+    assert balancer["enableCrossZoneLoadBalancing"] is True, "explicit: an NLB has it off by default"
+    assert not {"enableHttp2", "idleTimeout", "dropInvalidHeaderFields"} & set(balancer)
+    target_group = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    assert (target_group["protocol"], target_group["proxyProtocolV2"]) == ("TCP", True)
+    assert target_group["healthCheck"]["protocol"] == "HTTP"
+    assert "protocolVersion" not in target_group
+    listeners = {r.inputs["port"]: r.inputs for r in plan.of_type("aws:lb/listener:Listener")}
+    assert set(listeners) == {443} and listeners[443]["protocol"] == "TLS"
+    ports = {r.inputs["fromPort"] for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")}
+    assert ports == {443}
+    config = controller_values(plan)["config"]
+    assert config["use-proxy-protocol"] == "true"
+    assert "use-forwarded-headers" not in config
+
+
+# --- Rules -----------------------------------------------------------------------------------
+
+RULES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("interval >= 5", {"loadBalancer": {"healthCheck": {"intervalSeconds": 4}}},
+     "loadBalancer.healthCheck.intervalSeconds", "greater than or equal to 5"),
+    ("interval <= 300", {"loadBalancer": {"healthCheck": {"intervalSeconds": 301}}},
+     "loadBalancer.healthCheck.intervalSeconds", "less than or equal to 300"),
+    ("timeout >= 2", {"loadBalancer": {"healthCheck": {"timeoutSeconds": 1}}},
+     "loadBalancer.healthCheck.timeoutSeconds", "greater than or equal to 2"),
+    ("timeout <= 120", {"loadBalancer": {"healthCheck": {"timeoutSeconds": 121}}},
+     "loadBalancer.healthCheck.timeoutSeconds", "less than or equal to 120"),
+    ("timeout below interval", {"loadBalancer": {"healthCheck": {"timeoutSeconds": 30}}},
+     "loadBalancer.healthCheck.timeoutSeconds", "shorter than healthCheck.intervalSeconds (30)"),
+    ("healthy >= 2", {"loadBalancer": {"healthCheck": {"healthyThreshold": 1}}},
+     "loadBalancer.healthCheck.healthyThreshold", "greater than or equal to 2"),
+    ("unhealthy <= 10", {"loadBalancer": {"healthCheck": {"unhealthyThreshold": 11}}},
+     "loadBalancer.healthCheck.unhealthyThreshold", "less than or equal to 10"),
+    ("deregistration <= 3600", {"loadBalancer": {"deregistrationDelaySeconds": 3601}},
+     "loadBalancer.deregistrationDelaySeconds", "less than or equal to 3600"),
+    ("http2 only on an ALB", {"loadBalancer": {"type": "network", "enableHttp2": True}},
+     "loadBalancer.enableHttp2", "application load balancer only"),
+    ("idle timeout only on an ALB", {"loadBalancer": {"type": "network", "idleTimeoutSeconds": 120}},
+     "loadBalancer.idleTimeoutSeconds", "application load balancer only"),
+    ("target group name <= 32", {"loadBalancer": {"targetGroupName": "spywatcher-staging-ingress-nginx-1"}},
+     "loadBalancer.targetGroupName", "at most 32 characters"),
+    ("ALB needs two zones", {"loadBalancer": {"subnetIds": ["subnet-0f1e2d3c4b5a60001"]}},
+     "loadBalancer.subnetIds", "at least two zones"),
+    ("client CIDR", {"loadBalancer": {"allowedCidrs": ["10.0.0.1/16"]}},
+     "loadBalancer.allowedCidrs[0]", "not a CIDR block"),
+    ("certificate ARN", {"loadBalancer": {"certificate": {"arn": "arn:aws:iam::1:server-certificate/x"}}},
+     "loadBalancer.certificate.arn", "pattern"),
+    ("TLS policy", {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-2016-08"}},
+     "loadBalancer.sslPolicy", "pattern"),
+    ("controller grace covers deregistration + drain",
+     {"ingressController": {"terminationGracePeriodSeconds": 90}},
+     "ingressController.terminationGracePeriodSeconds", "60 s (loadBalancer.deregistrationDelaySeconds)"),
+    ("longer deregistration needs a longer grace", {"loadBalancer": {"deregistrationDelaySeconds": 300}},
+     "ingressController.terminationGracePeriodSeconds", "= 345 s"),
+    ("host covered by the certificate", {"routing": {"hosts": {"api": "api.spywatcher.io"}}},
+     "routing.hosts.api", "not covered by any certificate domain"),
+    ("wildcard covers one label only", {"routing": {"hosts": {"api": "a.b.staging.spywatcher.example.com"}}},
+     "routing.hosts.api", "not covered by any certificate domain"),
+    ("ewma with cookie affinity",
+     {"routing": {"routes": [{"name": "ws", "host": "api", "workload": "backend", "loadBalance": "ewma",
+                              "affinity": "cookie"}]}},
+     "routing.routes[0].loadBalance", "would silently ignore the EWMA"),
+    ("ewma with client-IP hashing",
+     {"routing": {"routes": [{"name": "ws", "host": "api", "workload": "backend", "loadBalance": "ewma",
+                              "affinity": "clientIp"}]}},
+     "routing.routes[0].loadBalance", "upstream-hash-by"),
+    ("routes on one Service agree on balancing",
+     {"routing": {"routes": [{"name": "a", "host": "api", "workload": "backend", "loadBalance": "ewma"},
+                             {"name": "b", "host": "api", "path": "/v2", "workload": "backend",
+                              "loadBalance": "round_robin"}]}},
+     "routing.routes[1].loadBalance", "balances per Service port"),
+    ("route host key", {"routing": {"routes": [{"name": "a", "host": "www", "workload": "frontend"}]}},
+     "routing.routes[0].host", "not a key of routing.hosts"),
+    ("one route per host and path",
+     {"routing": {"routes": [{"name": "a", "host": "api", "workload": "backend"},
+                             {"name": "b", "host": "api", "workload": "frontend"}]}},
+     "routing.routes[1].path", "already routed on host `api`"),
+    ("controller namespace", {"ingressController": {"namespace": "spywatcher-staging"}},
+     "ingressController.namespace", "must differ from namespace.name"),
+    ("controller replicas", {"ingressController": {"autoscaling": {"minReplicas": 1}}},
+     "ingressController.autoscaling.minReplicas", "greater than or equal to 2"),
+    ("vpc cidr", {"cluster": {"vpcCidr": "10.1.0.0/33"}}, "cluster.vpcCidr", "not a CIDR block"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "path", "words"), [c[1:] for c in RULES], ids=[c[0] for c in RULES])
+def test_traffic_rules(overrides: dict[str, Any], path: str, words: str) -> None:
+    message = problem_for(config_error("staging", overrides), path)
+    assert words in message, message
+
+
+def test_default_names_fit_for_a_long_stack_name() -> None:
+    from config import validate_settings
+    from tests.conftest import MINIMAL_CONFIG
+
+    with pytest.raises(Exception) as caught:
+        validate_settings(MINIMAL_CONFIG, set(), "production-eu-west-1-blue")
+    assert "loadBalancer.targetGroupName" in str(caught.value)
+    assert "at most 32 characters" in str(caught.value)
