@@ -90,9 +90,11 @@ _SUFFIX = {
 _QUANTITY = re.compile(r"^(?P<num>\+?(\d+(\.\d*)?|\.\d+))(?P<suffix>[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 
 
-def parse_quantity(text: str) -> Decimal:
-    """Value of a Kubernetes quantity ("500m", "1", "512Mi", "1e3") as a Decimal."""
-    match = _QUANTITY.match(text)
+def parse_quantity(text: str | int | float) -> Decimal:
+    """Value of a Kubernetes quantity ("500m", "1", "512Mi", "1e3") as a Decimal; YAML numbers too."""
+    if isinstance(text, bool):
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    match = _QUANTITY.match(text if isinstance(text, str) else format(text, "f"))
     if match is None:
         raise ValueError(f"{text!r} is not a Kubernetes quantity")
     try:

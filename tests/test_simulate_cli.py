@@ -1,0 +1,185 @@
+"""`python -m offline simulate`: files in, timeline and summary out; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from offline.__main__ import main as offline_main
+from offline.simulate.cli import main
+
+HPA = {
+    "apiVersion": "autoscaling/v2",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "app"},
+    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+            },
+            {
+                "type": "Pods",
+                "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "100"}},
+            },
+        ],
+        "behavior": {
+            "scaleUp": {
+                "stabilizationWindowSeconds": 0,
+                "selectPolicy": "Max",
+                "policies": [
+                    {"type": "Percent", "value": 100, "periodSeconds": 30},
+                    {"type": "Pods", "value": 2, "periodSeconds": 30},
+                ],
+            }
+        },
+    },
+}
+
+
+def simulate_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    hpa = tmp_path / "hpa.yaml"
+    hpa.write_text(yaml.safe_dump(HPA))
+    trace = tmp_path / "trace.csv"
+    # 40 pods' worth of CPU (500m each at 50 % of 1000m) from t=0; rps stays at 100 per 2 pods.
+    trace.write_text("time_s,cpu,rps,ignored\n0,20000,200,x\n60,20000,200,y\n")
+    return {"hpa": hpa, "trace": trace, "out": tmp_path / "timeline.csv"}
+
+
+def test_files_in_timeline_out(files: dict[str, Path]) -> None:
+    code, out, err = simulate_cli(
+        "--hpa",
+        str(files["hpa"]),
+        "--trace",
+        str(files["trace"]),
+        "--requests",
+        "cpu=1000m",
+        "--pod-startup",
+        "0",
+        "--duration",
+        "90",
+        "--out",
+        str(files["out"]),
+    )
+    assert (code, err) == (0, "")
+    rows = read_rows(files["out"])
+    assert list(rows[0]) == [
+        "time_s",
+        "replicas",
+        "ready_replicas",
+        "desired_replicas",
+        "cpu_utilization_pct",
+        "rps_per_pod",
+    ]
+    assert [r["time_s"] for r in rows] == ["0", "15", "30", "45", "60", "75", "90"]
+    assert [r["replicas"] for r in rows] == ["4", "4", "8", "8", "10", "10", "10"]
+    assert [r["ready_replicas"] for r in rows] == ["2", "4", "4", "8", "8", "10", "10"]
+    assert rows[0]["cpu_utilization_pct"] == "1000" and rows[0]["desired_replicas"] == "40"
+    assert [r["rps_per_pod"] for r in rows[:2]] == ["100", "50"]
+    assert "peak replicas:       10" in out
+    assert "  at 0 s: capacity never caught up" in out
+    assert f"timeline: {files['out']}" in out
+
+
+def test_stack_workload_and_scenario_need_no_files(tmp_path: Path) -> None:
+    out_csv = tmp_path / "spike.csv"
+    code, out, err = simulate_cli(
+        "--stack", "production", "--workload", "backend", "--scenario", "spike", "--out", str(out_csv)
+    )
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == (
+        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s"
+    )
+    rows = read_rows(out_csv)
+    assert list(rows[0])[4:] == ["cpu_utilization_pct", "memory_utilization_pct"]
+    replicas = {int(r["time_s"]): int(r["replicas"]) for r in rows}
+    # The guide's scale-up from the spike at 300 s: 4, then 8 at 330 s, then 10 (max) at 360 s.
+    assert [replicas[t] for t in (285, 300, 330, 360)] == [2, 4, 8, 10]
+    # Scale-down: 5 min after the drop at 1500 s, one pod a minute (Min of 50 % and 1 pod).
+    assert [replicas[t] for t in (1770, 1785, 1845, 2205)] == [10, 9, 8, 2]
+    assert "  at 300 s: caught up in 75 s" in out
+
+
+def test_verb_is_routed_and_help_lists_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert offline_main(["simulate", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "--scenario NAME       a built-in trace: spike, ramp, daily, flash" in help_text
+    assert "readiness initialDelaySeconds" in help_text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--hpa", "{missing}", "--scenario", "spike"],
+            "error: cannot read HPA file {missing}: No such file or directory",
+        ),
+        (["--hpa", "{hpa}", "--trace", "{bad_column}", "--requests", "cpu=1"], "has no rps column"),
+        (
+            ["--hpa", "{hpa}", "--trace", "{bad_value}", "--requests", "cpu=1"],
+            "line 3, column cpu: 'lots' is not a number",
+        ),
+        (
+            ["--hpa", "{hpa}", "--trace", "{trace}", "--requests", "cpu=half"],
+            "cpu request 'half' is not a Kubernetes quantity",
+        ),
+        (["--hpa", "{hpa}", "--trace", "{trace}"], "the HPA targets cpu utilization but no cpu request was given"),
+        (["--hpa", "{hpa}", "--scenario", "tsunami"], "argument --scenario: invalid choice: 'tsunami'"),
+        (
+            ["--hpa", "{hpa}", "--stack", "production", "--workload", "backend", "--scenario", "spike"],
+            "give either --hpa",
+        ),
+        (
+            ["--hpa", "{hpa}", "--trace", "{trace}", "--scenario", "spike"],
+            "give either --trace FILE or --scenario NAME",
+        ),
+        (["--hpa", "{hpa}", "--scenario", "spike", "--pod-startup", "-5"], "'-5' must be 0 or more"),
+        (
+            ["--stack", "production", "--workload", "worker", "--scenario", "spike"],
+            "stack production has no workload 'worker' with an HPA (workloads: backend, frontend)",
+        ),
+        (["--stack", "qa", "--workload", "backend", "--scenario", "spike"], "no stack file Pulumi.qa.yaml"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    files: dict[str, Path], tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "bad_column.csv").write_text("time_s,cpu\n0,100\n")
+    (tmp_path / "bad_value.csv").write_text("time_s,cpu,rps\n0,100,1\n15,lots,1\n")
+    paths = {"hpa": files["hpa"], "trace": files["trace"], "missing": tmp_path / "nope.yaml"}
+    paths |= {"bad_column": tmp_path / "bad_column.csv", "bad_value": tmp_path / "bad_value.csv"}
+    code, out, err = simulate_cli(*(a.format(**paths) for a in args))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message.format(**paths) in err
+
+
+def test_plot_writes_a_png(files: dict[str, Path], tmp_path: Path) -> None:
+    plot = tmp_path / "plot.png"
+    code, out, err = simulate_cli(
+        "--hpa", str(files["hpa"]), "--trace", str(files["trace"]), "--requests", "cpu=1", "--plot", str(plot)
+    )
+    assert (code, err) == (0, "")
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plot.stat().st_size > 10_000
+    assert f"plot: {plot}" in out
