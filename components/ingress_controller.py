@@ -151,8 +151,10 @@ def build_values(args: IngressControllerArgs) -> dict[str, Any]:
                     "labelSelector": {"matchLabels": dict(CONTROLLER_SELECTOR)},
                     "matchLabelKeys": ["pod-template-hash"],
                 }
-                for key, when in (("topology.kubernetes.io/zone", "DoNotSchedule"),
-                                  ("kubernetes.io/hostname", "ScheduleAnyway"))
+                for key, when in (
+                    ("topology.kubernetes.io/zone", "DoNotSchedule"),
+                    ("kubernetes.io/hostname", "ScheduleAnyway"),
+                )
             ],
             "metrics": {"enabled": True},
             "podLabels": {"app.kubernetes.io/part-of": "spywatcher"},

@@ -8,6 +8,7 @@ the kinds actually registered are imported, which keeps the program's start-up s
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 import pulumi
@@ -33,8 +34,11 @@ _TYPED = {
     ("rbac.authorization.k8s.io/v1", "Role"): ("pulumi_kubernetes.rbac.v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("pulumi_kubernetes.rbac.v1", "RoleBinding"),
 }
-# Top-level object keys whose Python argument name differs.
-_ARGUMENT = {"stringData": "string_data"}
+
+
+def _argument(key: str) -> str:
+    """The Python argument of a top-level object key: `stringData` -> `string_data`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def register(obj: dict[str, Any], name: str, opts: pulumi.ResourceOptions, **extra: Any) -> Any:
@@ -48,7 +52,7 @@ def register(obj: dict[str, Any], name: str, opts: pulumi.ResourceOptions, **ext
     if key in _TYPED:
         module, cls = _TYPED[key]
         resource = getattr(importlib.import_module(module), cls)
-        kwargs = {_ARGUMENT.get(k, k): v for k, v in fields.items()}
+        kwargs = {_argument(k): v for k, v in fields.items()}
         return resource(name, opts=opts, **kwargs, **extra)
     from pulumi_kubernetes.apiextensions import CustomResource
 

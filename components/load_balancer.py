@@ -183,11 +183,15 @@ class LoadBalancer(pulumi.ComponentResource):
                 f"{name}-in-{key}", security_group_id=group.id, **rule, opts=child_opts(self, opts)
             )
         vpc.SecurityGroupEgressRule(
-            f"{name}-out-controller", security_group_id=group.id, **build_egress_rule_args(args),
+            f"{name}-out-controller",
+            security_group_id=group.id,
+            **build_egress_rule_args(args),
             opts=child_opts(self, opts),
         )
         balancer = lb.LoadBalancer(
-            name, security_groups=[group.id], **build_load_balancer_args(args),
+            name,
+            security_groups=[group.id],
+            **build_load_balancer_args(args),
             opts=child_opts(self, opts, protect=protect),
         )
         target_group = lb.TargetGroup(
@@ -210,7 +214,9 @@ class LoadBalancer(pulumi.ComponentResource):
         assert https is not None
         for index, certificate in enumerate(args.settings.additional_certificates):
             lb.ListenerCertificate(
-                f"{name}-certificate-{index}", listener_arn=https.arn, certificate_arn=certificate.arn,
+                f"{name}-certificate-{index}",
+                listener_arn=https.arn,
+                certificate_arn=certificate.arn,
                 opts=child_opts(self, opts),
             )
         if args.settings.route53_zone_id:

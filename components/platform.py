@@ -8,10 +8,14 @@ from pulumi_kubernetes.provider import Provider
 
 from config import StackSettings
 
+from .canary import Canary, CanaryArgs
 from .ingress_controller import IngressController, IngressControllerArgs
 from .load_balancer import LoadBalancer, LoadBalancerArgs
+from .migration import Migration, MigrationArgs
+from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
 from .routes import Routes, RoutesArgs
+from .schedules import ScaleSchedules, ScheduleArgs
 from .workload import Workload, WorkloadArgs
 
 
@@ -61,12 +65,32 @@ class Platform(pulumi.ComponentResource):
             )
             for component, workload in settings.workloads().items()
         }
+        # Migrations before code: the backend waits for the migration Job to complete.
+        first: dict[str, list[pulumi.Resource]] = {name: [namespace] for name in workload_args}
+        if settings.migration.enabled:
+            migration = Migration(
+                "migration",
+                MigrationArgs(workload_args["backend"], settings.migration),
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+            )
+            first["backend"].append(migration)
         self.workloads = {
             component: Workload(
-                component, args, opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace]))
+                component,
+                args,
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=first[component])),
             )
             for component, args in workload_args.items()
         }
+        for component, args in workload_args.items():
+            if args.settings.schedules:
+                ScaleSchedules(
+                    f"{component}-schedules",
+                    ScheduleArgs(args, settings.scheduling),
+                    opts=pulumi.ResourceOptions.merge(
+                        k8s, pulumi.ResourceOptions(depends_on=[self.workloads[component]])
+                    ),
+                )
         hosts = tuple(sorted({settings.routing.host(r) for r in settings.routing.routes}))
         self.load_balancer = LoadBalancer(
             "edge",
@@ -76,20 +100,35 @@ class Platform(pulumi.ComponentResource):
         controller = IngressController(
             "ingress",
             IngressControllerArgs(
-                settings.ingress_controller, settings.load_balancer, cluster.vpc_cidr,
-                cluster.kubernetes_version, instance,
+                settings.ingress_controller,
+                settings.load_balancer,
+                cluster.vpc_cidr,
+                cluster.kubernetes_version,
+                instance,
             ),
             target_group_arn=self.load_balancer.target_group_arn,
             security_group_id=self.load_balancer.security_group_id,
             opts=k8s,
         )
         # Ingresses wait for the controller: its admission webhook validates them.
-        Routes(
+        routes_args = RoutesArgs(settings.routing, settings.ingress_controller.ingress_class, workload_args, instance)
+        routes = Routes(
             "routes",
-            RoutesArgs(settings.routing, settings.ingress_controller.ingress_class, workload_args, instance),
+            routes_args,
             opts=pulumi.ResourceOptions.merge(
                 k8s, pulumi.ResourceOptions(depends_on=[namespace, controller, *self.workloads.values()])
             ),
+        )
+        if settings.canary.enabled:
+            Canary(
+                "canary",
+                CanaryArgs(settings.canary, workload_args["backend"], routes_args),
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[routes])),
+            )
+        Monitoring(
+            "monitoring",
+            MonitoringArgs(settings.monitoring, settings.namespace.name, instance, workload_args["backend"]),
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         self.namespace = namespace.name
         self.hosts = list(hosts)

@@ -21,6 +21,7 @@ from .k8s import child_opts, labels, metadata, register
 from .workload import PORT_NAME, WorkloadArgs
 
 PREFIX = "nginx.ingress.kubernetes.io"
+ROUTE_LABEL = "spywatcher.io/route"  # marks a route's own Service, so monitors can skip it
 
 
 @dataclass(frozen=True)
@@ -44,33 +45,39 @@ def route_annotations(route: Route) -> dict[str, str]:
         result[f"{PREFIX}/load-balance"] = route.load_balance
     if route.affinity == "cookie":
         cookie = route.cookie
-        result.update({
-            f"{PREFIX}/affinity": "cookie",
-            # persistent: scaling out does not move existing sessions (balanced would re-shuffle them).
-            f"{PREFIX}/affinity-mode": "persistent",
-            f"{PREFIX}/session-cookie-name": cookie.name,
-            f"{PREFIX}/session-cookie-max-age": str(cookie.max_age_seconds),
-            f"{PREFIX}/session-cookie-expires": str(cookie.max_age_seconds),
-            f"{PREFIX}/session-cookie-path": route.path,
-            f"{PREFIX}/session-cookie-samesite": cookie.same_site,
-            f"{PREFIX}/session-cookie-secure": "true" if cookie.secure else "false",
-            # A pod that fails gets the client a new one instead of an error.
-            f"{PREFIX}/session-cookie-change-on-failure": "true",
-        })
+        result.update(
+            {
+                f"{PREFIX}/affinity": "cookie",
+                # persistent: scaling out does not move existing sessions (balanced would re-shuffle them).
+                f"{PREFIX}/affinity-mode": "persistent",
+                f"{PREFIX}/session-cookie-name": cookie.name,
+                f"{PREFIX}/session-cookie-max-age": str(cookie.max_age_seconds),
+                f"{PREFIX}/session-cookie-expires": str(cookie.max_age_seconds),
+                f"{PREFIX}/session-cookie-path": route.path,
+                f"{PREFIX}/session-cookie-samesite": cookie.same_site,
+                f"{PREFIX}/session-cookie-secure": "true" if cookie.secure else "false",
+                # A pod that fails gets the client a new one instead of an error.
+                f"{PREFIX}/session-cookie-change-on-failure": "true",
+            }
+        )
     elif route.affinity == "clientIp":
         # With the real client address restored from the load balancer (see the controller config).
         result[f"{PREFIX}/upstream-hash-by"] = "$remote_addr"
     if route.retries is not None:
-        result.update({
-            f"{PREFIX}/proxy-next-upstream": route.retries.conditions(),
-            f"{PREFIX}/proxy-next-upstream-tries": str(route.retries.tries),
-            f"{PREFIX}/proxy-next-upstream-timeout": str(route.retries.timeout_seconds),
-        })
+        result.update(
+            {
+                f"{PREFIX}/proxy-next-upstream": route.retries.conditions(),
+                f"{PREFIX}/proxy-next-upstream-tries": str(route.retries.tries),
+                f"{PREFIX}/proxy-next-upstream-timeout": str(route.retries.timeout_seconds),
+            }
+        )
     if route.timeouts is not None:
-        result.update({
-            f"{PREFIX}/proxy-read-timeout": str(route.timeouts.read_seconds),
-            f"{PREFIX}/proxy-send-timeout": str(route.timeouts.send_seconds),
-        })
+        result.update(
+            {
+                f"{PREFIX}/proxy-read-timeout": str(route.timeouts.read_seconds),
+                f"{PREFIX}/proxy-send-timeout": str(route.timeouts.send_seconds),
+            }
+        )
     return result
 
 
@@ -115,10 +122,12 @@ def build_route_service(args: RoutesArgs, route: Route) -> dict[str, Any] | None
     if not route.dedicated_service:
         return None
     workload = args.workloads[route.workload]
+    meta = workload.metadata(service_name(args, route))
+    meta["labels"][ROUTE_LABEL] = route.name
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": workload.metadata(service_name(args, route)),
+        "metadata": meta,
         "spec": {
             "type": "ClusterIP",
             "selector": workload.selector(),

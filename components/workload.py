@@ -29,10 +29,12 @@ class WorkloadArgs:
     namespace: str
     instance: str  # e.g. "spywatcher-production": the app.kubernetes.io/instance label
     secret_values: Mapping[str, SecretStr] = field(default_factory=dict)
+    # A variant of a workload (the canary) has a component of its own and shares the config of its base.
+    variant: str | None = None
 
     @property
     def component(self) -> str:
-        return self.settings.component
+        return f"{self.settings.component}-{self.variant}" if self.variant else self.settings.component
 
     @property
     def name(self) -> str:
@@ -41,13 +43,13 @@ class WorkloadArgs:
 
     @property
     def config_map_name(self) -> str | None:
-        return f"{self.name}-config" if self.settings.env else None
+        return f"spywatcher-{self.settings.component}-config" if self.settings.env else None
 
     @property
     def secret_name(self) -> str | None:
         if self.settings.existing_secret:
             return self.settings.existing_secret
-        return f"{self.name}-secrets" if self.secret_values else None
+        return f"spywatcher-{self.settings.component}-secrets" if self.secret_values else None
 
     def labels(self) -> dict[str, str]:
         return labels(self.component, self.instance, image_version(self.settings.image))
@@ -107,16 +109,17 @@ def config_checksum(args: WorkloadArgs) -> str:
     return hashlib.sha256(json.dumps(args.settings.env, sort_keys=True).encode()).hexdigest()
 
 
-def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
+def build_container(
+    args: WorkloadArgs, *, name: str | None = None, image: str | None = None, command: list[str] | None = None
+) -> dict[str, Any]:
+    """The app container. With ``command`` it is a one-off task (a migration): no port, probes or
+    preStop hook; otherwise it serves on the container port."""
     s = args.settings
     container: dict[str, Any] = {
-        "name": args.component,
-        "image": s.image,
+        "name": name or args.component,
+        "image": image or s.image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": PORT_NAME, "containerPort": s.container_port, "protocol": "TCP"}],
         "resources": _resources(s),
-        "livenessProbe": _probe(s.probes.liveness),
-        "readinessProbe": _probe(s.probes.readiness),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -129,12 +132,18 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
         },
         "volumeMounts": [{"name": v.volume_name(), "mountPath": v.mount_path} for v in s.scratch_volumes],
     }
-    if s.probes.startup is not None:
-        container["startupProbe"] = _probe(s.probes.startup)
-    if s.shutdown.pre_stop_sleep_seconds > 0:
-        # Native sleep action (no shell needed in the image): the pod leaves the endpoints and
-        # ingress-nginx's upstream list before SIGTERM reaches the app.
-        container["lifecycle"] = {"preStop": {"sleep": {"seconds": s.shutdown.pre_stop_sleep_seconds}}}
+    if command is not None:
+        container["command"] = list(command)
+    else:
+        container["ports"] = [{"name": PORT_NAME, "containerPort": s.container_port, "protocol": "TCP"}]
+        container["livenessProbe"] = _probe(s.probes.liveness)
+        container["readinessProbe"] = _probe(s.probes.readiness)
+        if s.probes.startup is not None:
+            container["startupProbe"] = _probe(s.probes.startup)
+        if s.shutdown.pre_stop_sleep_seconds > 0:
+            # Native sleep action (no shell needed in the image): the pod leaves the endpoints and
+            # ingress-nginx's upstream list before SIGTERM reaches the app.
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": s.shutdown.pre_stop_sleep_seconds}}}
     env_from = []
     if args.config_map_name:
         env_from.append({"configMapRef": {"name": args.config_map_name}})
@@ -142,7 +151,12 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
         env_from.append({"secretRef": {"name": args.secret_name}})
     if env_from:
         container["envFrom"] = env_from
+    return container
 
+
+def build_pod_spec(args: WorkloadArgs, container: dict[str, Any]) -> dict[str, Any]:
+    """A restricted pod around ``container``: non-root, no token, read-only root, scratch volumes."""
+    s = args.settings
     pod_security: dict[str, Any] = {
         "runAsNonRoot": True,
         "runAsUser": s.security_context.run_as_user,
@@ -150,47 +164,52 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
         "fsGroup": s.security_context.run_as_group,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    if s.container_port < 1024:
+    if "ports" in container and s.container_port < 1024:
         # A non-root process with every capability dropped may bind a port below 1024 only when
         # the pod's network namespace allows it (a safe sysctl, allowed by the restricted policy).
         pod_security["sysctls"] = [{"name": "net.ipv4.ip_unprivileged_port_start", "value": str(s.container_port)}]
-
-    spread = s.topology_spread
-    template_metadata: dict[str, Any] = {"labels": args.labels()}
-    if args.config_map_name:
-        template_metadata["annotations"] = {"checksum/config": config_checksum(args)}
     return {
-        "metadata": template_metadata,
-        "spec": {
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": s.shutdown.termination_grace_period_seconds,
-            "securityContext": pod_security,
-            "topologySpreadConstraints": [
-                {
-                    "maxSkew": spread.max_skew,
-                    "topologyKey": key,
-                    "whenUnsatisfiable": when,
-                    "labelSelector": {"matchLabels": args.selector()},
-                    # Spread each ReplicaSet on its own, so a rollout does not skew the new pods.
-                    "matchLabelKeys": ["pod-template-hash"],
-                }
-                for key, when in (("topology.kubernetes.io/zone", spread.zone), ("kubernetes.io/hostname", spread.host))
-            ],
-            "containers": [container],
-            "volumes": [{"name": v.volume_name(), "emptyDir": {"sizeLimit": v.size_limit}} for v in s.scratch_volumes],
-        },
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": s.shutdown.termination_grace_period_seconds,
+        "securityContext": pod_security,
+        "containers": [container],
+        "volumes": [{"name": v.volume_name(), "emptyDir": {"sizeLimit": v.size_limit}} for v in s.scratch_volumes],
     }
 
 
-def build_deployment(args: WorkloadArgs) -> dict[str, Any]:
-    """The Deployment. No `spec.replicas`: the HPA owns the count, and `pulumi up` must not reset it."""
+def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
+    """The serving pods: spread over zones (required) and hosts (preferred)."""
+    spread = args.settings.topology_spread
+    spec = build_pod_spec(args, build_container(args))
+    spec["topologySpreadConstraints"] = [
+        {
+            "maxSkew": spread.max_skew,
+            "topologyKey": key,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": args.selector()},
+            # Spread each ReplicaSet on its own, so a rollout does not skew the new pods.
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+        for key, when in (("topology.kubernetes.io/zone", spread.zone), ("kubernetes.io/hostname", spread.host))
+    ]
+    template_metadata: dict[str, Any] = {"labels": args.labels()}
+    if args.config_map_name:
+        template_metadata["annotations"] = {"checksum/config": config_checksum(args)}
+    return {"metadata": template_metadata, "spec": spec}
+
+
+def build_deployment(args: WorkloadArgs, replicas: int | None = None) -> dict[str, Any]:
+    """The Deployment. Without ``replicas`` (an autoscaled workload) there is no `spec.replicas`:
+    the HPA owns the count, and `pulumi up` must not reset it."""
     rollout = args.settings.rollout
+    spec: dict[str, Any] = {} if replicas is None else {"replicas": replicas}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": args.metadata(args.name),
-        "spec": {
+        "spec": spec
+        | {
             "selector": {"matchLabels": args.selector()},
             "strategy": {
                 "type": "RollingUpdate",
@@ -273,6 +292,25 @@ def build_pdb(args: WorkloadArgs) -> dict[str, Any]:
     }
 
 
+def build_vpa(args: WorkloadArgs) -> dict[str, Any] | None:
+    """A VerticalPodAutoscaler that only recommends (`updateMode: Off`): it never evicts or resizes
+    pods, so it cannot fight the HPA, which scales on the same CPU and memory."""
+    if not args.settings.recommendations.enabled:
+        return None
+    return {
+        "apiVersion": "autoscaling.k8s.io/v1",
+        "kind": "VerticalPodAutoscaler",
+        "metadata": args.metadata(f"{args.name}-vpa"),
+        "spec": {
+            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name},
+            "updatePolicy": {"updateMode": "Off"},
+            "resourcePolicy": {
+                "containerPolicies": [{"containerName": args.component, "controlledResources": ["cpu", "memory"]}]
+            },
+        },
+    }
+
+
 # --- Component -------------------------------------------------------------------------------
 
 
@@ -307,8 +345,17 @@ class Workload(pulumi.ComponentResource):
             ),
         )
         service = register(build_service(args), f"{name}-service", child_opts(self, opts))
-        hpa = register(build_hpa(args), f"{name}-hpa", child_opts(self, opts, depends_on=[deployment]))
+        # Once schedules exist they own the HPA's minimum: `pulumi up` must not set it back.
+        hpa_opts = child_opts(self, opts, depends_on=[deployment])
+        if args.settings.schedules:
+            hpa_opts = pulumi.ResourceOptions.merge(
+                hpa_opts, pulumi.ResourceOptions(ignore_changes=["spec.minReplicas"])
+            )
+        hpa = register(build_hpa(args), f"{name}-hpa", hpa_opts)
         register(build_pdb(args), f"{name}-pdb", child_opts(self, opts))
+        vpa = build_vpa(args)
+        if vpa is not None:
+            register(vpa, f"{name}-vpa", child_opts(self, opts, depends_on=[deployment]))
 
         self.deployment_name = deployment.metadata.apply(lambda m: m["name"])
         self.service_name = service.metadata.apply(lambda m: m["name"])

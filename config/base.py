@@ -45,9 +45,7 @@ class Problems:
     def add(self, loc: Loc, value: Any, message: str) -> None:
         # The message is a literal: braces would be read as format fields by pydantic.
         text = message.replace("{", "(").replace("}", ")")
-        self._items.append(
-            InitErrorDetails(type=PydanticCustomError("rule", text), loc=loc, input=value)
-        )
+        self._items.append(InitErrorDetails(type=PydanticCustomError("rule", text), loc=loc, input=value))
 
     def __bool__(self) -> bool:
         return bool(self._items)
@@ -173,6 +171,25 @@ Cidr = Annotated[str, AfterValidator(cidr_text)]
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
 """An RFC 1123 label: a Kubernetes namespace or Service name."""
+
+
+def _pinned(image: str) -> str:
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    if "@" in image or (":" in last and not last.endswith(":latest")):
+        return image
+    raise PydanticCustomError(
+        "image_not_pinned",
+        "must be pinned with a tag other than `latest` (it moves under a running Deployment), or a digest",
+    )
+
+
+Image = Annotated[
+    str,
+    Field(min_length=1, max_length=512, pattern=r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$"),
+    AfterValidator(_pinned),
+]
+"""A container image reference pinned by a tag that is not `latest`, or by a digest."""
+
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Seconds = Annotated[int, Field(ge=0)]

@@ -60,7 +60,7 @@ def read_pulumi_config() -> tuple[dict[str, Any], set[str]]:
     for full_key, text in raw.items():
         if not full_key.startswith(prefix):
             continue
-        key = full_key[len(prefix):]
+        key = full_key[len(prefix) :]
         values[key] = _parse(key, text)
         if runtime_config.is_config_secret(full_key) or full_key in secret_env:
             secret.add(key)
@@ -212,7 +212,7 @@ def _message(error: Mapping[str, Any], parent: Any) -> str:
     message = error["msg"]
     for prefix in ("Input should be", "Value should be", "Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            rest = message[len(prefix):].strip()
+            rest = message[len(prefix) :].strip()
             message = f"must be {rest}" if prefix.endswith("be") else rest
     if kind == "string_pattern_mismatch":
         message = f"must match the pattern {error['ctx']['pattern']}"

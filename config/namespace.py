@@ -47,11 +47,17 @@ class LimitRange(Model):
                 self.max.value(resource),
             )
             if request is not None and limit is not None and request > limit:
-                problems.add(("defaultRequest", resource), getattr(self.default_request, resource),
-                             f"must not exceed default.{resource} ({getattr(self.default, resource)})")
+                problems.add(
+                    ("defaultRequest", resource),
+                    getattr(self.default_request, resource),
+                    f"must not exceed default.{resource} ({getattr(self.default, resource)})",
+                )
             if limit is not None and ceiling is not None and limit > ceiling:
-                problems.add(("default", resource), getattr(self.default, resource),
-                             f"must not exceed max.{resource} ({getattr(self.max, resource)})")
+                problems.add(
+                    ("default", resource),
+                    getattr(self.default, resource),
+                    f"must not exceed max.{resource} ({getattr(self.max, resource)})",
+                )
         problems.raise_if_any("LimitRange")
         return self
 

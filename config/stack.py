@@ -10,8 +10,9 @@ from pydantic import Field, SecretStr, model_validator
 
 from .base import EnvName, Loc, Model, Problems, amount_text
 from .namespace import ClusterSettings, NamespaceSettings
+from .operations import CanarySettings, MigrationSettings, MonitoringSettings, SchedulingSettings
 from .traffic import POST_SHUTDOWN_SECONDS, IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
-from .workload import BackendSettings, FrontendSettings, WorkloadSettings
+from .workload import BackendSettings, FrontendSettings, ResourceAmounts, Resources, WorkloadSettings
 
 RESOURCES = ("cpu", "memory")
 
@@ -38,6 +39,17 @@ class StackSettings(Model):
     )
     routing: RoutingSettings = Field(description="Hosts and routes (one Ingress per route, class nginx).")
     load_balancer: LoadBalancerSettings = Field(description="The AWS load balancer in front of ingress-nginx.")
+    monitoring: MonitoringSettings = Field(
+        MonitoringSettings(),
+        description="Alerts, scraping and custom metrics (Prometheus Operator, Prometheus Adapter).",
+    )
+    migration: MigrationSettings = Field(
+        MigrationSettings(), description="Database migration Job before the backend rolls."
+    )
+    canary: CanarySettings = Field(
+        CanarySettings(), description="Canary of the backend behind an ingress-nginx canary Ingress."
+    )
+    scheduling: SchedulingSettings = Field(SchedulingSettings(), description="How the workloads' `schedules` run.")
     kubeconfig: SecretStr | None = Field(
         None,
         description="Secret. A kubeconfig for the cluster (`pulumi config set --secret "
@@ -57,24 +69,35 @@ class StackSettings(Model):
     def workloads(self) -> dict[str, WorkloadSettings]:
         return {"backend": self.backend, "frontend": self.frontend}
 
-    def pod_budgets(self) -> list[PodBudget]:
-        """Every pod the stack can run in the app namespace at its peak."""
+    def _budget(self, loc: Loc, pods: int, resources: Resources) -> PodBudget:
+        """The peak claim of ``pods`` pods with ``resources``, LimitRange defaults filled in."""
         limit_range = self.namespace.limit_range
-        budgets = []
-        for name, workload in self.workloads().items():
-            requests, limits = {}, {}
-            for resource in RESOURCES:
-                request = workload.resources.requests.value(resource)
-                limit = workload.resources.limits.value(resource)
-                if limit is None and limit_range is not None:
-                    limit = limit_range.default.value(resource)
-                if request is None:
-                    # Kubernetes copies an explicit limit into a missing request, else the default.
-                    request = workload.resources.limits.value(resource)
-                    if request is None and limit_range is not None:
-                        request = limit_range.default_request.value(resource)
-                requests[resource], limits[resource] = request, limit
-            budgets.append(PodBudget((name,), workload.max_pods(), requests, limits))
+        requests, limits = {}, {}
+        for resource in RESOURCES:
+            request = resources.requests.value(resource)
+            limit = resources.limits.value(resource)
+            if limit is None and limit_range is not None:
+                limit = limit_range.default.value(resource)
+            if request is None:
+                # Kubernetes copies an explicit limit into a missing request, else the default.
+                request = resources.limits.value(resource)
+                if request is None and limit_range is not None:
+                    request = limit_range.default_request.value(resource)
+            requests[resource], limits[resource] = request, limit
+        return PodBudget(loc, pods, requests, limits)
+
+    def pod_budgets(self) -> list[PodBudget]:
+        """Every pod the stack can run in the app namespace at its peak: the workloads at maxReplicas
+        plus surge, the canary with its surge, a migration Job and every schedule's pod."""
+        budgets = [self._budget((name,), w.max_pods(), w.resources) for name, w in self.workloads().items()]
+        if self.canary.enabled:
+            budgets.append(self._budget(("canary",), self.canary.replicas + 1, self.backend.resources))
+        if self.migration.enabled:
+            budgets.append(self._budget(("migration",), 1, self.backend.resources))
+        schedules = sum(len(w.schedules) for w in self.workloads().values())
+        if schedules:
+            amounts = ResourceAmounts.model_validate(self.scheduling.resources)
+            budgets.append(self._budget(("scheduling",), schedules, Resources(requests=amounts, limits=amounts)))
         return budgets
 
     @model_validator(mode="after")
@@ -84,6 +107,7 @@ class StackSettings(Model):
         self._check_limit_range(problems)
         self._check_secrets(problems)
         self._check_traffic(problems)
+        self._check_operations(problems)
         if self.kubeconfig is None and self.cluster.context is None:
             problems.add(
                 ("cluster", "context"),
@@ -105,8 +129,8 @@ class StackSettings(Model):
                 problems.add(
                     ("namespace", "resourceQuota", "pods"),
                     quota.pods,
-                    f"is below the {pods} pods the workloads reach at maxReplicas plus rollout "
-                    "surge; the HPA would silently stop short of its maximum",
+                    f"is below the {pods} pods the stack runs at its peak, the workloads at "
+                    "maxReplicas plus rollout surge; the HPA would silently stop short of its maximum",
                 )
         for kind in ("requests", "limits"):
             for resource in RESOURCES:
@@ -134,9 +158,9 @@ class StackSettings(Model):
                     problems.add(
                         ("namespace", "resourceQuota", kind, resource),
                         getattr(getattr(quota, kind), resource),
-                        f"is below the {amount_text(resource, needed)} the workloads need at "
-                        f"maxReplicas plus rollout surge ({detail}); the HPA would silently stop "
-                        "short of its maximum",
+                        f"is below the {amount_text(resource, needed)} the stack's pods need at their "
+                        f"peak, the workloads at maxReplicas plus rollout surge ({detail}); the HPA would "
+                        "silently stop short of its maximum",
                     )
 
     def _check_limit_range(self, problems: Problems) -> None:
@@ -173,8 +197,11 @@ class StackSettings(Model):
                 "that still hold connections",
             )
         if controller.namespace == self.namespace.name:
-            problems.add(("ingressController", "namespace"), controller.namespace,
-                         "must differ from namespace.name: the two namespaces carry different policies")
+            problems.add(
+                ("ingressController", "namespace"),
+                controller.namespace,
+                "must differ from namespace.name: the two namespaces carry different policies",
+            )
         domains = [d for c in lb.certificates() for d in c.domains]
         for key, host in sorted(self.routing.hosts.items()):
             used = any(r.host == key for r in self.routing.routes)
@@ -184,6 +211,41 @@ class StackSettings(Model):
                     host,
                     f"is not covered by any certificate domain ({', '.join(domains)}): browsers would "
                     "reject the TLS connection",
+                )
+
+    def _check_operations(self, problems: Problems) -> None:
+        served = self.monitoring.adapter.served()
+        for name, workload in self.workloads().items():
+            custom = workload.autoscaling.custom_metrics
+            for key, metric in (
+                ("requestsPerSecond", custom.requests_per_second),
+                ("activeConnections", custom.active_connections),
+            ):
+                if custom.enabled and metric is not None and metric.metric_name not in served:
+                    where = (
+                        "no monitoring.adapter.rules entry serves it"
+                        if self.monitoring.adapter.enabled
+                        else ("monitoring.adapter is not enabled")
+                    )
+                    problems.add(
+                        (name, "autoscaling", "customMetrics", key, "metricName"),
+                        metric.metric_name,
+                        f"is not served by the Prometheus Adapter ({where}): the HPA would report the metric "
+                        "as unknown and never scale on it",
+                    )
+        if self.canary.enabled:
+            route = next((r for r in self.routing.routes if r.name == self.canary.route), None)
+            if route is None:
+                problems.add(
+                    ("canary", "route"),
+                    self.canary.route,
+                    f"is not a route name ({', '.join(r.name for r in self.routing.routes)})",
+                )
+            elif route.workload != "backend" or route.affinity != "none":
+                problems.add(
+                    ("canary", "route"),
+                    self.canary.route,
+                    "must be a backend route without affinity: the canary splits requests, not sessions",
                 )
 
     def _check_secrets(self, problems: Problems) -> None:

@@ -17,15 +17,9 @@ from .workload import Resources, ScaleDownRules, ScaleUpRules, Utilization
 
 AwsName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")]
 """An ELB load balancer or target group name: at most 32 letters, digits and inner hyphens."""
-Hostname = Annotated[
-    str, Field(max_length=253, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
-]
-DomainPattern = Annotated[
-    str, Field(max_length=253, pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")
-]
-CertificateArn = Annotated[
-    str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-]
+Hostname = Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")]
+DomainPattern = Annotated[str, Field(max_length=253, pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")]
+CertificateArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")]
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 
 
@@ -155,8 +149,11 @@ class LoadBalancerSettings(Model):
         problems = Problems()
         alb = self.type == "application"
         if not alb:
-            for field, key in (("enable_http2", "enableHttp2"), ("idle_timeout_seconds", "idleTimeoutSeconds"),
-                               ("drop_invalid_header_fields", "dropInvalidHeaderFields")):
+            for field, key in (
+                ("enable_http2", "enableHttp2"),
+                ("idle_timeout_seconds", "idleTimeoutSeconds"),
+                ("drop_invalid_header_fields", "dropInvalidHeaderFields"),
+            ):
                 if field in self.model_fields_set:
                     problems.add((key,), getattr(self, field), "applies to an application load balancer only")
         if alb and len(set(self.subnet_ids)) < 2:
@@ -173,8 +170,18 @@ class LoadBalancerSettings(Model):
 # --- ingress-nginx ---------------------------------------------------------------------------
 
 RetryCondition = Literal[
-    "error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504", "http_403",
-    "http_404", "http_429", "non_idempotent", "off",
+    "error",
+    "timeout",
+    "invalid_header",
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_504",
+    "http_403",
+    "http_404",
+    "http_429",
+    "non_idempotent",
+    "off",
 ]
 
 
@@ -367,12 +374,18 @@ class RoutingSettings(Model):
                 problems.add(("routes", index, "name"), route.name, "is used by another route")
             names.add(route.name)
             if route.host not in self.hosts:
-                problems.add(("routes", index, "host"), route.host,
-                              f"is not a key of routing.hosts ({', '.join(sorted(self.hosts))})")
+                problems.add(
+                    ("routes", index, "host"),
+                    route.host,
+                    f"is not a key of routing.hosts ({', '.join(sorted(self.hosts))})",
+                )
             key = (route.host, route.path)
             if key in seen:
-                problems.add(("routes", index, "path"), route.path,
-                             f"is already routed on host `{route.host}` by routes[{seen[key]}]")
+                problems.add(
+                    ("routes", index, "path"),
+                    route.path,
+                    f"is already routed on host `{route.host}` by routes[{seen[key]}]",
+                )
             seen.setdefault(key, index)
             if not route.dedicated_service:
                 first = shared.setdefault(route.workload, (index, route.load_balance))

@@ -20,6 +20,7 @@ from .base import (
     ENV_NAME,
     EnvName,
     HttpPath,
+    Image,
     Model,
     Port,
     PositiveInt,
@@ -29,6 +30,7 @@ from .base import (
     deep_merge,
     parse_quantity,
 )
+from .schedule import Schedule
 
 
 def _int_or_percent(value: Any) -> int | str:
@@ -192,9 +194,7 @@ class CustomMetrics(Model):
 
 
 class Autoscaling(Model):
-    min_replicas: PositiveInt = Field(
-        2, description="Guide: 'Multiple replicas (minimum 2)'; both HPAs start at 2."
-    )
+    min_replicas: PositiveInt = Field(2, description="Guide: 'Multiple replicas (minimum 2)'; both HPAs start at 2.")
     max_replicas: PositiveInt = Field(
         description="Guide: the backend 'scales between 2 and 10 replicas', the frontend 'between 2 "
         "and 5'. Must fit the namespace ResourceQuota with the rollout surge.",
@@ -234,7 +234,8 @@ class Autoscaling(Model):
 
 class DisruptionBudget(Model):
     min_available: PositiveInt = Field(
-        1, description="Guide: 'Pod Disruption Budget (minAvailable: 1)'. Must stay below "
+        1,
+        description="Guide: 'Pod Disruption Budget (minAvailable: 1)'. Must stay below "
         "autoscaling.minReplicas so a node drain can still evict a pod at minimum scale.",
     )
     unhealthy_pod_eviction_policy: Literal["AlwaysAllow", "IfHealthyBudget"] = Field(
@@ -253,9 +254,7 @@ def _surge_pods(value: int | str, replicas: int, round_up: bool) -> int:
 
 class Rollout(Model):
     max_surge: IntOrPercent = Field(1, description="Guide: 'maxSurge: 1 # 1 extra pod during update'.")
-    max_unavailable: IntOrPercent = Field(
-        0, description="Guide: 'maxUnavailable: 0 # All pods must be available'."
-    )
+    max_unavailable: IntOrPercent = Field(0, description="Guide: 'maxUnavailable: 0 # All pods must be available'.")
     revision_history_limit: Annotated[int, Field(ge=0, le=100)] = Field(
         10, description="Guide: 'Keep last 10 revisions for rollback'."
     )
@@ -374,9 +373,7 @@ class SecurityContext(Model):
     run_as_user: Annotated[int, Field(ge=1, le=2_147_483_647)] = Field(
         description="Non-root user id the containers run as."
     )
-    run_as_group: Annotated[int, Field(ge=1, le=2_147_483_647)] = Field(
-        description="Group id the containers run as."
-    )
+    run_as_group: Annotated[int, Field(ge=1, le=2_147_483_647)] = Field(description="Group id the containers run as.")
 
 
 class ScratchVolume(Model):
@@ -402,6 +399,15 @@ class TopologySpread(Model):
     max_skew: PositiveInt = Field(1, description="Largest allowed difference in pods between domains.")
 
 
+class Recommendations(Model):
+    enabled: bool = Field(
+        False,
+        description="Guide: 'Use VPA (Vertical Pod Autoscaler) for recommendations'. A VPA in "
+        "recommendation-only mode (`updateMode: Off`): it never evicts pods, so it cannot fight the HPA, "
+        "and its recommendations show how to right-size the requests. Needs the VPA recommender.",
+    )
+
+
 # --- The workload ----------------------------------------------------------------------------
 
 
@@ -411,9 +417,7 @@ class WorkloadSettings(Model):
     COMPONENT: ClassVar[str] = ""
     WORKLOAD_DEFAULTS: ClassVar[dict[str, Any]] = {}
 
-    image: Annotated[str, Field(min_length=1, max_length=512)] = Field(
-        description="Container image, pinned by tag or digest (not `latest`).",
-    )
+    image: Image = Field(description="Container image, pinned by tag or digest (not `latest`).")
     container_port: Port = Field(description="Port the app listens on.")
     resources: Resources = Field(description="Container requests and limits.")
     autoscaling: Autoscaling = Field(description="HorizontalPodAutoscaler (autoscaling/v2).")
@@ -429,6 +433,13 @@ class WorkloadSettings(Model):
     topology_spread: TopologySpread = Field(TopologySpread(), description="Pod topology spread.")
     env: dict[EnvName, EnvValue] = Field(
         default_factory=dict, description="App settings, mounted from a ConfigMap as environment variables."
+    )
+    recommendations: Recommendations = Field(Recommendations(), description="VerticalPodAutoscaler, recommend only.")
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Guide: 'Schedule-based Scaling'. CronJobs that set the HPA's minReplicas at set times; "
+        "after the HPA is created, its minReplicas belongs to the schedules (see the README).",
     )
     existing_secret: DnsSubdomain | None = Field(
         None,
@@ -446,10 +457,6 @@ class WorkloadSettings(Model):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> WorkloadSettings:
         problems = Problems()
-        if ":" not in self.image.rsplit("/", 1)[-1] and "@" not in self.image:
-            problems.add(("image",), self.image, "must be pinned with a tag or a digest")
-        elif self.image.endswith(":latest"):
-            problems.add(("image",), self.image, "must be pinned: `latest` moves under a running Deployment")
         for resource in ("cpu", "memory"):
             target = getattr(self.autoscaling, f"{resource}_utilization")
             if target is not None and getattr(self.resources.requests, resource) is None:
@@ -474,6 +481,25 @@ class WorkloadSettings(Model):
                 f"must exceed the {which} probe's budget ({startup.budget_seconds()} s), or a slow "
                 "but healthy pod fails the rollout",
             )
+        names: list[str] = []
+        for index, schedule in enumerate(self.schedules):
+            loc = ("schedules", index, "minReplicas")
+            if schedule.name in names:
+                problems.add(("schedules", index, "name"), schedule.name, "is used by another schedule")
+            names.append(schedule.name)
+            if schedule.min_replicas > self.autoscaling.max_replicas:
+                problems.add(
+                    loc,
+                    schedule.min_replicas,
+                    f"must not exceed autoscaling.maxReplicas ({self.autoscaling.max_replicas})",
+                )
+            if schedule.min_replicas <= self.disruption_budget.min_available:
+                problems.add(
+                    loc,
+                    schedule.min_replicas,
+                    f"must exceed disruptionBudget.minAvailable ({self.disruption_budget.min_available}), "
+                    "or a node drain can never evict a pod while the schedule holds",
+                )
         paths = [v.mount_path for v in self.scratch_volumes]
         for index, path in enumerate(paths):
             if path in paths[:index]:
@@ -506,10 +532,20 @@ class BackendSettings(WorkloadSettings):
         "autoscaling": {"maxReplicas": 10},
         "probes": {
             # Guide, 'Health Check Configuration'.
-            "liveness": {"path": "/health/live", "initialDelaySeconds": 30, "periodSeconds": 10,
-                         "timeoutSeconds": 5, "failureThreshold": 3},
-            "readiness": {"path": "/health/ready", "initialDelaySeconds": 10, "periodSeconds": 5,
-                          "timeoutSeconds": 3, "failureThreshold": 3},
+            "liveness": {
+                "path": "/health/live",
+                "initialDelaySeconds": 30,
+                "periodSeconds": 10,
+                "timeoutSeconds": 5,
+                "failureThreshold": 3,
+            },
+            "readiness": {
+                "path": "/health/ready",
+                "initialDelaySeconds": 10,
+                "periodSeconds": 5,
+                "timeoutSeconds": 3,
+                "failureThreshold": 3,
+            },
             "startup": {"path": "/health/live", "periodSeconds": 10, "failureThreshold": 30},
         },
         "service": {"port": 3001, "sessionAffinity": "ClientIP"},
@@ -532,10 +568,20 @@ class FrontendSettings(WorkloadSettings):
         "autoscaling": {"maxReplicas": 5},
         "probes": {
             # Guide: 'Liveness: / - NGINX is responding', 'Readiness: / - Ready to serve traffic'.
-            "liveness": {"path": "/", "initialDelaySeconds": 10, "periodSeconds": 10,
-                         "timeoutSeconds": 5, "failureThreshold": 3},
-            "readiness": {"path": "/", "initialDelaySeconds": 5, "periodSeconds": 5,
-                          "timeoutSeconds": 3, "failureThreshold": 3},
+            "liveness": {
+                "path": "/",
+                "initialDelaySeconds": 10,
+                "periodSeconds": 10,
+                "timeoutSeconds": 5,
+                "failureThreshold": 3,
+            },
+            "readiness": {
+                "path": "/",
+                "initialDelaySeconds": 5,
+                "periodSeconds": 5,
+                "timeoutSeconds": 3,
+                "failureThreshold": 3,
+            },
             "startup": None,
         },
         "service": {"port": 80},
@@ -545,7 +591,5 @@ class FrontendSettings(WorkloadSettings):
     }
 
 
-WORKLOAD_TYPES: dict[str, type[WorkloadSettings]] = {
-    cls.COMPONENT: cls for cls in (BackendSettings, FrontendSettings)
-}
+WORKLOAD_TYPES: dict[str, type[WorkloadSettings]] = {cls.COMPONENT: cls for cls in (BackendSettings, FrontendSettings)}
 __all__ = ["ENV_NAME", "WORKLOAD_TYPES", "BackendSettings", "FrontendSettings", "WorkloadSettings"]

@@ -12,80 +12,219 @@ from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_sett
 
 # (overrides of the staging stack file, key path that must be named, words the message must carry)
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
-    ("unknown key", {"backend": {"autoscaling": {"maxReplicaz": 3}}},
-     "backend.autoscaling.maxReplicaz", "did you mean `maxReplicas`"),
+    (
+        "unknown key",
+        {"backend": {"autoscaling": {"maxReplicaz": 3}}},
+        "backend.autoscaling.maxReplicaz",
+        "did you mean `maxReplicas`",
+    ),
     ("unknown top-level key", {"spywatcher:bakend": {"image": "x:1"}}, "bakend", "unknown key"),
-    ("wrong type", {"backend": {"autoscaling": {"minReplicas": "two"}}},
-     "backend.autoscaling.minReplicas", "valid integer"),
-    ("replicas >= 1", {"frontend": {"autoscaling": {"minReplicas": 0}}},
-     "frontend.autoscaling.minReplicas", "greater than or equal to 1"),
-    ("utilization <= 100", {"backend": {"autoscaling": {"cpuUtilization": 101}}},
-     "backend.autoscaling.cpuUtilization", "less than or equal to 100"),
-    ("utilization >= 1", {"backend": {"autoscaling": {"memoryUtilization": 0}}},
-     "backend.autoscaling.memoryUtilization", "greater than or equal to 1"),
-    ("policy period <= 1800",
-     {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": [
-         {"type": "Pods", "value": 2, "periodSeconds": 1801}]}}}}},
-     "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds", "less than or equal to 1800"),
-    ("policy period >= 1",
-     {"frontend": {"autoscaling": {"behavior": {"scaleDown": {"policies": [
-         {"type": "Percent", "value": 50, "periodSeconds": 0}]}}}}},
-     "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds", "greater than or equal to 1"),
-    ("stabilization <= 3600",
-     {"backend": {"autoscaling": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 3601}}}}},
-     "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds", "less than or equal to 3600"),
-    ("stabilization >= 0",
-     {"backend": {"autoscaling": {"behavior": {"scaleUp": {"stabilizationWindowSeconds": -1}}}}},
-     "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds", "greater than or equal to 0"),
-    ("policy type", {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": [
-        {"type": "Percentage", "value": 100, "periodSeconds": 30}]}}}}},
-     "backend.autoscaling.behavior.scaleUp.policies[0].type", "'Percent' or 'Pods'"),
-    ("at least one policy", {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": []}}}}},
-     "backend.autoscaling.behavior.scaleUp.policies", "at least 1 item"),
-    ("probe period >= 1", {"backend": {"probes": {"readiness": {"periodSeconds": 0}}}},
-     "backend.probes.readiness.periodSeconds", "greater than or equal to 1"),
-    ("probe timeout >= 1", {"backend": {"probes": {"liveness": {"timeoutSeconds": 0}}}},
-     "backend.probes.liveness.timeoutSeconds", "greater than or equal to 1"),
-    ("probe failures >= 1", {"frontend": {"probes": {"liveness": {"failureThreshold": 0}}}},
-     "frontend.probes.liveness.failureThreshold", "greater than or equal to 1"),
-    ("liveness success threshold is 1", {"backend": {"probes": {"liveness": {"successThreshold": 2}}}},
-     "backend.probes.liveness.successThreshold", "must be 1"),
-    ("min <= max", {"backend": {"autoscaling": {"minReplicas": 5, "maxReplicas": 4}}},
-     "backend.autoscaling.minReplicas", "must not exceed autoscaling.maxReplicas (4)"),
-    ("cpu target needs a cpu request", {"backend": {"resources": {"requests": {"cpu": None}}}},
-     "backend.autoscaling.cpuUtilization", "needs resources.requests.cpu"),
-    ("memory target needs a memory request", {"frontend": {"resources": {"requests": {"memory": None}}}},
-     "frontend.autoscaling.memoryUtilization", "needs resources.requests.memory"),
-    ("pdb leaves room for a drain", {"backend": {"disruptionBudget": {"minAvailable": 2}}},
-     "backend.disruptionBudget.minAvailable", "must be less than autoscaling.minReplicas (2)"),
-    ("surge when nothing may be unavailable", {"frontend": {"rollout": {"maxSurge": 0, "maxUnavailable": 0}}},
-     "frontend.rollout.maxSurge", "at least 1 when rollout.maxUnavailable is 0"),
-    ("surge as 0%", {"frontend": {"rollout": {"maxSurge": "0%", "maxUnavailable": "0%"}}},
-     "frontend.rollout.maxSurge", "at least 1 when rollout.maxUnavailable is 0"),
-    ("surge format", {"frontend": {"rollout": {"maxSurge": "lots"}}},
-     "frontend.rollout.maxSurge", "percentage such as 25%"),
-    ("grace period exceeds preStop", {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10}}},
-     "backend.shutdown.terminationGracePeriodSeconds", "must exceed shutdown.preStopSleepSeconds (10)"),
-    ("quota fits every workload at max plus surge (cpu)", {"backend": {"autoscaling": {"maxReplicas": 8}}},
-     "namespace.resourceQuota.requests.cpu",
-     "2450m the workloads need at maxReplicas plus rollout surge (backend 9 x 250m, frontend 4 x 50m)"),
-    ("quota fits (pods)", {"namespace": {"resourceQuota": {"pods": 8}}},
-     "namespace.resourceQuota.pods", "below the 9 pods"),
-    ("quota fits (memory limits)", {"frontend": {"resources": {"limits": {"memory": "1Gi"}}}},
-     "namespace.resourceQuota.limits.memory", "need at maxReplicas plus rollout surge"),
-    ("limits within the LimitRange", {"backend": {"resources": {"limits": {"memory": "4Gi"}}}},
-     "backend.resources.limits.memory", "exceeds namespace.limitRange.max.memory (2Gi)"),
-    ("request within limit", {"frontend": {"resources": {"requests": {"cpu": "1"}}}},
-     "frontend.resources.requests.cpu", "must not exceed limits.cpu"),
-    ("quantity format", {"backend": {"resources": {"requests": {"memory": "lots"}}}},
-     "backend.resources.requests.memory", "Kubernetes quantity"),
+    (
+        "wrong type",
+        {"backend": {"autoscaling": {"minReplicas": "two"}}},
+        "backend.autoscaling.minReplicas",
+        "valid integer",
+    ),
+    (
+        "replicas >= 1",
+        {"frontend": {"autoscaling": {"minReplicas": 0}}},
+        "frontend.autoscaling.minReplicas",
+        "greater than or equal to 1",
+    ),
+    (
+        "utilization <= 100",
+        {"backend": {"autoscaling": {"cpuUtilization": 101}}},
+        "backend.autoscaling.cpuUtilization",
+        "less than or equal to 100",
+    ),
+    (
+        "utilization >= 1",
+        {"backend": {"autoscaling": {"memoryUtilization": 0}}},
+        "backend.autoscaling.memoryUtilization",
+        "greater than or equal to 1",
+    ),
+    (
+        "policy period <= 1800",
+        {
+            "backend": {
+                "autoscaling": {
+                    "behavior": {"scaleUp": {"policies": [{"type": "Pods", "value": 2, "periodSeconds": 1801}]}}
+                }
+            }
+        },
+        "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds",
+        "less than or equal to 1800",
+    ),
+    (
+        "policy period >= 1",
+        {
+            "frontend": {
+                "autoscaling": {
+                    "behavior": {"scaleDown": {"policies": [{"type": "Percent", "value": 50, "periodSeconds": 0}]}}
+                }
+            }
+        },
+        "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds",
+        "greater than or equal to 1",
+    ),
+    (
+        "stabilization <= 3600",
+        {"backend": {"autoscaling": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 3601}}}}},
+        "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds",
+        "less than or equal to 3600",
+    ),
+    (
+        "stabilization >= 0",
+        {"backend": {"autoscaling": {"behavior": {"scaleUp": {"stabilizationWindowSeconds": -1}}}}},
+        "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds",
+        "greater than or equal to 0",
+    ),
+    (
+        "policy type",
+        {
+            "backend": {
+                "autoscaling": {
+                    "behavior": {"scaleUp": {"policies": [{"type": "Percentage", "value": 100, "periodSeconds": 30}]}}
+                }
+            }
+        },
+        "backend.autoscaling.behavior.scaleUp.policies[0].type",
+        "'Percent' or 'Pods'",
+    ),
+    (
+        "at least one policy",
+        {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": []}}}}},
+        "backend.autoscaling.behavior.scaleUp.policies",
+        "at least 1 item",
+    ),
+    (
+        "probe period >= 1",
+        {"backend": {"probes": {"readiness": {"periodSeconds": 0}}}},
+        "backend.probes.readiness.periodSeconds",
+        "greater than or equal to 1",
+    ),
+    (
+        "probe timeout >= 1",
+        {"backend": {"probes": {"liveness": {"timeoutSeconds": 0}}}},
+        "backend.probes.liveness.timeoutSeconds",
+        "greater than or equal to 1",
+    ),
+    (
+        "probe failures >= 1",
+        {"frontend": {"probes": {"liveness": {"failureThreshold": 0}}}},
+        "frontend.probes.liveness.failureThreshold",
+        "greater than or equal to 1",
+    ),
+    (
+        "liveness success threshold is 1",
+        {"backend": {"probes": {"liveness": {"successThreshold": 2}}}},
+        "backend.probes.liveness.successThreshold",
+        "must be 1",
+    ),
+    (
+        "min <= max",
+        {"backend": {"autoscaling": {"minReplicas": 5, "maxReplicas": 4}}},
+        "backend.autoscaling.minReplicas",
+        "must not exceed autoscaling.maxReplicas (4)",
+    ),
+    (
+        "cpu target needs a cpu request",
+        {"backend": {"resources": {"requests": {"cpu": None}}}},
+        "backend.autoscaling.cpuUtilization",
+        "needs resources.requests.cpu",
+    ),
+    (
+        "memory target needs a memory request",
+        {"frontend": {"resources": {"requests": {"memory": None}}}},
+        "frontend.autoscaling.memoryUtilization",
+        "needs resources.requests.memory",
+    ),
+    (
+        "pdb leaves room for a drain",
+        {"backend": {"disruptionBudget": {"minAvailable": 2}}},
+        "backend.disruptionBudget.minAvailable",
+        "must be less than autoscaling.minReplicas (2)",
+    ),
+    (
+        "surge when nothing may be unavailable",
+        {"frontend": {"rollout": {"maxSurge": 0, "maxUnavailable": 0}}},
+        "frontend.rollout.maxSurge",
+        "at least 1 when rollout.maxUnavailable is 0",
+    ),
+    (
+        "surge as 0%",
+        {"frontend": {"rollout": {"maxSurge": "0%", "maxUnavailable": "0%"}}},
+        "frontend.rollout.maxSurge",
+        "at least 1 when rollout.maxUnavailable is 0",
+    ),
+    (
+        "surge format",
+        {"frontend": {"rollout": {"maxSurge": "lots"}}},
+        "frontend.rollout.maxSurge",
+        "percentage such as 25%",
+    ),
+    (
+        "grace period exceeds preStop",
+        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10}}},
+        "backend.shutdown.terminationGracePeriodSeconds",
+        "must exceed shutdown.preStopSleepSeconds (10)",
+    ),
+    (
+        "quota fits every workload at max plus surge (cpu)",
+        {"backend": {"autoscaling": {"maxReplicas": 8}}},
+        "namespace.resourceQuota.requests.cpu",
+        "2700m the stack's pods need at their peak, the workloads at maxReplicas plus rollout surge "
+        "(backend 9 x 250m, frontend 4 x 50m, migration 1 x 250m)",
+    ),
+    (
+        "quota fits (pods)",
+        {"namespace": {"resourceQuota": {"pods": 8}}},
+        "namespace.resourceQuota.pods",
+        "below the 10 pods",
+    ),
+    (
+        "quota fits (memory limits)",
+        {"frontend": {"resources": {"limits": {"memory": "1Gi"}}}},
+        "namespace.resourceQuota.limits.memory",
+        "the workloads at maxReplicas plus rollout surge",
+    ),
+    (
+        "limits within the LimitRange",
+        {"backend": {"resources": {"limits": {"memory": "4Gi"}}}},
+        "backend.resources.limits.memory",
+        "exceeds namespace.limitRange.max.memory (2Gi)",
+    ),
+    (
+        "request within limit",
+        {"frontend": {"resources": {"requests": {"cpu": "1"}}}},
+        "frontend.resources.requests.cpu",
+        "must not exceed limits.cpu",
+    ),
+    (
+        "quantity format",
+        {"backend": {"resources": {"requests": {"memory": "lots"}}}},
+        "backend.resources.requests.memory",
+        "Kubernetes quantity",
+    ),
     ("image required", {"frontend": {"image": DELETE}}, "frontend.image", "is required"),
-    ("image pinned", {"frontend": {"image": "ghcr.io/subculture-collective/spywatcher-frontend"}},
-     "frontend.image", "pinned"),
-    ("image not latest", {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:latest"}},
-     "backend.image", "`latest`"),
-    ("progress deadline covers startup", {"backend": {"rollout": {"progressDeadlineSeconds": 300}}},
-     "backend.rollout.progressDeadlineSeconds", "startup probe's budget (300 s)"),
+    (
+        "image pinned",
+        {"frontend": {"image": "ghcr.io/subculture-collective/spywatcher-frontend"}},
+        "frontend.image",
+        "pinned",
+    ),
+    (
+        "image not latest",
+        {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:latest"}},
+        "backend.image",
+        "`latest`",
+    ),
+    (
+        "progress deadline covers startup",
+        {"backend": {"rollout": {"progressDeadlineSeconds": 300}}},
+        "backend.rollout.progressDeadlineSeconds",
+        "startup probe's budget (300 s)",
+    ),
     ("explicit provider", {"cluster": {"context": None}}, "cluster.context", "spywatcher:kubeconfig"),
     ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name", "pattern"),
     ("kubernetes version", {"cluster": {"kubernetesVersion": "1.29"}}, "cluster.kubernetesVersion", "pattern"),
@@ -101,10 +240,13 @@ def test_bad_config_is_refused_before_any_resource(overrides: dict[str, Any], pa
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    error = config_error("production", {
-        "backend": {"autoscaling": {"minReplicas": 0}},
-        "frontend": {"shutdown": {"terminationGracePeriodSeconds": 5}, "autoscaling": {"cpuUtilization": 200}},
-    })
+    error = config_error(
+        "production",
+        {
+            "backend": {"autoscaling": {"minReplicas": 0}},
+            "frontend": {"shutdown": {"terminationGracePeriodSeconds": 5}, "autoscaling": {"cpuUtilization": 200}},
+        },
+    )
     paths = sorted(p.path for p in error.problems)
     assert paths == [
         "backend.autoscaling.minReplicas",
@@ -138,8 +280,11 @@ def test_secret_for_an_unknown_workload() -> None:
 
 
 def test_secret_and_env_must_not_share_a_name() -> None:
-    error = config_error("staging", {"frontend": {"env": {"API_URL": "https://x"}}},
-                         secrets={"secrets": {"frontend": {"API_URL": "https://y"}}})
+    error = config_error(
+        "staging",
+        {"frontend": {"env": {"API_URL": "https://x"}}},
+        secrets={"secrets": {"frontend": {"API_URL": "https://y"}}},
+    )
     assert "also set in frontend.env" in problem_for(error, "secrets.frontend.API_URL")
 
 
@@ -171,10 +316,16 @@ def test_defaults_are_the_guide_values() -> None:
     assert lb.deregistration_delay_seconds == 60
     assert lb.deletion_protection and lb.cross_zone and lb.enable_http2 and lb.protect
     assert controller.chart_version == "4.15.1" and controller.load_balance == "ewma"
-    assert (controller.upstream_keepalive_connections, controller.upstream_keepalive_timeout_seconds,
-            controller.upstream_keepalive_requests) == (100, 60, 100)
+    assert (
+        controller.upstream_keepalive_connections,
+        controller.upstream_keepalive_timeout_seconds,
+        controller.upstream_keepalive_requests,
+    ) == (100, 60, 100)
     assert (controller.retries.conditions(), controller.retries.tries, controller.retries.timeout_seconds) == (
-        "error timeout http_502 http_503 http_504", 3, 10)
+        "error timeout http_502 http_503 http_504",
+        3,
+        10,
+    )
     socketio = next(r for r in settings.routing.routes if r.name == "socketio")
     assert socketio.affinity == "cookie" and socketio.cookie.max_age_seconds == 10800
 

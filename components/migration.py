@@ -1,0 +1,69 @@
+"""Migrations before code: a Job that runs the database migration with the backend's image,
+config and secrets. The backend depends on it, so `pulumi up` rolls the backend only after the
+Job has completed, and a failed migration stops the update before any backend pod changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from config.operations import MigrationSettings
+
+from .k8s import child_opts, register
+from .workload import WorkloadArgs, build_container, build_pod_spec
+
+
+@dataclass(frozen=True)
+class MigrationArgs:
+    backend: WorkloadArgs
+    settings: MigrationSettings
+
+    @property
+    def image(self) -> str:
+        return self.settings.image or self.backend.settings.image
+
+    @property
+    def job_name(self) -> str:
+        """A new name for every image and command: a Job's pod template cannot change, and a new
+        release must run its migration again."""
+        digest = hashlib.sha256(json.dumps([self.image, self.settings.command]).encode()).hexdigest()[:10]
+        return f"{self.backend.name}-migrate-{digest}"
+
+
+def build_job(args: MigrationArgs) -> dict[str, Any]:
+    container = build_container(args.backend, name="migrate", image=args.image, command=args.settings.command)
+    pod = build_pod_spec(args.backend, container)
+    pod["restartPolicy"] = "Never"
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": args.backend.metadata(args.job_name),
+        "spec": {
+            "backoffLimit": args.settings.backoff_limit,
+            "activeDeadlineSeconds": args.settings.active_deadline_seconds,
+            "template": {"metadata": {"labels": args.backend.labels()}, "spec": pod},
+        },
+    }
+
+
+class Migration(pulumi.ComponentResource):
+    """The migration Job; the backend Workload depends on this component."""
+
+    job_name: str
+
+    def __init__(self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spywatcher:migration:Migration", name, None, opts)
+        # Pulumi waits for the Job to succeed; a failure (or the deadline) fails `pulumi up` here.
+        timeout = f"{args.settings.active_deadline_seconds + 120}s"
+        register(
+            build_job(args),
+            f"{name}-job",
+            child_opts(self, opts, custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)),
+        )
+        self.job_name = args.job_name
+        self.register_outputs({"jobName": self.job_name})

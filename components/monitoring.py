@@ -1,0 +1,179 @@
+"""Monitoring: the guide's alerts as a PrometheusRule, a ServiceMonitor for the backend, and the
+Prometheus Adapter that serves the HPAs' custom metrics. Needs the Prometheus Operator (CRDs and a
+Prometheus) in the cluster; the adapter is installed here as a pinned Helm release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_kubernetes.helm.v3 import Release
+
+from config.operations import MonitoringSettings
+
+from .k8s import child_opts, labels, metadata, register
+from .routes import ROUTE_LABEL
+from .workload import PORT_NAME, WorkloadArgs
+
+# kube-state-metrics series the alerts read, and the labels that identify one object.
+HPA_CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"
+HPA_MAX = "kube_horizontalpodautoscaler_spec_max_replicas"
+DEPLOYMENT_UPDATED = "kube_deployment_status_replicas_updated"
+DEPLOYMENT_DESIRED = "kube_deployment_spec_replicas"
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: MonitoringSettings
+    namespace: str
+    instance: str
+    backend: WorkloadArgs
+
+
+def alert_rules(args: MonitoringArgs) -> list[dict[str, Any]]:
+    """The guide's recommended alerts, scoped to the stack's namespace and written correctly:
+    a replica count is a gauge, so frequent scaling counts its `changes()` (the guide's `rate()`
+    of a gauge measures nothing)."""
+    ns = f'namespace="{args.namespace}"'
+    runbook = args.settings.alerts.runbook_base_url.rstrip("/")
+    changes = args.settings.alerts.frequent_scaling_changes
+
+    def rule(alert: str, expr: str, duration: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+        return {
+            "alert": alert,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, "namespace": args.namespace},
+            "annotations": {
+                "summary": summary,
+                "description": description,
+                "runbook_url": f"{runbook}/{alert}.md",
+            },
+        }
+
+    return [
+        rule(
+            "HPAMaxedOut",
+            f"{HPA_CURRENT}{{{ns}}}\n  >= on (namespace, horizontalpodautoscaler)\n{HPA_MAX}{{{ns}}}",
+            "15m",
+            "warning",
+            "HPA has reached maximum replicas",
+            "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} has run at its maximum of "
+            "{{ $value }} replicas for 15 minutes: demand may exceed what it can serve. Check load and "
+            "raise maxReplicas (and the namespace quota) or the requests.",
+        ),
+        rule(
+            "FrequentScaling",
+            f"changes({HPA_CURRENT}{{{ns}}}[15m]) > {changes}",
+            "30m",
+            "warning",
+            "HPA is scaling frequently",
+            "HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }} changed its replica count "
+            f"{{{{ $value }}}} times in 15 minutes (more than {changes}) for 30 minutes: it is flapping. "
+            "Review the stabilization windows and the targets.",
+        ),
+        rule(
+            "RolloutStuck",
+            f"{DEPLOYMENT_UPDATED}{{{ns}}}\n  < on (namespace, deployment)\n{DEPLOYMENT_DESIRED}{{{ns}}}",
+            "15m",
+            "critical",
+            "Deployment rollout is stuck",
+            "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has had fewer updated replicas "
+            "than desired for 15 minutes. Check `kubectl rollout status`, pod events, the PDB and node "
+            "resources.",
+        ),
+    ]
+
+
+def build_prometheus_rule(args: MonitoringArgs) -> dict[str, Any] | None:
+    if not args.settings.alerts.enabled:
+        return None
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata(
+            "spywatcher-autoscaling", args.namespace, labels("monitoring", args.instance) | args.settings.rule_labels
+        ),
+        "spec": {"groups": [{"name": "spywatcher-autoscaling", "rules": alert_rules(args)}]},
+    }
+
+
+def build_service_monitor(args: MonitoringArgs) -> dict[str, Any] | None:
+    """Scrapes the backend's own Service (not the per-route Services, which select the same pods)."""
+    monitor = args.settings.service_monitor
+    if not monitor.enabled:
+        return None
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": metadata(
+            args.backend.name, args.namespace, labels("monitoring", args.instance) | args.settings.rule_labels
+        ),
+        "spec": {
+            "selector": {
+                "matchLabels": args.backend.selector(),
+                "matchExpressions": [{"key": ROUTE_LABEL, "operator": "DoesNotExist"}],
+            },
+            "namespaceSelector": {"matchNames": [args.namespace]},
+            "endpoints": [
+                {
+                    "port": PORT_NAME,
+                    "path": monitor.path,
+                    "interval": monitor.interval,
+                    "scrapeTimeout": monitor.scrape_timeout,
+                }
+            ],
+        },
+    }
+
+
+def build_adapter_values(args: MonitoringArgs) -> dict[str, Any]:
+    """prometheus-adapter chart values: only the stack's rules, served as custom metrics of pods."""
+    adapter = args.settings.adapter
+    return {
+        "prometheus": {"url": adapter.prometheus_url, "port": adapter.prometheus_port},
+        "replicas": adapter.replicas,
+        "podDisruptionBudget": {"enabled": adapter.replicas > 1, "minAvailable": 1},
+        "rules": {
+            "default": False,
+            "custom": [
+                {
+                    "seriesQuery": f'{r.series}{{namespace!="",pod!=""}}',
+                    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                    "name": {"matches": f"^{r.series}$", "as": r.metric_name},
+                    "metricsQuery": r.metrics_query(),
+                }
+                for r in adapter.rules
+            ],
+        },
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Alerts, scraping and the custom metrics API, each only when enabled."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spywatcher:monitoring:Monitoring", name, None, opts)
+        for suffix, obj in (("alerts", build_prometheus_rule(args)), ("backend", build_service_monitor(args))):
+            if obj is not None:
+                register(obj, f"{name}-{suffix}", child_opts(self, opts))
+        adapter = args.settings.adapter
+        if adapter.enabled:
+            Release(
+                f"{name}-adapter",
+                name="prometheus-adapter",
+                chart="prometheus-adapter",
+                version=adapter.chart_version,
+                repository_opts={"repo": adapter.chart_repository},
+                namespace=args.settings.namespace,
+                create_namespace=False,
+                atomic=True,
+                cleanup_on_fail=True,
+                max_history=10,
+                timeout=600,
+                values=build_adapter_values(args),
+                opts=child_opts(self, opts),
+            )
+        self.register_outputs({})

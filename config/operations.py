@@ -1,0 +1,184 @@
+"""Settings of the guide's operational promises: alerts and scraping, the Prometheus Adapter,
+migrations before code, a canary, and schedule-based scaling. Each is optional per stack, since
+each needs something installed in the cluster (see the README).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import DnsLabel, Image, Model, Problems, Quantity
+from .workload import MetricName
+
+Labels = dict[
+    Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")],
+    Annotated[str, Field(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")],
+]
+Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+
+
+# --- Alerts, scraping, Prometheus Adapter ----------------------------------------------------
+
+
+class Alerts(Model):
+    enabled: bool = Field(
+        False, description="Guide: 'Recommended Alerts', as a PrometheusRule (needs the Prometheus Operator)."
+    )
+    frequent_scaling_changes: Annotated[int, Field(ge=1, le=100)] = Field(
+        5,
+        description="FrequentScaling fires when an HPA's replica count changed more than this many times "
+        "in 15 minutes, for 30 minutes. (The guide's `rate()` of a gauge measures nothing; `changes()` "
+        "counts replica changes.)",
+    )
+    runbook_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] = Field(
+        "https://github.com/subculture-collective/spywatcher/blob/main/docs/runbooks",
+        description="Base of each alert's `runbook_url` annotation (`<base>/<alert>.md`).",
+    )
+
+
+class ServiceMonitorSettings(Model):
+    enabled: bool = Field(False, description="A ServiceMonitor for the backend's `/metrics` (Prometheus Operator).")
+    path: Annotated[str, Field(pattern=r"^/\S*$")] = Field("/metrics", description="Metrics path.")
+    interval: Duration = Field("30s", description="Scrape interval.")
+    scrape_timeout: Duration = Field("10s", description="Scrape timeout.")
+
+
+class AdapterRule(Model):
+    """One metric the Prometheus Adapter serves to HPAs through the custom metrics API."""
+
+    metric_name: MetricName = Field(description="Name the HPA asks for.")
+    series: MetricName = Field(description="Prometheus series the app exports.")
+    kind: Literal["counter", "gauge"] = Field(description="`counter`: served as a per-second rate; `gauge`: as is.")
+    rate_window: Duration = Field("2m", description="Window of the rate for a counter.")
+
+    def metrics_query(self) -> str:
+        if self.kind == "counter":
+            return f"sum(rate(<<.Series>>{{<<.LabelMatchers>>}}[{self.rate_window}])) by (<<.GroupBy>>)"
+        return "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
+
+
+class Adapter(Model):
+    enabled: bool = Field(
+        False,
+        description="Install the Prometheus Adapter (Helm) serving `rules` as custom metrics. Needed by "
+        "any HPA with custom metrics.",
+    )
+    chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+        "5.3.0", description="prometheus-community/prometheus-adapter chart version."
+    )
+    chart_repository: Annotated[str, Field(pattern=r"^https://")] = Field(
+        "https://prometheus-community.github.io/helm-charts", description="Helm repository of the chart."
+    )
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
+        "http://kube-prometheus-stack-prometheus.monitoring.svc", description="Prometheus the adapter queries."
+    )
+    prometheus_port: Annotated[int, Field(ge=1, le=65535)] = Field(9090, description="Prometheus port.")
+    replicas: Annotated[int, Field(ge=1, le=10)] = Field(
+        2, description="Adapter replicas: HPAs with custom metrics stop scaling while it is down."
+    )
+    rules: list[AdapterRule] = Field(
+        [
+            AdapterRule(metric_name="http_requests_per_second", series="http_requests_total", kind="counter"),
+            AdapterRule(
+                metric_name="websocket_active_connections", series="websocket_active_connections", kind="gauge"
+            ),
+        ],
+        description="Custom metrics served. Default: `http_requests_per_second` as the rate of the "
+        "backend's `http_requests_total`, and `websocket_active_connections` as is.",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Adapter:
+        problems = Problems()
+        names = [r.metric_name for r in self.rules]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                problems.add(("rules", index, "metricName"), name, "is served by another rule already")
+        problems.raise_if_any("Adapter")
+        return self
+
+    def served(self) -> set[str]:
+        return {r.metric_name for r in self.rules} if self.enabled else set()
+
+
+class MonitoringSettings(Model):
+    namespace: DnsLabel = Field(
+        "monitoring", description="Namespace of Prometheus and the adapter (allowed to scrape the app)."
+    )
+    rule_labels: Labels = Field(
+        {"release": "kube-prometheus-stack"},
+        description="Labels the Prometheus Operator's ruleSelector and serviceMonitorSelector match.",
+    )
+    alerts: Alerts = Field(Alerts(), description="The guide's alerts.")
+    service_monitor: ServiceMonitorSettings = Field(ServiceMonitorSettings(), description="Backend scraping.")
+    adapter: Adapter = Field(Adapter(), description="Custom metrics for the HPAs.")
+
+
+# --- Migrations before code ------------------------------------------------------------------
+
+
+class MigrationSettings(Model):
+    enabled: bool = Field(
+        False,
+        description="Guide: 'Run migrations before code deployment'. A Job with the backend image runs "
+        "`command`; the backend rolls only after it completed, and a failed Job stops `pulumi up`.",
+    )
+    command: list[Annotated[str, Field(min_length=1)]] = Field(
+        ["npx", "prisma", "migrate", "deploy"], min_length=1, description="Migration command."
+    )
+    image: Image | None = Field(None, description="Image of the Job; `null`: the backend image.")
+    backoff_limit: Annotated[int, Field(ge=0, le=10)] = Field(
+        0, description="Retries of a failed migration (0: a failure stops the update at once)."
+    )
+    active_deadline_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
+        600, description="Longest a migration may run."
+    )
+
+
+# --- Canary ----------------------------------------------------------------------------------
+
+
+class CanarySettings(Model):
+    enabled: bool = Field(
+        False,
+        description="Guide: 'Use canary deployments for risky changes'. A second backend Deployment with "
+        "`image` behind an ingress-nginx canary Ingress; `false` removes it and leaves the stable "
+        "route untouched.",
+    )
+    image: Image | None = Field(None, description="Canary image (required when enabled).")
+    replicas: Annotated[int, Field(ge=1, le=20)] = Field(1, description="Canary pods (not autoscaled).")
+    weight: Annotated[int, Field(ge=0, le=100)] = Field(10, description="Percent of the route's requests.")
+    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = Field(
+        "X-Spywatcher-Canary",
+        description="Requests with this header set to `always` go to the canary, `never` to stable. `null`: off.",
+    )
+    route: DnsLabel = Field("api", description="Route (by name) the canary shares traffic with.")
+
+    @model_validator(mode="after")
+    def _image(self) -> CanarySettings:
+        problems = Problems()
+        if self.enabled and self.image is None:
+            problems.add(("image",), None, "is required when the canary is enabled")
+        problems.raise_if_any("CanarySettings")
+        return self
+
+
+class SchedulingSettings(Model):
+    image: Image = Field("registry.k8s.io/kubectl:v1.34.3", description="kubectl image the schedule CronJobs run.")
+    resources: dict[Literal["cpu", "memory"], Quantity] = Field(
+        {"cpu": "50m", "memory": "64Mi"}, description="Requests and limits of a schedule pod."
+    )
+
+
+__all__ = [
+    "Adapter",
+    "AdapterRule",
+    "Alerts",
+    "CanarySettings",
+    "MigrationSettings",
+    "MonitoringSettings",
+    "SchedulingSettings",
+    "ServiceMonitorSettings",
+]

@@ -1,0 +1,47 @@
+"""Schedule-based scaling: cron entries that raise or lower an HPA's minimum off-peak."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from .base import Model, PositiveInt, Problems
+
+_CRON_FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*"
+_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a five-field cron expression is invalid, or None."""
+    if not _CRON.match(expression):
+        return "must be a five-field cron expression such as `0 22 * * 1-5`"
+    for text, (low, high) in zip(expression.split(" "), _CRON_RANGES, strict=True):
+        for number in re.findall(r"\d+", re.sub(r"/\d+", "", text)):
+            if not low <= int(number) <= high:
+                return f"field `{text}` must stay within {low}-{high}"
+    return None
+
+
+class Schedule(Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=20)] = Field(
+        description="Schedule name (CronJob `spywatcher-<workload>-<name>`)."
+    )
+    cron: str = Field(description="When, as a cron expression in `timeZone`.")
+    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")] = Field(
+        "UTC", description="IANA time zone of `cron`."
+    )
+    min_replicas: PositiveInt = Field(
+        description="HPA minimum from then on. Guide: 'Reduce replicas during off-peak hours'. Must stay "
+        "within the HPA's bounds and above the PDB's minAvailable."
+    )
+
+    @model_validator(mode="after")
+    def _cron(self) -> Schedule:
+        problems = Problems()
+        if (reason := cron_problem(self.cron)) is not None:
+            problems.add(("cron",), self.cron, reason)
+        problems.raise_if_any("Schedule")
+        return self

@@ -1,0 +1,419 @@
+"""Operations: alerts, scraping, custom metrics, recommendations, migrations, canary, schedules.
+
+Each feature is asserted on and off in both stacks, schema-checked, and each rule refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, run_stack
+from offline.schema import check_objects
+from tests.conftest import config_error, problem_for
+from tests.promql import COUNTER_FUNCTIONS, KUBE_STATE_METRICS, read
+
+NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
+EVERYTHING_ON: dict[str, Any] = {
+    "backend": {
+        "autoscaling": {"customMetrics": {"enabled": True}},
+        "recommendations": {"enabled": True},
+        "schedules": [{"name": "night", "cron": "0 22 * * *", "minReplicas": 2}],
+    },
+    "frontend": {"recommendations": {"enabled": True}},
+    "monitoring": {"alerts": {"enabled": True}, "serviceMonitor": {"enabled": True}, "adapter": {"enabled": True}},
+    "migration": {"enabled": True},
+    "canary": {"enabled": True, "image": "ghcr.io/subculture-collective/spywatcher-backend:v2.1.0-rc.1"},
+}
+# Staging's quota is sized for its own features; with everything on it needs room for the canary.
+STAGING_ROOM = {
+    "namespace": {"resourceQuota": {"requests": {"cpu": "4", "memory": "4Gi"}, "limits": {"cpu": "8", "memory": "8Gi"}}}
+}
+EVERYTHING_OFF: dict[str, Any] = {
+    "backend": {"recommendations": {"enabled": False}, "schedules": []},
+    "frontend": {"recommendations": {"enabled": False}},
+    "monitoring": {"alerts": {"enabled": False}, "serviceMonitor": {"enabled": False}},
+    "migration": {"enabled": False},
+}
+
+
+@pytest.fixture(scope="module")
+def variants() -> dict[tuple[str, str], Plan]:
+    """Every feature on, and every feature off, per stack."""
+    return {
+        (stack, mode): run_stack(stack, {**copy.deepcopy(overrides), **(STAGING_ROOM if stack == "staging" else {})})
+        for stack in ("staging", "production")
+        for mode, overrides in (("on", EVERYTHING_ON), ("off", EVERYTHING_OFF))
+    }
+
+
+def kinds(plan: Plan) -> set[str]:
+    return {o["kind"] for o in plan.k8s_objects()}
+
+
+OPTIONAL_KINDS = {
+    "PrometheusRule",
+    "ServiceMonitor",
+    "VerticalPodAutoscaler",
+    "Job",
+    "CronJob",
+    "Role",
+    "RoleBinding",
+    "ServiceAccount",
+}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_features_on_and_off(variants: dict[tuple[str, str], Plan], stack: str) -> None:
+    on, off = variants[(stack, "on")], variants[(stack, "off")]
+    assert kinds(on) >= OPTIONAL_KINDS
+    assert not OPTIONAL_KINDS & kinds(off)
+    assert [r.name for r in on.of_type("kubernetes:helm.sh/v3:Release")] == ["ingress", "monitoring-adapter"]
+    assert [r.name for r in off.of_type("kubernetes:helm.sh/v3:Release")] == ["ingress"]
+    for plan in (on, off):
+        assert check_objects(plan.k8s_objects(), "1.34") == []
+
+
+def test_stack_files_enable_what_the_issue_asks(plans: dict[str, Plan]) -> None:
+    production, staging = kinds(plans["production"]), kinds(plans["staging"])
+    assert {"PrometheusRule", "ServiceMonitor", "VerticalPodAutoscaler", "Job"} <= production
+    assert {"PrometheusRule", "Job"} <= staging
+    assert "VerticalPodAutoscaler" not in staging
+
+
+# --- Alerts ----------------------------------------------------------------------------------
+
+
+def alerts(plan: Plan) -> dict[str, dict[str, Any]]:
+    rule = plan.k8s("PrometheusRule", "spywatcher-autoscaling", NAMESPACE[plan.stack])
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    [group] = rule["spec"]["groups"]
+    return {r["alert"]: r for r in group["rules"]}
+
+
+def test_alerts_are_the_guides(plan: Plan) -> None:
+    rules = alerts(plan)
+    assert {name: (r["for"], r["labels"]["severity"]) for name, r in rules.items()} == {
+        "HPAMaxedOut": ("15m", "warning"),
+        "FrequentScaling": ("30m", "warning"),
+        "RolloutStuck": ("15m", "critical"),
+    }
+    for name, rule in rules.items():
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+        assert rule["annotations"]["runbook_url"].endswith(f"/{name}.md")
+    assert "changes(kube_horizontalpodautoscaler_status_current_replicas" in rules["FrequentScaling"]["expr"]
+    assert rules["FrequentScaling"]["expr"].endswith("[15m]) > 5")
+
+
+def test_alert_expressions_use_real_kube_state_metrics(plan: Plan) -> None:
+    """Every series is a kube-state-metrics series, scoped to the stack's namespace, joined on the
+    labels that identify its object, and no gauge is passed to rate()."""
+    for name, rule in alerts(plan).items():
+        series, grouping = read(rule["expr"])
+        assert series, name
+        for metric, matchers, function in series:
+            assert metric in KUBE_STATE_METRICS, f"{name}: {metric} is not a kube-state-metrics series"
+            kind, identity = KUBE_STATE_METRICS[metric]
+            assert matchers == {"namespace": ("=", NAMESPACE[plan.stack])}, f"{name}: not scoped to the namespace"
+            assert set(grouping) <= identity, f"{name}: joins on {grouping}, {metric} has {identity}"
+            if kind == "gauge":
+                assert function not in COUNTER_FUNCTIONS, f"{name}: {function}() of the gauge {metric}"
+
+
+def test_promql_reader_catches_the_guides_mistakes() -> None:
+    """The check above can fail: the guide's own rule applies rate() to a gauge, and a misspelt series."""
+    series, _ = read("rate(kube_horizontalpodautoscaler_status_current_replicas[15m]) > 0.5")
+    [(metric, _, function)] = series
+    assert KUBE_STATE_METRICS[metric][0] == "gauge" and function in COUNTER_FUNCTIONS
+    [(typo, _, _)] = read('kube_hpa_status_current_replicas{namespace="x"}')[0]
+    assert typo not in KUBE_STATE_METRICS
+
+
+def test_scraping_skips_the_route_services(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    monitor = plan.k8s("ServiceMonitor", "spywatcher-backend", "spywatcher")
+    spec = monitor["spec"]
+    assert spec["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}]
+    assert spec["namespaceSelector"] == {"matchNames": ["spywatcher"]}
+
+    def selected(service: dict[str, Any]) -> bool:
+        labels = service["metadata"]["labels"]
+        matched = all(labels.get(k) == v for k, v in spec["selector"]["matchLabels"].items())
+        return matched and all(e["key"] not in labels for e in spec["selector"]["matchExpressions"])
+
+    assert selected(plan.k8s("Service", "spywatcher-backend", "spywatcher"))
+    assert not selected(plan.k8s("Service", "spywatcher-backend-socketio", "spywatcher"))
+    assert not selected(plan.k8s("Service", "spywatcher-frontend", "spywatcher"))
+
+
+# --- Custom metrics --------------------------------------------------------------------------
+
+
+def test_custom_metrics_are_served_by_the_adapter(variants: dict[tuple[str, str], Plan]) -> None:
+    plan = variants[("production", "on")]
+    hpa = plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa")
+    used = {m["pods"]["metric"]["name"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"}
+    assert used == {"http_requests_per_second", "websocket_active_connections"}
+    [adapter] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.name == "monitoring-adapter"]
+    assert (adapter.inputs["chart"], adapter.inputs["version"]) == ("prometheus-adapter", "5.3.0")
+    assert adapter.inputs["namespace"] == "monitoring"
+    rules = adapter.inputs["values"]["rules"]
+    assert rules["default"] is False
+    served = {r["name"]["as"]: r for r in rules["custom"]}
+    assert used <= set(served)
+    rps = served["http_requests_per_second"]
+    assert rps["seriesQuery"] == 'http_requests_total{namespace!="",pod!=""}'
+    assert rps["metricsQuery"] == "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)"
+    assert (
+        served["websocket_active_connections"]["metricsQuery"]
+        == "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)"
+    )
+
+
+# --- Recommendations -------------------------------------------------------------------------
+
+
+def test_vpa_only_recommends(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    for workload in ("backend", "frontend"):
+        vpa = plan.k8s("VerticalPodAutoscaler", f"spywatcher-{workload}-vpa", "spywatcher")["spec"]
+        assert vpa["updatePolicy"] == {"updateMode": "Off"}
+        assert vpa["targetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"spywatcher-{workload}"}
+        [policy] = vpa["resourcePolicy"]["containerPolicies"]
+        assert policy["containerName"] == workload
+
+
+# --- Migrations ------------------------------------------------------------------------------
+
+
+def migration_job(plan: Plan) -> dict[str, Any]:
+    [job] = [o for o in plan.k8s_objects() if o["kind"] == "Job"]
+    return job
+
+
+def test_migration_runs_before_the_backend(plan: Plan) -> None:
+    job = migration_job(plan)
+    pod = job["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    deployment = plan.k8s("Deployment", "spywatcher-backend", NAMESPACE[plan.stack])
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == app["image"]
+    assert container["command"] == ["npx", "prisma", "migrate", "deploy"]
+    assert container["envFrom"] == app["envFrom"], "the migration sees the backend's config and secrets"
+    assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
+    assert "livenessProbe" not in container and "ports" not in container
+    job_urn = plan.get("kubernetes:batch/v1:Job", "migration-job").urn
+    assert job_urn in plan.get("kubernetes:apps/v1:Deployment", "backend-deployment").depends_on
+    assert job_urn not in plan.get("kubernetes:apps/v1:Deployment", "frontend-deployment").depends_on
+
+
+def test_a_new_image_runs_a_new_migration(plans: dict[str, Plan]) -> None:
+    before = migration_job(plans["staging"])["metadata"]["name"]
+    after_plan = run_stack("staging", {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:v2.0.1"}})
+    assert migration_job(after_plan)["metadata"]["name"] != before
+    assert migration_job(after_plan)["metadata"]["name"].startswith("spywatcher-backend-migrate-")
+
+
+def test_no_migration_no_dependency(variants: dict[tuple[str, str], Plan]) -> None:
+    plan = variants[("staging", "off")]
+    deployment = plan.get("kubernetes:apps/v1:Deployment", "backend-deployment")
+    assert not any("Job" in urn or "Migration" in urn for urn in deployment.depends_on)
+
+
+# --- Canary ----------------------------------------------------------------------------------
+
+
+def test_canary_splits_the_api_route(variants: dict[tuple[str, str], Plan]) -> None:
+    plan = variants[("staging", "on")]
+    ns = "spywatcher-staging"
+    deployment = plan.k8s("Deployment", "spywatcher-backend-canary", ns)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":v2.1.0-rc.1")
+    stable_selector = plan.k8s("Deployment", "spywatcher-backend", ns)["spec"]["selector"]["matchLabels"]
+    canary_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert not all(canary_labels.get(k) == v for k, v in stable_selector.items()), "stable must not select canary pods"
+    ingress = plan.k8s("Ingress", "spywatcher-api-canary", ns)
+    stable = plan.k8s("Ingress", "spywatcher-api", ns)
+    assert ingress["metadata"]["annotations"] == {
+        "nginx.ingress.kubernetes.io/canary": "true",
+        "nginx.ingress.kubernetes.io/canary-weight": "10",
+        "nginx.ingress.kubernetes.io/canary-by-header": "X-Spywatcher-Canary",
+    }
+    [rule], [stable_rule] = ingress["spec"]["rules"], stable["spec"]["rules"]
+    assert rule["host"] == stable_rule["host"]
+    assert rule["http"]["paths"][0]["path"] == stable_rule["http"]["paths"][0]["path"]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "spywatcher-backend-canary"
+    plan.k8s("Service", "spywatcher-backend-canary", ns)
+    # The canary reuses the backend's config rather than its own copy.
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert (
+        container["envFrom"]
+        == plan.k8s("Deployment", "spywatcher-backend", ns)["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    )
+
+
+def test_removing_the_canary_leaves_the_stable_route_untouched(
+    variants: dict[tuple[str, str], Plan], plans: dict[str, Plan]
+) -> None:
+    with_canary = variants[("staging", "on")].k8s("Ingress", "spywatcher-api")
+    assert with_canary == plans["staging"].k8s("Ingress", "spywatcher-api")
+    assert not [o for o in plans["staging"].k8s_objects() if "canary" in o["metadata"]["name"]]
+
+
+# --- Schedules -------------------------------------------------------------------------------
+
+
+def test_schedules_patch_only_their_hpa(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    jobs = {o["metadata"]["name"]: o for o in plan.k8s_objects() if o["kind"] == "CronJob"}
+    assert set(jobs) == {"spywatcher-backend-weekday-peak", "spywatcher-backend-off-peak"}
+    peak = jobs["spywatcher-backend-weekday-peak"]["spec"]
+    assert (peak["schedule"], peak["timeZone"], peak["concurrencyPolicy"]) == ("0 7 * * 1-5", "UTC", "Forbid")
+    pod = peak["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    command = container["command"]
+    assert command[:4] == ["kubectl", "patch", "horizontalpodautoscaler", "spywatcher-backend-hpa"]
+    body = json.loads(command[command.index("--patch") + 1])
+    assert body["spec"] == {"minReplicas": 4}
+    assert pod["serviceAccountName"] == "spywatcher-backend-schedule"
+    role = plan.k8s("Role", "spywatcher-backend-schedule", "spywatcher")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["autoscaling"],
+            "resources": ["horizontalpodautoscalers"],
+            "resourceNames": ["spywatcher-backend-hpa"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    binding = plan.k8s("RoleBinding", "spywatcher-backend-schedule", "spywatcher")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "spywatcher-backend-schedule", "namespace": "spywatcher"}
+    ]
+
+
+def test_pulumi_up_leaves_a_schedules_minimum_alone(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    assert plan.get("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "backend-hpa").ignore_changes == (
+        "spec.minReplicas",
+    )
+    # Without schedules Pulumi keeps managing the minimum.
+    assert plan.get("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "frontend-hpa").ignore_changes == ()
+
+
+# --- Rules -----------------------------------------------------------------------------------
+
+RULES: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "custom metric without the adapter",
+        {"backend": {"autoscaling": {"customMetrics": {"enabled": True}}}},
+        "backend.autoscaling.customMetrics.requestsPerSecond.metricName",
+        "monitoring.adapter is not enabled",
+    ),
+    (
+        "custom metric without an adapter rule",
+        {
+            "backend": {"autoscaling": {"customMetrics": {"enabled": True, "activeConnections": None}}},
+            "monitoring": {
+                "adapter": {
+                    "enabled": True,
+                    "rules": [{"metricName": "queue_depth", "series": "queue_depth", "kind": "gauge"}],
+                }
+            },
+        },
+        "backend.autoscaling.customMetrics.requestsPerSecond.metricName",
+        "no monitoring.adapter.rules entry serves it",
+    ),
+    (
+        "two adapter rules for one metric",
+        {
+            "monitoring": {
+                "adapter": {
+                    "rules": [
+                        {"metricName": "a", "series": "x", "kind": "gauge"},
+                        {"metricName": "a", "series": "y", "kind": "gauge"},
+                    ]
+                }
+            }
+        },
+        "monitoring.adapter.rules[1].metricName",
+        "served by another rule",
+    ),
+    ("canary needs an image", {"canary": {"enabled": True}}, "canary.image", "required when the canary is enabled"),
+    (
+        "canary image pinned",
+        {"canary": {"enabled": True, "image": "ghcr.io/x/backend:latest"}},
+        "canary.image",
+        "pinned",
+    ),
+    (
+        "canary route exists",
+        {"canary": {"enabled": True, "image": "b:2", "route": "admin"}},
+        "canary.route",
+        "not a route name",
+    ),
+    (
+        "canary on a sticky route",
+        {"canary": {"enabled": True, "image": "b:2", "route": "socketio"}},
+        "canary.route",
+        "without affinity",
+    ),
+    ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "less than or equal to 100"),
+    (
+        "quota counts the canary",
+        {"canary": {"enabled": True, "image": "b:2", "replicas": 4}},
+        "namespace.resourceQuota.requests.cpu",
+        "canary 5 x 250m",
+    ),
+    ("migration image pinned", {"migration": {"image": "ghcr.io/x/backend"}}, "migration.image", "pinned"),
+    (
+        "schedule within maxReplicas",
+        {"backend": {"schedules": [{"name": "peak", "cron": "0 8 * * *", "minReplicas": 5}]}},
+        "backend.schedules[0].minReplicas",
+        "must not exceed autoscaling.maxReplicas (4)",
+    ),
+    (
+        "schedule leaves room for a drain",
+        {"frontend": {"schedules": [{"name": "night", "cron": "0 1 * * *", "minReplicas": 1}]}},
+        "frontend.schedules[0].minReplicas",
+        "must exceed disruptionBudget.minAvailable (1)",
+    ),
+    (
+        "schedule cron",
+        {"backend": {"schedules": [{"name": "x", "cron": "every day", "minReplicas": 2}]}},
+        "backend.schedules[0].cron",
+        "five-field cron expression",
+    ),
+    (
+        "schedule cron ranges",
+        {"backend": {"schedules": [{"name": "x", "cron": "0 25 * * *", "minReplicas": 2}]}},
+        "backend.schedules[0].cron",
+        "0-23",
+    ),
+    (
+        "schedule names",
+        {
+            "backend": {
+                "schedules": [
+                    {"name": "x", "cron": "0 1 * * *", "minReplicas": 2},
+                    {"name": "x", "cron": "0 2 * * *", "minReplicas": 3},
+                ]
+            }
+        },
+        "backend.schedules[1].name",
+        "used by another schedule",
+    ),
+    (
+        "alert threshold",
+        {"monitoring": {"alerts": {"frequentScalingChanges": 0}}},
+        "monitoring.alerts.frequentScalingChanges",
+        "greater than or equal to 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "path", "words"), [c[1:] for c in RULES], ids=[c[0] for c in RULES])
+def test_operations_rules(overrides: dict[str, Any], path: str, words: str) -> None:
+    message = problem_for(config_error("staging", overrides), path)
+    assert words in message, message
