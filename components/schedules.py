@@ -1,9 +1,9 @@
 """Schedule-based scaling: CronJobs that set one HPA's minReplicas at set times.
 
 Each CronJob runs kubectl under a ServiceAccount whose Role may get and patch only that HPA. The
-patch is a server-side apply with its own field manager; the HPA's `spec.minReplicas` is in the
-Workload's `ignoreChanges`, so after the HPA is created `pulumi up` leaves the schedules' value
-alone (see the README).
+merge patch carries its own field manager, which thereby owns `spec.minReplicas`; the HPA has that
+field in its `ignoreChanges`, and the Kubernetes provider drops an ignored field that another
+manager owns from its server-side apply, so `pulumi up` leaves the schedules' value alone.
 """
 
 from __future__ import annotations
@@ -73,16 +73,8 @@ def build_role_binding(args: ScheduleArgs) -> dict[str, Any]:
     }
 
 
-def patch_body(args: ScheduleArgs, schedule: Schedule) -> str:
-    return json.dumps(
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": args.hpa, "namespace": args.workload.namespace},
-            "spec": {"minReplicas": schedule.min_replicas},
-        },
-        sort_keys=True,
-    )
+def patch_body(schedule: Schedule) -> str:
+    return json.dumps({"spec": {"minReplicas": schedule.min_replicas}})
 
 
 def build_cron_job(args: ScheduleArgs, schedule: Schedule) -> dict[str, Any]:
@@ -100,12 +92,11 @@ def build_cron_job(args: ScheduleArgs, schedule: Schedule) -> dict[str, Any]:
             "--namespace",
             workload.namespace,
             "--type",
-            "apply",
+            "merge",
             "--field-manager",
             FIELD_MANAGER,
-            "--force-conflicts",
             "--patch",
-            patch_body(args, schedule),
+            patch_body(schedule),
         ],
         "env": [{"name": "HOME", "value": "/tmp"}],
         "resources": {"requests": resources, "limits": resources},
