@@ -1,7 +1,7 @@
 """A canary of the backend: a second Deployment with the canary image and its own Service, behind
 an ingress-nginx canary Ingress on the same host and path as the stable route.
 
-The stable objects are not touched: turning the canary off removes these three objects and
+The stable objects are not touched: turning the canary off removes the canary's own objects and
 nothing else. The canary shares the backend's ConfigMap and Secret, and is not autoscaled.
 """
 
@@ -38,6 +38,21 @@ class CanaryArgs:
         return next(r for r in self.routes.routing.routes if r.name == self.settings.route)
 
 
+def build_canary_pdb(args: CanaryArgs) -> dict[str, Any]:
+    """The canary runs a fixed, small number of pods: its budget lets a drain evict one at a time."""
+    workload = args.workload
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": workload.metadata(f"{workload.name}-pdb"),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": workload.selector()},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
+
+
 def build_canary_ingress(args: CanaryArgs) -> dict[str, Any]:
     """The stable route's Ingress, pointed at the canary Service and marked as its canary."""
     route = args.route.model_copy(
@@ -55,7 +70,7 @@ def build_canary_ingress(args: CanaryArgs) -> dict[str, Any]:
 
 
 class Canary(pulumi.ComponentResource):
-    """Canary Deployment, Service and canary Ingress."""
+    """Canary Deployment, Service, PodDisruptionBudget and canary Ingress."""
 
     def __init__(self, name: str, args: CanaryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("spywatcher:canary:Canary", name, None, opts)
@@ -64,6 +79,7 @@ class Canary(pulumi.ComponentResource):
             build_deployment(workload, replicas=args.settings.replicas), f"{name}-deployment", child_opts(self, opts)
         )
         service = register(build_service(workload), f"{name}-service", child_opts(self, opts))
+        register(build_canary_pdb(args), f"{name}-pdb", child_opts(self, opts))
         register(
             build_canary_ingress(args), f"{name}-ingress", child_opts(self, opts, depends_on=[deployment, service])
         )

@@ -9,11 +9,12 @@ from pulumi_kubernetes.provider import Provider
 from config import StackSettings
 
 from .canary import Canary, CanaryArgs
-from .ingress_controller import IngressController, IngressControllerArgs
+from .ingress_controller import CONTROLLER_SELECTOR, IngressController, IngressControllerArgs
 from .load_balancer import LoadBalancer, LoadBalancerArgs
 from .migration import Migration, MigrationArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
+from .network_policy import NetworkPolicies, NetworkPolicyArgs
 from .routes import Routes, RoutesArgs
 from .schedules import ScaleSchedules, ScheduleArgs
 from .workload import Workload, WorkloadArgs
@@ -65,13 +66,38 @@ class Platform(pulumi.ComponentResource):
             )
             for component, workload in settings.workloads().items()
         }
-        # Migrations before code: the backend waits for the migration Job to complete.
-        first: dict[str, list[pulumi.Resource]] = {name: [namespace] for name in workload_args}
+        serving = {args.component: args.settings.container_port for args in workload_args.values()}
+        backend = workload_args["backend"]
+        backend_components = (backend.component,)
+        if settings.canary.enabled:
+            serving[f"{backend.component}-canary"] = backend.settings.container_port
+            backend_components += (f"{backend.component}-canary",)
+        isolation = NetworkPolicies(
+            "network",
+            NetworkPolicyArgs(
+                settings=settings.network_policy,
+                namespace=settings.namespace.name,
+                instance=instance,
+                serving=serving,
+                backend_components=backend_components,
+                schedule_components=tuple(
+                    f"{args.component}-schedule" for args in workload_args.values() if args.settings.schedules
+                ),
+                controller_namespace=settings.ingress_controller.namespace,
+                controller_labels=CONTROLLER_SELECTOR,
+                monitoring_namespace=settings.monitoring.namespace,
+                metrics_port=backend.settings.container_port,
+            ),
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        # Migrations before code: the backend waits for the migration Job to complete. Pods start
+        # only once the namespace and its network policies exist.
+        first: dict[str, list[pulumi.Resource]] = {name: [namespace, isolation] for name in workload_args}
         if settings.migration.enabled:
             migration = Migration(
                 "migration",
                 MigrationArgs(workload_args["backend"], settings.migration),
-                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace, isolation])),
             )
             first["backend"].append(migration)
         self.workloads = {

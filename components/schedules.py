@@ -17,7 +17,7 @@ import pulumi
 from config.operations import SchedulingSettings
 from config.schedule import Schedule
 
-from .k8s import child_opts, register
+from .k8s import child_opts, labels, register
 from .workload import WorkloadArgs
 
 FIELD_MANAGER = "spywatcher-schedule"
@@ -35,6 +35,11 @@ class ScheduleArgs:
     @property
     def hpa(self) -> str:
         return f"{self.workload.name}-hpa"
+
+    @property
+    def component(self) -> str:
+        """The schedule pods' own component label: they are neither serving pods nor the app's."""
+        return f"{self.workload.component}-schedule"
 
 
 def build_service_account(args: ScheduleArgs) -> dict[str, Any]:
@@ -128,7 +133,7 @@ def build_cron_job(args: ScheduleArgs, schedule: Schedule) -> dict[str, Any]:
                     "backoffLimit": 3,
                     "activeDeadlineSeconds": 120,
                     "template": {
-                        "metadata": {"labels": workload.labels()},
+                        "metadata": {"labels": labels(args.component, workload.instance)},
                         "spec": {
                             "serviceAccountName": args.account,
                             # The only pods of the stack that talk to the API server.

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from .base import EnvName, Loc, Model, Problems, amount_text
 from .namespace import ClusterSettings, NamespaceSettings
+from .network import NetworkPolicySettings
 from .operations import CanarySettings, MigrationSettings, MonitoringSettings, SchedulingSettings
 from .traffic import POST_SHUTDOWN_SECONDS, IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
 from .workload import BackendSettings, FrontendSettings, ResourceAmounts, Resources, WorkloadSettings
@@ -48,6 +49,10 @@ class StackSettings(Model):
     )
     canary: CanarySettings = Field(
         CanarySettings(), description="Canary of the backend behind an ingress-nginx canary Ingress."
+    )
+    network_policy: NetworkPolicySettings = Field(
+        NetworkPolicySettings(),
+        description="NetworkPolicies of the app namespace: deny by default, allow what is needed.",
     )
     scheduling: SchedulingSettings = Field(SchedulingSettings(), description="How the workloads' `schedules` run.")
     kubeconfig: SecretStr | None = Field(

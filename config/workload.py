@@ -582,7 +582,9 @@ class FrontendSettings(WorkloadSettings):
                 "timeoutSeconds": 3,
                 "failureThreshold": 3,
             },
-            "startup": None,
+            # Not in the guide; nginx starts in seconds, and a startup probe keeps every serving
+            # container under the same three-probe rule (up to one minute).
+            "startup": {"path": "/", "periodSeconds": 5, "failureThreshold": 12},
         },
         "service": {"port": 80},
         # The nginx image's `nginx` user; nginx writes its pid, caches and temp files.

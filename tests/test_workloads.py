@@ -113,7 +113,9 @@ def test_frontend_probes_on_root(plan: Plan) -> None:
     assert container["ports"] == [{"name": "http", "containerPort": 80, "protocol": "TCP"}]
     assert container["livenessProbe"]["httpGet"]["path"] == "/"
     assert container["readinessProbe"]["httpGet"]["path"] == "/"
-    assert "startupProbe" not in container
+    startup = container["startupProbe"]
+    assert startup["httpGet"]["path"] == "/"
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 60
     # Port 80 as non-root with no capabilities needs the unprivileged-port sysctl.
     sysctls = _deployment(plan, "frontend")["spec"]["template"]["spec"]["securityContext"]["sysctls"]
     assert sysctls == [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]

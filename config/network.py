@@ -1,0 +1,42 @@
+"""Settings of network isolation in the app namespace (Kubernetes NetworkPolicies).
+
+Ingress is denied by default and opened only from the ingress-nginx controller (to the serving
+ports) and from the monitoring namespace (to the backend's metrics). Egress is denied by default
+and opened for DNS, the data stores, HTTPS where the backend needs it, and the Kubernetes API for
+the schedule pods. Needs a CNI that enforces NetworkPolicies (on EKS: the VPC CNI with network
+policy support enabled).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from .base import Cidr, DnsLabel, Model, Port
+
+LabelMap = dict[Annotated[str, Field(min_length=1, max_length=253)], Annotated[str, Field(max_length=63)]]
+
+
+class DataStore(Model):
+    name: DnsLabel = Field(description="What it is, for the policy and the reader (e.g. `postgres`).")
+    cidr: Cidr = Field(description="Where it is: a subnet or a /32.")
+    ports: list[Port] = Field(min_length=1, description="TCP ports the backend may open to it.")
+
+
+class NetworkPolicySettings(Model):
+    enabled: bool = Field(True, description="Deny by default in the app namespace and allow only the paths below.")
+    dns_namespace: DnsLabel = Field("kube-system", description="Namespace of the cluster DNS.")
+    dns_pod_labels: LabelMap = Field({"k8s-app": "kube-dns"}, description="Labels of the cluster DNS pods.")
+    data_stores: list[DataStore] = Field(
+        default_factory=list, description="Databases and caches the backend (and its migration) may reach."
+    )
+    backend_https_cidrs: list[Cidr] = Field(
+        ["0.0.0.0/0"],
+        description="Where the backend may open HTTPS (443) connections, e.g. the Discord API. `[]`: nowhere.",
+    )
+    api_server_cidrs: list[Cidr] = Field(
+        ["0.0.0.0/0"],
+        description="Where the schedule pods may reach the Kubernetes API (443); narrow it to the cluster "
+        "endpoint's addresses when they are fixed.",
+    )

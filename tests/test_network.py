@@ -1,0 +1,163 @@
+"""Network isolation: the rendered NetworkPolicies, evaluated as a CNI would, allow exactly the
+paths the traffic path and the operations need."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, run_stack
+
+NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
+CONTROLLER = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/instance": "ingress-nginx",
+    "app.kubernetes.io/component": "controller",
+}
+
+
+@dataclass(frozen=True)
+class Peer:
+    namespace: str | None = None  # None: outside the cluster (an IP)
+    labels: dict[str, str] = field(default_factory=dict)
+    ip: str = "10.99.0.1"
+
+
+def app_pod(plan: Plan, component: str) -> Peer:
+    return Peer(
+        NAMESPACE[plan.stack],
+        {
+            "app.kubernetes.io/name": "spywatcher",
+            "app.kubernetes.io/instance": f"spywatcher-{plan.stack}",
+            "app.kubernetes.io/component": component,
+        },
+    )
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "the evaluator knows In only"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def _peer_matches(rule_peer: dict[str, Any], peer: Peer, own_namespace: str) -> bool:
+    if "ipBlock" in rule_peer:
+        return ipaddress.ip_address(peer.ip) in ipaddress.ip_network(rule_peer["ipBlock"]["cidr"])
+    if peer.namespace is None:
+        return False
+    if "namespaceSelector" in rule_peer:
+        if not _selects(rule_peer["namespaceSelector"], {"kubernetes.io/metadata.name": peer.namespace}):
+            return False
+    elif peer.namespace != own_namespace:
+        return False
+    return "podSelector" not in rule_peer or _selects(rule_peer["podSelector"], peer.labels)
+
+
+def allowed(plan: Plan, source: Peer, target: Peer, port: int, protocol: str = "TCP") -> bool:
+    """Whether NetworkPolicies let ``source`` open ``port`` on ``target`` (egress and ingress)."""
+    policies = [o for o in plan.k8s_objects() if o["kind"] == "NetworkPolicy"]
+
+    def direction_allows(pod: Peer, kind: str, other: Peer) -> bool:
+        applying = [
+            p
+            for p in policies
+            if p["metadata"]["namespace"] == pod.namespace
+            and kind in p["spec"]["policyTypes"]
+            and _selects(p["spec"]["podSelector"], pod.labels)
+        ]
+        if pod.namespace != NAMESPACE[plan.stack] or not applying:
+            return True  # not isolated in this direction
+        key, peers_key = ("egress", "to") if kind == "Egress" else ("ingress", "from")
+        for policy in applying:
+            for rule in policy["spec"].get(key, []):
+                ports_ok = any(p["protocol"] == protocol and p["port"] == port for p in rule.get("ports", []))
+                peers_ok = any(_peer_matches(peer, other, pod.namespace or "") for peer in rule.get(peers_key, []))
+                if ports_ok and peers_ok:
+                    return True
+        return False
+
+    return direction_allows(source, "Egress", target) and direction_allows(target, "Ingress", source)
+
+
+def test_default_deny_both_ways(plan: Plan) -> None:
+    deny = plan.k8s("NetworkPolicy", "spywatcher-default-deny", NAMESPACE[plan.stack])
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_only_the_controller_reaches_the_serving_ports(plan: Plan) -> None:
+    controller = Peer("ingress-nginx", CONTROLLER)
+    stranger = Peer("default", {"app": "curl"})
+    backend, frontend = app_pod(plan, "backend"), app_pod(plan, "frontend")
+    assert allowed(plan, controller, backend, 3001)
+    assert allowed(plan, controller, frontend, 80)
+    assert not allowed(plan, controller, backend, 5432)
+    assert not allowed(plan, Peer("ingress-nginx", {"app": "other"}), backend, 3001)
+    assert not allowed(plan, stranger, backend, 3001)
+    assert not allowed(plan, frontend, backend, 3001), "the frontend's pods do not call the API directly"
+
+
+def test_monitoring_scrapes_the_backend_only(plan: Plan) -> None:
+    prometheus = Peer("monitoring", {"app.kubernetes.io/name": "prometheus"})
+    assert allowed(plan, prometheus, app_pod(plan, "backend"), 3001)
+    assert not allowed(plan, prometheus, app_pod(plan, "frontend"), 80)
+
+
+def test_egress_is_dns_data_stores_and_https(plan: Plan) -> None:
+    dns = Peer("kube-system", {"k8s-app": "kube-dns"})
+    backend, frontend = app_pod(plan, "backend"), app_pod(plan, "frontend")
+    postgres = Peer(None, ip="10.0.64.10" if plan.stack == "production" else "10.1.64.10")
+    redis = Peer(None, ip="10.0.65.10" if plan.stack == "production" else "10.1.65.10")
+    discord = Peer(None, ip="162.159.135.232")
+    for pod in (backend, frontend):
+        assert allowed(plan, pod, dns, 53, "UDP") and allowed(plan, pod, dns, 53, "TCP")
+        assert not allowed(plan, pod, Peer("kube-system", {"k8s-app": "other"}), 53, "UDP")
+    assert allowed(plan, backend, postgres, 5432) and allowed(plan, backend, redis, 6379)
+    assert not allowed(plan, backend, postgres, 6379)
+    assert not allowed(plan, frontend, postgres, 5432)
+    assert allowed(plan, backend, discord, 443)
+    assert not allowed(plan, backend, discord, 80)
+    assert not allowed(plan, frontend, discord, 443)
+
+
+def test_schedule_pods_reach_only_the_api_server(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    schedule = app_pod(plan, "backend-schedule")
+    assert allowed(plan, schedule, Peer(None, ip="10.0.0.1"), 443)
+    assert not allowed(plan, schedule, Peer(None, ip="10.0.64.10"), 5432)
+    jobs = [o for o in plan.k8s_objects() if o["kind"] == "CronJob"]
+    assert jobs and all(
+        j["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+        == "backend-schedule"
+        for j in jobs
+    )
+
+
+def test_migration_and_canary_share_the_backends_paths() -> None:
+    plan = run_stack("production", {"canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"}})
+    canary = app_pod(plan, "backend-canary")
+    assert allowed(plan, Peer("ingress-nginx", CONTROLLER), canary, 3001)
+    assert allowed(plan, canary, Peer(None, ip="10.0.64.10"), 5432)
+    [job] = [o for o in plan.k8s_objects() if o["kind"] == "Job"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    migrate = Peer(NAMESPACE["production"], labels)
+    assert allowed(plan, migrate, Peer(None, ip="10.0.64.10"), 5432)
+
+
+@pytest.mark.parametrize("https", [[], ["104.16.0.0/12"]])
+def test_backend_https_is_configurable(https: list[str]) -> None:
+    plan = run_stack("staging", {"networkPolicy": {"backendHttpsCidrs": https}})
+    backend = app_pod(plan, "backend")
+    assert allowed(plan, backend, Peer(None, ip="104.16.1.1"), 443) is bool(https)
+    assert not allowed(plan, backend, Peer(None, ip="8.8.8.8"), 443)
+
+
+def test_isolation_can_be_turned_off() -> None:
+    plan = run_stack("staging", {"networkPolicy": {"enabled": False}})
+    assert not [o for o in plan.k8s_objects() if o["kind"] == "NetworkPolicy"]
