@@ -68,7 +68,7 @@ class Platform(pulumi.ComponentResource):
         }
         serving = {args.component: args.settings.container_port for args in workload_args.values()}
         backend = workload_args["backend"]
-        backend_components = (backend.component,)
+        backend_components: tuple[str, ...] = (backend.component,)
         if settings.canary.enabled:
             serving[f"{backend.component}-canary"] = backend.settings.container_port
             backend_components += (f"{backend.component}-canary",)
