@@ -1,0 +1,220 @@
+"""Zero-downtime and safety rules, checked by Pulumi CrossGuard on any stack's resources.
+
+The program's config rules refuse most of these mistakes before anything is registered; the
+policy pack checks what actually reaches the engine, so a hand edit, a new component or another
+program that reuses these stacks is held to the same rules. Each policy's description is its rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+POD_TEMPLATES = {
+    DEPLOYMENT: ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+PRODUCTION_STACKS = {"production"}
+
+
+def _get(value: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _name(props: Mapping[str, Any]) -> tuple[str, str]:
+    return str(_get(props, "metadata", "namespace") or ""), str(_get(props, "metadata", "name") or "")
+
+
+def _at_least_one(value: Any) -> bool:
+    """An int-or-percent that allows at least one pod (a percentage rounds up)."""
+    if isinstance(value, int):
+        return value >= 1
+    return isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and int(value[:-1]) > 0
+
+
+def _is_zero(value: Any) -> bool:
+    return value in (0, "0%")
+
+
+def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:
+    match = (selector or {}).get("matchLabels") or {}
+    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+
+
+def stack_of(urn: str) -> str:
+    """The stack name in a URN: `urn:pulumi:<stack>::<project>::...`."""
+    head = urn.split("::", 1)[0]
+    return head.rsplit(":", 1)[-1] if head.startswith("urn:pulumi:") else ""
+
+
+# --- Resource policies -----------------------------------------------------------------------
+
+
+def _rolling_update(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DEPLOYMENT:
+        return
+    strategy = _get(args.props, "spec", "strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        report(f"Deployment {args.name} must use the RollingUpdate strategy for zero-downtime rollouts.")
+        return
+    if not _is_zero(rolling.get("maxUnavailable")):
+        report(f"Deployment {args.name} must set maxUnavailable: 0, so every pod stays available during a rollout.")
+    if not _at_least_one(rolling.get("maxSurge")):
+        report(
+            f"Deployment {args.name} must set maxSurge of at least 1, or a rollout with maxUnavailable 0 never starts."
+        )
+
+
+def _probes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DEPLOYMENT:
+        return
+    for container in _get(args.props, "spec", "template", "spec", "containers") or []:
+        missing = [p for p in ("readinessProbe", "livenessProbe", "startupProbe") if not container.get(p)]
+        if missing:
+            report(f"Container {container.get('name')} of Deployment {args.name} has no {', '.join(missing)}.")
+
+
+def _containers(pod: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for key in ("initContainers", "containers"):
+        yield from pod.get(key) or []
+
+
+def _non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    path = POD_TEMPLATES.get(args.resource_type)
+    pod = _get(args.props, *path) if path else None
+    if not isinstance(pod, Mapping):
+        return
+    pod_context = pod.get("securityContext") or {}
+    for container in _containers(pod):
+        context = container.get("securityContext") or {}
+        non_root = context.get("runAsNonRoot", pod_context.get("runAsNonRoot"))
+        user = context.get("runAsUser", pod_context.get("runAsUser"))
+        if non_root is not True or user == 0:
+            report(f"Container {container.get('name')} of {args.name} must run as non-root (runAsNonRoot: true).")
+        if context.get("allowPrivilegeEscalation") is not False:
+            report(f"Container {container.get('name')} of {args.name} must set allowPrivilegeEscalation: false.")
+
+
+def _production_load_balancer(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LOAD_BALANCER or stack_of(args.urn) not in PRODUCTION_STACKS:
+        return
+    if args.props.get("enableDeletionProtection") is not True:
+        report(f"Production load balancer {args.name} must have deletion protection enabled.")
+    if not args.opts.protect:
+        report(f"Production load balancer {args.name} must be protected in Pulumi (`protect`).")
+
+
+# --- Stack policies --------------------------------------------------------------------------
+
+
+def _hpa_targets(args: StackValidationArgs) -> dict[tuple[str, str], int]:
+    """(namespace, Deployment name) -> minReplicas of the HPA that scales it."""
+    targets = {}
+    for r in args.resources:
+        if r.resource_type != HPA:
+            continue
+        ref = _get(r.props, "spec", "scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment":
+            namespace, _ = _name(r.props)
+            targets[(namespace, str(ref.get("name")))] = int(_get(r.props, "spec", "minReplicas") or 1)
+    return targets
+
+
+def _no_replicas_under_hpa(args: StackValidationArgs, report: ReportViolation) -> None:
+    targets = _hpa_targets(args)
+    for r in args.resources:
+        if (
+            r.resource_type == DEPLOYMENT
+            and _name(r.props) in targets
+            and _get(r.props, "spec", "replicas") is not None
+        ):
+            report(
+                f"Deployment {r.name} is scaled by an HPA and must not set spec.replicas: `pulumi up` would reset "
+                "the autoscaler's choice.",
+                r.urn,
+            )
+
+
+def _drainable_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    targets = _hpa_targets(args)
+    budgets = [r for r in args.resources if r.resource_type == PDB]
+    for r in args.resources:
+        if r.resource_type != DEPLOYMENT:
+            continue
+        namespace, name = _name(r.props)
+        labels = _get(r.props, "spec", "template", "metadata", "labels") or {}
+        matching = [
+            b for b in budgets if _name(b.props)[0] == namespace and _selects(_get(b.props, "spec", "selector"), labels)
+        ]
+        if not matching:
+            report(f"Deployment {r.name} has no PodDisruptionBudget.", r.urn)
+            continue
+        minimum = targets.get((namespace, name), _get(r.props, "spec", "replicas") or 1)
+        for budget in matching:
+            spec = budget.props.get("spec") or {}
+            min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+            if max_unavailable is not None:
+                drainable = _at_least_one(max_unavailable)
+            else:
+                drainable = isinstance(min_available, int) and min_available < minimum
+            if not drainable:
+                report(
+                    f"PodDisruptionBudget {budget.name} leaves no room for a node drain at {name}'s minimum scale of "
+                    f"{minimum} (minAvailable must be below it, or maxUnavailable at least 1).",
+                    budget.urn,
+                )
+
+
+POLICIES = [
+    StackValidationPolicy(
+        name="hpa-deployments-without-replicas",
+        description="A Deployment scaled by an HPA does not set spec.replicas.",
+        validate=_no_replicas_under_hpa,
+    ),
+    ResourceValidationPolicy(
+        name="zero-downtime-rolling-update",
+        description="Deployments roll with maxUnavailable 0 and maxSurge of at least 1.",
+        validate=_rolling_update,
+    ),
+    ResourceValidationPolicy(
+        name="readiness-liveness-startup-probes",
+        description="Every Deployment container has readiness, liveness and startup probes.",
+        validate=_probes,
+    ),
+    StackValidationPolicy(
+        name="disruption-budget-allows-drain",
+        description="Every Deployment has a PodDisruptionBudget that still lets a drain evict a pod at minimum scale.",
+        validate=_drainable_budget,
+    ),
+    ResourceValidationPolicy(
+        name="non-root-without-privilege-escalation",
+        description="Containers run as non-root and cannot escalate privileges.",
+        validate=_non_root,
+    ),
+    ResourceValidationPolicy(
+        name="production-load-balancer-protected",
+        description="Production load balancers have deletion protection and Pulumi `protect`.",
+        validate=_production_load_balancer,
+    ),
+]
