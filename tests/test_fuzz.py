@@ -21,7 +21,7 @@ from offline.schema import check_objects
 from offline.stackfile import read_stack_config
 
 Path = tuple[Any, ...]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 STACK_CONFIG = {stack: read_stack_config(stack) for stack in ("staging", "production")}
 
 # Values of every wrong kind: types, signs, sizes, emptiness.
