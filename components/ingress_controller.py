@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes.helm.v3 import Release
 
 from config.traffic import IngressControllerSettings, LoadBalancerSettings
 
-from .k8s import child_opts, labels, metadata, register
+from .k8s import child_opts, helm_release, labels, metadata, register, resource_requirements, scaling_rules
 
 RELEASE = "ingress-nginx"  # also the chart's fullname, so the Service is `ingress-nginx-controller`
 CONTROLLER_SERVICE = f"{RELEASE}-controller"
@@ -98,18 +97,6 @@ def build_values(args: IngressControllerArgs) -> dict[str, Any]:
     s = args.settings
     scaling = s.autoscaling
     health_path = args.load_balancer.health_check.path
-    resources = {
-        kind: {r: v for r in ("cpu", "memory") if (v := getattr(getattr(s.resources, kind), r)) is not None}
-        for kind in ("requests", "limits")
-    }
-
-    def rules(r: Any) -> dict[str, Any]:
-        return {
-            "stabilizationWindowSeconds": r.stabilization_window_seconds,
-            "selectPolicy": r.select_policy,
-            "policies": [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in r.policies],
-        }
-
     return {
         "controller": {
             "ingressClass": s.ingress_class,
@@ -139,10 +126,13 @@ def build_values(args: IngressControllerArgs) -> dict[str, Any]:
                 "maxReplicas": scaling.max_replicas,
                 "targetCPUUtilizationPercentage": scaling.cpu_utilization,
                 "targetMemoryUtilizationPercentage": scaling.memory_utilization,
-                "behavior": {"scaleUp": rules(scaling.scale_up), "scaleDown": rules(scaling.scale_down)},
+                "behavior": {
+                    "scaleUp": scaling_rules(scaling.scale_up),
+                    "scaleDown": scaling_rules(scaling.scale_down),
+                },
             },
             "minAvailable": s.min_available,
-            "resources": resources,
+            "resources": resource_requirements(s.resources),
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,
@@ -204,18 +194,13 @@ class IngressController(pulumi.ComponentResource):
         super().__init__("spywatcher:ingress:IngressController", name, None, opts)
         s = args.settings
         namespace = register(build_namespace(args), f"{name}-namespace", child_opts(self, opts))
-        release = Release(
+        release = helm_release(
             name,
-            name=RELEASE,
+            release=RELEASE,
             chart="ingress-nginx",
             version=s.chart_version,
-            repository_opts={"repo": s.chart_repository},
+            repository=s.chart_repository,
             namespace=s.namespace,
-            create_namespace=False,
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=10,
-            timeout=600,
             values=build_values(args),
             opts=child_opts(self, opts, depends_on=[namespace]),
         )

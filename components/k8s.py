@@ -59,6 +59,57 @@ def register(obj: dict[str, Any], name: str, opts: pulumi.ResourceOptions, **ext
     return CustomResource(name, api_version=key[0], kind=key[1], opts=opts, **fields, **extra)
 
 
+def resource_requirements(resources: Any) -> dict[str, dict[str, str]]:
+    """A container's `resources` from a settings `Resources`: only the amounts that are set."""
+    result = {}
+    for kind in ("requests", "limits"):
+        amounts = getattr(resources, kind)
+        values = {r: v for r in ("cpu", "memory") if (v := getattr(amounts, r)) is not None}
+        if values:
+            result[kind] = values
+    return result
+
+
+def scaling_rules(rules: Any) -> dict[str, Any]:
+    """An HPA `behavior.scaleUp`/`scaleDown` from a settings `ScalingRules`."""
+    return {
+        "stabilizationWindowSeconds": rules.stabilization_window_seconds,
+        "selectPolicy": rules.select_policy,
+        "policies": [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in rules.policies],
+    }
+
+
+def helm_release(
+    name: str,
+    *,
+    release: str,
+    chart: str,
+    version: str,
+    repository: str,
+    namespace: str,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> Any:
+    """A pinned Helm release that rolls back on failure (atomic) and keeps ten revisions."""
+    from pulumi_kubernetes.helm.v3 import Release
+
+    return Release(
+        name,
+        name=release,  # an explicit release name: Pulumi would otherwise add a random suffix
+        chart=chart,
+        version=version,
+        repository_opts={"repo": repository},
+        namespace=namespace,
+        create_namespace=False,
+        atomic=True,
+        cleanup_on_fail=True,
+        max_history=10,
+        timeout=600,
+        values=values,
+        opts=opts,
+    )
+
+
 def labels(component: str, instance: str, version: str | None = None) -> dict[str, str]:
     """The recommended `app.kubernetes.io/*` labels."""
     result = {

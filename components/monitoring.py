@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_kubernetes.helm.v3 import Release
 
 from config.operations import MonitoringSettings
 
-from .k8s import child_opts, labels, metadata, register
+from .k8s import child_opts, helm_release, labels, metadata, register
 from .routes import ROUTE_LABEL
 from .workload import PORT_NAME, WorkloadArgs
 
@@ -161,18 +160,13 @@ class Monitoring(pulumi.ComponentResource):
                 register(obj, f"{name}-{suffix}", child_opts(self, opts))
         adapter = args.settings.adapter
         if adapter.enabled:
-            Release(
+            helm_release(
                 f"{name}-adapter",
-                name="prometheus-adapter",
+                release="prometheus-adapter",
                 chart="prometheus-adapter",
                 version=adapter.chart_version,
-                repository_opts={"repo": adapter.chart_repository},
+                repository=adapter.chart_repository,
                 namespace=args.settings.namespace,
-                create_namespace=False,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=10,
-                timeout=600,
                 values=build_adapter_values(args),
                 opts=child_opts(self, opts),
             )

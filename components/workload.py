@@ -18,7 +18,16 @@ from pydantic import SecretStr
 
 from config.workload import Probe, WorkloadSettings
 
-from .k8s import child_opts, image_version, labels, metadata, register, selector
+from .k8s import (
+    child_opts,
+    image_version,
+    labels,
+    metadata,
+    register,
+    resource_requirements,
+    scaling_rules,
+    selector,
+)
 
 PORT_NAME = "http"
 
@@ -94,16 +103,6 @@ def _probe(probe: Probe) -> dict[str, Any]:
     }
 
 
-def _resources(settings: WorkloadSettings) -> dict[str, Any]:
-    result = {}
-    for kind in ("requests", "limits"):
-        amounts = getattr(settings.resources, kind)
-        values = {r: v for r in ("cpu", "memory") if (v := getattr(amounts, r)) is not None}
-        if values:
-            result[kind] = values
-    return result
-
-
 def config_checksum(args: WorkloadArgs) -> str:
     """Hash of the ConfigMap data: a pod-template annotation, so a config change rolls the pods."""
     return hashlib.sha256(json.dumps(args.settings.env, sort_keys=True).encode()).hexdigest()
@@ -119,7 +118,7 @@ def build_container(
         "name": name or args.component,
         "image": image or s.image,
         "imagePullPolicy": "IfNotPresent",
-        "resources": _resources(s),
+        "resources": resource_requirements(s.resources),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -257,13 +256,6 @@ def build_hpa(args: WorkloadArgs) -> dict[str, Any]:
         for m in scaling.custom_metrics.metrics()
     ]
 
-    def rules(r: Any) -> dict[str, Any]:
-        return {
-            "stabilizationWindowSeconds": r.stabilization_window_seconds,
-            "selectPolicy": r.select_policy,
-            "policies": [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in r.policies],
-        }
-
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -273,7 +265,10 @@ def build_hpa(args: WorkloadArgs) -> dict[str, Any]:
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
             "metrics": metrics,
-            "behavior": {"scaleUp": rules(scaling.behavior.scale_up), "scaleDown": rules(scaling.behavior.scale_down)},
+            "behavior": {
+                "scaleUp": scaling_rules(scaling.behavior.scale_up),
+                "scaleDown": scaling_rules(scaling.behavior.scale_down),
+            },
         },
     }
 
