@@ -8,6 +8,8 @@ import sys
 # verb -> (module with `main(argv) -> int`, one-line help)
 VERBS = {
     "preview": ("offline.preview", "print what a stack would create"),
+    "render": ("offline.render", "write a stack's desired state as files (--check: validate the schemas)"),
+    "diff": ("offline.diff", "compare two renders: stacks, or the working tree against a git ref"),
     "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
     "docs": ("offline.docs", "regenerate the README's config reference (--check: verify it)"),
 }

@@ -1,0 +1,311 @@
+"""`python -m offline render`: a stack's desired state as files, for review and for `offline diff`.
+
+One folder per stack (``<out>/<stack>/``, default ``build/render/<stack>/``):
+
+- ``kubernetes/<namespace or _cluster>/<kind>-<name>.yaml``: each Kubernetes object as the API
+  server would receive it;
+- ``helm/<namespace>/<release>.yaml``: each Helm release with its chart, version and values;
+- ``aws/<module>.<Resource>/<name>.yaml`` (any other package likewise): each cloud resource's
+  arguments, and ``providers/<package>-<name>.yaml``: each provider's settings;
+- ``summary.yaml``: the stack, its Kubernetes version, its outputs and every resource (components
+  included) with its file and the resource options a reviewer cares about (parent, provider,
+  protect, dependsOn, customTimeouts, deleteBeforeReplace, ignoreChanges, retainOnDelete).
+
+Resources are referred to as ``<type>::<name>``. Secret values are masked (``[secret]``). Output is
+deterministic: sorted keys, integers as integers, stable file names, so two renders of one commit
+are byte-identical and a plain ``diff -r`` of two renders is meaningful too.
+
+``--check`` also validates every Kubernetes object against the official schemas of the stack's
+Kubernetes version (kubernetes-validate, strict) and reports each problem with its file, object and
+field. Exit codes: 0 rendered (and valid), 1 invalid stack config or schema problems, 2 bad usage or
+unknown stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from .engine import Plan, Registration, mask, run_stack
+from .stackfile import ROOT, StackFileError, read_stack_config, stack_names
+
+DEFAULT_OUT = ROOT / "build" / "render"
+SUMMARY = "summary.yaml"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+PROVIDER_PREFIX = "pulumi:providers:"
+HEADER = "# Rendered by `python -m offline render` (secrets masked). Do not edit.\n"
+
+
+class RenderError(Exception):
+    """The plan cannot be written as a render (e.g. two resources would share one file)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One stack's render: file contents by path relative to the stack's folder."""
+
+    kubernetes_version: str
+    files: dict[str, str]
+    kubernetes_files: dict[str, dict[str, Any]]  # path -> the object, for --check
+
+
+# --- Naming ------------------------------------------------------------------------------------
+
+
+def urn_tail(urn: str) -> tuple[str, str]:
+    """The stack-neutral qualified type and the name of a URN (`urn:pulumi:S::P::qualtype::name`)."""
+    parts = urn.split("::", 3)
+    if len(parts) != 4:
+        raise RenderError(f"not a resource URN: {urn!r}")
+    return parts[2], parts[3]
+
+
+def resource_ids(plan: Plan) -> dict[str, str]:
+    """URN -> the id resources are shown by: ``<type>::<name>``, or the qualified type when two
+    resources share a type and name under different parents."""
+    plain = {r.urn: f"{r.type}::{r.name}" for r in plan.resources}
+    counts = Counter(plain.values())
+    return {
+        urn: text if counts[text] == 1 else "{}::{}".format(*urn_tail(urn)) for urn, text in plain.items()
+    }
+
+
+def _reference(urn: str, ids: Mapping[str, str]) -> str:
+    """A URN (or a provider reference `urn::id`) as a resource id; the stack resource as `stack`."""
+    if not urn:
+        return ""
+    if urn in ids:
+        return ids[urn]
+    base = urn.rsplit("::", 1)[0]
+    if base in ids:
+        return ids[base]
+    qualified, name = urn_tail(urn if urn.count("::") == 3 else base)
+    type_ = qualified.rsplit("$", 1)[-1]
+    return "stack" if type_ == "pulumi:pulumi:Stack" else f"{type_}::{name}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "_"
+
+
+def file_for(resource: Registration) -> str | None:
+    """Where a resource is written, relative to the stack folder; components have no file."""
+    inputs = resource.inputs
+    if resource.is_kubernetes_object:
+        meta = inputs.get("metadata") or {}
+        folder = _slug(str(meta.get("namespace") or "_cluster"))
+        name = _slug(str(meta.get("name") or resource.name))  # an auto-named object: its logical name
+        return f"kubernetes/{folder}/{_slug(str(inputs['kind']).lower())}-{name}.yaml"
+    if not resource.custom:
+        return None
+    if resource.type == HELM_RELEASE:
+        namespace = _slug(str(inputs.get("namespace") or "default"))
+        return f"helm/{namespace}/{_slug(str(inputs.get('name') or resource.name))}.yaml"
+    if resource.type.startswith(PROVIDER_PREFIX):
+        return f"providers/{_slug(resource.type[len(PROVIDER_PREFIX):])}-{_slug(resource.name)}.yaml"
+    package, module, cls = [*resource.type.split(":", 2), "", ""][:3]
+    return f"{_slug(package)}/{_slug(module.split('/', 1)[0])}.{_slug(cls)}/{_slug(resource.name)}.yaml"
+
+
+# --- Rendering ---------------------------------------------------------------------------------
+
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: same text, faster
+
+
+def dump(data: Any) -> str:
+    """Deterministic YAML: sorted keys, block style, no line wrapping."""
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True,
+                     width=100_000)
+
+
+def _provider_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Provider settings as written: Pulumi sends a provider's non-text settings JSON-encoded."""
+    return {key: _decoded(value) for key, value in inputs.items()}
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str) and (value in ("true", "false") or value[:1] in ("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def options_of(resource: Registration, ids: Mapping[str, str]) -> dict[str, Any]:
+    """The resource options a reviewer looks for, with resources as ids."""
+    return {
+        "parent": _reference(resource.parent, ids),
+        "provider": _reference(resource.provider, ids),
+        "protect": resource.protect,
+        "dependsOn": sorted(_reference(urn, ids) for urn in resource.depends_on),
+        "customTimeouts": dict(resource.custom_timeouts),
+        "deleteBeforeReplace": resource.delete_before_replace,
+        "ignoreChanges": sorted(resource.ignore_changes),
+        "retainOnDelete": resource.retain_on_delete,
+    }
+
+
+def _entry(resource: Registration, ids: Mapping[str, str], file: str | None) -> dict[str, Any]:
+    qualified, _ = urn_tail(resource.urn)
+    entry: dict[str, Any] = {
+        "id": ids[resource.urn],
+        "type": resource.type,
+        "name": resource.name,
+        "urn": f"{qualified}::{resource.name}",
+        "options": options_of(resource, ids),
+    }
+    if file:
+        entry["file"] = file
+    return entry
+
+
+def render_plan(plan: Plan, version: str) -> Rendered:
+    """Every file of the plan's render (pure: nothing is written)."""
+    ids = resource_ids(plan)
+    files: dict[str, str] = {}
+    objects: dict[str, dict[str, Any]] = {}
+    entries = []
+    for resource in sorted(plan.resources, key=lambda r: ids[r.urn]):
+        file = file_for(resource)
+        entries.append(_entry(resource, ids, file))
+        if file is None:
+            continue
+        if file in files:
+            raise RenderError(f"two resources render to {file}: Kubernetes would see one object")
+        inputs = resource.inputs
+        body = mask(_provider_inputs(inputs) if resource.type.startswith(PROVIDER_PREFIX) else inputs)
+        files[file] = f"# {ids[resource.urn]}\n{dump(body)}"
+        if resource.is_kubernetes_object:
+            objects[file] = body
+    summary = {
+        "stack": plan.stack,
+        "kubernetesVersion": version,
+        "outputs": mask(plan.outputs),
+        "resources": entries,
+    }
+    files[SUMMARY] = HEADER + dump(summary)
+    return Rendered(version, dict(sorted(files.items())), objects)
+
+
+def kubernetes_version(stack: str) -> str:
+    """The stack's `cluster.kubernetesVersion` (validated, so the model's default applies)."""
+    from config.loader import PROJECT, validate_settings
+
+    values, secret = read_stack_config(stack)
+    prefix = f"{PROJECT}:"
+    settings = validate_settings(
+        {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)},
+        {k[len(prefix):] for k in secret if k.startswith(prefix)},
+        stack,
+    )
+    return settings.cluster.kubernetes_version
+
+
+def program_failure(exc: BaseException) -> str:
+    """A crash of the program in a few lines: the exception and the innermost frames."""
+    frames = "".join(traceback.format_exception(exc, limit=-3)).rstrip()
+    return f"the program failed:\n{frames}"
+
+
+def render_stack(stack: str) -> Rendered:
+    """Run the program for ``stack`` and render it (raises StackFileError or ConfigError)."""
+    plan = run_stack(stack)
+    return render_plan(plan, kubernetes_version(stack))
+
+
+def write(rendered: Rendered, folder: Path) -> None:
+    """Replace ``folder`` with the render. Refuses to delete a folder that is not a render."""
+    if folder.exists():
+        if any(folder.iterdir()) and not (folder / SUMMARY).is_file():
+            raise RenderError(f"{folder} exists and is not a render (no {SUMMARY}); not overwriting it")
+        shutil.rmtree(folder)
+    for relative, text in rendered.files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def check(rendered: Rendered) -> list[str]:
+    """Every schema problem of the render's Kubernetes objects (checked against the schemas of its
+    Kubernetes version), as `<file>: <problem>` lines."""
+    from .schema import check_object
+
+    return [
+        f"{file}: {problem}"
+        for file, obj in rendered.kubernetes_files.items()
+        for problem in check_object(obj, rendered.kubernetes_version)
+    ]
+
+
+# --- Command line ------------------------------------------------------------------------------
+
+
+def _counts(rendered: Rendered) -> str:
+    kinds = Counter(path.split("/", 1)[0] for path in rendered.files if path != SUMMARY)
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+
+
+def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: TextIO) -> int:
+    """Render (and check) one stack into ``out/<stack>``; the exit code for it."""
+    from config import ConfigError
+
+    try:
+        rendered = render_stack(stack)
+        folder = out / stack
+        write(rendered, folder)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"error: stack {stack}: {exc}", file=stderr)
+        return 1
+    except RenderError as exc:
+        print(f"error: stack {stack}: {exc}", file=stderr)
+        return 1
+    except Exception as exc:  # a bug in the program: say which stack, keep rendering the others
+        print(f"error: stack {stack}: {program_failure(exc)}", file=stderr)
+        return 1
+    print(f"rendered {stack}: {_counts(rendered)} files -> {folder}", file=stdout)
+    if not run_check:
+        return 0
+    problems = check(rendered)
+    for problem in problems:
+        print(f"error: stack {stack}: {folder / problem}", file=stderr)
+    objects = len(rendered.kubernetes_files)
+    verdict = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}" if problems else "valid"
+    print(f"checked {stack}: {objects} Kubernetes objects against the Kubernetes {rendered.kubernetes_version} "
+          f"schemas (strict): {verdict}", file=stdout)
+    return 1 if problems else 0
+
+
+def _stacks(requested: Iterable[str], every: bool) -> list[str]:
+    names = list(dict.fromkeys(requested))
+    if every:
+        names += [s for s in stack_names() if s not in names]
+    return names or ["staging"]
+
+
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline render", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", action="append", default=[], help="stack to render (repeatable; default staging)")
+    parser.add_argument("--all", action="store_true", help="render every stack (Pulumi.<stack>.yaml)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="parent folder: each stack goes to OUT/<stack>/ (default build/render)")
+    parser.add_argument("--check", action="store_true",
+                        help="validate every Kubernetes object against the official schemas (strict)")
+    args = parser.parse_args(argv)
+    codes = [render_one(stack, args.out, args.check, out, err) for stack in _stacks(args.stack, args.all)]
+    return max(codes)

@@ -1,0 +1,168 @@
+"""The reports of `offline diff`: plain text for a terminal, Markdown for a pull request.
+
+Both list, per stack, each resource with a symbol (``+`` create, ``-`` delete, ``~`` update) and,
+below it, each field change with the same symbols, so the Markdown's ``diff`` blocks colour them.
+The Markdown starts with :data:`MARKER` (CI finds its earlier comment by it), has a table of
+counts, one collapsed ``<details>`` per stack, and stays within a size limit: stacks whose changes
+do not fit are cut with a note saying how many lines are not shown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from .diff import Change, ResourceChange, StackDiff
+
+MARKER = "<!-- spywatcher:offline-plan-diff -->"
+COMMENT_LIMIT = 65_536  # GitHub's limit on an issue or pull request comment
+SUMMARY_LIMIT = 1_000_000  # below GitHub's 1 MiB limit on one step's job summary
+VALUE_WIDTH = 240
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+INDENT = "     "
+ABOUT = ("Desired state rendered offline by the program under the Pulumi SDK mocks (no cloud "
+         "credentials): replacements and computed values are only in a real `pulumi preview`.")
+
+
+def show(value: Any) -> str:
+    """A value on one line (JSON, so strings are quoted), shortened when long."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+
+
+def change_line(change: Change) -> str:
+    if change.symbol == "+":
+        return f"+{INDENT}{change.path}: {show(change.new)}"
+    if change.symbol == "-":
+        return f"-{INDENT}{change.path}: {show(change.old)}"
+    return f"~{INDENT}{change.path}: {show(change.old)} → {show(change.new)}"
+
+
+def resource_lines(change: ResourceChange) -> list[str]:
+    lines = [f"{SYMBOL[change.op]} {change.resource.id}"]
+    lines += [f"!{INDENT}{note}" for note in change.notes]
+    return lines + [change_line(c) for c in change.changes]
+
+
+def body(diff: StackDiff) -> list[str]:
+    """The lines of one stack: its message when it was not compared, else its changes."""
+    if diff.status != "compared":
+        return diff.message.splitlines()
+    lines = [line for change in diff.resources for line in resource_lines(change)]
+    if diff.settings:
+        lines += ["~ (stack)"] + [change_line(c) for c in diff.settings]
+    return lines
+
+
+def headline(diff: StackDiff) -> str:
+    if diff.status == "unavailable":
+        return "not compared: the base could not be rendered"
+    if diff.status == "error":
+        return "error: cannot be rendered"
+    if not diff.has_changes:
+        return f"no changes ({diff.unchanged} resources)"
+    counts = ", ".join(f"{diff.count(op)} to {op}" for op in ("create", "update", "delete"))
+    extra = ", stack settings changed" if diff.settings else ""
+    return f"{counts}, {diff.unchanged} unchanged{extra}"
+
+
+def text(title: str, diffs: list[StackDiff]) -> str:
+    """The plain-text report."""
+    lines = [f"Offline plan diff: {title}"]
+    for diff in diffs:
+        lines += ["", f"stack {diff.label}: {headline(diff)}", *body(diff)]
+    return "\n".join(lines) + "\n"
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def _size(text: str) -> int:
+    """Size as UTF-8 bytes: never less than GitHub's count of characters."""
+    return len(text.encode("utf-8"))
+
+
+def _status(diff: StackDiff) -> str:
+    if diff.status == "unavailable":
+        return "⚠️ not compared"
+    if diff.status == "error":
+        return "❌ error"
+    return "changes" if diff.has_changes else "no changes"
+
+
+def _row(diff: StackDiff) -> str:
+    name = f"<code>{html.escape(diff.label)}</code>"
+    if diff.status != "compared":
+        return f"| {name} | {_status(diff)} | – | – | – | – |"
+    counts = " | ".join(str(diff.count(op)) for op in ("create", "update", "delete"))
+    return f"| {name} | {_status(diff)} | {counts} | {diff.unchanged} |"
+
+
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in the lines."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _block(diff: StackDiff, lines: list[str], omitted: int) -> str:
+    """One stack's collapsed section, with a note when ``omitted`` lines were cut."""
+    shown = lines + ([f"… {omitted} more lines not shown (size limit): see the job summary or run `make diff`"]
+                     if omitted else [])
+    if not shown:
+        shown = ["No changes."]
+    fence = _fence(shown)
+    language = "diff" if diff.status == "compared" and diff.has_changes else "text"
+    summary = f"<code>{html.escape(diff.label)}</code>: {html.escape(headline(diff))}"
+    return "\n".join([f"<details><summary>{summary}</summary>", "", f"{fence}{language}", *shown, fence, "",
+                      "</details>", "", ""])
+
+
+def _cut(diff: StackDiff, lines: list[str], budget: int) -> str:
+    """The stack's section with as many lines as fit in ``budget`` bytes."""
+    used = _size(_block(diff, [], len(lines)))
+    kept = 0
+    for line in lines:
+        used += _size(line) + 1
+        if used > budget:
+            break
+        kept += 1
+    return _block(diff, lines[:kept], len(lines) - kept)
+
+
+def _fit(diffs: list[StackDiff], budget: int) -> list[str]:
+    """Every stack's section within ``budget`` bytes in all: small stacks whole, the space left
+    shared evenly among the large ones."""
+    lines = [body(d) for d in diffs]
+    full = [_block(d, ls, 0) for d, ls in zip(diffs, lines, strict=True)]
+    sections = list(full)
+    remaining = budget
+    order = sorted(range(len(diffs)), key=lambda i: _size(full[i]))
+    for rank, index in enumerate(order):
+        share = remaining // (len(order) - rank)
+        if _size(full[index]) > share:
+            sections[index] = _cut(diffs[index], lines[index], share)
+        remaining -= _size(sections[index])
+    return sections
+
+
+def markdown(title: str, diffs: list[StackDiff], limit: int = COMMENT_LIMIT) -> str:
+    """The Markdown report, at most ``limit`` bytes."""
+    head = "\n".join([
+        MARKER,
+        "### Offline plan diff",
+        "",
+        f"<code>{html.escape(title)}</code>",
+        "",
+        "| Stack | Status | Create | Update | Delete | Unchanged |",
+        "|---|---|---:|---:|---:|---:|",
+        *(_row(d) for d in diffs),
+        "",
+        "",
+    ])
+    foot = f"<sub>{ABOUT}</sub>\n"
+    document = head + "".join(_fit(diffs, limit - _size(head) - _size(foot))) + foot
+    if _size(document) > limit:  # the sections' frames alone do not fit: keep the table
+        document = head + "Details omitted: too large for this report's size limit; run `make diff`.\n\n" + foot
+    return document
