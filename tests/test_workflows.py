@@ -1,0 +1,137 @@
+"""The GitHub Actions workflows: actionlint (with shellcheck) finds nothing, and they do what
+the README says: the offline diff on pull requests without cloud credentials, real
+previews only where configured, staging on push, production by hand behind an environment."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline.stackfile import stack_names
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+# `uses: owner/repo@<commit> # v1.2.3`: a commit pin with the version it is.
+SHA_PIN = re.compile(r"uses: ([\w.-]+/[\w./-]+)@[0-9a-f]{40} # (v\d+)(?:\.\d+)*$", re.MULTILINE)
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint with the pinned shellcheck (both from requirements-dev.txt), pyflakes off."""
+    tools = [BIN / "actionlint", BIN / "shellcheck"]
+    missing = [str(t) for t in tools if not t.is_file()]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: `make test` installs requirements-dev.txt")
+    command = [str(tools[0]), "-no-color", "-shellcheck", str(tools[1]), "-pyflakes=", *map(str, files)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def workflow(name: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
+    return dict(document)
+
+
+def step(job: dict[str, Any], uses: str) -> dict[str, Any]:
+    found = [s for s in job["steps"] if str(s.get("uses", "")).startswith(uses)]
+    assert len(found) == 1, f"expected one step using {uses}, found {len(found)}"
+    return dict(found[0])
+
+
+def runs(job: dict[str, Any]) -> str:
+    return "\n".join(str(s.get("run", "")) for s in job["steps"])
+
+
+def test_actionlint_finds_nothing() -> None:
+    assert [w.name for w in WORKFLOWS] == ["deploy.yml", "pull-request.yml"]
+    result = actionlint(*WORKFLOWS)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_actionlint_checks_the_inputs_of_commit_pinned_actions_too(tmp_path: Path) -> None:
+    """actionlint knows an action's inputs by version tag only: lint a copy pinned by tag as well."""
+    copies = {}
+    for path in WORKFLOWS:
+        text, pins = SHA_PIN.subn(lambda m: f"uses: {m[1]}@{m[2]}", path.read_text())
+        assert pins > 0, f"{path.name}: no action pinned by commit"
+        copies[path.name] = tmp_path / path.name
+        copies[path.name].write_text(text)
+    result = actionlint(*copies.values())
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+    misspelt = copies["pull-request.yml"]
+    misspelt.write_text(misspelt.read_text().replace("fetch-depth:", "fetch-dept:"))
+    assert 'input "fetch-dept" is not defined in action "actions/checkout@v5"' in actionlint(misspelt).stdout
+
+
+def test_actionlint_reports_what_is_wrong(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: nope\n"
+                      "    steps:\n      - run: echo $UNQUOTED\n")
+    result = actionlint(broken)
+    assert result.returncode == 1
+    assert 'needs job "nope" which does not exist' in result.stdout
+    assert "SC2086" in result.stdout, "shellcheck must check the run scripts"
+
+
+def test_every_action_is_pinned_by_commit_or_version_tag() -> None:
+    for path in WORKFLOWS:
+        for uses in re.findall(r"uses: (\S+)", path.read_text()):
+            ref = uses.split("@", 1)[1]
+            assert re.fullmatch(r"[0-9a-f]{40}|v\d+(\.\d+)*", ref), f"{path.name}: {uses} is not pinned"
+
+
+def test_pull_requests_get_the_offline_diff_without_cloud_credentials() -> None:
+    flow = workflow("pull-request.yml")
+    assert "pull_request" in flow["on"] and flow["permissions"] == {"contents": "read"}
+    test = flow["jobs"]["test"]
+    assert step(test, "actions/setup-python")["with"]["python-version"] == "3.11" and "make test" in runs(test)
+    job = flow["jobs"]["offline-plan"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert step(job, "actions/checkout")["with"]["fetch-depth"] == 0
+    assert "secrets." not in yaml.safe_dump(job) and "id-token" not in job["permissions"]
+    diff = next(s for s in job["steps"] if s.get("id") == "diff")
+    for part in ("-m offline diff --base HEAD^1", "--format markdown", '--summary "$GITHUB_STEP_SUMMARY"',
+                 'echo "status=$status" >> "$GITHUB_OUTPUT"'):
+        assert part in diff["run"], part
+    comment = step(job, "actions/github-script")
+    assert comment["continue-on-error"] is True
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    script = comment["with"]["script"]
+    assert 'body.split("\\n", 1)[0]' in script and "updateComment" in script and "createComment" in script
+    failing = job["steps"][-1]
+    assert failing["if"] == "steps.diff.outputs.status == '1'" and "exit 1" in failing["run"]
+
+
+def test_real_previews_run_only_where_the_repository_is_set_up() -> None:
+    job = workflow("pull-request.yml")["jobs"]["pulumi-preview"]
+    assert job["if"].startswith("vars.AWS_ROLE_ARN != ''") and "head.repo.full_name" in job["if"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert sorted(job["strategy"]["matrix"]["stack"]) == stack_names()
+    pulumi = step(job, "pulumi/actions@v6")["with"]
+    assert pulumi["command"] == "preview" and pulumi["comment-on-pr"] is True
+    assert "matrix.stack" in pulumi["stack-name"]
+    aws = step(job, "aws-actions/configure-aws-credentials")["with"]
+    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}" and not any("key" in k for k in aws)
+    assert "make kubeconfig" in runs(job)
+
+
+def test_staging_deploys_on_push_and_production_by_hand_after_approval() -> None:
+    flow = workflow("deploy.yml")
+    assert flow["on"]["push"] == {"branches": ["main"]} and "workflow_dispatch" in flow["on"]
+    jobs = flow["jobs"]
+    for stack in ("staging", "production"):
+        job = jobs[stack]
+        assert job["needs"] == "test" and job["environment"] == stack
+        assert job["concurrency"] == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        pulumi = step(job, "pulumi/actions@v6")["with"]
+        assert pulumi["command"] == "up" and f"'{stack}'" in pulumi["stack-name"]
+    assert "github.event_name == 'push'" in jobs["staging"]["if"]
+    assert "github.event_name == 'workflow_dispatch' && inputs.stack == 'production'" in jobs["production"]["if"]
+    assert "push" not in jobs["production"]["if"]
