@@ -3,11 +3,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= staging
+# render: the parent folder of the renders (default build/render); diff: the report file.
+OUT    ?=
+# diff: the git ref to compare the working tree with (default origin/main, else main, else HEAD),
+# or a stack to compare STACK with; FORMAT=markdown for a pull request comment.
+BASE    ?=
+AGAINST ?=
+FORMAT  ?= text
 
 RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
+# checkov has a virtualenv of its own: its pins conflict with the Pulumi SDK's.
+SCAN    := .venv-scan/.installed
+# simulate: the workload and the built-in load scenario (spike, ramp, daily, flash)
+WORKLOAD ?= backend
+SCENARIO ?= spike
 
-.PHONY: preview test lint docs clean
+# STACK set on the command line (or in the environment) limits check and diff to that stack;
+# otherwise they cover every stack.
+ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
+OUT_ARG   = $(if $(OUT),--out $(OUT))
+
+.PHONY: install preview render check diff simulate kubeconfig test lint docs constraints clean
 
 $(RUNTIME): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +35,44 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
+$(SCAN): requirements-scan.txt constraints-scan.txt
+	test -x .venv-scan/bin/python || $(PYTHON) -m venv .venv-scan
+	.venv-scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt -c constraints-scan.txt
+	touch $@
+
+## install: .venv with the program's requirements only (what `pulumi up` needs)
+install: $(RUNTIME)
+
 ## preview: print what STACK (default staging) would create, offline
 preview: $(RUNTIME)
 	$(BIN)/python -m offline preview --stack $(STACK)
 
-## test: the whole test suite (Pulumi mocks, no network)
-test: $(DEV)
+## render: write STACK's desired state to OUT/STACK (default build/render/staging)
+render: $(RUNTIME)
+	$(BIN)/python -m offline render --stack $(STACK) $(OUT_ARG)
+
+## check: render and validate every Kubernetes object against the official schemas (all stacks, or STACK)
+check: $(DEV)
+	$(BIN)/python -m offline render --check $(or $(ONE_STACK),--all) $(OUT_ARG)
+
+## diff: what the working tree changes against BASE, per stack; or STACK against AGAINST. Exit 0 no
+## changes, 1 error, 2 changes
+diff: $(RUNTIME)
+	$(BIN)/python -m offline diff --format $(FORMAT) $(OUT_ARG) \
+		$(if $(AGAINST),--stack $(STACK) --against-stack $(AGAINST),$(ONE_STACK) $(if $(BASE),--base $(BASE)))
+
+## simulate: replay the HPA controller on STACK's WORKLOAD against a built-in SCENARIO
+simulate: $(DEV)
+	$(BIN)/python -m offline simulate --stack $(STACK) --workload $(WORKLOAD) --scenario $(SCENARIO)
+
+## kubeconfig: add STACK's cluster to the kubeconfig, its context named by the cluster's ARN as the
+## stack's `cluster.context` expects (needs the AWS CLI and credentials; used by CI before `pulumi`)
+CLUSTER_ARGS = $(BIN)/python -c 'import sys, yaml; c = yaml.safe_load(open(f"Pulumi.{sys.argv[1]}.yaml"))["config"]["spywatcher:cluster"]; print("--name", c["name"], "--region", c["region"])'
+kubeconfig: $(RUNTIME)
+	aws eks update-kubeconfig $$($(CLUSTER_ARGS) $(STACK))
+
+## test: the whole test suite (Pulumi mocks, no network; checkov from .venv-scan)
+test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
 
 ## lint: ruff and mypy
@@ -35,5 +84,15 @@ lint: $(DEV)
 docs: $(RUNTIME)
 	$(BIN)/python -m offline docs
 
+## constraints: re-pin everything from fresh virtualenvs after changing a requirements file
+constraints:
+	rm -rf build/pin && $(PYTHON) -m venv build/pin/dev && $(PYTHON) -m venv build/pin/scan
+	build/pin/dev/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	build/pin/scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	{ echo "# pip freeze of a fresh .venv with requirements-dev.txt (make constraints)."; \
+	  build/pin/dev/bin/python -m pip freeze; } > constraints.txt
+	{ echo "# pip freeze of a fresh .venv-scan with requirements-scan.txt (make constraints)."; \
+	  build/pin/scan/bin/python -m pip freeze; } > constraints-scan.txt
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-scan build .pytest_cache .mypy_cache .ruff_cache
