@@ -140,7 +140,7 @@ def test_verb_is_routed_and_help_lists_the_scenarios(capsys: pytest.CaptureFixtu
         ),
         (
             ["--hpa", "{hpa}", "--trace", "{trace}", "--requests", "cpu=half"],
-            "cpu request 'half' is not a Kubernetes quantity",
+            "cpu request must be a Kubernetes quantity such as 1000 or 500m, not 'half'",
         ),
         (["--hpa", "{hpa}", "--trace", "{trace}"], "the HPA targets cpu utilization but no cpu request was given"),
         (["--hpa", "{hpa}", "--scenario", "tsunami"], "argument --scenario: invalid choice: 'tsunami'"),

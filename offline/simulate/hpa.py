@@ -144,13 +144,14 @@ def _tolerance(value: Any, where: str) -> float:
         raise SimulationError(f"{where} must be a non-negative number such as 0.05, not {value!r}") from None
 
 
-def _target_value(value: Any, where: str) -> int:
+def positive_milli(value: Any, where: str) -> int:
+    """A positive quantity in thousandths, or a SimulationError naming ``where``."""
     try:
         milli = milli_value(value)
     except ValueError:
         raise SimulationError(f"{where} must be a Kubernetes quantity such as 1000 or 500m, not {value!r}") from None
     if milli <= 0:
-        raise SimulationError(f"{where} must be greater than zero")
+        raise SimulationError(f"{where} must be greater than zero, not {value!r}")
     return milli
 
 
@@ -174,7 +175,7 @@ def _metric(raw: Any, where: str) -> MetricSpec:
     if kind == "Utilization" and source == "Resource":
         value = _int(target.get("averageUtilization"), f"{where}.target.averageUtilization", 1)
     elif kind == "AverageValue":
-        value = _target_value(target.get("averageValue"), f"{where}.target.averageValue")
+        value = positive_milli(target.get("averageValue"), f"{where}.target.averageValue")
     else:
         allowed = "Utilization or AverageValue" if source == "Resource" else "AverageValue"
         raise SimulationError(f"{where}.target.type must be {allowed}, not {kind!r}")

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .controller import usage_ratio, utilization_ratio
-from .hpa import HpaSpec, MetricSpec, SimulationError
-from .quantity import milli_value
+from .hpa import HpaSpec, MetricSpec, SimulationError, positive_milli
 
 # Milli-units per trace unit: millicores are already milli-cores, MiB are 2**20 bytes.
 _MILLI_PER_UNIT = {"cpu": 1, "memory": 2**20 * 1000}
@@ -79,19 +78,9 @@ def parse_requests(text: str) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not sep or name not in _MILLI_PER_UNIT:
             raise SimulationError(f"--requests: {item!r} must be cpu=QUANTITY or memory=QUANTITY")
-        _request_milli(name, value)
+        positive_milli(value, f"{name} request")
         requests[name] = value
     return requests
-
-
-def _request_milli(resource: str, quantity: str) -> int:
-    try:
-        milli = milli_value(quantity)
-    except ValueError:
-        raise SimulationError(f"{resource} request {quantity!r} is not a Kubernetes quantity such as 500m") from None
-    if milli <= 0:
-        raise SimulationError(f"{resource} request {quantity!r} must be greater than zero")
-    return milli
 
 
 def bind_gauges(spec: HpaSpec, requests: Mapping[str, str]) -> tuple[Gauge, ...]:
@@ -105,7 +94,7 @@ def bind_gauges(spec: HpaSpec, requests: Mapping[str, str]) -> tuple[Gauge, ...]
                     f"the HPA targets {metric.name} utilization but no {metric.name} request was given "
                     f"(e.g. --requests {metric.name}={'500m' if metric.name == 'cpu' else '512Mi'})"
                 )
-            request = _request_milli(metric.name, requests[metric.name])
+            request = positive_milli(requests[metric.name], f"{metric.name} request")
         per_unit = _MILLI_PER_UNIT[metric.name] if metric.source == "Resource" else 1000
         gauges.append(Gauge(spec=metric, milli_per_unit=per_unit, request_milli=request))
     return tuple(gauges)
