@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from .engine import Plan, Registration, Secret, run_stack
-from .stackfile import StackFileError, stack_names
+from .stackfile import StackFileError
 
 Summary = Callable[[dict[str, Any]], str]
 
@@ -235,4 +235,4 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
     return 0
 
 
-__all__ = ["format_plan", "main", "settings_of", "stack_names"]
+__all__ = ["format_plan", "main", "settings_of"]
