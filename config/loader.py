@@ -11,7 +11,7 @@ import difflib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -53,18 +53,16 @@ def read_pulumi_config() -> tuple[dict[str, Any], set[str]]:
     by the mocks) and the PULUMI_CONFIG environment; both are read.
     """
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret_env = set(runtime_config.get_config_secret_keys_env())
-    values: dict[str, Any] = {}
-    secret: set[str] = set()
+    secret = set(runtime_config.get_config_secret_keys_env()) | {k for k in raw if runtime_config.is_config_secret(k)}
+    return project_config(raw, secret)
+
+
+def project_config(raw: Mapping[str, Any], secret_keys: Iterable[str]) -> tuple[dict[str, Any], set[str]]:
+    """The `spywatcher:` keys of a Pulumi config map (`{"project:key": value}`), prefix removed and
+    JSON text parsed, and which of them are secret."""
     prefix = f"{PROJECT}:"
-    for full_key, text in raw.items():
-        if not full_key.startswith(prefix):
-            continue
-        key = full_key[len(prefix) :]
-        values[key] = _parse(key, text)
-        if runtime_config.is_config_secret(full_key) or full_key in secret_env:
-            secret.add(key)
-    return values, secret
+    values = {k[len(prefix) :]: _parse(k[len(prefix) :], v) for k, v in raw.items() if k.startswith(prefix)}
+    return values, {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
 
 
 def _parse(key: str, text: Any) -> Any:

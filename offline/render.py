@@ -202,16 +202,9 @@ def render_plan(plan: Plan, version: str) -> Rendered:
 
 def kubernetes_version(stack: str) -> str:
     """The stack's `cluster.kubernetesVersion` (validated, so the model's default applies)."""
-    from config.loader import PROJECT, validate_settings
+    from config.loader import project_config, validate_settings
 
-    values, secret = read_stack_config(stack)
-    prefix = f"{PROJECT}:"
-    settings = validate_settings(
-        {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)},
-        {k[len(prefix):] for k in secret if k.startswith(prefix)},
-        stack,
-    )
-    return settings.cluster.kubernetes_version
+    return validate_settings(*project_config(*read_stack_config(stack)), stack).cluster.kubernetes_version
 
 
 def program_failure(exc: BaseException) -> str:

@@ -51,14 +51,9 @@ def plan(plans: dict[str, Plan], stack: str) -> Plan:
 
 
 def stack_settings(stack: str) -> StackSettings:
-    from config.loader import validate_settings
+    from config.loader import project_config, validate_settings
 
-    values, secret = read_stack_config(stack)
-    prefix = "spywatcher:"
-    return validate_settings(
-        {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)},
-        {k[len(prefix):] for k in secret if k.startswith(prefix)},
-    )
+    return validate_settings(*project_config(*read_stack_config(stack)), stack)
 
 
 def config_error(stack: str = "staging", overrides: dict[str, Any] | None = None,
