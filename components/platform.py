@@ -117,7 +117,7 @@ class Platform(pulumi.ComponentResource):
                         k8s, pulumi.ResourceOptions(depends_on=[self.workloads[component]])
                     ),
                 )
-        hosts = tuple(sorted({settings.routing.host(r) for r in settings.routing.routes}))
+        hosts = tuple(sorted(set(settings.routing.used_hosts().values())))
         self.load_balancer = LoadBalancer(
             "edge",
             LoadBalancerArgs(settings.load_balancer, cluster.vpc_id, cluster.vpc_cidr, hosts),

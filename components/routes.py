@@ -152,5 +152,5 @@ class Routes(pulumi.ComponentResource):
             if service is not None:
                 depends.append(register(service, f"{name}-{route.name}-service", child_opts(self, opts)))
             register(build_ingress(args, route), f"{name}-{route.name}", child_opts(self, opts, depends_on=depends))
-        self.hosts = sorted({args.routing.host(r) for r in args.routing.routes})
+        self.hosts = sorted(set(args.routing.used_hosts().values()))
         self.register_outputs({"hosts": self.hosts})

@@ -208,9 +208,8 @@ class StackSettings(Model):
                 "must differ from namespace.name: the two namespaces carry different policies",
             )
         domains = [d for c in lb.certificates() for d in c.domains]
-        for key, host in sorted(self.routing.hosts.items()):
-            used = any(r.host == key for r in self.routing.routes)
-            if used and not any(covers(d, host) for d in domains):
+        for key, host in self.routing.used_hosts().items():
+            if not any(covers(d, host) for d in domains):
                 problems.add(
                     ("routing", "hosts", key),
                     host,

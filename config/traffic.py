@@ -401,3 +401,8 @@ class RoutingSettings(Model):
 
     def host(self, route: Route) -> str:
         return self.hosts[route.host]
+
+    def used_hosts(self) -> dict[str, str]:
+        """The hosts some route answers on, by key (unused keys are left out)."""
+        keys = {r.host for r in self.routes}
+        return {k: v for k, v in sorted(self.hosts.items()) if k in keys}
