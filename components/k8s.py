@@ -89,9 +89,19 @@ def helm_release(
     namespace: str,
     values: dict[str, Any],
     opts: pulumi.ResourceOptions,
+    value_files: tuple[str, ...] = (),
 ) -> Any:
-    """A pinned Helm release that rolls back on failure (atomic) and keeps ten revisions."""
+    """A pinned Helm release that rolls back on failure (atomic) and keeps ten revisions.
+
+    ``value_files`` are YAML documents merged under ``values``. They are the only way to hand the
+    chart a ``null`` (Helm's "delete this default"): the Python SDK drops ``None`` from ``values``
+    before the provider sees it (pulumi/pulumi#12178), a YAML asset reaches Helm as written.
+    """
     from pulumi_kubernetes.helm.v3 import Release
+
+    extra: dict[str, Any] = {}
+    if value_files:
+        extra["value_yaml_files"] = [pulumi.StringAsset(text) for text in value_files]
 
     return Release(
         name,
@@ -107,6 +117,7 @@ def helm_release(
         timeout=600,
         values=values,
         opts=opts,
+        **extra,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import yaml
 
 from config.operations import MonitoringSettings
 
@@ -134,7 +135,6 @@ def build_adapter_values(args: MonitoringArgs) -> dict[str, Any]:
     return {
         "prometheus": {"url": adapter.prometheus_url, "port": adapter.prometheus_port},
         "replicas": adapter.replicas,
-        "podDisruptionBudget": {"enabled": adapter.replicas > 1, "minAvailable": 1},
         "rules": {
             "default": False,
             "custom": [
@@ -148,6 +148,24 @@ def build_adapter_values(args: MonitoringArgs) -> dict[str, Any]:
             ],
         },
     }
+
+
+def build_adapter_value_files(args: MonitoringArgs) -> tuple[str, ...]:
+    """The adapter's PodDisruptionBudget, as a values file. The chart (5.3.0) defaults to
+    `maxUnavailable: 1` and renders every field that is set; Helm merges these values over its
+    defaults, so `minAvailable` alone would leave both in the PDB, which the API server rejects.
+    `maxUnavailable: null` deletes the default; it has to travel in a YAML document because the
+    Python SDK drops `None` from inline values."""
+    adapter = args.settings.adapter
+    budget = {
+        "podDisruptionBudget": {
+            "enabled": adapter.replicas > 1,
+            "minAvailable": 1,
+            "maxUnavailable": None,
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
+    }
+    return (yaml.safe_dump(budget, sort_keys=True),)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -168,6 +186,7 @@ class Monitoring(pulumi.ComponentResource):
                 repository=adapter.chart_repository,
                 namespace=args.settings.namespace,
                 values=build_adapter_values(args),
+                value_files=build_adapter_value_files(args),
                 opts=child_opts(self, opts),
             )
         self.register_outputs({})

@@ -40,9 +40,12 @@ class Secret:
 
 
 def normalize(value: Any) -> Any:
-    """Wire values made readable: whole floats back to ints, secret envelopes to :class:`Secret`."""
+    """Wire values made readable: whole floats back to ints, secret envelopes to :class:`Secret`, a
+    text asset to `{"stringAsset": text}`."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, pulumi.StringAsset):
+        return {"stringAsset": value.text}
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             return Secret(normalize(value.get("value")))
