@@ -38,7 +38,7 @@ from typing import Any, TextIO
 import yaml
 
 from .engine import Plan, Registration, mask, run_stack
-from .stackfile import ROOT, StackFileError, read_stack_config, stack_names
+from .stackfile import ROOT, StackFileError, fixture_names, read_stack_config, stack_names
 
 DEFAULT_OUT = ROOT / "build" / "render"
 SUMMARY = "summary.yaml"
@@ -287,14 +287,15 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
 def _stacks(requested: Iterable[str], every: bool) -> list[str]:
     names = list(dict.fromkeys(requested))
     if every:
-        names += [s for s in stack_names() if s not in names]
+        names += [s for s in stack_names() + fixture_names() if s not in names]
     return names or ["staging"]
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline render", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", action="append", default=[], help="stack to render (repeatable; default staging)")
-    parser.add_argument("--all", action="store_true", help="render every stack (Pulumi.<stack>.yaml)")
+    parser.add_argument("--all", action="store_true",
+                        help="render every stack (Pulumi.<stack>.yaml) and test stack (tests/stacks/)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="parent folder: each stack goes to OUT/<stack>/ (default build/render)")
     parser.add_argument("--check", action="store_true",

@@ -13,6 +13,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Test stacks: stack files that no environment deploys (e.g. every optional part switched on), so
+# that a combination no real stack uses is still rendered, schema-checked (`make check`) and tested.
+FIXTURES = ROOT / "tests" / "stacks"
 PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
 
 
@@ -22,6 +25,18 @@ class StackFileError(Exception):
 
 def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def fixture_names(root: Path = ROOT) -> list[str]:
+    """The test stacks in ``tests/stacks/`` (never deployed; rendered and checked like stacks)."""
+    return stack_names(root / FIXTURES.relative_to(ROOT))
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    """`Pulumi.<stack>.yaml` of the project, else of the test stacks."""
+    path = root / f"Pulumi.{stack}.yaml"
+    fixture = root / FIXTURES.relative_to(ROOT) / path.name
+    return fixture if not path.is_file() and fixture.is_file() else path
 
 
 def _decrypt_offline(value: Any) -> tuple[Any, bool]:
@@ -48,7 +63,7 @@ def encode(value: Any) -> str:
 
 def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], set[str]]:
     """The stack's config as `{"project:key": value}` (values still structured) and its secret keys."""
-    path = root / f"Pulumi.{stack}.yaml"
+    path = stack_file(stack, root)
     if not path.is_file():
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"no stack file {path.name} (stacks here: {known})")

@@ -71,3 +71,11 @@ def problem_for(error: ConfigError, path: str) -> str:
     found = [p for p in error.problems if p.path == path]
     assert found, f"no problem reported for {path}; got:\n{error}"
     return str(found[0])
+
+
+@pytest.fixture(scope="session")
+def fixture_plans() -> dict[str, Plan]:
+    """The plan of every test stack (tests/stacks/), run once."""
+    from offline.stackfile import fixture_names
+
+    return {stack: run_stack(stack) for stack in fixture_names()}

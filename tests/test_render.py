@@ -121,12 +121,15 @@ def test_write_replaces_a_render_but_not_other_folders(plans: dict[str, Plan], t
     assert (precious / "notes.txt").read_text() == "keep"
 
 
-def test_check_passes_valid_stacks(plans: dict[str, Plan], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("offline.render.run_stack", lambda stack: plans[stack])
+def test_check_passes_valid_stacks(plans: dict[str, Plan], fixture_plans: dict[str, Plan], tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    every = {**plans, **fixture_plans}
+    monkeypatch.setattr("offline.render.run_stack", lambda stack: every[stack])
     code, out, err = render_cli("--all", "--check", "--out", str(tmp_path))
     assert code == 0, err
     assert "checked production:" in out and "schemas (strict): valid" in out
     assert (tmp_path / "staging" / SUMMARY).is_file() and (tmp_path / "production" / SUMMARY).is_file()
+    assert "checked all-options:" in out, "--all renders the test stacks too"
 
 
 def test_check_reports_every_broken_field_and_fails(plans: dict[str, Plan], tmp_path: Path,

@@ -1,0 +1,83 @@
+"""The test stack with every optional part switched on (tests/stacks/Pulumi.all-options.yaml):
+rendered, schema-checked and asserted on, so a combination no environment uses still works."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, run_stack
+from offline.schema import check_objects
+from offline.stackfile import fixture_names
+from tests.helm import chart_values, coalesce, user_values
+
+NAMESPACE = "spywatcher-all"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return run_stack("all-options")
+
+
+def test_the_test_stack_is_found() -> None:
+    assert "all-options" in fixture_names()
+
+
+def test_every_optional_part_is_on(plan: Plan) -> None:
+    kinds = {o["kind"] for o in plan.k8s_objects()}
+    assert kinds >= {
+        "PrometheusRule",
+        "ServiceMonitor",
+        "VerticalPodAutoscaler",
+        "Job",
+        "CronJob",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+    }
+    assert [r.name for r in plan.of_type("kubernetes:helm.sh/v3:Release")] == ["ingress", "monitoring-adapter"]
+    plan.k8s("Deployment", "spywatcher-backend-canary", NAMESPACE)
+    plan.k8s("Ingress", "spywatcher-api-canary", NAMESPACE)
+    hpa = plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa", NAMESPACE)
+    assert {m["type"] for m in hpa["spec"]["metrics"]} == {"Resource", "Pods"}
+    assert len(plan.of_type("aws:route53/record:Record")) == 2
+    assert len(plan.of_type("aws:lb/listenerCertificate:ListenerCertificate")) == 1
+
+
+def test_every_object_is_schema_valid(plan: Plan) -> None:
+    assert check_objects(plan.k8s_objects(), "1.34") == []
+
+
+def adapter_pdb(release: dict[str, Any]) -> dict[str, Any] | None:
+    """The PodDisruptionBudget spec prometheus-adapter 5.3.0 renders (templates/pdb.yaml: each of
+    minAvailable, maxUnavailable and unhealthyPodEvictionPolicy is written when it is truthy), from
+    the chart's values.yaml with the release's values merged over them as Helm merges them."""
+    values = coalesce(chart_values("prometheus-adapter", release["version"]), user_values(release))
+    budget = values["podDisruptionBudget"]
+    if not budget.get("enabled"):
+        return None
+    return {k: budget[k] for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy") if budget.get(k)}
+
+
+def test_adapter_pdb_sets_exactly_one_budget_field(plan: Plan) -> None:
+    release = plan.get("kubernetes:helm.sh/v3:Release", "monitoring-adapter").inputs
+    assert (release["chart"], release["version"]) == ("prometheus-adapter", "5.3.0")
+    assert adapter_pdb(release) == {"minAvailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+
+
+def test_the_pdb_check_catches_the_old_values(plan: Plan) -> None:
+    """The values the program used to pass: `minAvailable` inline, merged over the chart's
+    `maxUnavailable: 1`, rendered both, which the API server rejects."""
+    release = dict(plan.get("kubernetes:helm.sh/v3:Release", "monitoring-adapter").inputs)
+    release.pop("valueYamlFiles")
+    release["values"] = {**release["values"], "podDisruptionBudget": {"enabled": True, "minAvailable": 1}}
+    assert adapter_pdb(release) == {"minAvailable": 1, "maxUnavailable": 1}
+
+
+def test_inline_none_never_reaches_helm() -> None:
+    """Why the null travels in a YAML document: the Python SDK drops `None` from `values`."""
+    plan = run_stack("all-options", {"monitoring": {"adapter": {"replicas": 1}}})
+    release = plan.get("kubernetes:helm.sh/v3:Release", "monitoring-adapter").inputs
+    assert "podDisruptionBudget" not in release["values"]
+    assert adapter_pdb(release) is None, "one adapter replica: no PDB that would block every drain"
