@@ -80,7 +80,7 @@ lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## docs: regenerate the README's config reference from the settings models
+## docs: regenerate docs/config.md's reference from the settings models and check every docs link
 docs: $(RUNTIME)
 	$(BIN)/python -m offline docs
 

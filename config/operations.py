@@ -1,6 +1,6 @@
 """Settings of the guide's operational promises: alerts and scraping, the Prometheus Adapter,
 migrations before code, a canary, and schedule-based scaling. Each is optional per stack, since
-each needs something installed in the cluster (see the README).
+each needs something installed in the cluster (see docs/operations.md).
 """
 
 from __future__ import annotations

@@ -439,7 +439,7 @@ class WorkloadSettings(Model):
         default_factory=list,
         max_length=20,
         description="Guide: 'Schedule-based Scaling'. CronJobs that set the HPA's minReplicas at set times; "
-        "after the HPA is created, its minReplicas belongs to the schedules (see the README).",
+        "after the HPA is created, its minReplicas belongs to the schedules (see docs/operations.md).",
     )
     existing_secret: DnsSubdomain | None = Field(
         None,

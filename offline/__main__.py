@@ -11,7 +11,7 @@ VERBS = {
     "render": ("offline.render", "write a stack's desired state as files (--check: validate the schemas)"),
     "diff": ("offline.diff", "compare two renders: stacks, or the working tree against a git ref"),
     "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
-    "docs": ("offline.docs", "regenerate the README's config reference (--check: verify it)"),
+    "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The spywatcher policy pack: `pulumi preview --policy-pack policy` (see the README)."""
+"""The spywatcher policy pack: `pulumi preview --policy-pack policy` (see docs/security.md)."""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 from spywatcher_policies import POLICIES

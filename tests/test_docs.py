@@ -1,13 +1,19 @@
-"""The README's config reference is generated from the models and must match them."""
+"""The docs: the generated parts match the code, every link resolves, the README stays a front door."""
 
 from __future__ import annotations
 
-from offline.docs import README, reference, render_readme
+import re
+from pathlib import Path
+
+import pytest
+
+from offline import docs
+from offline.docs import CONFIG_PAGE, README, anchors, broken_links, reference, render_config_page, slug
 
 
-def test_readme_config_reference_is_current() -> None:
-    text = README.read_text()
-    assert render_readme(text) == text, "README config reference is stale: run `make docs`"
+def test_config_reference_is_current() -> None:
+    text = CONFIG_PAGE.read_text()
+    assert render_config_page(text) == text, "docs/config.md config reference is stale: run `make docs`"
 
 
 def test_reference_names_every_guide_number_with_its_words() -> None:
@@ -22,3 +28,99 @@ def test_reference_names_every_guide_number_with_its_words() -> None:
     ):
         assert row in text, row
     assert "Guide: '50% decrease or 1 pod every 60 seconds'" in text
+
+
+def test_check_reports_a_stale_config_page_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = CONFIG_PAGE.read_text().replace("| `backend.autoscaling.maxReplicas` | int | `10` |",
+                                            "| `backend.autoscaling.maxReplicas` | int | `11` |")
+    page = tmp_path / "config.md"
+    page.write_text(stale)
+    monkeypatch.setattr(docs, "CONFIG_PAGE", page)
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    monkeypatch.setattr(docs, "broken_links", lambda: [])
+    assert docs.main(["--check"]) == 1
+    assert "config.md config reference is out of date: run `make docs`" in capsys.readouterr().err
+    assert page.read_text() == stale
+    assert docs.main([]) == 0
+    assert page.read_text() == CONFIG_PAGE.read_text()
+
+
+def test_every_link_in_the_readme_and_docs_resolves() -> None:
+    assert broken_links() == []
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [
+        ("Traffic path", "traffic-path"),
+        ("Where each setting lives, and why", "where-each-setting-lives-and-why"),
+        ("`make render` — the desired state as files", "make-render--the-desired-state-as-files"),
+        ("Continuous integration (`.github/workflows/`)", "continuous-integration-githubworkflows"),
+        ("Why `pulumi up` never fights the autoscaler", "why-pulumi-up-never-fights-the-autoscaler"),
+        ("`spywatcher:load_balancer`", "spywatcherload_balancer"),
+        ("Drain timeline: load balancer, controller, pods", "drain-timeline-load-balancer-controller-pods"),
+        ("See [the guide](x.md) *now*", "see-the-guide-now"),
+    ],
+)
+def test_anchors_follow_githubs_rules(heading: str, anchor: str) -> None:
+    assert slug(heading) == anchor
+
+
+def test_link_check_finds_every_kind_of_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "docs" / "runbooks").mkdir(parents=True)
+    (tmp_path / "docs" / "runbooks" / "HPAMaxedOut.md").write_text("# HPAMaxedOut\n\n[back](../ops.md#alerts)\n")
+    (tmp_path / "plot.png").write_bytes(b"png")
+    (tmp_path / "docs" / "ops.md").write_text(
+        "# Operations\n\n## Alerts\n\n## Alerts\n\n<a id=\"custom\"></a>\n"
+        "[dup](#alerts-1) [custom](#custom) [self](#nope) [img](../plot.png) [dir](runbooks/)\n"
+        "```sh\n[in code](missing.md)\n```\n"
+        "`[inline](missing.md)` [out](../../elsewhere.md) [web](https://example.com/x#y)\n"
+    )
+    (tmp_path / "README.md").write_text(
+        "# Title\n\n[ops](docs/ops.md) [alerts](docs/ops.md#alerts) [gone](docs/gone.md)\n"
+        "[bad anchor](docs/ops.md#alert) ![plot](plot.png#x)\n\n[ref]: docs/missing.md\n"
+    )
+    assert broken_links(tmp_path) == [
+        "README.md:3: docs/gone.md — no such file",
+        "README.md:4: docs/ops.md#alert — no heading or <a id> with anchor #alert in docs/ops.md",
+        "README.md:4: plot.png#x — an anchor into a file that is not Markdown",
+        "README.md:6: docs/missing.md — no such file",
+        "docs/ops.md:8: #nope — no heading or <a id> with anchor #nope in docs/ops.md",
+        "docs/ops.md:12: ../../elsewhere.md — points outside the repository",
+    ]
+
+
+def test_anchors_count_repeated_headings_and_skip_code() -> None:
+    text = "# A\n## B\n```\n# Not a heading\n```\n## B\n## B\n"
+    assert anchors(text) == {"a", "b", "b-1", "b-2"}
+
+
+def _section(text: str, heading: str) -> str:
+    match = re.search(rf"^## {re.escape(heading)}\n(?P<body>.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"README has no section '## {heading}'"
+    return match["body"]
+
+
+def test_readme_is_a_short_front_door() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) <= 200, "README.md is over 200 lines: move the detail to a page under docs/"
+    assert "make preview" in _section(text, "A fresh machine: two commands")
+    assert "make test" in _section(text, "A fresh machine: two commands")
+    for command in ("pulumi login", "pulumi stack select", "--secret", "pulumi preview", "pulumi up"):
+        assert command in _section(text, "Running it for real"), command
+    assert re.search(r"^- \[ \] ", _section(text, "Cluster prerequisites"), re.MULTILINE), "no checklist"
+
+
+def test_readme_lists_every_docs_page() -> None:
+    """The README's table of contents has a line for every page (and folder of pages) in docs/."""
+    contents = _section(README.read_text(), "Documentation")
+    listed = set(re.findall(r"\]\((docs/[^)#]*)", contents))
+    docs_dir = README.parent / "docs"
+    expected = {f"docs/{p.name}" for p in docs_dir.glob("*.md")}
+    expected |= {f"docs/{d.name}/" for d in docs_dir.iterdir() if d.is_dir() and any(d.rglob("*.md"))}
+    assert sorted(expected - listed) == [], "add a line for each to the README's Documentation table"
+    for line in contents.splitlines():
+        if line.startswith("| [docs/"):
+            assert line.count("|") == 3 and len(line.split("|")[2].strip()) > 20, f"say when to read it: {line}"

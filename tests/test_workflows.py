@@ -1,5 +1,5 @@
 """The GitHub Actions workflows: actionlint (with shellcheck) finds nothing, and they do what
-the README says: the offline diff on pull requests without cloud credentials, real
+docs/reviewing-changes.md says: the offline diff on pull requests without cloud credentials, real
 previews only where configured, staging on push, production by hand behind an environment."""
 
 from __future__ import annotations
