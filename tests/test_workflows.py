@@ -79,11 +79,60 @@ def test_actionlint_reports_what_is_wrong(tmp_path: Path) -> None:
     assert "SC2086" in result.stdout, "shellcheck must check the run scripts"
 
 
-def test_every_action_is_pinned_by_commit_or_version_tag() -> None:
+# `uses: owner/repo[/path]@<40 hex> # v1.2.3`, the whole line: a full commit, and the exact version it is.
+FULL_PIN = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+")
+
+
+def unpinned(text: str) -> list[str]:
+    """Every `uses:` of a workflow that is not pinned by full commit with its version in a comment.
+    A tag or branch can be moved to other code; a commit cannot. Local actions (`./…`) are the
+    repository's own code."""
+    found = []
+    for line in text.splitlines():
+        match = re.match(r"\s*(?:-\s+)?uses:\s*(.*)$", line)
+        if match and not match[1].startswith("./") and not FULL_PIN.fullmatch(match[1].strip()):
+            found.append(match[1].strip())
+    return found
+
+
+def test_every_action_is_pinned_by_full_commit_with_its_version() -> None:
+    uses = 0
     for path in WORKFLOWS:
-        for uses in re.findall(r"uses: (\S+)", path.read_text()):
-            ref = uses.split("@", 1)[1]
-            assert re.fullmatch(r"[0-9a-f]{40}|v\d+(\.\d+)*", ref), f"{path.name}: {uses} is not pinned"
+        text = path.read_text()
+        uses += len(re.findall(r"uses:", text))
+        assert unpinned(text) == [], f"{path.name}: not pinned by commit"
+    assert uses >= 10
+    # The check catches what it is for: tags, branches, short SHAs and a missing version comment.
+    sample = "\n".join(
+        [
+            "      - uses: pulumi/actions@v6",
+            "      - uses: actions/checkout@main",
+            "        uses: actions/checkout@08c6903",
+            "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8",
+            "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0",
+            "      - uses: ./.github/actions/local",
+        ]
+    )
+    assert unpinned(sample) == [
+        "pulumi/actions@v6",
+        "actions/checkout@main",
+        "actions/checkout@08c6903",
+        "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8",
+    ]
+
+
+def secret_references(job: dict[str, Any]) -> list[str]:
+    """Where a job reads `secrets.*`: `env` (the job's) or the `uses` of the step."""
+    where = ["env"] if "secrets." in yaml.safe_dump(job.get("env") or {}) else []
+    where += [str(s.get("uses", s.get("name"))) for s in job["steps"] if "secrets." in yaml.safe_dump(s)]
+    return where
+
+
+def test_secrets_reach_only_the_steps_that_run_pulumi() -> None:
+    for name in ("pull-request.yml", "deploy.yml"):
+        for job_name, job in workflow(name)["jobs"].items():
+            for where in secret_references(job):
+                assert where.startswith("pulumi/actions@"), f"{name} {job_name}: secrets in {where}"
 
 
 def test_pull_requests_get_the_offline_diff_without_cloud_credentials() -> None:
@@ -108,16 +157,25 @@ def test_pull_requests_get_the_offline_diff_without_cloud_credentials() -> None:
     assert failing["if"] == "steps.diff.outputs.status == '1'" and "exit 1" in failing["run"]
 
 
-def test_real_previews_run_only_where_the_repository_is_set_up() -> None:
+def test_real_previews_run_with_a_preview_role_and_never_for_forks() -> None:
     job = workflow("pull-request.yml")["jobs"]["pulumi-preview"]
-    assert job["if"].startswith("vars.AWS_ROLE_ARN != ''") and "head.repo.full_name" in job["if"]
+    assert job["if"] == (
+        "vars.AWS_PREVIEW_ROLE_ARN != '' && github.event.pull_request.head.repo.full_name == github.repository"
+    )
+    # No environment: the OIDC subject is `repo:<owner>/<repo>:pull_request`, which only the preview
+    # role trusts; an `environment:` here would hand branch code that environment's subject.
+    assert "environment" not in job
     assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     assert sorted(job["strategy"]["matrix"]["stack"]) == stack_names()
-    pulumi = step(job, "pulumi/actions@v6")["with"]
-    assert pulumi["command"] == "preview" and pulumi["comment-on-pr"] is True
-    assert "matrix.stack" in pulumi["stack-name"]
+    pulumi = step(job, "pulumi/actions@")
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
+    assert "matrix.stack" in pulumi["with"]["stack-name"]
+    assert pulumi["env"] == {
+        "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
+        "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_PREVIEW_CONFIG_PASSPHRASE }}",
+    }
     aws = step(job, "aws-actions/configure-aws-credentials")["with"]
-    assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}" and not any("key" in k for k in aws)
+    assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and not any("key" in k for k in aws)
     assert "make kubeconfig" in runs(job)
 
 
@@ -125,13 +183,33 @@ def test_staging_deploys_on_push_and_production_by_hand_after_approval() -> None
     flow = workflow("deploy.yml")
     assert flow["on"]["push"] == {"branches": ["main"]} and "workflow_dispatch" in flow["on"]
     jobs = flow["jobs"]
+    roles = set()
     for stack in ("staging", "production"):
         job = jobs[stack]
         assert job["needs"] == "test" and job["environment"] == stack
         assert job["concurrency"] == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        pulumi = step(job, "pulumi/actions@v6")["with"]
-        assert pulumi["command"] == "up" and f"'{stack}'" in pulumi["stack-name"]
+        pulumi = step(job, "pulumi/actions@")
+        assert pulumi["with"]["command"] == "up" and f"'{stack}'" in pulumi["with"]["stack-name"]
+        assert pulumi["env"] == {
+            "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+            "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+        }
+        # One role per environment, each trusting only its `environment:<stack>` subject.
+        role = f"AWS_{stack.upper()}_ROLE_ARN"
+        assert step(job, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"] == f"${{{{ vars.{role} }}}}"
+        roles.add(role)
+        # Deploys run only from main, whatever the event: a dispatch from a branch is skipped.
+        condition = " ".join(job["if"].split())
+        assert condition.startswith(f"vars.{role} != '' && github.ref == 'refs/heads/main' && "), condition
+    assert len(roles) == 2
     assert "github.event_name == 'push'" in jobs["staging"]["if"]
-    assert "github.event_name == 'workflow_dispatch' && inputs.stack == 'production'" in jobs["production"]["if"]
+    assert "github.event_name == 'workflow_dispatch' && inputs.stack == 'production'" in " ".join(
+        jobs["production"]["if"].split()
+    )
     assert "push" not in jobs["production"]["if"]
+
+
+def test_no_workflow_uses_the_shared_role_variable() -> None:
+    for path in WORKFLOWS:
+        assert "vars.AWS_ROLE_ARN" not in path.read_text(), path.name
