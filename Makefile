@@ -80,8 +80,9 @@ lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## docs: regenerate docs/config.md's reference from the settings models and check every docs link
-docs: $(RUNTIME)
+## docs: regenerate docs/config.md (config reference) and the simulator example in docs/simulator.md
+## and docs/images/ (plot), and check every docs link
+docs: $(DEV)
 	$(BIN)/python -m offline docs
 
 ## constraints: re-pin everything from fresh virtualenvs after changing a requirements file

@@ -8,7 +8,21 @@ from pathlib import Path
 import pytest
 
 from offline import docs
-from offline.docs import CONFIG_PAGE, README, anchors, broken_links, reference, render_config_page, slug
+from offline.docs import (
+    CONFIG_PAGE,
+    PLOT,
+    README,
+    ROOT,
+    SIMULATION_END,
+    SIMULATOR_PAGE,
+    anchors,
+    broken_links,
+    generated,
+    reference,
+    render_config_page,
+    simulation,
+    slug,
+)
 
 
 def test_config_reference_is_current() -> None:
@@ -30,21 +44,68 @@ def test_reference_names_every_guide_number_with_its_words() -> None:
     assert "Guide: '50% decrease or 1 pod every 60 seconds'" in text
 
 
-def test_check_reports_a_stale_config_page_and_changes_nothing(
+def test_committed_generated_docs_are_current() -> None:
+    """docs/config.md, the simulator example and its plot, regenerated, match what is committed."""
+    stale = [str(path.relative_to(ROOT)) for path, content in generated().items()
+             if not path.exists() or path.read_bytes() != content]
+    assert stale == [], "stale generated docs: run `make docs`"
+
+
+def test_simulator_plot_is_a_deterministic_png_of_the_production_backend() -> None:
+    printed, image = simulation()
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"Software" not in image and b"Matplotlib" not in image, "the PNG names the matplotlib version"
+    # Rendered twice from a fresh simulation: identical bytes.
+    simulation.cache_clear()
+    assert simulation()[1] == image
+    assert printed.splitlines()[0] == (
+        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s"
+    )
+    page = SIMULATOR_PAGE.read_text()
+    assert "![production/backend under the spike scenario" in page
+    assert "](images/simulator-production-backend-spike.png)" in page
+
+
+def _copy_docs(root: Path) -> None:
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, PLOT):
+        target = root / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+
+
+def test_check_reports_stale_docs_and_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stale = CONFIG_PAGE.read_text().replace("| `backend.autoscaling.maxReplicas` | int | `10` |",
-                                            "| `backend.autoscaling.maxReplicas` | int | `11` |")
-    page = tmp_path / "config.md"
-    page.write_text(stale)
-    monkeypatch.setattr(docs, "CONFIG_PAGE", page)
-    monkeypatch.setattr(docs, "ROOT", tmp_path)
-    monkeypatch.setattr(docs, "broken_links", lambda: [])
-    assert docs.main(["--check"]) == 1
-    assert "config.md config reference is out of date: run `make docs`" in capsys.readouterr().err
-    assert page.read_text() == stale
-    assert docs.main([]) == 0
-    assert page.read_text() == CONFIG_PAGE.read_text()
+    _copy_docs(tmp_path)
+    config, simulator, plot = (tmp_path / p.relative_to(ROOT) for p in (CONFIG_PAGE, SIMULATOR_PAGE, PLOT))
+    config.write_text(config.read_text().replace("| `backend.autoscaling.maxReplicas` | int | `10` |",
+                                                 "| `backend.autoscaling.maxReplicas` | int | `11` |"))
+    simulator.write_text(simulator.read_text().replace("peak replicas:       10", "peak replicas:       9"))
+    plot.write_bytes(plot.read_bytes()[:-1])
+    before = {p: p.read_bytes() for p in (config, simulator, plot)}
+    monkeypatch.setattr(docs, "broken_links", lambda root: [])
+
+    assert docs.main(["--check"], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    for name in ("docs/config.md", "docs/simulator.md", "docs/images/simulator-production-backend-spike.png"):
+        assert f"error: {name} is out of date: run `make docs`" in err
+    assert {p: p.read_bytes() for p in before} == before
+
+    assert docs.main([], root=tmp_path) == 0
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, PLOT):
+        assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
+    assert docs.main(["--check"], root=tmp_path) == 0
+
+
+def test_a_page_without_its_markers_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_docs(tmp_path)
+    simulator = tmp_path / SIMULATOR_PAGE.relative_to(ROOT)
+    simulator.write_text(simulator.read_text().replace(SIMULATION_END, ""))
+    monkeypatch.setattr(docs, "broken_links", lambda root: [])
+    assert docs.main(["--check"], root=tmp_path) == 1
+    assert "simulator.md must hold the markers" in capsys.readouterr().err
 
 
 def test_every_link_in_the_readme_and_docs_resolves() -> None:

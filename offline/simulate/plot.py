@@ -39,5 +39,6 @@ def plot_timeline(timeline: Timeline, path: Path, title: str = "") -> None:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    # No "Software" entry (it names the matplotlib version): the same timeline gives the same bytes.
+    figure.savefig(path, format="png", metadata={"Software": None})
     pyplot.close(figure)
