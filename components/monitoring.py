@@ -39,6 +39,7 @@ def alert_rules(args: MonitoringArgs) -> list[dict[str, Any]]:
     ns = f'namespace="{args.namespace}"'
     runbook = args.settings.alerts.runbook_base_url.rstrip("/")
     changes = args.settings.alerts.frequent_scaling_changes
+    stuck = args.settings.alerts.rollout_stuck_for
 
     def rule(alert: str, expr: str, duration: str, severity: str, summary: str, description: str) -> dict[str, Any]:
         return {
@@ -77,12 +78,12 @@ def alert_rules(args: MonitoringArgs) -> list[dict[str, Any]]:
         rule(
             "RolloutStuck",
             f"{DEPLOYMENT_UPDATED}{{{ns}}}\n  < on (namespace, deployment)\n{DEPLOYMENT_DESIRED}{{{ns}}}",
-            "15m",
+            stuck,
             "critical",
             "Deployment rollout is stuck",
             "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} has had fewer updated replicas "
-            "than desired for 15 minutes. Check `kubectl rollout status`, pod events, the PDB and node "
-            "resources.",
+            f"than desired for {stuck}, longer than a normal rollout at maxReplicas takes. Check `kubectl "
+            "rollout status`, pod events, the PDB and node resources.",
         ),
     ]
 

@@ -5,18 +5,25 @@ each needs something installed in the cluster (see docs/operations.md).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from .base import DnsLabel, Image, Model, Problems, Quantity
-from .workload import MetricName
+from .workload import MetricName, WorkloadSettings, _surge_pods
 
 Labels = dict[
     Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")],
     Annotated[str, Field(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")],
 ]
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds of a Prometheus-style duration such as `30s`, `15m` or `1h`."""
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
 
 
 # --- Alerts, scraping, Prometheus Adapter ----------------------------------------------------
@@ -32,9 +39,77 @@ class Alerts(Model):
         "in 15 minutes, for 30 minutes. (The guide's `rate()` of a gauge measures nothing; `changes()` "
         "counts replica changes.)",
     )
+    rollout_stuck_for: Duration = Field(
+        "15m",
+        description="Guide: RolloutStuck 'for: 15m'. Must exceed the time a normal rollout takes at "
+        "each workload's maxReplicas (see docs/operations.md), or the alert fires on an ordinary "
+        "rollout at peak.",
+    )
+    rollout_pod_start_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        30,
+        description="In the RolloutStuck estimate: seconds a new pod needs to be scheduled, pull its "
+        "image and start its container, before its readiness probe's initial delay begins.",
+    )
     runbook_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] = Field(
         "https://github.com/subculture-collective/spywatcher/blob/main/docs/runbooks",
         description="Base of each alert's `runbook_url` annotation (`<base>/<alert>.md`).",
+    )
+
+
+@dataclass(frozen=True)
+class RolloutEstimate:
+    """How long a normal rollout of a workload takes at its maxReplicas: the Deployment replaces
+    `maxSurge + maxUnavailable` pods at a time and starts the next batch when the new pods are
+    ready, so every batch waits for one new pod's readiness."""
+
+    replicas: int
+    per_batch: int
+    pod_start_seconds: int
+    readiness_delay_seconds: int
+    readiness_period_seconds: int
+    readiness_successes: int
+    min_ready_seconds: int
+
+    @property
+    def batches(self) -> int:
+        return math.ceil(self.replicas / self.per_batch)
+
+    @property
+    def pod_ready_seconds(self) -> int:
+        return (
+            self.pod_start_seconds
+            + self.readiness_delay_seconds
+            + self.readiness_period_seconds * self.readiness_successes
+            + self.min_ready_seconds
+        )
+
+    @property
+    def seconds(self) -> int:
+        return self.batches * self.pod_ready_seconds
+
+    def explain(self) -> str:
+        return (
+            f"{self.batches} batches of {self.per_batch} pod(s) (maxReplicas {self.replicas}, maxSurge + "
+            f"maxUnavailable {self.per_batch}) x {self.pod_ready_seconds} s per pod ({self.pod_start_seconds} s "
+            f"start + {self.readiness_delay_seconds} s readiness initialDelaySeconds + "
+            f"{self.readiness_successes} x {self.readiness_period_seconds} s readiness periodSeconds + "
+            f"{self.min_ready_seconds} s minReadySeconds) = {self.seconds} s"
+        )
+
+
+def rollout_estimate(workload: WorkloadSettings, pod_start_seconds: int) -> RolloutEstimate:
+    replicas = workload.autoscaling.max_replicas
+    rollout = workload.rollout
+    per_batch = rollout.surge_pods(replicas) + _surge_pods(rollout.max_unavailable, replicas, round_up=False)
+    readiness = workload.probes.readiness
+    return RolloutEstimate(
+        replicas=replicas,
+        per_batch=max(per_batch, 1),
+        pod_start_seconds=pod_start_seconds,
+        readiness_delay_seconds=readiness.initial_delay_seconds,
+        readiness_period_seconds=readiness.period_seconds,
+        readiness_successes=readiness.success_threshold,
+        min_ready_seconds=rollout.min_ready_seconds,
     )
 
 

@@ -11,7 +11,14 @@ from pydantic import Field, SecretStr, model_validator
 from .base import EnvName, Loc, Model, Problems, amount_text
 from .namespace import ClusterSettings, NamespaceSettings
 from .network import NetworkPolicySettings
-from .operations import CanarySettings, MigrationSettings, MonitoringSettings, SchedulingSettings
+from .operations import (
+    CanarySettings,
+    MigrationSettings,
+    MonitoringSettings,
+    SchedulingSettings,
+    duration_seconds,
+    rollout_estimate,
+)
 from .traffic import POST_SHUTDOWN_SECONDS, IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
 from .workload import BackendSettings, FrontendSettings, ResourceAmounts, Resources, WorkloadSettings
 
@@ -217,7 +224,23 @@ class StackSettings(Model):
                     "reject the TLS connection",
                 )
 
+    def _check_alerts(self, problems: Problems) -> None:
+        alerts = self.monitoring.alerts
+        if not alerts.enabled:
+            return
+        limit = duration_seconds(alerts.rollout_stuck_for)
+        for name, workload in self.workloads().items():
+            estimate = rollout_estimate(workload, alerts.rollout_pod_start_seconds)
+            if limit <= estimate.seconds:
+                problems.add(
+                    ("monitoring", "alerts", "rolloutStuckFor"),
+                    alerts.rollout_stuck_for,
+                    f"must exceed the {estimate.seconds} s a normal rollout of {name} takes at its "
+                    f"maxReplicas ({estimate.explain()}), or RolloutStuck fires on an ordinary rollout at peak",
+                )
+
     def _check_operations(self, problems: Problems) -> None:
+        self._check_alerts(problems)
         served = self.monitoring.adapter.served()
         for name, workload in self.workloads().items():
             custom = workload.autoscaling.custom_metrics

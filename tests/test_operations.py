@@ -13,7 +13,6 @@ import pytest
 from offline.engine import Plan, run_stack
 from offline.schema import check_objects
 from tests.conftest import config_error, problem_for
-from tests.promql import COUNTER_FUNCTIONS, KUBE_STATE_METRICS, read
 
 NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
 EVERYTHING_ON: dict[str, Any] = {
@@ -107,28 +106,20 @@ def test_alerts_are_the_guides(plan: Plan) -> None:
     assert rules["FrequentScaling"]["expr"].endswith("[15m]) > 5")
 
 
-def test_alert_expressions_use_real_kube_state_metrics(plan: Plan) -> None:
-    """Every series is a kube-state-metrics series, scoped to the stack's namespace, joined on the
-    labels that identify its object, and no gauge is passed to rate()."""
-    for name, rule in alerts(plan).items():
-        series, grouping = read(rule["expr"])
-        assert series, name
-        for metric, matchers, function in series:
-            assert metric in KUBE_STATE_METRICS, f"{name}: {metric} is not a kube-state-metrics series"
-            kind, identity = KUBE_STATE_METRICS[metric]
-            assert matchers == {"namespace": ("=", NAMESPACE[plan.stack])}, f"{name}: not scoped to the namespace"
-            assert set(grouping) <= identity, f"{name}: joins on {grouping}, {metric} has {identity}"
-            if kind == "gauge":
-                assert function not in COUNTER_FUNCTIONS, f"{name}: {function}() of the gauge {metric}"
+def test_rollout_stuck_waits_longer_than_a_rollout_at_peak(plans: dict[str, Plan]) -> None:
+    """The series, scoping and timing of every alert are tested by promtool (tests/test_promtool.py);
+    here: RolloutStuck's `for` is the configured one, and production's estimate leaves it room."""
+    from config.operations import rollout_estimate
+    from tests.conftest import stack_settings
 
-
-def test_promql_reader_catches_the_guides_mistakes() -> None:
-    """The check above can fail: the guide's own rule applies rate() to a gauge, and a misspelt series."""
-    series, _ = read("rate(kube_horizontalpodautoscaler_status_current_replicas[15m]) > 0.5")
-    [(metric, _, function)] = series
-    assert KUBE_STATE_METRICS[metric][0] == "gauge" and function in COUNTER_FUNCTIONS
-    [(typo, _, _)] = read('kube_hpa_status_current_replicas{namespace="x"}')[0]
-    assert typo not in KUBE_STATE_METRICS
+    settings = stack_settings("production")
+    assert {n: rollout_estimate(w, 30).seconds for n, w in settings.workloads().items()} == {
+        "backend": 10 * (30 + 10 + 5),
+        "frontend": 5 * (30 + 5 + 5),
+    }
+    plan = run_stack("production", {"monitoring": {"alerts": {"rolloutStuckFor": "20m"}}})
+    assert alerts(plan)["RolloutStuck"]["for"] == "20m"
+    assert "for 20m" in alerts(plan)["RolloutStuck"]["annotations"]["description"]
 
 
 def test_scraping_skips_the_route_services(plans: dict[str, Plan]) -> None:
@@ -406,6 +397,26 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
         },
         "backend.schedules[1].name",
         "used by another schedule",
+    ),
+    (
+        "RolloutStuck shorter than a rollout at peak",
+        {"monitoring": {"alerts": {"rolloutStuckFor": "3m"}}},
+        "monitoring.alerts.rolloutStuckFor",
+        "must exceed the 180 s a normal rollout of backend takes at its maxReplicas (4 batches of 1 pod(s) "
+        "(maxReplicas 4, maxSurge + maxUnavailable 1) x 45 s per pod (30 s start + 10 s readiness "
+        "initialDelaySeconds + 1 x 5 s readiness periodSeconds + 0 s minReadySeconds) = 180 s), or RolloutStuck "
+        "fires on an ordinary rollout at peak",
+    ),
+    (
+        "RolloutStuck counts the surge",
+        {
+            "monitoring": {"alerts": {"rolloutStuckFor": "150s"}},
+            "backend": {"rollout": {"maxSurge": 2, "minReadySeconds": 40}},
+        },
+        "monitoring.alerts.rolloutStuckFor",
+        "170 s a normal rollout of backend takes at its maxReplicas (2 batches of 2 pod(s) (maxReplicas 4, "
+        "maxSurge + maxUnavailable 2) x 85 s per pod (30 s start + 10 s readiness initialDelaySeconds + 1 x 5 s "
+        "readiness periodSeconds + 40 s minReadySeconds) = 170 s)",
     ),
     (
         "alert threshold",

@@ -139,7 +139,7 @@ def test_pull_requests_get_the_offline_diff_without_cloud_credentials() -> None:
     flow = workflow("pull-request.yml")
     assert "pull_request" in flow["on"] and flow["permissions"] == {"contents": "read"}
     test = flow["jobs"]["test"]
-    assert step(test, "actions/setup-python")["with"]["python-version"] == "3.11" and "make test" in runs(test)
+    assert step(test, "actions/setup-python")["with"]["python-version"] == "3.11" and ".ci/run" in runs(test)
     job = flow["jobs"]["offline-plan"]
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert step(job, "actions/checkout")["with"]["fetch-depth"] == 0
@@ -213,3 +213,13 @@ def test_staging_deploys_on_push_and_production_by_hand_after_approval() -> None
 def test_no_workflow_uses_the_shared_role_variable() -> None:
     for path in WORKFLOWS:
         assert "vars.AWS_ROLE_ARN" not in path.read_text(), path.name
+
+
+def test_ci_runs_the_tests_with_promtool_installed() -> None:
+    """Both workflows test through .ci/run, which installs promtool when it is missing and sets
+    CI=true, so the promtool tests fail instead of skipping."""
+    for name in ("pull-request.yml", "deploy.yml"):
+        assert ".ci/run" in runs(workflow(name)["jobs"]["test"]), name
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "command -v promtool" in script and "apt-get install" in script and " prometheus" in script
+    assert "export CI=true" in script and script.rstrip().endswith("make test")

@@ -1,0 +1,91 @@
+"""The alert rules checked by Prometheus itself: `promtool check rules` on every stack's
+rendered PrometheusRule, and `promtool test rules` on synthetic series (tests/rules/)."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline.engine import Plan
+from tests.promtool import RULE_TESTS, check_rules, run, write_rules
+
+RULE_NAME = "spywatcher-autoscaling"
+
+
+def rule_groups(plan: Plan) -> list[dict[str, Any]]:
+    [rule] = [o for o in plan.k8s_objects() if o["kind"] == "PrometheusRule" and o["metadata"]["name"] == RULE_NAME]
+    return list(rule["spec"]["groups"])
+
+
+def test_every_stack_passes_promtool_check_rules(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
+                                                 tmp_path: Path) -> None:
+    for stack, plan in {**plans, **fixture_plans}.items():
+        folder = tmp_path / stack
+        folder.mkdir()
+        result = check_rules(rule_groups(plan), folder)
+        assert result.returncode == 0, f"{stack}: {result.stdout}{result.stderr}"
+        assert "SUCCESS: 3 rules found" in result.stdout, result.stdout
+
+
+def test_promtool_check_rules_can_fail(plans: dict[str, Plan], tmp_path: Path) -> None:
+    groups = copy.deepcopy(rule_groups(plans["production"]))
+    groups[0]["rules"][1]["expr"] = "changes(kube_horizontalpodautoscaler_status_current_replicas[15m] > 5"
+    groups[0]["rules"][0]["annotations"]["summary"] = "{{ $value "
+    result = check_rules(groups, tmp_path)
+    assert result.returncode != 0
+    assert "unclosed left parenthesis" in result.stderr and "template" in result.stderr, result.stderr
+
+
+def unit_test(groups: list[dict[str, Any]], folder: Path) -> Any:
+    """`promtool test rules` of tests/rules/*.test.yaml against ``groups``, annotations removed."""
+    bare = copy.deepcopy(groups)
+    for group in bare:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    write_rules(bare, folder / "autoscaling.rules.yaml")
+    tests = sorted(RULE_TESTS.glob("*.test.yaml"))
+    for path in tests:
+        shutil.copy(path, folder / path.name)
+    return run("test", "rules", *(p.name for p in tests), cwd=folder)
+
+
+def test_alerts_fire_when_they_should_and_not_otherwise(plans: dict[str, Plan], tmp_path: Path) -> None:
+    result = unit_test(rule_groups(plans["production"]), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_alert_has_unit_tests(plans: dict[str, Plan]) -> None:
+    tested = set()
+    for path in RULE_TESTS.glob("*.test.yaml"):
+        for case in yaml.safe_load(path.read_text())["tests"]:
+            for check in case.get("alert_rule_test", []):
+                tested.add((check["alertname"], bool(check["exp_alerts"])))
+    alerts = {r["alert"] for r in rule_groups(plans["production"])[0]["rules"]}
+    assert tested == {(a, fires) for a in alerts for fires in (True, False)}, "each alert: fires, and stays quiet"
+
+
+@pytest.mark.parametrize(
+    ("alert", "expr"),
+    [
+        # The guide's own rule: rate() of a gauge is never above 0.5 when the HPA flaps.
+        ("FrequentScaling", "rate(kube_horizontalpodautoscaler_status_current_replicas[15m]) > 0.5"),
+        # A misspelt series never fires.
+        ("HPAMaxedOut", "kube_hpa_status_current_replicas >= kube_hpa_spec_max_replicas"),
+        # Not scoped to the stack's namespace: fires for another namespace's HPA.
+        ("HPAMaxedOut", "kube_horizontalpodautoscaler_status_current_replicas >= on (namespace, "
+                        "horizontalpodautoscaler) kube_horizontalpodautoscaler_spec_max_replicas"),
+    ],
+)
+def test_the_unit_tests_catch_broken_alerts(plans: dict[str, Plan], tmp_path: Path, alert: str, expr: str) -> None:
+    groups = copy.deepcopy(rule_groups(plans["production"]))
+    [rule] = [r for r in groups[0]["rules"] if r["alert"] == alert]
+    rule["expr"] = expr
+    result = unit_test(groups, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and f"alertname: {alert}" in output, output
