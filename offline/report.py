@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from .diff import Change, ResourceChange, StackDiff
+from .changes import Change, ResourceChange, StackDiff
 
 MARKER = "<!-- spywatcher:offline-plan-diff -->"
 COMMENT_LIMIT = 65_536  # GitHub's limit on an issue or pull request comment

@@ -13,16 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.diff import (
-    MISSING,
-    Change,
-    StackDiff,
-    compare,
-    diff_snapshots,
-    diff_values,
-    exit_code,
-    main,
-)
+from offline.changes import MISSING, Change, StackDiff, compare, diff_snapshots, diff_values, exit_code
+from offline.diff import main
 from offline.engine import Plan
 from offline.gitref import RefRenderer
 from offline.render import kubernetes_version, render_plan

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.diff import diff_snapshots
+from offline.changes import diff_snapshots
 from offline.engine import Plan, run_stack
 from offline.render import SUMMARY, RenderError, kubernetes_version, main, render_plan, write
 from offline.report import markdown, text

@@ -1,0 +1,97 @@
+"""The code's layout: every module says what it is for, and imports between modules run one way."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = ("config", "components", "offline", "policy", "benchmarks", "tests")
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the project by dotted name (``offline.diff``, ``offline.simulate``)."""
+    found = {"__main__": ROOT / "__main__.py"}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if any(part in ("venv", "__pycache__") or part.startswith(".") for part in parts):
+                continue
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules ``name`` imports anywhere in its body (lazy imports included)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            candidates = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            candidates = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for candidate in candidates:
+            # the module itself, or the nearest project package above it
+            while candidate and candidate not in modules:
+                candidate = candidate.rpartition(".")[0]
+            if candidate and candidate != name:
+                targets.add(candidate)
+    return targets
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles, state = [], dict.fromkeys(graph, 0)
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                cycles.append([*trail[trail.index(target):], target])
+            elif state.get(target) == 0:
+                visit(target, [*trail, target])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state[node] == 0:
+            visit(node, [node])
+    return cycles
+
+
+def test_every_module_opens_with_a_docstring_saying_what_it_is_for() -> None:
+    missing = []
+    for path in _modules().values():
+        docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+        if len(docstring.split("\n")[0]) < 20:
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == [], "give each a one-line docstring saying what the module is for"
+
+
+def test_imports_between_modules_run_one_way() -> None:
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    # Packages import their own modules; a module importing its package's __init__ is not a cycle.
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not name.startswith(f"{t}.")}
+    assert _cycles(graph) == []
+
+
+def test_the_diff_model_is_imported_by_diff_and_report_and_imports_neither() -> None:
+    modules = _modules()
+    imports = {name: _imports(name, modules[name], modules) for name in ("offline.diff", "offline.report",
+                                                                          "offline.changes")}
+    assert "offline.changes" in imports["offline.diff"] and "offline.changes" in imports["offline.report"]
+    assert "offline.diff" not in imports["offline.report"]
+    assert imports["offline.changes"] == {"offline.snapshot"}
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
