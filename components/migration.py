@@ -1,6 +1,9 @@
 """Migrations before code: a Job that runs the database migration with the backend's image,
 config and secrets. The backend depends on it, so `pulumi up` rolls the backend only after the
 Job has completed, and a failed migration stops the update before any backend pod changes.
+
+The Job itself depends on the backend's ConfigMap and Secret (its pod reads them), which are
+registered before it; a failed Job is replaced by the next `pulumi up` (`pulumi.com/replaceUnready`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from config.operations import MigrationSettings
 
 from .k8s import child_opts, register
 from .workload import WorkloadArgs, build_container, build_pod_spec
+
+REPLACE_UNREADY = "pulumi.com/replaceUnready"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,10 @@ def build_job(args: MigrationArgs) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": args.backend.metadata(args.job_name),
+        # A Job that failed (a bad migration, its deadline) stays failed: without this annotation the
+        # next `pulumi up` waits on the same failed Job again and fails again. With it,
+        # pulumi-kubernetes replaces an unready Job, so a fixed database lets the same release retry.
+        "metadata": args.backend.metadata(args.job_name, annotations={REPLACE_UNREADY: "true"}),
         "spec": {
             "backoffLimit": args.settings.backoff_limit,
             "activeDeadlineSeconds": args.settings.active_deadline_seconds,

@@ -17,7 +17,7 @@ from .namespace import NamespaceArgs, NamespaceBaseline
 from .network_policy import NetworkPolicies, NetworkPolicyArgs
 from .routes import Routes, RoutesArgs
 from .schedules import ScaleSchedules, ScheduleArgs
-from .workload import Workload, WorkloadArgs
+from .workload import Workload, WorkloadArgs, WorkloadConfig
 
 
 def instance_name(stack: str) -> str:
@@ -90,20 +90,33 @@ class Platform(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
-        # Migrations before code: the backend waits for the migration Job to complete. Pods start
-        # only once the namespace and its network policies exist.
-        first: dict[str, list[pulumi.Resource]] = {name: [namespace, isolation] for name in workload_args}
+        # What the pods read exists before any pod: each workload's ConfigMap and Secret first (after
+        # the namespace), then the migration Job that reads the backend's, then the Deployments
+        # (the backend only once the migration has completed). Pods start only once the network
+        # policies exist.
+        configs = {
+            component: WorkloadConfig(
+                component, args, opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace]))
+            )
+            for component, args in workload_args.items()
+        }
+        first: dict[str, list[pulumi.Resource]] = {
+            name: [namespace, isolation, configs[name]] for name in workload_args
+        }
         if settings.migration.enabled:
             migration = Migration(
                 "migration",
                 MigrationArgs(workload_args["backend"], settings.migration),
-                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace, isolation])),
+                opts=pulumi.ResourceOptions.merge(
+                    k8s, pulumi.ResourceOptions(depends_on=[namespace, isolation, configs["backend"]])
+                ),
             )
             first["backend"].append(migration)
         self.workloads = {
             component: Workload(
                 component,
                 args,
+                configs[component],
                 opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=first[component])),
             )
             for component, args in workload_args.items()
@@ -120,7 +133,7 @@ class Platform(pulumi.ComponentResource):
         hosts = tuple(sorted(set(settings.routing.used_hosts().values())))
         self.load_balancer = LoadBalancer(
             "edge",
-            LoadBalancerArgs(settings.load_balancer, cluster.vpc_id, cluster.vpc_cidr, hosts),
+            LoadBalancerArgs(settings.load_balancer, cluster.vpc_id, cluster.vpc_cidr, hosts, label=instance),
             opts=pulumi.ResourceOptions(parent=self, provider=aws),
         )
         controller = IngressController(
@@ -149,7 +162,7 @@ class Platform(pulumi.ComponentResource):
             Canary(
                 "canary",
                 CanaryArgs(settings.canary, workload_args["backend"], routes_args),
-                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[routes])),
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[routes, configs["backend"]])),
             )
         Monitoring(
             "monitoring",

@@ -1,5 +1,6 @@
 """One autoscaled workload: Deployment + Service + HorizontalPodAutoscaler + PodDisruptionBudget,
-with its ConfigMap and Secret. Used for the backend and the frontend.
+and, as a component registered before it, its ConfigMap and Secret. Used for the backend and the
+frontend.
 
 The builders are pure functions of :class:`WorkloadArgs`; :class:`Workload` only registers what
 they return.
@@ -309,26 +310,49 @@ def build_vpa(args: WorkloadArgs) -> dict[str, Any] | None:
 # --- Component -------------------------------------------------------------------------------
 
 
+class WorkloadConfig(pulumi.ComponentResource):
+    """A workload's ConfigMap and Secret: what its pods read through `envFrom`.
+
+    A component of its own, registered before anything that mounts them (the migration Job, the
+    Deployment, the canary), so that no pod is ever created before the objects it reads: Pulumi
+    orders creation by dependencies only, and a pod whose ConfigMap is missing stays in
+    `CreateContainerConfigError` (a Job then fails at its deadline).
+    """
+
+    resources: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("spywatcher:workload:WorkloadConfig", name, None, opts)
+        self.resources = []
+        config_map = build_config_map(args)
+        if config_map is not None:
+            self.resources.append(register(config_map, f"{name}-config", child_opts(self, opts)))
+        secret = build_secret(args)
+        if secret is not None:
+            values = {k: v.get_secret_value() for k, v in sorted(args.secret_values.items())}
+            self.resources.append(
+                register(secret, f"{name}-secrets", child_opts(self, opts), string_data=pulumi.Output.secret(values))
+            )
+        self.register_outputs({})
+
+
 class Workload(pulumi.ComponentResource):
-    """An autoscaled, disruption-budgeted, zero-downtime workload."""
+    """An autoscaled, disruption-budgeted, zero-downtime workload. Its pods read ``config``, which
+    the caller registers first (see :class:`WorkloadConfig`)."""
 
     deployment_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
     service_port: int
     hpa_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: WorkloadArgs,
+        config: WorkloadConfig,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("spywatcher:workload:Workload", name, None, opts)
-        inputs = []
-        config_map = build_config_map(args)
-        if config_map is not None:
-            inputs.append(register(config_map, f"{name}-config", child_opts(self, opts)))
-        secret = build_secret(args)
-        if secret is not None:
-            values = {k: v.get_secret_value() for k, v in sorted(args.secret_values.items())}
-            inputs.append(
-                register(secret, f"{name}-secrets", child_opts(self, opts), string_data=pulumi.Output.secret(values))
-            )
         rollout = args.settings.rollout
         # Pulumi waits for the rollout; give it the Deployment's own deadline plus a margin.
         timeout = f"{rollout.progress_deadline_seconds + 300}s"
@@ -336,7 +360,10 @@ class Workload(pulumi.ComponentResource):
             build_deployment(args),
             f"{name}-deployment",
             child_opts(
-                self, opts, depends_on=inputs, custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)
+                self,
+                opts,
+                depends_on=config.resources,
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
             ),
         )
         service = register(build_service(args), f"{name}-service", child_opts(self, opts))
