@@ -81,6 +81,15 @@ class StackSettings(Model):
     def workloads(self) -> dict[str, WorkloadSettings]:
         return {"backend": self.backend, "frontend": self.frontend}
 
+    def existing_objects(self) -> list[tuple[str, str, str]]:
+        """The Kubernetes objects the stack declares as already in the cluster, which its pods read
+        but this program does not create: (kind, namespace, name)."""
+        return [
+            ("Secret", self.namespace.name, workload.existing_secret)
+            for workload in self.workloads().values()
+            if workload.existing_secret is not None
+        ]
+
     def _budget(self, loc: Loc, pods: int, resources: Resources) -> PodBudget:
         """The peak claim of ``pods`` pods with ``resources``, LimitRange defaults filled in."""
         limit_range = self.namespace.limit_range

@@ -100,6 +100,9 @@ class Registration:
     ignore_changes: tuple[str, ...] = ()
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     retain_on_delete: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+    # Top-level input -> the URNs whose Outputs it reads (what the engine passes to the provider).
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -203,6 +206,10 @@ class _Recorder(MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             custom_timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(timeouts, k, ""))},
             retain_on_delete=bool(request.retainOnDelete),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            property_dependencies={
+                key: tuple(deps.urns) for key, deps in request.propertyDependencies.items() if deps.urns
+            },
         )
         with self._lock:
             self.registrations.append(record)

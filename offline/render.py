@@ -9,7 +9,8 @@ One folder per stack (``<out>/<stack>/``, default ``build/render/<stack>/``):
   arguments, and ``providers/<package>-<name>.yaml``: each provider's settings;
 - ``summary.yaml``: the stack, its Kubernetes version, its outputs and every resource (components
   included) with its file and the resource options a reviewer cares about (parent, provider,
-  protect, dependsOn, customTimeouts, deleteBeforeReplace, ignoreChanges, retainOnDelete).
+  protect, dependsOn, customTimeouts, deleteBeforeReplace, ignoreChanges, retainOnDelete;
+  replaceOnChanges where set).
 
 Resources are referred to as ``<type>::<name>``. Secret values are masked (``[secret]``). Output is
 deterministic: sorted keys, integers as integers, stable file names, so two renders of one commit
@@ -17,7 +18,8 @@ are byte-identical and a plain ``diff -r`` of two renders is meaningful too.
 
 ``--check`` also validates every Kubernetes object against the official schemas of the stack's
 Kubernetes version (kubernetes-validate, strict) and reports each problem with its file, object and
-field. Exit codes: 0 rendered (and valid), 1 invalid stack config or schema problems, 2 bad usage or
+field, and checks the plan against what a real `pulumi up` would meet (:mod:`offline.rules`:
+creation order of pods and what they read, replacements that would collide, immutable fields). Exit codes: 0 rendered (and valid), 1 invalid stack config or schema problems, 2 bad usage or
 unknown stack.
 """
 
@@ -58,6 +60,8 @@ class Rendered:
     kubernetes_version: str
     files: dict[str, str]
     kubernetes_files: dict[str, dict[str, Any]]  # path -> the object, for --check
+    # What a real `pulumi up` would refuse that the mocks accept (offline.rules), for --check.
+    deploy_problems: tuple[str, ...] = ()
 
 
 # --- Naming ------------------------------------------------------------------------------------
@@ -146,7 +150,7 @@ def _decoded(value: Any) -> Any:
 
 def options_of(resource: Registration, ids: Mapping[str, str]) -> dict[str, Any]:
     """The resource options a reviewer looks for, with resources as ids."""
-    return {
+    options = {
         "parent": _reference(resource.parent, ids),
         "provider": _reference(resource.provider, ids),
         "protect": resource.protect,
@@ -156,6 +160,9 @@ def options_of(resource: Registration, ids: Mapping[str, str]) -> dict[str, Any]
         "ignoreChanges": sorted(resource.ignore_changes),
         "retainOnDelete": resource.retain_on_delete,
     }
+    if resource.replace_on_changes:  # only where set: renders made before it existed stay comparable
+        options["replaceOnChanges"] = sorted(resource.replace_on_changes)
+    return options
 
 
 def _entry(resource: Registration, ids: Mapping[str, str], file: str | None) -> dict[str, Any]:
@@ -200,11 +207,16 @@ def render_plan(plan: Plan, version: str) -> Rendered:
     return Rendered(version, dict(sorted(files.items())), objects)
 
 
-def kubernetes_version(stack: str) -> str:
-    """The stack's `cluster.kubernetesVersion` (validated, so the model's default applies)."""
+def stack_settings(stack: str) -> Any:
+    """The stack's validated settings (so the models' defaults apply)."""
     from config.loader import project_config, validate_settings
 
-    return validate_settings(*project_config(*read_stack_config(stack)), stack).cluster.kubernetes_version
+    return validate_settings(*project_config(*read_stack_config(stack)), stack)
+
+
+def kubernetes_version(stack: str) -> str:
+    """The stack's `cluster.kubernetesVersion`."""
+    return str(stack_settings(stack).cluster.kubernetes_version)
 
 
 def program_failure(exc: BaseException) -> str:
@@ -214,9 +226,15 @@ def program_failure(exc: BaseException) -> str:
 
 
 def render_stack(stack: str) -> Rendered:
-    """Run the program for ``stack`` and render it (raises StackFileError or ConfigError)."""
+    """Run the program for ``stack`` and render it (raises StackFileError or ConfigError), with the
+    deploy rules' problems (:mod:`offline.rules`) attached for --check."""
+    from .rules import check_plan
+
     plan = run_stack(stack)
-    return render_plan(plan, kubernetes_version(stack))
+    settings = stack_settings(stack)
+    rendered = render_plan(plan, settings.cluster.kubernetes_version)
+    problems = tuple(check_plan(plan, settings.existing_objects()))
+    return Rendered(rendered.kubernetes_version, rendered.files, rendered.kubernetes_files, problems)
 
 
 def write(rendered: Rendered, folder: Path) -> None:
@@ -281,7 +299,12 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     verdict = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}" if problems else "valid"
     print(f"checked {stack}: {objects} Kubernetes objects against the Kubernetes {rendered.kubernetes_version} "
           f"schemas (strict): {verdict}", file=stdout)
-    return 1 if problems else 0
+    for problem in rendered.deploy_problems:
+        print(f"error: stack {stack}: pulumi up: {problem}", file=stderr)
+    deploy = len(rendered.deploy_problems)
+    print(f"checked {stack}: creation order, replacements and immutable fields as `pulumi up` would meet them: "
+          f"{f'{deploy} problem' + ('s' if deploy != 1 else '') if deploy else 'ok'}", file=stdout)
+    return 1 if problems or deploy else 0
 
 
 def _stacks(requested: Iterable[str], every: bool) -> list[str]:

@@ -1,0 +1,269 @@
+"""What a real `pulumi up` would meet and the mocks do not: creation order, replacements, immutable
+fields (offline.rules), on every stack and on plans broken the way the first reviews found them."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, Registration, run_stack
+from offline.rules import (
+    REPLACING_DOC,
+    Replacement,
+    check_plan,
+    fixed_names,
+    immutable_references,
+    pod_references,
+    reference_order,
+    replacements,
+)
+from tests.conftest import ROOT, STACKS, stack_settings
+
+EVERYTHING_ON: dict[str, Any] = {
+    "canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"},
+    "backend": {"autoscaling": {"customMetrics": {"enabled": True}}},
+    "monitoring": {"adapter": {"enabled": True}},
+}
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+JOB = "kubernetes:batch/v1:Job"
+
+
+def edited(plan: Plan, type_: str, name: str, change: Callable[[Registration], None]) -> Plan:
+    resources = []
+    for r in plan.resources:
+        if r.type == type_ and r.name == name:
+            r = copy.deepcopy(r)
+            change(r)
+        resources.append(r)
+    return Plan(plan.stack, resources, plan.outputs, plan.logs)
+
+
+def existing(stack: str) -> list[tuple[str, str, str]]:
+    return stack_settings(stack).existing_objects()
+
+
+# --- Every stack passes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_meets_the_rules(plans: dict[str, Plan], stack: str) -> None:
+    assert check_plan(plans[stack], existing(stack)) == []
+
+
+def test_every_feature_on_meets_the_rules() -> None:
+    assert check_plan(run_stack("production", EVERYTHING_ON), existing("production")) == []
+
+
+def test_the_stacks_are_not_vacuous(plans: dict[str, Plan]) -> None:
+    """The order rule has pods reading registered objects to check: the migration Job and the
+    Deployments read the backend ConfigMap, the schedules run under their ServiceAccount."""
+    production = plans["production"]
+    readers = {
+        (r.type, ref.kind, ref.name)
+        for r in production.resources
+        if r.type in (JOB, "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob")
+        for ref in pod_references(
+            r.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            if r.type.endswith("CronJob")
+            else r.inputs["spec"]["template"]["spec"]
+        )
+    }
+    assert (JOB, "ConfigMap", "spywatcher-backend-config") in readers
+    assert (JOB, "Secret", "spywatcher-backend-secrets") in readers
+    assert ("kubernetes:apps/v1:Deployment", "ConfigMap", "spywatcher-backend-config") in readers
+    assert any(kind == "ServiceAccount" for _, kind, _ in readers)
+
+
+# --- 1. Creation order of pods and what they read ---------------------------------------------
+
+
+def test_the_migration_job_waits_for_the_config_it_reads(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        job = plan.get(JOB, "migration-job")
+        config_map = plan.get(CONFIG_MAP, "backend-config")
+        assert config_map.urn in job.depends_on
+        assert job.urn not in config_map.depends_on  # the first review's deadlock: config after the Job
+        assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
+
+
+def test_config_created_after_the_job_is_an_inverted_order(plans: dict[str, Plan]) -> None:
+    """The defect as it was: the ConfigMap depended on the Job (through the Workload's dependsOn)."""
+    plan = plans["staging"]
+    job = plan.get(JOB, "migration-job")
+
+    def after_job(r: Registration) -> None:
+        r.depends_on = (*r.depends_on, job.urn)
+
+    without_edge = edited(plan, JOB, "migration-job", lambda r: setattr(r, "depends_on", tuple(
+        d for d in r.depends_on if d != plan.get(CONFIG_MAP, "backend-config").urn)))
+    broken = edited(without_edge, CONFIG_MAP, "backend-config", after_job)
+    [problem] = reference_order(broken, existing("staging"))
+    assert "Job spywatcher-staging/spywatcher-backend-migrate-" in problem
+    assert "ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)" in problem
+    assert "cycle or inverted order" in problem
+
+
+def test_a_pod_not_waiting_for_its_config_is_reported(plans: dict[str, Plan]) -> None:
+    plan = plans["staging"]
+    urn = plan.get(CONFIG_MAP, "backend-config").urn
+    broken = edited(plan, JOB, "migration-job",
+                    lambda r: setattr(r, "depends_on", tuple(d for d in r.depends_on if d != urn)))
+    [problem] = reference_order(broken, existing("staging"))
+    assert problem.startswith("Job spywatcher-staging/spywatcher-backend-migrate-")
+    assert "reads ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)" in problem
+    assert "without depending on it" in problem
+
+
+def test_a_secret_nobody_creates_or_declares_is_reported(plans: dict[str, Plan]) -> None:
+    """Both stacks name an existing Secret; without that declaration, nothing would create it."""
+    problems = reference_order(plans["staging"], existing=())
+    assert problems and all("Secret spywatcher-staging/spywatcher-backend-secrets" in p for p in problems)
+    assert all("neither creates nor declares" in p for p in problems)
+    assert len(problems) == 2  # the Deployment and the migration Job
+
+
+def test_pod_references_cover_every_way_a_pod_names_an_object() -> None:
+    pod = {
+        "serviceAccountName": "runner",
+        "imagePullSecrets": [{"name": "pull"}],
+        "initContainers": [{"name": "i", "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1"}}}]}],
+        "containers": [
+            {
+                "name": "c",
+                "env": [{"name": "B", "valueFrom": {"configMapKeyRef": {"name": "c1", "optional": True}}}],
+                "envFrom": [{"configMapRef": {"name": "c2"}}, {"secretRef": {"name": "s2"}}],
+            }
+        ],
+        "volumes": [
+            {"name": "v1", "configMap": {"name": "c3"}},
+            {"name": "v2", "secret": {"secretName": "s3"}},
+            {"name": "v3", "persistentVolumeClaim": {"claimName": "data"}},
+            {"name": "v4", "projected": {"sources": [{"configMap": {"name": "c4"}}, {"secret": {"name": "s4"}}]}},
+        ],
+    }
+    assert sorted((r.kind, r.name, r.optional) for r in pod_references(pod)) == [
+        ("ConfigMap", "c1", True), ("ConfigMap", "c2", False), ("ConfigMap", "c3", False),
+        ("ConfigMap", "c4", False), ("PersistentVolumeClaim", "data", False), ("Secret", "pull", False),
+        ("Secret", "s1", False), ("Secret", "s2", False), ("Secret", "s3", False), ("Secret", "s4", False),
+        ("ServiceAccount", "runner", False),
+    ]
+    assert list(pod_references({"serviceAccountName": "default", "containers": []})) == []
+
+
+# --- 3. Names and replacements ----------------------------------------------------------------
+
+
+def test_no_aws_resource_has_a_fixed_name(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        for type_ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
+                      "aws:ec2/securityGroup:SecurityGroup"):
+            [r] = plan.of_type(type_)
+            assert "name" not in r.inputs and "namePrefix" not in r.inputs, type_
+
+
+def test_a_fixed_name_without_delete_first_is_reported(plans: dict[str, Plan]) -> None:
+    broken = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
+                    lambda r: r.inputs.update(name="spywatcher-staging-nginx"))
+    [problem] = fixed_names(broken)
+    assert "fixed name 'spywatcher-staging-nginx'" in problem and "name is taken" in problem
+
+
+def test_an_auto_name_prefix_too_long_for_aws_is_reported(plans: dict[str, Plan]) -> None:
+    broken = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
+                    lambda r: setattr(r, "name", "spywatcher-staging-ingress"))  # 26 + 8 > 32
+    [problem] = fixed_names(broken)
+    assert "longer than AWS's 32 characters" in problem and "24 characters" in problem
+    ok = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
+                lambda r: setattr(r, "name", "x" * 24))  # exactly fits
+    assert fixed_names(ok) == []
+
+
+def test_the_binding_is_replaced_with_its_target_group(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        binding = plan.get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets")
+        assert binding.replace_on_changes == ("spec.targetGroupARN",)
+        assert binding.delete_before_replace is True
+        target_group = plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx")
+        assert binding.property_dependencies["spec"] == (target_group.urn,) or target_group.urn in (
+            binding.property_dependencies["spec"]
+        )
+    broken = edited(plans["staging"], "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets",
+                    lambda r: setattr(r, "replace_on_changes", ()))
+    [problem] = immutable_references(broken)
+    assert "TargetGroupBinding ingress-nginx/ingress-nginx" in problem and "spec.targetGroupARN" in problem
+
+
+def _replaced(before: Plan, after: Plan) -> dict[str, Replacement]:
+    return {r.resource.split(" ", 1)[1] if " " in r.resource else r.resource: r for r in replacements(before, after)}
+
+
+# Each config change that forces a replacement, what it replaces, and why.
+REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
+    (
+        "ALB to NLB",
+        {"loadBalancer": {"type": "network", "enableHttp2": None, "idleTimeoutSeconds": None,
+                          "dropInvalidHeaderFields": None}},
+        {
+            "edge": ("loadBalancerType",),
+            "edge-nginx": ("protocol", "protocolVersion"),
+            "edge-https": ("loadBalancerArn",),
+            "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
+        },
+    ),
+    ("internal", {"loadBalancer": {"internal": True}}, {"edge": ("internal",), "edge-http": ("loadBalancerArn",),
+                                                         "edge-https": ("loadBalancerArn",)}),
+    (
+        "a new VPC",
+        {"cluster": {"vpcId": "vpc-0a0b0c0d0e0f01234"}},
+        {
+            "edge-nginx": ("vpcId",),
+            "edge-sg": ("vpcId",),
+            # The rules belong to the group: they are replaced with it.
+            "edge-in-443-0-0-0-0-0": ("securityGroupId",),
+            "edge-in-80-0-0-0-0-0": ("securityGroupId",),
+            "edge-out-controller": ("securityGroupId",),
+            "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
+        },
+    ),
+    ("a pinned name", {"loadBalancer": {"name": "spywatcher-lb"}}, {"edge": ("name",), "edge-http": ("loadBalancerArn",),
+                                                                    "edge-https": ("loadBalancerArn",)}),
+]
+
+
+@pytest.mark.parametrize(("change", "overrides", "expected"), REPLACING, ids=[r[0] for r in REPLACING])
+def test_a_replacement_can_proceed_in_staging(
+    plans: dict[str, Plan], change: str, overrides: dict[str, Any], expected: dict[str, tuple[str, ...]]
+) -> None:
+    from offline.engine import DELETE
+
+    overrides = {k: {kk: (DELETE if vv is None else vv) for kk, vv in v.items()} for k, v in overrides.items()}
+    after = run_stack("staging", overrides)
+    found = _replaced(plans["staging"], after)
+    assert {k: v.changed for k, v in found.items()} == expected
+    for name, replacement in found.items():
+        assert replacement.blocked == (), f"{change}: {name} cannot be replaced: {replacement.blocked}"
+    if change == "a pinned name":
+        assert found["edge"].delete_first is True  # the old name must be free first
+
+
+@pytest.mark.parametrize(("change", "overrides", "expected"), REPLACING[:2], ids=[r[0] for r in REPLACING[:2]])
+def test_a_replacement_in_production_stops_at_protect_and_says_what_to_do(
+    plans: dict[str, Plan], change: str, overrides: dict[str, Any], expected: dict[str, tuple[str, ...]]
+) -> None:
+    from offline.engine import DELETE
+
+    overrides = {k: {kk: (DELETE if vv is None else vv) for kk, vv in v.items()} for k, v in overrides.items()}
+    found = _replaced(plans["production"], run_stack("production", overrides))
+    assert found["edge"].blocked and "protected" in found["edge"].blocked[0]
+    assert REPLACING_DOC in found["edge"].blocked[0]
+    page, anchor = REPLACING_DOC.split("#")
+    text = (ROOT / page).read_text(encoding="utf-8")
+    assert "## Replacing the load balancer or target group" in text and anchor
+    assert "pulumi state unprotect" in text
+
+
+def test_no_change_replaces_nothing(plans: dict[str, Plan]) -> None:
+    assert replacements(plans["staging"], run_stack("staging")) == []
