@@ -204,10 +204,19 @@ class IngressController(pulumi.ComponentResource):
             values=build_values(args),
             opts=child_opts(self, opts, depends_on=[namespace]),
         )
+        # `spec.targetGroupARN` cannot change (the AWS Load Balancer Controller's webhook refuses
+        # it): when the target group is replaced, the binding is replaced with it, the old one
+        # deleted first (it has a fixed name, and deleting it deregisters the old targets).
         register(
             build_target_group_binding(args, target_group_arn, security_group_id),
             f"{name}-targets",
-            child_opts(self, opts, depends_on=[release]),
+            child_opts(
+                self,
+                opts,
+                depends_on=[release],
+                replace_on_changes=["spec.targetGroupARN"],
+                delete_before_replace=True,
+            ),
         )
         self.namespace = namespace.metadata.apply(lambda m: m["name"])
         self.ingress_class = s.ingress_class

@@ -30,6 +30,8 @@ class LoadBalancerArgs:
     vpc_cidr: str
     hosts: tuple[str, ...]
     tags: tuple[tuple[str, str], ...] = ()
+    # What the AWS console shows in the `Name` tag (the physical names are Pulumi's auto-names).
+    label: str = "spywatcher"
 
     @property
     def alb(self) -> bool:
@@ -40,13 +42,14 @@ class LoadBalancerArgs:
 
 
 def build_security_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
-    s = args.settings
+    """No `name`: Pulumi auto-names the group, so a replacement (a new VPC) creates the new group
+    before deleting the old one without a name clash. The description forces a replacement too, so
+    it is constant."""
     return {
-        "name": f"{s.name}-lb",
-        "description": f"{s.name}: clients to the load balancer, load balancer to ingress-nginx pods",
+        "description": "spywatcher: clients to the load balancer, load balancer to ingress-nginx pods",
         "vpc_id": args.vpc_id,
         "revoke_rules_on_delete": True,
-        "tags": args.tag_map(f"{s.name}-lb"),
+        "tags": args.tag_map(f"{args.label}-lb"),
     }
 
 
@@ -88,7 +91,6 @@ def build_egress_rule_args(args: LoadBalancerArgs) -> dict[str, Any]:
 def build_load_balancer_args(args: LoadBalancerArgs) -> dict[str, Any]:
     s = args.settings
     result: dict[str, Any] = {
-        "name": s.name,
         "load_balancer_type": s.type,
         "internal": s.internal,
         "subnets": list(s.subnet_ids),
@@ -96,8 +98,10 @@ def build_load_balancer_args(args: LoadBalancerArgs) -> dict[str, Any]:
         "enable_deletion_protection": s.deletion_protection,
         # An NLB has cross-zone load balancing off unless it is set; an ALB always has it on.
         "enable_cross_zone_load_balancing": s.cross_zone,
-        "tags": args.tag_map(s.name),
+        "tags": args.tag_map(s.name or args.label),
     }
+    if s.name is not None:  # pinned by the user; otherwise Pulumi names it
+        result["name"] = s.name
     if args.alb:
         result.update(
             enable_http2=s.enable_http2,
@@ -111,8 +115,9 @@ def build_load_balancer_args(args: LoadBalancerArgs) -> dict[str, Any]:
 def build_target_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
     s = args.settings
     check = s.health_check
+    # No `name`: Pulumi auto-names it, so a change that replaces it (type, VPC, protocol) creates the
+    # new target group before deleting the old one, and the binding follows (see ingress_controller).
     result: dict[str, Any] = {
-        "name": s.target_group_name,
         "target_type": "ip",
         "port": CONTROLLER_HTTP_PORT,
         "protocol": "HTTP" if args.alb else "TCP",
@@ -130,7 +135,7 @@ def build_target_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
             "unhealthy_threshold": check.unhealthy_threshold,
             "matcher": check.matcher,
         },
-        "tags": args.tag_map(s.target_group_name),
+        "tags": args.tag_map(f"{args.label}-nginx"),
     }
     if args.alb:
         result["protocol_version"] = "HTTP1"
@@ -188,11 +193,12 @@ class LoadBalancer(pulumi.ComponentResource):
             **build_egress_rule_args(args),
             opts=child_opts(self, opts),
         )
+        # A pinned name cannot be taken twice: its replacement deletes the old load balancer first.
         balancer = lb.LoadBalancer(
             name,
             security_groups=[group.id],
             **build_load_balancer_args(args),
-            opts=child_opts(self, opts, protect=protect),
+            opts=child_opts(self, opts, protect=protect, delete_before_replace=args.settings.name is not None),
         )
         target_group = lb.TargetGroup(
             f"{name}-nginx", **build_target_group_args(args), opts=child_opts(self, opts, protect=protect)

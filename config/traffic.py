@@ -8,9 +8,9 @@ the target group.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
 from .base import Cidr, DnsLabel, HttpPath, Model, PositiveInt, Problems
 from .workload import Resources, ScaleDownRules, ScaleUpRules, Utilization
@@ -86,7 +86,12 @@ class LoadBalancerSettings(Model):
     type: Literal["application", "network"] = Field(
         "application", description="`application` (ALB, default) or `network` (NLB). Guide: 'the ALB/NLB'."
     )
-    name: AwsName = Field(description="Load balancer name.")
+    name: AwsName | None = Field(
+        None,
+        description="A fixed load balancer name. Default: none, and Pulumi names it `edge-<7 random hex>`, so a "
+        "change that replaces the load balancer (type, `internal`) creates the new one before deleting the old. A "
+        "fixed name makes such a replacement delete the old load balancer first: an outage.",
+    )
     internal: bool = Field(False, description="`false`: internet-facing in `subnetIds`.")
     subnet_ids: list[SubnetId] = Field(min_length=1, description="Public subnets, one per availability zone.")
     allowed_cidrs: list[Cidr] = Field(
@@ -100,7 +105,11 @@ class LoadBalancerSettings(Model):
         "ELBSecurityPolicy-TLS13-1-2-2021-06",
         description="TLS policy of the 443 listener: a current TLS 1.3 policy.",
     )
-    deletion_protection: bool = Field(True, description="Guide: 'Deletion protection enabled'.")
+    deletion_protection: bool = Field(
+        True,
+        description="Guide: 'Deletion protection enabled'. AWS then refuses to delete the load balancer, so "
+        "`pulumi destroy` and a replacement fail: a stack with `protect: false` must set it explicitly.",
+    )
     cross_zone: bool = Field(
         True,
         description="Guide: 'Cross-zone load balancing (traffic distributed across all AZs)'. Set "
@@ -119,7 +128,6 @@ class LoadBalancerSettings(Model):
         description="Guide: 'Connection draining (60-second timeout for graceful shutdown)': how long "
         "a deregistered controller pod keeps its in-flight connections.",
     )
-    target_group_name: AwsName = Field(description="Target group name.")
     protect: bool = Field(
         True,
         description="Pulumi `protect` on the load balancer and target group: `pulumi destroy` or a "
@@ -128,21 +136,6 @@ class LoadBalancerSettings(Model):
     route53_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = Field(
         None, description="When set, alias A records for every routing host in this hosted zone."
     )
-
-    # Defaults that depend on the stack name (validation context `stack`).
-    STACK_DEFAULTS: ClassVar[dict[str, str]] = {
-        "name": "spywatcher-<stack>",
-        "targetGroupName": "spywatcher-<stack>-nginx",
-    }
-
-    @model_validator(mode="before")
-    @classmethod
-    def _stack_names(cls, data: Any, info: ValidationInfo) -> Any:
-        stack = (info.context or {}).get("stack", "stack")
-        if isinstance(data, dict):
-            defaults = {k: v.replace("<stack>", stack) for k, v in cls.STACK_DEFAULTS.items()}
-            data = {**defaults, **data}
-        return data
 
     @model_validator(mode="after")
     def _aws_limits(self) -> LoadBalancerSettings:
@@ -158,8 +151,16 @@ class LoadBalancerSettings(Model):
                     problems.add((key,), getattr(self, field), "applies to an application load balancer only")
         if alb and len(set(self.subnet_ids)) < 2:
             problems.add(("subnetIds",), None, "an application load balancer needs subnets in at least two zones")
-        if self.name.startswith("internal-"):
+        if self.name is not None and self.name.startswith("internal-"):
             problems.add(("name",), self.name, "must not start with `internal-` (reserved by AWS)")
+        if not self.protect and "deletion_protection" not in self.model_fields_set:
+            problems.add(
+                ("deletionProtection",),
+                None,
+                "must be set explicitly when `protect` is false: with AWS deletion protection on (the default), "
+                "`pulumi destroy` and a replacement of the load balancer fail with OperationNotPermitted; say "
+                "`false` to let Pulumi delete it, or `true` to keep AWS's guard",
+            )
         problems.raise_if_any("LoadBalancerSettings")
         return self
 

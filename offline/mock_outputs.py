@@ -19,24 +19,39 @@ def _suffix(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
+AUTO_NAMED = {
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/targetGroup:TargetGroup",
+    "aws:ec2/securityGroup:SecurityGroup",
+}
+
+
+def auto_name(name: str) -> str:
+    """Pulumi's auto-name of a resource without a `name`: the logical name, `-`, 7 hex characters
+    (random for real; derived from the name here, so renders stay deterministic)."""
+    return f"{name}-{_suffix(name)[:7]}"
+
+
 def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    physical = inputs.get("name") or auto_name(name)
+    named = {"name": physical} if type_ in AUTO_NAMED else {}
     if type_ == "aws:lb/loadBalancer:LoadBalancer":
         kind = inputs.get("loadBalancerType", "application")
         short = "app" if kind == "application" else "net"
-        lb_name = inputs.get("name", name)
-        return {
-            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{short}/{lb_name}/{_suffix(name)}",
-            "dnsName": f"{lb_name}-{_suffix(name)[:10]}.elb.{REGION}.amazonaws.com",
+        return named | {
+            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{short}/{physical}/{_suffix(name)}",
+            "dnsName": f"{physical}-{_suffix(name)[:10]}.elb.{REGION}.amazonaws.com",
             "zoneId": ELB_ZONE[kind],
         }
     if type_ == "aws:lb/targetGroup:TargetGroup":
-        tg_name = inputs.get("name", name)
-        return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{tg_name}/{_suffix(name)}"}
+        return named | {
+            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{physical}/{_suffix(name)}"
+        }
     if type_ == "aws:lb/listener:Listener":
         return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/{_suffix(name)}"}
     if type_ == "aws:ec2/securityGroup:SecurityGroup":
         group = f"sg-{_suffix(name)}"
-        return {"id": group, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}"}
+        return named | {"id": group, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}"}
     return {}
 
 

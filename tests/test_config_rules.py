@@ -310,7 +310,7 @@ def test_defaults_are_the_guide_values() -> None:
     assert settings.namespace.name == "spywatcher"
     assert backend.autoscaling.custom_metrics.enabled is False
     lb, check, controller = settings.load_balancer, settings.load_balancer.health_check, settings.ingress_controller
-    assert (lb.type, lb.name, lb.target_group_name) == ("application", "spywatcher-qa", "spywatcher-qa-nginx")
+    assert (lb.type, lb.name, lb.deletion_protection, lb.protect) == ("application", None, True, True)
     assert (check.path, check.interval_seconds, check.timeout_seconds) == ("/health/live", 30, 5)
     assert (check.healthy_threshold, check.unhealthy_threshold) == (2, 3)
     assert lb.deregistration_delay_seconds == 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -122,7 +123,9 @@ def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
     assert binding["spec"]["serviceRef"] == {"name": "ingress-nginx-controller", "port": "http"}
     assert binding["spec"]["targetType"] == "ip"
     assert binding["spec"]["targetGroupARN"] == plan.outputs["targetGroupArn"]
-    assert f":targetgroup/{target_group.inputs['name']}/" in binding["spec"]["targetGroupARN"]
+    # Pulumi names the target group (`edge-nginx-<7 hex>`); the ARN carries that name.
+    assert "name" not in target_group.inputs
+    assert re.search(r":targetgroup/edge-nginx-[0-9a-f]{7}/", binding["spec"]["targetGroupARN"])
     [rule] = binding["spec"]["networking"]["ingress"]
     # The load balancer's own security group may reach the pods.
     assert rule["from"] == [{"securityGroup": {"groupID": balancer.inputs["securityGroups"][0]}}]
@@ -216,9 +219,13 @@ def test_application_load_balancer(plan: Plan) -> None:
     balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
     inputs = balancer.inputs
     assert inputs["loadBalancerType"] == "application" and inputs["internal"] is False
-    assert inputs["name"] == f"spywatcher-{plan.stack}"
+    assert "name" not in inputs and "namePrefix" not in inputs  # Pulumi names it: replaceable
+    assert balancer.delete_before_replace is False
+    assert inputs["tags"]["Name"] == f"spywatcher-{plan.stack}"
     assert len(inputs["subnets"]) >= 2
-    assert inputs["enableDeletionProtection"] is True
+    # Production: AWS deletion protection and Pulumi `protect`; staging: neither, so it can be destroyed.
+    assert inputs["enableDeletionProtection"] is (plan.stack == "production")
+    assert balancer.protect is (plan.stack == "production")
     assert inputs["enableCrossZoneLoadBalancing"] is True
     assert inputs["enableHttp2"] is True
     assert inputs["dropInvalidHeaderFields"] is True
@@ -229,7 +236,7 @@ def test_application_load_balancer(plan: Plan) -> None:
 
 def test_target_group(plan: Plan) -> None:
     inputs = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
-    assert inputs["name"] == f"spywatcher-{plan.stack}-nginx" and len(inputs["name"]) <= 32
+    assert "name" not in inputs and inputs["tags"]["Name"] == f"spywatcher-{plan.stack}-nginx"
     assert (inputs["targetType"], inputs["port"], inputs["protocol"]) == ("ip", 80, "HTTP")
     assert inputs["deregistrationDelay"] == 60
     assert inputs["loadBalancingCrossZoneEnabled"] == "true"
@@ -336,8 +343,10 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
      "loadBalancer.enableHttp2", "application load balancer only"),
     ("idle timeout only on an ALB", {"loadBalancer": {"type": "network", "idleTimeoutSeconds": 120}},
      "loadBalancer.idleTimeoutSeconds", "application load balancer only"),
-    ("target group name <= 32", {"loadBalancer": {"targetGroupName": "spywatcher-staging-ingress-nginx-1"}},
-     "loadBalancer.targetGroupName", "at most 32 characters"),
+    ("load balancer name <= 32", {"loadBalancer": {"name": "spywatcher-staging-ingress-nginx-1"}},
+     "loadBalancer.name", "at most 32 characters"),
+    ("the target group is always named by Pulumi", {"loadBalancer": {"targetGroupName": "spywatcher-staging"}},
+     "loadBalancer.targetGroupName", "unknown key"),
     ("ALB needs two zones", {"loadBalancer": {"subnetIds": ["subnet-0f1e2d3c4b5a60001"]}},
      "loadBalancer.subnetIds", "at least two zones"),
     ("client CIDR", {"loadBalancer": {"allowedCidrs": ["10.0.0.1/16"]}},
@@ -388,11 +397,17 @@ def test_traffic_rules(overrides: dict[str, Any], path: str, words: str) -> None
     assert words in message, message
 
 
-def test_default_names_fit_for_a_long_stack_name() -> None:
+def test_a_long_stack_name_needs_no_name_that_fits() -> None:
+    """Pulumi derives the physical names from the logical ones, not the stack's: any stack name works."""
     from config import validate_settings
     from tests.conftest import MINIMAL_CONFIG
 
-    with pytest.raises(Exception) as caught:
-        validate_settings(MINIMAL_CONFIG, set(), "production-eu-west-1-blue")
-    assert "loadBalancer.targetGroupName" in str(caught.value)
-    assert "at most 32 characters" in str(caught.value)
+    settings = validate_settings(MINIMAL_CONFIG, set(), "production-eu-west-1-blue")
+    assert settings.load_balancer.name is None
+
+
+def test_a_pinned_load_balancer_name_is_replaced_delete_first() -> None:
+    plan = run_stack("staging", {"loadBalancer": {"name": "spywatcher-staging"}})
+    balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
+    assert balancer.inputs["name"] == "spywatcher-staging"
+    assert balancer.delete_before_replace is True
