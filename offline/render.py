@@ -19,8 +19,9 @@ are byte-identical and a plain ``diff -r`` of two renders is meaningful too.
 ``--check`` also validates every Kubernetes object against the official schemas of the stack's
 Kubernetes version (kubernetes-validate, strict) and reports each problem with its file, object and
 field, and checks the plan against what a real `pulumi up` would meet (:mod:`offline.rules`:
-creation order of pods and what they read, replacements that would collide, immutable fields). Exit codes: 0 rendered (and valid), 1 invalid stack config or schema problems, 2 bad usage or
-unknown stack.
+creation order of pods and what they read, replacements that would collide, immutable fields).
+Exit codes: 0 rendered (and valid), 1 invalid stack config, schema or `pulumi up` problems, 2 bad
+usage or unknown stack.
 """
 
 from __future__ import annotations

@@ -228,8 +228,11 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
             "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
         },
     ),
-    ("a pinned name", {"loadBalancer": {"name": "spywatcher-lb"}}, {"edge": ("name",), "edge-http": ("loadBalancerArn",),
-                                                                    "edge-https": ("loadBalancerArn",)}),
+    (
+        "a pinned name",
+        {"loadBalancer": {"name": "spywatcher-lb"}},
+        {"edge": ("name",), "edge-http": ("loadBalancerArn",), "edge-https": ("loadBalancerArn",)},
+    ),
 ]
 
 
