@@ -6,10 +6,17 @@ controller ConfigMap (chart `controller.config`); the health-check path on the d
 the traffic port (chart `controller.healthCheckPath`); the drain as `--shutdown-grace-period`.
 The controller Service is ClusterIP: the load balancer belongs to this program and targets the
 pods directly.
+
+The controller is scoped to the app's namespace (chart `controller.scope`, `rbac.scope`): it serves
+Ingresses from there only, and the chart then creates no ClusterRole at all, so it cannot read the
+cluster's Secrets. The Role and RoleBinding in the app namespace and a ClusterRole limited to
+reading IngressClasses are registered here instead (see ``build_scoped_rbac``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +25,7 @@ import pulumi
 from config.traffic import IngressControllerSettings, LoadBalancerSettings
 
 from .k8s import child_opts, helm_release, labels, metadata, register, resource_requirements, scaling_rules
+from .network_policy import ControllerNetworkArgs, build_controller_policies
 
 RELEASE = "ingress-nginx"  # also the chart's fullname, so the Service is `ingress-nginx-controller`
 CONTROLLER_SERVICE = f"{RELEASE}-controller"
@@ -28,6 +36,16 @@ CONTROLLER_SELECTOR = {
 }
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 STATUS_PORT = 10254  # the controller's own health and metrics port
+PROXY_PORT = 80  # chart `controller.containerPort.http`: the only port the load balancer reaches
+WEBHOOK_PORT = 8443  # chart `controller.admissionWebhooks.port`: called by the API server only
+SERVICE_ACCOUNT = RELEASE  # the chart's `ingress-nginx.serviceAccountName` (fullname)
+# The chart's admission-webhook certgen Jobs (Helm hooks): they create the webhook's certificate
+# and patch it into the ValidatingWebhookConfiguration through the API server.
+WEBHOOK_JOB_SELECTOR = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/instance": RELEASE,
+    "app.kubernetes.io/component": "admission-webhook",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,8 @@ class IngressControllerArgs:
     vpc_cidr: str
     kubernetes_version: str
     instance: str
+    # The only namespace whose Ingresses the controller serves and whose objects it may read: the app's.
+    watch_namespace: str
 
     @property
     def behind_nlb(self) -> bool:
@@ -70,15 +90,27 @@ def controller_config(args: IngressControllerArgs) -> dict[str, str]:
         "proxy-next-upstream-timeout": str(s.retries.timeout_seconds),
         "allow-snippet-annotations": "false",
         "worker-shutdown-timeout": f"{s.worker_shutdown_timeout_seconds}s",
-        # Client addresses come from the load balancer, and are believed only from inside the VPC.
-        "proxy-real-ip-cidr": args.vpc_cidr,
+        # Client addresses come from the load balancer, and are believed only from its subnets: a
+        # pod sending a forged X-Forwarded-For or PROXY header is not the load balancer.
+        "proxy-real-ip-cidr": ",".join(args.load_balancer.subnet_cidrs),
     }
     if args.behind_nlb:
         config["use-proxy-protocol"] = "true"
     else:
-        config["use-forwarded-headers"] = "true"
-        config["compute-full-forwarded-for"] = "true"
+        # The client address from X-Forwarded-For (the ALB appends the address it saw), and no other
+        # forwarded header: `use-forwarded-headers` would also copy a client's X-Forwarded-Host into
+        # the Host sent upstream (the ALB neither sets nor strips it), letting a client choose the
+        # Host the backend sees (reset links, redirects, cache keys).
+        config["enable-real-ip"] = "true"
+        config["forwarded-for-header"] = "X-Forwarded-For"
     return config
+
+
+def config_checksum(args: IngressControllerArgs) -> str:
+    """Hash of the controller ConfigMap. A scoped controller watches ConfigMaps of its watch namespace
+    only, so it reads its own ConfigMap at start only: the checksum on the pod template rolls the
+    pods (with their drain) when the ConfigMap changes."""
+    return hashlib.sha256(json.dumps(controller_config(args), sort_keys=True).encode()).hexdigest()
 
 
 def _probe(path: str, failure_threshold: int) -> dict[str, Any]:
@@ -148,8 +180,68 @@ def build_values(args: IngressControllerArgs) -> dict[str, Any]:
             ],
             "metrics": {"enabled": True},
             "podLabels": {"app.kubernetes.io/part-of": "spywatcher"},
+            "podAnnotations": {"checksum/config": config_checksum(args)},
+            # Ingresses of the app's namespace only (`--watch-namespace`): an Ingress of class nginx
+            # anywhere else is not served, so nobody can add paths to the app's hosts from there.
+            "scope": {"enabled": True, "namespace": args.watch_namespace},
+            # The webhook validates the Ingresses this controller serves, and no others.
+            "admissionWebhooks": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.watch_namespace}}
+            },
         },
+        # No ClusterRole (it grants list/watch on every Secret in the cluster): the chart's Role in its
+        # own namespace, and the app namespace's Role from `build_scoped_rbac`.
+        "rbac": {"create": True, "scope": True},
     }
+
+
+def build_scoped_rbac(args: IngressControllerArgs) -> list[dict[str, Any]]:
+    """What the scoped controller needs outside its own namespace: in the app's namespace, the
+    namespaced rules of the chart's ClusterRole (the informers of `--watch-namespace`: Ingresses,
+    Services, EndpointSlices, Secrets, ConfigMaps; Ingress status; events), and cluster-wide only
+    read access to IngressClasses (cluster-scoped, so no Role can grant it)."""
+    ns = args.watch_namespace
+    meta_labels = labels("ingress", args.instance)
+    subject = [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": args.settings.namespace}]
+    read = ["get", "list", "watch"]
+    name = f"{RELEASE}-controller"
+    classes = f"{args.instance}-ingress-nginx-ingressclasses"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": metadata(name, ns, meta_labels),
+            "rules": [
+                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["configmaps", "pods", "secrets", "endpoints"], "verbs": read},
+                {"apiGroups": [""], "resources": ["services"], "verbs": read},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": read},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
+                {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": metadata(name, ns, meta_labels),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": subject,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": metadata(classes, None, meta_labels),
+            "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": read}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": metadata(classes, None, meta_labels),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": classes},
+            "subjects": subject,
+        },
+    ]
 
 
 def build_target_group_binding(
@@ -190,10 +282,18 @@ class IngressController(pulumi.ComponentResource):
         target_group_arn: pulumi.Input[str],
         security_group_id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
+        network: ControllerNetworkArgs | None = None,
     ):
         super().__init__("spywatcher:ingress:IngressController", name, None, opts)
         s = args.settings
         namespace = register(build_namespace(args), f"{name}-namespace", child_opts(self, opts))
+        # The namespace's NetworkPolicies and the app namespace's RBAC exist before the first pod.
+        first: list[pulumi.Resource] = [namespace]
+        for policy in build_controller_policies(network) if network is not None else []:
+            suffix = policy["metadata"]["name"].removeprefix("spywatcher-")
+            first.append(register(policy, f"{name}-{suffix}", child_opts(self, opts, depends_on=[namespace])))
+        for obj in build_scoped_rbac(args):
+            first.append(register(obj, f"{name}-{obj['kind'].lower()}", child_opts(self, opts)))
         release = helm_release(
             name,
             release=RELEASE,
@@ -202,7 +302,7 @@ class IngressController(pulumi.ComponentResource):
             repository=s.chart_repository,
             namespace=s.namespace,
             values=build_values(args),
-            opts=child_opts(self, opts, depends_on=[namespace]),
+            opts=child_opts(self, opts, depends_on=first),
         )
         # `spec.targetGroupARN` cannot change (the AWS Load Balancer Controller's webhook refuses
         # it): when the target group is replaced, the binding is replaced with it, the old one

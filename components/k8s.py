@@ -33,6 +33,8 @@ _TYPED = {
     ("batch/v1", "CronJob"): ("pulumi_kubernetes.batch.v1", "CronJob"),
     ("rbac.authorization.k8s.io/v1", "Role"): ("pulumi_kubernetes.rbac.v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("pulumi_kubernetes.rbac.v1", "RoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("pulumi_kubernetes.rbac.v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("pulumi_kubernetes.rbac.v1", "ClusterRoleBinding"),
 }
 
 

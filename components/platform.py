@@ -9,12 +9,21 @@ from pulumi_kubernetes.provider import Provider
 from config import StackSettings
 
 from .canary import Canary, CanaryArgs
-from .ingress_controller import CONTROLLER_SELECTOR, IngressController, IngressControllerArgs
+from .ingress_controller import (
+    CONTROLLER_SELECTOR,
+    PROXY_PORT,
+    STATUS_PORT,
+    WEBHOOK_JOB_SELECTOR,
+    WEBHOOK_PORT,
+    IngressController,
+    IngressControllerArgs,
+)
+from .k8s import PART_OF
 from .load_balancer import LoadBalancer, LoadBalancerArgs
 from .migration import Migration, MigrationArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
-from .network_policy import NetworkPolicies, NetworkPolicyArgs
+from .network_policy import ControllerNetworkArgs, NetworkPolicies, NetworkPolicyArgs
 from .routes import Routes, RoutesArgs
 from .schedules import ScaleSchedules, ScheduleArgs
 from .workload import Workload, WorkloadArgs, WorkloadConfig
@@ -87,6 +96,8 @@ class Platform(pulumi.ComponentResource):
                 controller_labels=CONTROLLER_SELECTOR,
                 monitoring_namespace=settings.monitoring.namespace,
                 metrics_port=backend.settings.container_port,
+                prometheus_labels=settings.monitoring.prometheus_pod_labels,
+                vpc_cidr=cluster.vpc_cidr,
             ),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
@@ -144,10 +155,28 @@ class Platform(pulumi.ComponentResource):
                 cluster.vpc_cidr,
                 cluster.kubernetes_version,
                 instance,
+                watch_namespace=settings.namespace.name,
             ),
             target_group_arn=self.load_balancer.target_group_arn,
             security_group_id=self.load_balancer.security_group_id,
-            opts=k8s,
+            network=ControllerNetworkArgs(
+                settings=settings.network_policy,
+                namespace=settings.ingress_controller.namespace,
+                instance=instance,
+                controller_labels=CONTROLLER_SELECTOR,
+                webhook_job_labels=WEBHOOK_JOB_SELECTOR,
+                proxy_port=PROXY_PORT,
+                webhook_port=WEBHOOK_PORT,
+                metrics_port=STATUS_PORT,
+                load_balancer_cidrs=tuple(settings.load_balancer.subnet_cidrs),
+                monitoring_namespace=settings.monitoring.namespace,
+                prometheus_labels=settings.monitoring.prometheus_pod_labels,
+                app_namespace=settings.namespace.name,
+                app_pod_labels={"app.kubernetes.io/name": PART_OF, "app.kubernetes.io/instance": instance},
+                serving_ports=tuple(serving.values()),
+            ),
+            # Its Role and RoleBinding live in the app namespace.
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         # Ingresses wait for the controller: its admission webhook validates them.
         routes_args = RoutesArgs(settings.routing, settings.ingress_controller.ingress_class, workload_args, instance)

@@ -90,8 +90,8 @@ class ClusterSettings(Model):
     )
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = Field(description="VPC of the cluster.")
     vpc_cidr: Cidr = Field(
-        description="The VPC's CIDR: the only source ingress-nginx trusts for forwarded client addresses, "
-        "and the load balancer's only egress."
+        description="The VPC's CIDR: the load balancer's only egress; cut out of the backend's internet egress, "
+        "and contains `loadBalancer.subnetCidrs`."
     )
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         None,

@@ -33,10 +33,22 @@ class NetworkPolicySettings(Model):
     )
     backend_https_cidrs: list[Cidr] = Field(
         ["0.0.0.0/0"],
-        description="Where the backend may open HTTPS (443) connections, e.g. the Discord API. `[]`: nowhere.",
+        description="Where the backend may open HTTPS (443) connections, e.g. the Discord API. `[]`: nowhere. "
+        "The VPC (`cluster.vpcCidr`) and link-local addresses (instance metadata, the EKS Pod Identity "
+        "agent) are always cut out of these ranges: name in-VPC destinations in `dataStores`. To narrow "
+        "the internet by domain, see docs/security.md (egress proxy, AWS Network Firewall).",
     )
     api_server_cidrs: list[Cidr] = Field(
-        ["0.0.0.0/0"],
-        description="Where the schedule pods may reach the Kubernetes API (443); narrow it to the cluster "
-        "endpoint's addresses when they are fixed.",
+        min_length=1,
+        description="The Kubernetes API server as pods reach it: the ClusterIP of the `kubernetes` Service "
+        "(`default` namespace) as a /32, because the VPC CNI enforces egress before kube-proxy translates "
+        "it, and the API endpoint's private addresses (the control plane's network interfaces in the "
+        "cluster subnets). Only the schedule pods, the ingress controller and its admission-webhook jobs "
+        "may reach them, on 443.",
+    )
+    control_plane_cidrs: list[Cidr] = Field(
+        min_length=1,
+        description="Where the control plane's calls to admission webhooks come from: the CIDRs of the "
+        "subnets given to the EKS cluster, where EKS places its control-plane network interfaces. Only "
+        "they reach the ingress controller's admission webhook (8443).",
     )

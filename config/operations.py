@@ -186,6 +186,11 @@ class MonitoringSettings(Model):
         {"release": "kube-prometheus-stack"},
         description="Labels the Prometheus Operator's ruleSelector and serviceMonitorSelector match.",
     )
+    prometheus_pod_labels: Labels = Field(
+        {"app.kubernetes.io/name": "prometheus"},
+        description="Labels of the Prometheus pods in `namespace`: only they may scrape the backend's and "
+        "the ingress controller's metrics ports.",
+    )
     alerts: Alerts = Field(Alerts(), description="The guide's alerts.")
     service_monitor: ServiceMonitorSettings = Field(ServiceMonitorSettings(), description="Backend scraping.")
     adapter: Adapter = Field(Adapter(), description="Custom metrics for the HPAs.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -58,8 +59,8 @@ class StackSettings(Model):
         CanarySettings(), description="Canary of the backend behind an ingress-nginx canary Ingress."
     )
     network_policy: NetworkPolicySettings = Field(
-        NetworkPolicySettings(),
-        description="NetworkPolicies of the app namespace: deny by default, allow what is needed.",
+        description="NetworkPolicies of the app and ingress controller namespaces: deny by default, allow "
+        "what is needed.",
     )
     scheduling: SchedulingSettings = Field(SchedulingSettings(), description="How the workloads' `schedules` run.")
     kubeconfig: SecretStr | None = Field(
@@ -217,6 +218,16 @@ class StackSettings(Model):
                 f"nginx drain + {POST_SHUTDOWN_SECONDS} s exit = {drain} s, or the kubelet kills pods "
                 "that still hold connections",
             )
+        vpc = ipaddress.ip_network(self.cluster.vpc_cidr)
+        for index, cidr in enumerate(lb.subnet_cidrs):
+            network = ipaddress.ip_network(cidr)
+            if network.version != vpc.version or not network.subnet_of(vpc):  # type: ignore[arg-type]
+                problems.add(
+                    ("loadBalancer", "subnetCidrs", index),
+                    cidr,
+                    f"must lie inside cluster.vpcCidr ({self.cluster.vpc_cidr}): the load balancer's nodes "
+                    "connect from its subnets in the VPC",
+                )
         if controller.namespace == self.namespace.name:
             problems.add(
                 ("ingressController", "namespace"),

@@ -94,6 +94,12 @@ class LoadBalancerSettings(Model):
     )
     internal: bool = Field(False, description="`false`: internet-facing in `subnetIds`.")
     subnet_ids: list[SubnetId] = Field(min_length=1, description="Public subnets, one per availability zone.")
+    subnet_cidrs: list[Cidr] = Field(
+        min_length=1,
+        description="CIDRs of `subnetIds`: the addresses the load balancer's nodes connect from. Only they "
+        "reach the ingress controller's proxy port, and only their forwarded client addresses "
+        "(`X-Forwarded-For`, proxy protocol) are believed (`proxy-real-ip-cidr`).",
+    )
     allowed_cidrs: list[Cidr] = Field(
         ["0.0.0.0/0"], min_length=1, description="Client CIDRs allowed to reach ports 80 and 443."
     )

@@ -186,6 +186,54 @@ def _drainable_budget(args: StackValidationArgs, report: ReportViolation) -> Non
                 )
 
 
+# --- Security (docs/security.md) --------------------------------------------------------------
+
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+READ_VERBS = {"get", "list", "watch", "*"}
+
+
+def _reads_secrets(rule: Mapping[str, Any]) -> bool:
+    groups, resources, verbs = (set(rule.get(k) or []) for k in ("apiGroups", "resources", "verbs"))
+    return bool(groups & {"", "*"} and resources & {"secrets", "*"} and verbs & READ_VERBS)
+
+
+def _no_cluster_wide_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == CLUSTER_ROLE:
+        if any(_reads_secrets(rule) for rule in args.props.get("rules") or []):
+            report(f"ClusterRole {args.name} grants reading Secrets in every namespace; use a Role per namespace.")
+    elif args.resource_type == HELM_RELEASE and args.props.get("chart") == "ingress-nginx":
+        values = args.props.get("values") or {}
+        if _get(values, "rbac", "scope") is not True or _get(values, "controller", "scope", "enabled") is not True:
+            report(
+                f"ingress-nginx release {args.name} must set controller.scope.enabled and rbac.scope: otherwise the "
+                "chart's ClusterRole lets the controller read every Secret in the cluster, and it serves Ingresses "
+                "from every namespace."
+            )
+
+
+def _namespaces_deny_by_default(args: StackValidationArgs, report: ReportViolation) -> None:
+    denied = set()
+    for r in args.resources:
+        if r.resource_type != NETWORK_POLICY:
+            continue
+        spec = r.props.get("spec") or {}
+        selector = spec.get("podSelector") or {}
+        every_pod = not selector.get("matchLabels") and not selector.get("matchExpressions")
+        both_ways = {"Ingress", "Egress"} <= set(spec.get("policyTypes") or [])
+        if every_pod and both_ways and not spec.get("ingress") and not spec.get("egress"):
+            denied.add(_name(r.props)[0])
+    for r in args.resources:
+        if r.resource_type == NAMESPACE and _name(r.props)[1] not in denied:
+            report(
+                f"Namespace {_name(r.props)[1]} has no default-deny NetworkPolicy (every pod, Ingress and Egress, "
+                "no rules): its pods are reachable from, and reach, the whole cluster.",
+                r.urn,
+            )
+
+
 POLICIES = [
     StackValidationPolicy(
         name="hpa-deployments-without-replicas",
@@ -216,5 +264,16 @@ POLICIES = [
         name="production-load-balancer-protected",
         description="Production load balancers have deletion protection and Pulumi `protect`.",
         validate=_production_load_balancer,
+    ),
+    ResourceValidationPolicy(
+        name="no-cluster-wide-secret-access",
+        description="No ClusterRole reads Secrets, and the ingress controller is scoped to its namespace "
+        "(ingress-nginx: controller.scope and rbac.scope).",
+        validate=_no_cluster_wide_secrets,
+    ),
+    StackValidationPolicy(
+        name="namespaces-deny-by-default",
+        description="Every namespace this program creates has a default-deny NetworkPolicy.",
+        validate=_namespaces_deny_by_default,
     ),
 ]

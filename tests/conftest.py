@@ -26,8 +26,10 @@ MINIMAL_CONFIG: dict[str, Any] = {
     "backend": {"image": "b:1"},
     "frontend": {"image": "f:1"},
     "routing": {"hosts": {"frontend": "example.com", "api": "api.example.com"}},
+    "networkPolicy": {"apiServerCidrs": ["172.20.0.1/32", "10.0.16.0/24"], "controlPlaneCidrs": ["10.0.16.0/24"]},
     "loadBalancer": {
         "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "subnetCidrs": ["10.0.0.0/24", "10.0.1.0/24"],
         "certificate": {"arn": "arn:aws:acm:us-east-1:111122223333:certificate/0b6e8f1c-2d4a-4c3e-9f7b-1a2b3c4d5e6f",
                         "domains": ["example.com", "*.example.com"]},
     },

@@ -36,7 +36,7 @@ def test_every_optional_part_is_on(plan: Plan) -> None:
         "LimitRange",
         "NetworkPolicy",
     }
-    assert [r.name for r in plan.of_type("kubernetes:helm.sh/v3:Release")] == ["ingress", "monitoring-adapter"]
+    assert sorted(r.name for r in plan.of_type("kubernetes:helm.sh/v3:Release")) == ["ingress", "monitoring-adapter"]
     plan.k8s("Deployment", "spywatcher-backend-canary", NAMESPACE)
     plan.k8s("Ingress", "spywatcher-api-canary", NAMESPACE)
     hpa = plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa", NAMESPACE)

@@ -129,7 +129,11 @@ def test_egress_is_dns_data_stores_and_https(plan: Plan) -> None:
 def test_schedule_pods_reach_only_the_api_server(plans: dict[str, Plan]) -> None:
     plan = plans["production"]
     schedule = app_pod(plan, "backend-schedule")
-    assert allowed(plan, schedule, Peer(None, ip="10.0.0.1"), 443)
+    # The `kubernetes` Service's ClusterIP (before DNAT) and the endpoint in the cluster subnets.
+    assert allowed(plan, schedule, Peer(None, ip="172.20.0.1"), 443)
+    assert allowed(plan, schedule, Peer(None, ip="10.0.16.10"), 443)
+    assert not allowed(plan, schedule, Peer(None, ip="172.20.0.2"), 443)
+    assert not allowed(plan, schedule, Peer(None, ip="140.82.112.3"), 443), "only the API server"
     assert not allowed(plan, schedule, Peer(None, ip="10.0.64.10"), 5432)
     jobs = [o for o in plan.k8s_objects() if o["kind"] == "CronJob"]
     assert jobs and all(

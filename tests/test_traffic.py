@@ -45,7 +45,7 @@ def test_controller_is_the_final_pinned_chart(plan: Plan) -> None:
 
 
 def test_controller_configmap_holds_the_guide_settings(plan: Plan) -> None:
-    vpc_cidr = {"production": "10.0.0.0/16", "staging": "10.1.0.0/16"}[plan.stack]
+    lb_subnets = {"production": "10.0.0.0/24,10.0.1.0/24,10.0.2.0/24", "staging": "10.1.0.0/24,10.1.1.0/24"}[plan.stack]
     assert controller_values(plan)["config"] == {
         "load-balance": "ewma",
         "upstream-keepalive-connections": "100",
@@ -56,9 +56,9 @@ def test_controller_configmap_holds_the_guide_settings(plan: Plan) -> None:
         "proxy-next-upstream-timeout": "10",
         "allow-snippet-annotations": "false",
         "worker-shutdown-timeout": "30s",
-        "use-forwarded-headers": "true",
-        "compute-full-forwarded-for": "true",
-        "proxy-real-ip-cidr": vpc_cidr,
+        "enable-real-ip": "true",
+        "forwarded-for-header": "X-Forwarded-For",
+        "proxy-real-ip-cidr": lb_subnets,
     }
     assert controller_values(plan)["allowSnippetAnnotations"] is False
 

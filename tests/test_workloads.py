@@ -196,9 +196,17 @@ def test_every_object_is_namespaced_and_uses_the_stack_provider(plan: Plan) -> N
     for r in plan:
         if r.is_kubernetes_object:
             assert r.provider == provider_ref, f"{r.name} does not use the stack's provider"
-            if r.inputs["kind"] != "Namespace":
-                # App objects live in the stack's namespace; the controller's binding in its own.
-                expected = "ingress-nginx" if r.inputs["kind"] == "TargetGroupBinding" else NAMESPACE[plan.stack]
+            kind = r.inputs["kind"]
+            if kind in ("ClusterRole", "ClusterRoleBinding"):
+                # Only the controller's read access to IngressClasses is cluster-wide.
+                assert r.name.startswith("ingress-clusterrole"), r.name
+                assert "namespace" not in r.inputs["metadata"], r.name
+            elif kind != "Namespace":
+                # App objects live in the stack's namespace; the controller's binding and network
+                # policies in its own.
+                controller_policy = r.name.startswith("ingress-") and kind == "NetworkPolicy"
+                in_controller = kind == "TargetGroupBinding" or controller_policy
+                expected = "ingress-nginx" if in_controller else NAMESPACE[plan.stack]
                 assert r.inputs["metadata"]["namespace"] == expected, r.name
 
 

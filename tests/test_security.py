@@ -1,0 +1,321 @@
+"""Security at the edge and in the cluster (docs/security.md), asserted on what each stack registers:
+the ingress controller is scoped to the app's namespace and reachable only where it must be, the
+client's address is believed only from the load balancer, and the backend's internet egress stops
+at the VPC."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import yaml
+
+from components.network_policy import outside
+from offline.engine import Plan, run_stack
+from tests.conftest import config_error, problem_for
+from tests.helm import UPSTREAM
+
+APP = {"production": "spywatcher", "staging": "spywatcher-staging", "all-options": "spywatcher-all"}
+LB_SUBNETS = {
+    "production": ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"],
+    "staging": ["10.1.0.0/24", "10.1.1.0/24"],
+}
+VPC = {"production": "10.0", "staging": "10.1"}
+CONTROLLER = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/instance": "ingress-nginx",
+    "app.kubernetes.io/component": "controller",
+}
+WEBHOOK_JOB = {**CONTROLLER, "app.kubernetes.io/component": "admission-webhook"}
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus", "prometheus": "kube-prometheus-stack-prometheus"}
+
+
+def values(plan: Plan) -> dict[str, Any]:
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "ingress-nginx"]
+    return dict(release.inputs["values"])
+
+
+# --- NetworkPolicies, evaluated as a CNI does -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Peer:
+    namespace: str | None = None  # None: an address outside the cluster's pods
+    labels: dict[str, str] = field(default_factory=dict)
+    ip: str = "10.99.0.1"
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "the evaluator knows In only"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def _peer_matches(rule_peer: dict[str, Any], peer: Peer, own_namespace: str) -> bool:
+    if "ipBlock" in rule_peer:
+        block = rule_peer["ipBlock"]
+        assert "except" not in block, "explicit blocks only: the VPC CNI has had bugs with `except`"
+        return ipaddress.ip_address(peer.ip) in ipaddress.ip_network(block["cidr"])
+    if peer.namespace is None:
+        return False
+    if "namespaceSelector" in rule_peer:
+        if not _selects(rule_peer["namespaceSelector"], {"kubernetes.io/metadata.name": peer.namespace}):
+            return False
+    elif peer.namespace != own_namespace:
+        return False
+    return "podSelector" not in rule_peer or _selects(rule_peer["podSelector"], peer.labels)
+
+
+def allowed(plan: Plan, source: Peer, target: Peer, port: int, protocol: str = "TCP") -> bool:
+    """Whether the stack's NetworkPolicies let ``source`` open ``port`` on ``target``; a namespace
+    without policies is not isolated."""
+    policies = [o for o in plan.k8s_objects() if o["kind"] == "NetworkPolicy"]
+
+    def direction_allows(pod: Peer, kind: str, other: Peer) -> bool:
+        if pod.namespace is None:
+            return True
+        applying = [
+            p
+            for p in policies
+            if p["metadata"]["namespace"] == pod.namespace
+            and kind in p["spec"]["policyTypes"]
+            and _selects(p["spec"]["podSelector"], pod.labels)
+        ]
+        if not applying:
+            return True
+        key, peers_key = ("egress", "to") if kind == "Egress" else ("ingress", "from")
+        for policy in applying:
+            for rule in policy["spec"].get(key, []):
+                ports_ok = any(p["protocol"] == protocol and p["port"] == port for p in rule.get("ports", []))
+                peers_ok = any(_peer_matches(peer, other, pod.namespace) for peer in rule.get(peers_key, []))
+                if ports_ok and peers_ok:
+                    return True
+        return False
+
+    return direction_allows(source, "Egress", target) and direction_allows(target, "Ingress", source)
+
+
+def controller(plan: Plan) -> Peer:
+    return Peer("ingress-nginx", CONTROLLER, ip=f"{VPC[plan.stack]}.40.7")
+
+
+def app_pod(plan: Plan, component: str) -> Peer:
+    return Peer(
+        APP[plan.stack],
+        {
+            "app.kubernetes.io/name": "spywatcher",
+            "app.kubernetes.io/instance": f"spywatcher-{plan.stack}",
+            "app.kubernetes.io/component": component,
+        },
+        ip=f"{VPC[plan.stack]}.41.9",
+    )
+
+
+def test_controller_namespace_denies_by_default(plan: Plan) -> None:
+    deny = plan.k8s("NetworkPolicy", "spywatcher-default-deny", "ingress-nginx")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    # Registered before the Helm release, so no controller pod ever runs unisolated.
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "ingress-nginx"]
+    policies = [
+        r for r in plan.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name.startswith("ingress-")
+    ]
+    assert len(policies) == 5 and all(p.urn in release.depends_on for p in policies)
+
+
+def test_proxy_port_only_from_the_load_balancer_subnets(plan: Plan) -> None:
+    target = controller(plan)
+    for cidr in LB_SUBNETS[plan.stack]:
+        node = Peer(None, ip=str(ipaddress.ip_network(cidr)[10]))
+        assert allowed(plan, node, target, 80), cidr
+        assert not allowed(plan, node, target, 8443) and not allowed(plan, node, target, 10254)
+    # Any pod, anywhere, with an address elsewhere in the VPC: no proxy, no webhook, no metrics.
+    for stranger in (Peer("default", {"app": "curl"}, ip=f"{VPC[plan.stack]}.42.3"), app_pod(plan, "backend")):
+        for port in (80, 443, 8443, 10254):
+            assert not allowed(plan, stranger, target, port), (stranger, port)
+
+
+def test_webhook_only_from_the_control_plane(plan: Plan) -> None:
+    """CVE-2025-1974: a pod that reaches the admission webhook can make the controller load config
+    of its choosing. Only the control plane's interfaces reach it."""
+    control_plane = Peer(None, ip=f"{VPC[plan.stack]}.16.20")
+    assert allowed(plan, control_plane, controller(plan), 8443)
+    assert not allowed(plan, control_plane, controller(plan), 80)
+    assert not allowed(plan, Peer(None, ip=f"{VPC[plan.stack]}.0.10"), controller(plan), 8443), "not the LB"
+
+
+def test_metrics_only_from_prometheus(plan: Plan) -> None:
+    prometheus = Peer("monitoring", PROMETHEUS)
+    assert allowed(plan, prometheus, controller(plan), 10254)
+    assert not allowed(plan, Peer("monitoring", {"app.kubernetes.io/name": "grafana"}), controller(plan), 10254)
+    assert not allowed(plan, prometheus, controller(plan), 80)
+    # The app namespace: the backend's metrics to Prometheus pods only, not the whole namespace.
+    backend = app_pod(plan, "backend")
+    port = next(iter(plan.k8s("NetworkPolicy", "spywatcher-backend-from-monitoring", APP[plan.stack])["spec"]
+                     ["ingress"][0]["ports"]))["port"]
+    assert allowed(plan, prometheus, backend, port)
+    assert not allowed(plan, Peer("monitoring", {"app.kubernetes.io/name": "grafana"}), backend, port)
+
+
+def test_controller_reaches_only_dns_the_api_server_and_the_app(plan: Plan) -> None:
+    source = controller(plan)
+    assert allowed(plan, source, app_pod(plan, "backend"), 3001)
+    assert allowed(plan, source, app_pod(plan, "frontend"), 80)
+    assert allowed(plan, source, Peer("kube-system", {"k8s-app": "kube-dns"}), 53, "UDP")
+    assert allowed(plan, source, Peer(None, ip="172.20.0.1"), 443)
+    assert not allowed(plan, source, Peer(None, ip="52.94.236.248"), 443), "no internet"
+    assert not allowed(plan, source, app_pod(plan, "backend"), 5432)
+    assert not allowed(plan, source, Peer("default", {"app": "db"}), 3001)
+    jobs = Peer("ingress-nginx", WEBHOOK_JOB)
+    assert allowed(plan, jobs, Peer(None, ip="172.20.0.1"), 443)
+    assert not allowed(plan, jobs, Peer(None, ip="52.94.236.248"), 443)
+
+
+def test_every_namespace_the_program_creates_denies_by_default(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():
+        namespaces = [o["metadata"]["name"] for o in plan.k8s_objects() if o["kind"] == "Namespace"]
+        assert len(namespaces) == 2
+        for namespace in namespaces:
+            deny = plan.k8s("NetworkPolicy", "spywatcher-default-deny", namespace)
+            assert deny["spec"]["podSelector"] == {} and deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+
+
+# --- The controller's scope and RBAC ----------------------------------------------------------
+
+
+def test_controller_serves_and_reads_the_app_namespace_only(plan: Plan) -> None:
+    v = values(plan)
+    assert v["controller"]["scope"] == {"enabled": True, "namespace": APP[plan.stack]}
+    assert v["rbac"] == {"create": True, "scope": True}
+    assert v["controller"]["admissionWebhooks"]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": APP[plan.stack]}
+    }
+
+
+def test_scope_keys_are_the_charts() -> None:
+    """The keys exist in ingress-nginx 4.15.1 and its templates read them: `controller.scope.*`
+    becomes `--watch-namespace`, and `rbac.scope` drops the ClusterRole (the chart refuses
+    `rbac.scope` without `controller.scope.enabled`)."""
+    chart_values = UPSTREAM / "charts" / "ingress-nginx-4.15.1-values.yaml"
+    refs_file = UPSTREAM / "charts" / "ingress-nginx-4.15.1-template-refs.json"
+    if not chart_values.is_file() or not refs_file.is_file():
+        pytest.skip("upstream chart files are not on this machine (see SOURCES.md)")
+    defaults = yaml.safe_load(chart_values.read_text())
+    assert defaults["controller"]["scope"]["enabled"] is False and defaults["rbac"]["scope"] is False
+    assert "namespaceSelector" in defaults["controller"]["admissionWebhooks"]
+    refs = json.loads(refs_file.read_text())["refs"]
+    for key in ("controller.scope.enabled", "controller.scope.namespace", "rbac.scope", "rbac.create",
+                "controller.podAnnotations", "controller.admissionWebhooks.namespaceSelector"):
+        assert key in refs, key
+
+
+def _rules(plan: Plan, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(o, rule) for o in plan.k8s_objects() if o["kind"] == kind for rule in o.get("rules", [])]
+
+
+def test_no_cluster_wide_secret_access(plan: Plan) -> None:
+    cluster_rules = _rules(plan, "ClusterRole")
+    assert [rule for _, rule in cluster_rules] == [
+        {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": ["get", "list", "watch"]}
+    ]
+    binding = plan.k8s("ClusterRoleBinding", f"spywatcher-{plan.stack}-ingress-nginx-ingressclasses")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "ingress-nginx", "namespace": "ingress-nginx"}]
+
+
+def test_controller_reads_secrets_of_the_app_namespace_only(plan: Plan) -> None:
+    role = plan.k8s("Role", "ingress-nginx-controller", APP[plan.stack])
+    secrets = [r for r in role["rules"] if "secrets" in r["resources"]]
+    assert secrets == [{"apiGroups": [""], "resources": ["configmaps", "pods", "secrets", "endpoints"],
+                        "verbs": ["get", "list", "watch"]}]
+    assert not any("*" in r["verbs"] or "*" in r["resources"] for r in role["rules"])
+    assert {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]} in role["rules"]
+    binding = plan.k8s("RoleBinding", "ingress-nginx-controller", APP[plan.stack])
+    assert binding["roleRef"]["name"] == "ingress-nginx-controller"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "ingress-nginx", "namespace": "ingress-nginx"}]
+
+
+def test_controller_config_change_rolls_the_controller() -> None:
+    """A scoped controller does not watch its own ConfigMap (it lives outside the watch namespace):
+    a checksum on the pod template rolls the pods instead."""
+    base = values(run_stack("staging"))["controller"]["podAnnotations"]["checksum/config"]
+    changed = run_stack("staging", {"ingressController": {"upstreamKeepaliveRequests": 200}})
+    assert values(changed)["controller"]["podAnnotations"]["checksum/config"] != base
+    assert len(base) == 64
+
+
+# --- Client addresses and the Host header -----------------------------------------------------
+
+
+def test_client_address_is_believed_only_from_the_load_balancer(plan: Plan) -> None:
+    config = values(plan)["controller"]["config"]
+    assert config["proxy-real-ip-cidr"] == ",".join(LB_SUBNETS[plan.stack])
+    assert (config["enable-real-ip"], config["forwarded-for-header"]) == ("true", "X-Forwarded-For")
+
+
+def test_no_client_header_chooses_the_upstream_host(plan: Plan) -> None:
+    """`use-forwarded-headers` makes ingress-nginx send a client's X-Forwarded-Host as the upstream
+    Host (lua_ingress.lua, `best_http_host`); nothing else may set the Host from a request header."""
+    config = values(plan)["controller"]["config"]
+    assert config.get("use-forwarded-headers", "false") == "false"
+    assert config["allow-snippet-annotations"] == "false"
+    for ingress in (o for o in plan.k8s_objects() if o["kind"] == "Ingress"):
+        annotations = ingress["metadata"].get("annotations", {})
+        vhost = annotations.get("nginx.ingress.kubernetes.io/upstream-vhost")
+        assert vhost is None or "$" not in vhost, ingress["metadata"]["name"]
+        assert not any(k.endswith("-snippet") for k in annotations), ingress["metadata"]["name"]
+
+
+def test_behind_an_nlb_the_proxy_protocol_is_believed_from_its_subnets_only() -> None:
+    plan = run_stack("staging", {"loadBalancer": {"type": "network"}})
+    config = values(plan)["controller"]["config"]
+    assert config["use-proxy-protocol"] == "true" and "enable-real-ip" not in config
+    assert config["proxy-real-ip-cidr"] == "10.1.0.0/24,10.1.1.0/24"
+
+
+def test_load_balancer_subnets_must_be_in_the_vpc() -> None:
+    error = config_error("staging", {"loadBalancer": {"subnetCidrs": ["10.1.0.0/24", "192.168.0.0/24"]}})
+    assert "must lie inside cluster.vpcCidr (10.1.0.0/16)" in problem_for(error, "loadBalancer.subnetCidrs[1]")
+
+
+@pytest.mark.parametrize("key", ["apiServerCidrs", "controlPlaneCidrs"])
+def test_api_server_and_control_plane_addresses_are_required(key: str) -> None:
+    """No default can be right for every cluster, and 0.0.0.0/0 would open 443 to the internet."""
+    from config import ConfigError
+    from config.loader import project_config, validate_settings
+    from offline.stackfile import read_stack_config
+
+    values_, secret_keys = project_config(*read_stack_config("staging"))
+    del values_["networkPolicy"][key]
+    with pytest.raises(ConfigError) as caught:
+        validate_settings(values_, secret_keys, "staging")
+    assert [p.path for p in caught.value.problems] == [f"networkPolicy.{key}"]
+
+
+# --- The backend's egress ---------------------------------------------------------------------
+
+
+def test_outside_cuts_ranges_into_plain_blocks() -> None:
+    assert outside(["10.0.0.0/8"], ["10.0.0.0/9"]) == ["10.128.0.0/9"]
+    assert outside(["10.0.0.0/16"], ["10.0.0.0/8"]) == []
+    assert outside(["8.8.8.0/24"], ["10.0.0.0/8", "169.254.0.0/16"]) == ["8.8.8.0/24"]
+    everything = outside(["0.0.0.0/0"], ["10.0.0.0/16", "169.254.0.0/16"])
+    assert everything[:4] == ["0.0.0.0/5", "8.0.0.0/7", "10.1.0.0/16", "10.2.0.0/15"]
+    assert not any(ipaddress.ip_address("169.254.169.254") in ipaddress.ip_network(c) for c in everything)
+    assert "169.255.0.0/16" in everything and len(everything) == 30
+    covered = sum(ipaddress.ip_network(c).num_addresses for c in everything)
+    assert covered == 2**32 - 2**16 - 2**16
+
+
+def test_backend_internet_egress_excludes_the_vpc_and_link_local(plan: Plan) -> None:
+    backend = app_pod(plan, "backend")
+    assert allowed(plan, backend, Peer(None, ip="162.159.135.232"), 443), "the Discord API"
+    for ip in (f"{VPC[plan.stack]}.0.10", f"{VPC[plan.stack]}.200.1", "169.254.169.254", "169.254.170.23"):
+        assert not allowed(plan, backend, Peer(None, ip=ip), 443), ip
+    # Named in-VPC destinations stay open.
+    assert allowed(plan, backend, Peer(None, ip=f"{VPC[plan.stack]}.64.10"), 5432)
