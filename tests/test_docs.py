@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from offline import docs
 from offline.docs import (
@@ -13,10 +14,12 @@ from offline.docs import (
     PLOT,
     README,
     ROOT,
+    SECURITY_PAGE,
     SIMULATION_END,
     SIMULATOR_PAGE,
     anchors,
     broken_links,
+    checkov_skips,
     generated,
     reference,
     render_config_page,
@@ -66,8 +69,21 @@ def test_simulator_plot_is_a_deterministic_png_of_the_production_backend() -> No
     assert "](images/simulator-production-backend-spike.png)" in page
 
 
+def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
+    table = checkov_skips()
+    skips = yaml.safe_load((ROOT / "checkov-skips.yaml").read_text())
+    assert len(table.splitlines()) == 2 + len(skips)
+    assert (
+        "| `CKV_K8S_38` | Ensure that Service Account Tokens are only mounted where necessary | "
+        "`CronJob/spywatcher-backend-weekday-peak`, `CronJob/spywatcher-backend-off-peak` | The schedule CronJobs "
+        "patch their HPA through the API server, so they need a token;"
+    ) in table
+    assert "| `CKV_K8S_15` | Image Pull Policy should be Always | every object | Images are pinned" in table
+    assert table in SECURITY_PAGE.read_text()
+
+
 def _copy_docs(root: Path) -> None:
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, PLOT):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -82,17 +98,20 @@ def test_check_reports_stale_docs_and_changes_nothing(
                                                  "| `backend.autoscaling.maxReplicas` | int | `11` |"))
     simulator.write_text(simulator.read_text().replace("peak replicas:       10", "peak replicas:       9"))
     plot.write_bytes(plot.read_bytes()[:-1])
-    before = {p: p.read_bytes() for p in (config, simulator, plot)}
+    security = tmp_path / SECURITY_PAGE.relative_to(ROOT)
+    security.write_text(security.read_text().replace("| `CKV_K8S_15` |", "| `CKV_K8S_16` |"))
+    before = {p: p.read_bytes() for p in (config, simulator, plot, security)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
-    for name in ("docs/config.md", "docs/simulator.md", "docs/images/simulator-production-backend-spike.png"):
+    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md",
+                 "docs/images/simulator-production-backend-spike.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, PLOT):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 
