@@ -80,9 +80,8 @@ lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## docs: regenerate docs/config.md (config reference), the simulator example in docs/simulator.md, the
-## checkov skip table in docs/security.md
-## and docs/images/ (plot), and check every docs link
+## docs: regenerate docs/config.md (config reference), docs/simulator.md and docs/images/ (the simulator
+## example and its plot) and docs/security.md's checkov skip table; check every docs link
 docs: $(DEV)
 	$(BIN)/python -m offline docs
 
