@@ -132,8 +132,10 @@ def labels(component: str, instance: str, version: str | None = None) -> dict[st
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": "pulumi",
     }
+    # A tag may run to 128 characters and end in `.`, `-` or `_`; a label value may not.
+    version = (version or "")[:63].strip("._-")
     if version:
-        result["app.kubernetes.io/version"] = version[:63]
+        result["app.kubernetes.io/version"] = version
     return result
 
 

@@ -30,6 +30,9 @@ class Model(BaseModel):
         populate_by_name=True,
         validate_default=True,
         use_attribute_docstrings=False,
+        # No value is coerced across types: `true` is not 1, 3.0 is not 3, "3" is not 3 and 3 is
+        # not "3". The API servers are as strict; a coercion here would deploy what nobody wrote.
+        strict=True,
     )
 
 
@@ -128,7 +131,29 @@ def _check_quantity(text: str) -> str:
 
 
 Quantity = Annotated[str, BeforeValidator(_to_text), AfterValidator(_check_quantity)]
-"""A positive Kubernetes quantity, kept as written (``500m``, ``1Gi``)."""
+"""A positive Kubernetes quantity, kept as written (``500m``, ``1Gi``). YAML numbers are read as
+quantities too (``cpu: 1``), as the Kubernetes API reads them."""
+
+
+def memory_problem(text: str) -> str | None:
+    """Why a (valid) quantity is not a memory size in whole bytes, or None."""
+    value = parse_quantity(text)
+    if value == value.to_integral_value():
+        return None
+    return (
+        f"must be a whole number of bytes: {text} is {value.normalize():f} bytes (`m` means thousandths); "
+        "write Mi for mebibytes, e.g. 256Mi"
+    )
+
+
+def _check_bytes(text: str) -> str:
+    if (reason := memory_problem(text)) is not None:
+        raise PydanticCustomError("quantity_bytes", reason.replace("{", "(").replace("}", ")"))
+    return text
+
+
+MemoryQuantity = Annotated[Quantity, AfterValidator(_check_bytes)]
+"""A positive memory size in whole bytes (``512Mi``, ``1Gi``; not ``256m``, which is millibytes)."""
 
 
 def cpu_text(cores: Decimal) -> str:
@@ -155,7 +180,40 @@ def amount_text(resource: str, value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-# --- Common constrained types ----------------------------------------------------------------
+# --- Strict, bounded scalars ---------------------------------------------------------------
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+"""Kubernetes `integer` fields (replicas, ports, seconds, thresholds) are int32."""
+
+PATTERN_TEXT: dict[str, str] = {}
+"""Every pattern a settings model checks, with the words a message uses for it (see :func:`matching`)."""
+
+
+def int32(ge: int = INT32_MIN, le: int = INT32_MAX, **kwargs: Any) -> Any:
+    """Field metadata of a strict int32 within ``ge``..``le``: use as ``Annotated[int, int32(ge=1)]``.
+
+    Strict: a YAML boolean, a float or a numeric string is refused, never converted. Both bounds
+    are clamped to int32, the type of every Kubernetes integer field.
+    """
+    return Field(strict=True, ge=max(ge, INT32_MIN), le=min(le, INT32_MAX), **kwargs)
+
+
+def matching(pattern: str, described: str, **kwargs: Any) -> Any:
+    """Field metadata of a string matching ``pattern``; messages call it ``described`` (for example
+    "a DNS hostname such as api.example.com"), never the regular expression."""
+    known = PATTERN_TEXT.setdefault(pattern, described)
+    if known != described:
+        raise ValueError(f"pattern {pattern!r} is described both as {known!r} and {described!r}")
+    return Field(strict=True, pattern=pattern, **kwargs)
+
+
+StrictInt32 = Annotated[int, int32()]
+"""Any int32, refused when YAML read something else (a boolean, a float, a string)."""
+PositiveInt = Annotated[int, int32(ge=1)]
+Seconds = Annotated[int, int32(ge=0)]
+Port = Annotated[int, int32(ge=1, le=65535)]
+StrictBool = Annotated[bool, Field(strict=True)]
+StrictText = Annotated[str, Field(strict=True)]
 
 
 def cidr_text(value: str) -> str:
@@ -163,38 +221,73 @@ def cidr_text(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError:
-        raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/16") from None
-
-
-Cidr = Annotated[str, AfterValidator(cidr_text)]
-
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DnsLabel = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
-"""An RFC 1123 label: a Kubernetes namespace or Service name."""
-
-
-def _pinned(image: str) -> str:
-    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
-    if "@" in image or (":" in last and not last.endswith(":latest")):
-        return image
+        pass
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise PydanticCustomError("cidr", "must be a CIDR block such as 10.0.0.0/16") from None
     raise PydanticCustomError(
-        "image_not_pinned",
-        "must be pinned with a tag other than `latest` (it moves under a running Deployment), or a digest",
+        "cidr_host_bits",
+        "must be a CIDR block whose host bits are zero: did you mean {network}?",
+        {"network": str(network)},
     )
 
 
-Image = Annotated[
+Cidr = Annotated[str, Field(strict=True), AfterValidator(cidr_text)]
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DnsLabel = Annotated[
     str,
-    Field(min_length=1, max_length=512, pattern=r"^[^\s:@]+(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$"),
-    AfterValidator(_pinned),
+    matching(
+        DNS_LABEL,
+        "a DNS label: lowercase letters, digits and inner hyphens, such as my-app",
+        min_length=1,
+        max_length=63,
+    ),
 ]
-"""A container image reference pinned by a tag that is not `latest`, or by a digest."""
+"""An RFC 1123 label: a Kubernetes namespace or Service name."""
 
 
-Port = Annotated[int, Field(ge=1, le=65535)]
-Seconds = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(ge=1)]
+# --- Container images ------------------------------------------------------------------------
+# The grammar of github.com/distribution/reference: [host[:port]/]path[:tag][@digest].
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])"
+)
+_IMAGE = re.compile(
+    rf"^(?:(?P<domain>{_DOMAIN}(?::[0-9]+)?)/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}))?$"
+)
+
+
+def _image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if match is None:
+        raise PydanticCustomError(
+            "image",
+            "must be a container image reference such as ghcr.io/org/app:v1.2.3, "
+            "registry.example.com:5000/app:v1 or app@sha256:<64 hex digits>",
+        )
+    name = f"{match['domain']}/{match['path']}" if match["domain"] else match["path"]
+    if len(name) > 255:
+        raise PydanticCustomError("image", "must have a repository name of at most 255 characters")
+    if match["digest"] is None and match["tag"] in (None, "latest"):
+        raise PydanticCustomError(
+            "image_not_pinned",
+            "must be pinned with a tag other than `latest` (it moves under a running Deployment), or a digest",
+        )
+    return value
+
+
+Image = Annotated[str, Field(strict=True, min_length=1, max_length=512), AfterValidator(_image)]
+"""A container image reference pinned by a tag that is not `latest`, or by a digest; the registry
+may carry a port (``registry.example.com:5000/app:v1``) and the path may be nested."""
+
+
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-EnvName = Annotated[str, Field(pattern=ENV_NAME)]
-HttpPath = Annotated[str, Field(pattern=r"^/[^\s]*$", max_length=1024)]
+EnvName = Annotated[
+    str, matching(ENV_NAME, "an environment variable name: letters, digits and _, not starting with a digit")
+]
+HttpPath = Annotated[str, matching(r"^/[^\s]*$", "an HTTP path starting with / and without spaces", max_length=1024)]
 SelectPolicy = Literal["Max", "Min", "Disabled"]

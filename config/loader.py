@@ -111,16 +111,17 @@ def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str 
 def describe(exc: ValidationError) -> list[ConfigProblem]:
     seen: dict[tuple[str, str], ConfigProblem] = {}
     for error in exc.errors(include_url=False):
-        path, parent = _walk(error["loc"])
+        path, parent, annotation = _walk(error["loc"])
+        field = _field_info(parent, error["loc"])
         secret = bool(error["loc"]) and error["loc"][0] in SECRET_KEYS
-        problem = ConfigProblem(path, _value_text(error, secret), _message(error, parent))
+        problem = ConfigProblem(path, _value_text(error, secret), _message(error, parent, annotation, field))
         seen.setdefault((problem.path, problem.message), problem)
     return list(seen.values())
 
 
-def _walk(loc: tuple[Any, ...]) -> tuple[str, Any]:
-    """Dotted key path of an error (pydantic's union and key tags dropped) and the type holding
-    the last key."""
+def _walk(loc: tuple[Any, ...]) -> tuple[str, Any, Any]:
+    """Dotted key path of an error (pydantic's union and key tags dropped), the type holding the
+    last key and the type of the value at the path."""
     text = ""
     annotation: Any = StackSettings
     parent: Any = StackSettings
@@ -136,7 +137,7 @@ def _walk(loc: tuple[Any, ...]) -> tuple[str, Any]:
             text += f"[{part}]"
         else:
             text += f".{part}" if text else str(part)
-    return text or "(root)", parent
+    return text or "(root)", parent, annotation
 
 
 _TAG = object()
@@ -180,22 +181,99 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _value_text(error: Mapping[str, Any], secret: bool) -> str:
+    """The value as the user wrote it (JSON, cut to 80 characters); nothing for a missing key."""
     if error["type"] == "missing":
         return ""
     if secret:
         return "[secret]"
     value = error.get("input")
-    if isinstance(value, dict | list):
-        return ""
+    if value is None and error["type"] == "rule":
+        return ""  # a rule about a key that is not set
     try:
-        text = json.dumps(value)
+        text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _message(error: Mapping[str, Any], parent: Any) -> str:
+def _kind(value: Any) -> str:
+    """What YAML made of a value, in the words of a message."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _whole_number(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"must be a whole number, not a boolean: YAML reads `{str(value).lower()}` as true/false"
+    if isinstance(value, float):
+        if value.is_integer():
+            return f"must be a whole number: write {int(value)}, not {value:g} with a decimal point"
+        return "must be a whole number"
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.lstrip("+-").isdigit():
+            return "must be a whole number, not text: remove the quotes so YAML reads a number"
+        return "must be a whole number"
+    return f"must be a whole number, not {_kind(value)}"
+
+
+def _text(value: Any, field: Any) -> str:
+    if isinstance(value, bool):
+        written = "true" if value else "false"
+        return f'must be text, not a boolean: quote it ("{written}") so YAML keeps it text'
+    if isinstance(value, int | float):
+        example = _pattern_text(field)
+        hint = f" ({example})" if example else ""
+        return (
+            f"must be text{hint}, not a number: write it in quotes so YAML keeps it text "
+            "(unquoted, YAML reads a number and drops what a number does not need, such as trailing zeros)"
+        )
+    return f"must be text, not {_kind(value)}"
+
+
+def _field_info(parent: Any, loc: tuple[Any, ...]) -> Any:
+    """The FieldInfo of the model field an error is about, if the last key is one."""
+    model = _unwrap(parent)
+    if not loc or not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    for part in reversed(loc):
+        for name, field in model.model_fields.items():
+            if part in (name, field.alias):
+                return field
+    return None
+
+
+def _pattern_text(field: Any) -> str | None:
+    """The words for the pattern a string field carries, if any."""
+    from .base import PATTERN_TEXT
+
+    for item in getattr(field, "metadata", ()):
+        pattern = getattr(item, "pattern", None)
+        if pattern is not None:
+            return PATTERN_TEXT.get(pattern)
+    return None
+
+
+def _one_of(expected: str) -> str:
+    return expected.replace("'", "")
+
+
+def _message(error: Mapping[str, Any], parent: Any, annotation: Any = None, field: Any = None) -> str:
+    """The rule an error broke, in the user's words: no library wording, no regular expressions."""
+    from .base import INT32_MAX, PATTERN_TEXT
+
     kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
@@ -207,11 +285,60 @@ def _message(error: Mapping[str, Any], parent: Any) -> str:
             maybe = f"did you mean `{hint[0]}`? " if hint else ""
             return f"unknown key; {maybe}allowed keys: {', '.join(allowed)}"
         return "unknown key"
-    message = error["msg"]
-    for prefix in ("Input should be", "Value should be", "Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            rest = message[len(prefix) :].strip()
-            message = f"must be {rest}" if prefix.endswith("be") else rest
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return _whole_number(value)
+    if kind in ("float_type", "float_parsing"):
+        return f"must be a number, not {_kind(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+            return f"must be true or false: YAML 1.2, which Pulumi reads, takes `{value}` as text, not a boolean"
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return "must be true or false, not text: remove the quotes"
+        return f"must be true or false, not {_kind(value)}"
+    if kind == "string_type":
+        return _text(value, field)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), None)
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[kind]
+        note = " (Kubernetes integers are 32-bit)" if bound == INT32_MAX else ""
+        return f"must be {words} {bound}{note}"
+    if kind in ("too_short", "too_long"):
+        size = ctx.get("min_length" if kind == "too_short" else "max_length")
+        words = "at least" if kind == "too_short" else "at most"
+        items = "entry" if isinstance(value, dict) else "item"
+        return f"must have {words} {size} {items}{'s' if size != 1 else ''} (it has {ctx.get('actual_length')})"
+    if kind == "string_too_short":
+        size = ctx.get("min_length")
+        return "must not be empty" if size == 1 else f"must be at least {size} characters long"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long (it has {len(str(value))})"
     if kind == "string_pattern_mismatch":
-        message = f"must match the pattern {error['ctx']['pattern']}"
+        described = PATTERN_TEXT.get(str(ctx.get("pattern")))
+        return f"must be {described}" if described else "has the wrong format"
+    if kind == "literal_error":
+        note = ": YAML read a boolean here; quote the word" if isinstance(value, bool) else ""
+        return f"must be {_one_of(str(ctx.get('expected')))}{note}"
+    if kind in ("dict_type", "mapping_type"):
+        return f"must be a mapping of keys to values, not {_kind(value)}"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"must be a list, not {_kind(value)}"
+    if kind in ("model_type", "model_attributes_type", "dataclass_type"):
+        model = _unwrap(annotation)
+        keys = ""
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names = sorted(f.alias or n for n, f in model.model_fields.items())
+            keys = f" (keys: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''})"
+        return f"must be a mapping of settings{keys}, not {_kind(value)}"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :].strip()
+    if message.startswith(("Input should be", "Value should be")):
+        rest = message.split(" should be ", 1)[1].strip()
+        return f"must be {rest}"
     return message

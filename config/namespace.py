@@ -6,10 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Cidr, DnsLabel, Model, PositiveInt, Problems, Quantity
+from .base import Cidr, DnsLabel, Model, PositiveInt, Problems, Quantity, matching
 from .workload import ResourceAmounts
 
-KubernetesVersion = Annotated[str, Field(pattern=r"^1\.(3[0-9]|[4-9][0-9])$")]
+KubernetesVersion = Annotated[
+    str,
+    matching(r"^1\.(3[0-9]|[4-9][0-9])$", 'a Kubernetes minor version such as "1.34" (1.30 or later)'),
+]
 
 
 class ResourceQuota(Model):
@@ -77,18 +80,26 @@ class NamespaceSettings(Model):
 class ClusterSettings(Model):
     """The EKS cluster is a prerequisite this program reads, not one it creates."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]*$")] = Field(
-        description="EKS cluster name."
-    )
+    name: Annotated[
+        str,
+        matching(
+            r"^[0-9A-Za-z][A-Za-z0-9_-]*$",
+            "an EKS cluster name: letters, digits, - and _, starting with a letter or digit",
+            min_length=1,
+            max_length=100,
+        ),
+    ] = Field(description="EKS cluster name.")
     kubernetes_version: KubernetesVersion = Field(
         "1.34",
         description="Kubernetes minor version of the cluster (1.30 or later): the schemas rendered "
         "objects are checked against and the Pod Security version.",
     )
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] = Field(
+    region: Annotated[str, matching(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region such as us-east-1")] = Field(
         description="AWS region of the cluster and of the load balancer."
     )
-    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = Field(description="VPC of the cluster.")
+    vpc_id: Annotated[str, matching(r"^vpc-[0-9a-f]{8,17}$", "a VPC id such as vpc-0a1b2c3d4e5f60000")] = Field(
+        description="VPC of the cluster."
+    )
     vpc_cidr: Cidr = Field(
         description="The VPC's CIDR: the load balancer's only egress; cut out of the backend's internet egress, "
         "and contains `loadBalancer.subnetCidrs`."

@@ -11,14 +11,27 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, Image, Model, Problems, Quantity
+from .base import DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
 from .workload import MetricName, WorkloadSettings, _surge_pods
 
 Labels = dict[
-    Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")],
-    Annotated[str, Field(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")],
+    Annotated[
+        str,
+        matching(
+            r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+            "a Kubernetes label key such as app.kubernetes.io/name",
+        ),
+    ],
+    Annotated[
+        str,
+        matching(
+            r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$",
+            "a Kubernetes label value: letters, digits, -, _ and ., starting and ending with a letter or digit",
+            max_length=63,
+        ),
+    ],
 ]
-Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+Duration = Annotated[str, matching(r"^[1-9][0-9]*(s|m|h)$", "a Prometheus duration such as 30s, 2m or 1h")]
 
 
 def duration_seconds(text: str) -> int:
@@ -33,7 +46,7 @@ class Alerts(Model):
     enabled: bool = Field(
         False, description="Guide: 'Recommended Alerts', as a PrometheusRule (needs the Prometheus Operator)."
     )
-    frequent_scaling_changes: Annotated[int, Field(ge=1, le=100)] = Field(
+    frequent_scaling_changes: Annotated[int, int32(ge=1, le=100)] = Field(
         5,
         description="FrequentScaling fires when an HPA's replica count changed more than this many times "
         "in 15 minutes, for 30 minutes. (The guide's `rate()` of a gauge measures nothing; `changes()` "
@@ -45,12 +58,12 @@ class Alerts(Model):
         "each workload's maxReplicas (see docs/operations.md), or the alert fires on an ordinary "
         "rollout at peak.",
     )
-    rollout_pod_start_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+    rollout_pod_start_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
         30,
         description="In the RolloutStuck estimate: seconds a new pod needs to be scheduled, pull its "
         "image and start its container, before its readiness probe's initial delay begins.",
     )
-    runbook_base_url: Annotated[str, Field(pattern=r"^https://\S+$")] = Field(
+    runbook_base_url: Annotated[str, matching(r"^https://\S+$", "an https:// URL")] = Field(
         "https://github.com/subculture-collective/spywatcher/blob/main/docs/runbooks",
         description="Base of each alert's `runbook_url` annotation (`<base>/<alert>.md`).",
     )
@@ -115,7 +128,9 @@ def rollout_estimate(workload: WorkloadSettings, pod_start_seconds: int) -> Roll
 
 class ServiceMonitorSettings(Model):
     enabled: bool = Field(False, description="A ServiceMonitor for the backend's `/metrics` (Prometheus Operator).")
-    path: Annotated[str, Field(pattern=r"^/\S*$")] = Field("/metrics", description="Metrics path.")
+    path: Annotated[str, matching(r"^/\S*$", "an HTTP path starting with /")] = Field(
+        "/metrics", description="Metrics path."
+    )
     interval: Duration = Field("30s", description="Scrape interval.")
     scrape_timeout: Duration = Field("10s", description="Scrape timeout.")
 
@@ -140,17 +155,17 @@ class Adapter(Model):
         description="Install the Prometheus Adapter (Helm) serving `rules` as custom metrics. Needed by "
         "any HPA with custom metrics.",
     )
-    chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+    chart_version: Annotated[str, matching(r"^\d+\.\d+\.\d+$", "a chart version such as 4.15.1")] = Field(
         "5.3.0", description="prometheus-community/prometheus-adapter chart version."
     )
-    chart_repository: Annotated[str, Field(pattern=r"^https://")] = Field(
+    chart_repository: Annotated[str, matching(r"^https://", "an https:// URL")] = Field(
         "https://prometheus-community.github.io/helm-charts", description="Helm repository of the chart."
     )
-    prometheus_url: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
+    prometheus_url: Annotated[str, matching(r"^https?://\S+$", "an http:// or https:// URL")] = Field(
         "http://kube-prometheus-stack-prometheus.monitoring.svc", description="Prometheus the adapter queries."
     )
-    prometheus_port: Annotated[int, Field(ge=1, le=65535)] = Field(9090, description="Prometheus port.")
-    replicas: Annotated[int, Field(ge=1, le=10)] = Field(
+    prometheus_port: Annotated[int, int32(ge=1, le=65535)] = Field(9090, description="Prometheus port.")
+    replicas: Annotated[int, int32(ge=1, le=10)] = Field(
         2, description="Adapter replicas: HPAs with custom metrics stop scaling while it is down."
     )
     rules: list[AdapterRule] = Field(
@@ -209,10 +224,10 @@ class MigrationSettings(Model):
         ["npx", "prisma", "migrate", "deploy"], min_length=1, description="Migration command."
     )
     image: Image | None = Field(None, description="Image of the Job; `null`: the backend image.")
-    backoff_limit: Annotated[int, Field(ge=0, le=10)] = Field(
+    backoff_limit: Annotated[int, int32(ge=0, le=10)] = Field(
         0, description="Retries of a failed migration (0: a failure stops the update at once)."
     )
-    active_deadline_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
+    active_deadline_seconds: Annotated[int, int32(ge=30, le=86400)] = Field(
         600, description="Longest a migration may run."
     )
 
@@ -228,11 +243,13 @@ class CanarySettings(Model):
         "route untouched.",
     )
     image: Image | None = Field(None, description="Canary image (required when enabled).")
-    replicas: Annotated[int, Field(ge=1, le=20)] = Field(1, description="Canary pods (not autoscaled).")
-    weight: Annotated[int, Field(ge=0, le=100)] = Field(10, description="Percent of the route's requests.")
-    header: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = Field(
-        "X-Spywatcher-Canary",
-        description="Requests with this header set to `always` go to the canary, `never` to stable. `null`: off.",
+    replicas: Annotated[int, int32(ge=1, le=20)] = Field(1, description="Canary pods (not autoscaled).")
+    weight: Annotated[int, int32(ge=0, le=100)] = Field(10, description="Percent of the route's requests.")
+    header: Annotated[str, matching(r"^[A-Za-z0-9-]{1,64}$", "an HTTP header name: letters, digits and -")] | None = (
+        Field(
+            "X-Spywatcher-Canary",
+            description="Requests with this header set to `always` go to the canary, `never` to stable. `null`: off.",
+        )
     )
     route: DnsLabel = Field("api", description="Route (by name) the canary shares traffic with.")
 
@@ -250,6 +267,15 @@ class SchedulingSettings(Model):
     resources: dict[Literal["cpu", "memory"], Quantity] = Field(
         {"cpu": "50m", "memory": "64Mi"}, description="Requests and limits of a schedule pod."
     )
+
+    @model_validator(mode="after")
+    def _whole_bytes(self) -> SchedulingSettings:
+        problems = Problems()
+        memory = self.resources.get("memory")
+        if memory is not None and (reason := memory_problem(memory)) is not None:
+            problems.add(("resources", "memory"), memory, reason)
+        problems.raise_if_any("SchedulingSettings")
+        return self
 
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from .base import Model, PositiveInt, Problems
+from .base import Model, PositiveInt, Problems, matching
 
 _CRON_FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
@@ -26,13 +26,18 @@ def cron_problem(expression: str) -> str | None:
 
 
 class Schedule(Model):
-    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=20)] = Field(
-        description="Schedule name (CronJob `spywatcher-<workload>-<name>`)."
-    )
+    name: Annotated[
+        str,
+        matching(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            "a DNS label: lowercase letters, digits and inner hyphens, such as my-app",
+            max_length=20,
+        ),
+    ] = Field(description="Schedule name (CronJob `spywatcher-<workload>-<name>`).")
     cron: str = Field(description="When, as a cron expression in `timeZone`.")
-    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$")] = Field(
-        "UTC", description="IANA time zone of `cron`."
-    )
+    time_zone: Annotated[
+        str, matching(r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "an IANA time zone such as UTC or Europe/Berlin")
+    ] = Field("UTC", description="IANA time zone of `cron`.")
     min_replicas: PositiveInt = Field(
         description="HPA minimum from then on. Guide: 'Reduce replicas during off-peak hours'. Must stay "
         "within the HPA's bounds and above the PDB's minAvailable."

@@ -234,6 +234,18 @@ class StackSettings(Model):
                 controller.namespace,
                 "must differ from namespace.name: the two namespaces carry different policies",
             )
+        region = self.cluster.region
+        for index, certificate in enumerate(lb.certificates()):
+            where = ("certificate",) if index == 0 else ("additionalCertificates", index - 1)
+            cert_region = certificate.arn.split(":")[3]
+            if cert_region != region:
+                problems.add(
+                    ("loadBalancer", *where, "arn"),
+                    certificate.arn,
+                    f"is an ACM certificate in {cert_region}, but the load balancer is in the cluster's region "
+                    f"{region} (cluster.region): a listener accepts only certificates of its own region, so "
+                    f"AWS would refuse it at `pulumi up`; request or import the certificate in {region}",
+                )
         domains = [d for c in lb.certificates() for d in c.domains]
         for key, host in self.routing.used_hosts().items():
             if not any(covers(d, host) for d in domains):

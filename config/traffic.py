@@ -12,15 +12,43 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Cidr, DnsLabel, HttpPath, Model, PositiveInt, Problems
+from .base import Cidr, DnsLabel, HttpPath, Model, PositiveInt, Problems, int32, matching
 from .workload import Resources, ScaleDownRules, ScaleUpRules, Utilization
 
-AwsName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")]
+AwsName = Annotated[
+    str,
+    matching(
+        r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$",
+        "an AWS load balancer or target group name: letters, digits and inner hyphens",
+        min_length=1,
+        max_length=32,
+    ),
+]
 """An ELB load balancer or target group name: at most 32 letters, digits and inner hyphens."""
-Hostname = Annotated[str, Field(max_length=253, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")]
-DomainPattern = Annotated[str, Field(max_length=253, pattern=r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$")]
-CertificateArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")]
-SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+Hostname = Annotated[
+    str,
+    matching(
+        r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$",
+        "a DNS hostname in lowercase such as api.example.com",
+        max_length=253,
+    ),
+]
+DomainPattern = Annotated[
+    str,
+    matching(
+        r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$",
+        "a DNS name such as example.com or *.example.com",
+        max_length=253,
+    ),
+]
+CertificateArn = Annotated[
+    str,
+    matching(
+        r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        "an ACM certificate ARN such as arn:aws:acm:us-east-1:111122223333:certificate/<id>",
+    ),
+]
+SubnetId = Annotated[str, matching(r"^subnet-[0-9a-f]{8,17}$", "a subnet id such as subnet-0a1b2c3d4e5f60001")]
 
 
 def covers(pattern: str, host: str) -> bool:
@@ -44,21 +72,24 @@ class HealthCheck(Model):
         description="Guide: 'Path: /health/live'. ingress-nginx answers it itself on the traffic port "
         "(its health-check path), so the check proves the controller pod serves.",
     )
-    interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
+    interval_seconds: Annotated[int, int32(ge=5, le=300)] = Field(
         30, description="Guide: 'Interval: 30s' (AWS: 5-300)."
     )
-    timeout_seconds: Annotated[int, Field(ge=2, le=120)] = Field(
+    timeout_seconds: Annotated[int, int32(ge=2, le=120)] = Field(
         5, description="Guide: 'Timeout: 5s' (AWS: 2-120, shorter than the interval)."
     )
-    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+    healthy_threshold: Annotated[int, int32(ge=2, le=10)] = Field(
         2, description="Guide: 'Healthy Threshold: 2' consecutive successes (AWS: 2-10)."
     )
-    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+    unhealthy_threshold: Annotated[int, int32(ge=2, le=10)] = Field(
         3, description="Guide: 'Unhealthy Threshold: 3' consecutive failures (AWS: 2-10)."
     )
-    matcher: Annotated[str, Field(pattern=r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")] = Field(
-        "200", description="HTTP codes that count as healthy."
-    )
+    matcher: Annotated[
+        str,
+        matching(
+            r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$", "HTTP status codes such as 200, 200-299 or 200,302"
+        ),
+    ] = Field("200", description="HTTP codes that count as healthy.")
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> HealthCheck:
@@ -107,7 +138,13 @@ class LoadBalancerSettings(Model):
     additional_certificates: list[Certificate] = Field(
         default_factory=list, description="More certificates on the 443 listener (SNI)."
     )
-    ssl_policy: Annotated[str, Field(pattern=r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$")] = Field(
+    ssl_policy: Annotated[
+        str,
+        matching(
+            r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$",
+            "a TLS 1.3 ELB security policy such as ELBSecurityPolicy-TLS13-1-2-2021-06",
+        ),
+    ] = Field(
         "ELBSecurityPolicy-TLS13-1-2-2021-06",
         description="TLS policy of the 443 listener: a current TLS 1.3 policy.",
     )
@@ -122,14 +159,14 @@ class LoadBalancerSettings(Model):
         "explicitly on the load balancer (NLBs default to off) and on the target group.",
     )
     enable_http2: bool = Field(True, description="Guide: 'HTTP/2 support enabled'. ALB only.")
-    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] = Field(
+    idle_timeout_seconds: Annotated[int, int32(ge=1, le=4000)] = Field(
         60,
         description="ALB idle timeout. ALB only. Must stay below nginx's client keepalive (75 s) so the "
         "ALB, not nginx, closes idle connections (no 502 on a reused socket).",
     )
     drop_invalid_header_fields: bool = Field(True, description="ALB drops headers that are not valid HTTP.")
     health_check: HealthCheck = Field(HealthCheck(), description="Target group health check.")
-    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+    deregistration_delay_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
         60,
         description="Guide: 'Connection draining (60-second timeout for graceful shutdown)': how long "
         "a deregistered controller pod keeps its in-flight connections.",
@@ -139,9 +176,9 @@ class LoadBalancerSettings(Model):
         description="Pulumi `protect` on the load balancer and target group: `pulumi destroy` or a "
         "replacement stops instead of deleting them.",
     )
-    route53_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = Field(
-        None, description="When set, alias A records for every routing host in this hosted zone."
-    )
+    route53_zone_id: (
+        Annotated[str, matching(r"^Z[A-Z0-9]{1,31}$", "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")] | None
+    ) = Field(None, description="When set, alias A records for every routing host in this hosted zone.")
 
     @model_validator(mode="after")
     def _aws_limits(self) -> LoadBalancerSettings:
@@ -156,7 +193,9 @@ class LoadBalancerSettings(Model):
                 if field in self.model_fields_set:
                     problems.add((key,), getattr(self, field), "applies to an application load balancer only")
         if alb and len(set(self.subnet_ids)) < 2:
-            problems.add(("subnetIds",), None, "an application load balancer needs subnets in at least two zones")
+            problems.add(
+                ("subnetIds",), self.subnet_ids, "an application load balancer needs subnets in at least two zones"
+            )
         if self.name is not None and self.name.startswith("internal-"):
             problems.add(("name",), self.name, "must not start with `internal-` (reserved by AWS)")
         if not self.protect and "deletion_protection" not in self.model_fields_set:
@@ -198,8 +237,8 @@ class Retries(Model):
         min_length=1,
         description="Guide: \"proxy-next-upstream: 'error timeout http_502 http_503 http_504'\".",
     )
-    tries: Annotated[int, Field(ge=1, le=10)] = Field(3, description="Guide: 'Maximum 3 attempts'.")
-    timeout_seconds: Annotated[int, Field(ge=0, le=600)] = Field(
+    tries: Annotated[int, int32(ge=1, le=10)] = Field(3, description="Guide: 'Maximum 3 attempts'.")
+    timeout_seconds: Annotated[int, int32(ge=0, le=600)] = Field(
         10, description="Guide: '10-second timeout for retries' (0: no limit)."
     )
 
@@ -208,7 +247,7 @@ class Retries(Model):
 
 
 class ControllerAutoscaling(Model):
-    min_replicas: Annotated[int, Field(ge=2)] = Field(
+    min_replicas: Annotated[int, int32(ge=2)] = Field(
         2, description="The controller itself runs at least 2 replicas, so a drain or rollout keeps one serving."
     )
     max_replicas: PositiveInt = Field(6, description="Most controller replicas.")
@@ -228,12 +267,12 @@ class ControllerAutoscaling(Model):
 
 class IngressControllerSettings(Model):
     namespace: DnsLabel = Field("ingress-nginx", description="Namespace of the controller.")
-    chart_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")] = Field(
+    chart_version: Annotated[str, matching(r"^\d+\.\d+\.\d+$", "a chart version such as 4.15.1")] = Field(
         "4.15.1",
         description="ingress-nginx Helm chart version: 4.15.1 (controller v1.15.1) is the project's "
         "final release; it reached end of maintenance in March 2026.",
     )
-    chart_repository: Annotated[str, Field(pattern=r"^https://")] = Field(
+    chart_repository: Annotated[str, matching(r"^https://", "an https:// URL")] = Field(
         "https://kubernetes.github.io/ingress-nginx", description="Helm repository of the chart."
     )
     ingress_class: DnsLabel = Field("nginx", description="IngressClass the controller owns and the routes use.")
@@ -253,25 +292,25 @@ class IngressControllerSettings(Model):
         description="Guide: 'EWMA (Exponentially Weighted Moving Average): distributes requests based on "
         "response time'. ConfigMap `load-balance`.",
     )
-    upstream_keepalive_connections: Annotated[int, Field(ge=0, le=10000)] = Field(
+    upstream_keepalive_connections: Annotated[int, int32(ge=0, le=10000)] = Field(
         100, description="Guide: 'upstream-keepalive-connections: 100' (idle connections per worker)."
     )
-    upstream_keepalive_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+    upstream_keepalive_timeout_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         60, description="Guide: 'upstream-keepalive-timeout: 60s'."
     )
-    upstream_keepalive_requests: Annotated[int, Field(ge=1, le=100000)] = Field(
+    upstream_keepalive_requests: Annotated[int, int32(ge=1, le=100000)] = Field(
         100, description="Guide: 'upstream-keepalive-requests: 100'."
     )
     retries: Retries = Field(Retries(), description="Guide: 'Automatic Retry Logic', the controller-wide default.")
-    worker_shutdown_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+    worker_shutdown_timeout_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         30, description="nginx's own drain on shutdown (`worker-shutdown-timeout`)."
     )
-    termination_grace_period_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+    termination_grace_period_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         120,
         description="Controller pods' grace period: it must cover the load balancer's deregistration "
         "delay plus the controller's own drain.",
     )
-    shutdown_margin_seconds: Annotated[int, Field(ge=0, le=300)] = Field(
+    shutdown_margin_seconds: Annotated[int, int32(ge=0, le=300)] = Field(
         5,
         description="Extra wait after the deregistration delay before nginx stops, for the load "
         "balancer to stop sending new connections (`--shutdown-grace-period` = delay + margin).",
@@ -289,10 +328,10 @@ POST_SHUTDOWN_SECONDS = 10
 
 
 class Cookie(Model):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(
+    name: Annotated[str, matching(r"^[A-Za-z0-9_-]{1,64}$", "a cookie name: letters, digits, - and _")] = Field(
         "SPYWATCHER_AFFINITY", description="Cookie name."
     )
-    max_age_seconds: Annotated[int, Field(ge=1, le=31_536_000)] = Field(
+    max_age_seconds: Annotated[int, int32(ge=1, le=31_536_000)] = Field(
         10800, description="Guide: '3-hour timeout for backend sessions'."
     )
     same_site: Literal["Strict", "Lax", "None"] = Field("Lax", description="SameSite attribute.")
@@ -300,8 +339,8 @@ class Cookie(Model):
 
 
 class Timeouts(Model):
-    read_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(60, description="`proxy-read-timeout`.")
-    send_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(60, description="`proxy-send-timeout`.")
+    read_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(60, description="`proxy-read-timeout`.")
+    send_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(60, description="`proxy-send-timeout`.")
 
 
 class Route(Model):
@@ -386,12 +425,16 @@ class RoutingSettings(Model):
                     route.host,
                     f"is not a key of routing.hosts ({', '.join(sorted(self.hosts))})",
                 )
-            key = (route.host, route.path)
+            # Two host keys may name one hostname: the controller sees hostnames, not keys.
+            key = (self.hosts.get(route.host, f"<{route.host}>"), route.path)
             if key in seen:
+                other = self.routes[seen[key]]
+                via = "" if other.host == route.host else f" (routes[{seen[key]}] uses host `{other.host}`)"
                 problems.add(
                     ("routes", index, "path"),
                     route.path,
-                    f"is already routed on host `{route.host}` by routes[{seen[key]}]",
+                    f"is already routed on {key[0]} by routes[{seen[key]}]{via}: the controller would serve "
+                    "only one of them",
                 )
             seen.setdefault(key, index)
             if not route.dedicated_service:

@@ -13,14 +13,16 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, PlainValidator, model_validator
+from pydantic import Field, PlainValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .base import (
     ENV_NAME,
+    INT32_MAX,
     EnvName,
     HttpPath,
     Image,
+    MemoryQuantity,
     Model,
     Port,
     PositiveInt,
@@ -28,40 +30,45 @@ from .base import (
     Quantity,
     SelectPolicy,
     deep_merge,
+    int32,
+    matching,
     parse_quantity,
 )
 from .schedule import Schedule
 
 
 def _int_or_percent(value: Any) -> int | str:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32_MAX:
         return value
     if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
         return value
-    raise PydanticCustomError("int_or_percent", "must be a whole number >= 0 or a percentage such as 25%")
+    raise PydanticCustomError(
+        "int_or_percent", "must be a whole number from 0 to 2147483647 or a percentage such as 25%"
+    )
 
 
 IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]
-PeriodSeconds = Annotated[int, Field(ge=1, le=1800)]
-WindowSeconds = Annotated[int, Field(ge=0, le=3600)]
-Utilization = Annotated[int, Field(ge=1, le=100)]
-MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)]
+PeriodSeconds = Annotated[int, int32(ge=1, le=1800)]
+WindowSeconds = Annotated[int, int32(ge=0, le=3600)]
+Utilization = Annotated[int, int32(ge=1, le=100)]
+MetricName = Annotated[
+    str,
+    matching(
+        r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", "a Prometheus metric name such as http_requests_per_second", max_length=200
+    ),
+]
 DnsSubdomain = Annotated[
     str,
-    Field(max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+    matching(
+        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        "a Kubernetes object name: lowercase letters, digits, - and .",
+        max_length=253,
+    ),
 ]
 
 
-def _scalar_to_text(value: Any) -> Any:
-    # `PORT: 3001` in YAML is an int; a ConfigMap holds strings.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-EnvValue = Annotated[str, BeforeValidator(_scalar_to_text), Field(max_length=1_048_576)]
+EnvValue = Annotated[str, Field(strict=True, max_length=1_048_576)]
+"""Text: a ConfigMap holds strings, so `PORT: 3001` must be quoted (`PORT: "3001"`)."""
 
 
 # --- Resources -------------------------------------------------------------------------------
@@ -69,7 +76,7 @@ EnvValue = Annotated[str, BeforeValidator(_scalar_to_text), Field(max_length=1_0
 
 class ResourceAmounts(Model):
     cpu: Quantity | None = Field(None, description="CPU, e.g. `500m` or `1`.")
-    memory: Quantity | None = Field(None, description="Memory, e.g. `512Mi` or `1Gi`.")
+    memory: MemoryQuantity | None = Field(None, description="Memory, e.g. `512Mi` or `1Gi` (whole bytes).")
 
     def value(self, resource: str) -> Decimal | None:
         text = getattr(self, resource)
@@ -255,15 +262,15 @@ def _surge_pods(value: int | str, replicas: int, round_up: bool) -> int:
 class Rollout(Model):
     max_surge: IntOrPercent = Field(1, description="Guide: 'maxSurge: 1 # 1 extra pod during update'.")
     max_unavailable: IntOrPercent = Field(0, description="Guide: 'maxUnavailable: 0 # All pods must be available'.")
-    revision_history_limit: Annotated[int, Field(ge=0, le=100)] = Field(
+    revision_history_limit: Annotated[int, int32(ge=0, le=100)] = Field(
         10, description="Guide: 'Keep last 10 revisions for rollback'."
     )
-    progress_deadline_seconds: Annotated[int, Field(ge=1, le=7200)] = Field(
+    progress_deadline_seconds: Annotated[int, int32(ge=1, le=7200)] = Field(
         600,
         description="A rollout with no progress for this long is marked failed and `pulumi up` "
         "reports it. Must exceed the startup probe's budget (guide: 'up to 5 minutes').",
     )
-    min_ready_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+    min_ready_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
         0, description="Seconds a new pod must stay ready before it counts as available."
     )
 
@@ -292,10 +299,10 @@ class Rollout(Model):
 
 
 class Shutdown(Model):
-    termination_grace_period_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+    termination_grace_period_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         30, description="Guide: 'Graceful shutdown (30s timeout)' after SIGTERM, preStop included."
     )
-    pre_stop_sleep_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+    pre_stop_sleep_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
         10,
         description="preStop sleep before SIGTERM, so the pod is removed from the endpoints (and "
         "from ingress-nginx's upstreams) before the app stops accepting connections. Must be "
@@ -321,11 +328,11 @@ class Shutdown(Model):
 
 class Probe(Model):
     path: HttpPath = Field(description="HTTP GET path on the container port.")
-    initial_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(0, description="Delay before the first probe.")
-    period_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(10, description="Seconds between probes.")
-    timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(1, description="Seconds before a probe times out.")
-    success_threshold: Annotated[int, Field(ge=1, le=100)] = Field(1, description="Successes to count as passing.")
-    failure_threshold: Annotated[int, Field(ge=1, le=1000)] = Field(3, description="Failures to count as failing.")
+    initial_delay_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(0, description="Delay before the first probe.")
+    period_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(10, description="Seconds between probes.")
+    timeout_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(1, description="Seconds before a probe times out.")
+    success_threshold: Annotated[int, int32(ge=1, le=100)] = Field(1, description="Successes to count as passing.")
+    failure_threshold: Annotated[int, int32(ge=1, le=1000)] = Field(3, description="Failures to count as failing.")
 
     def budget_seconds(self) -> int:
         """Longest a probe can keep failing before it gives up."""
@@ -364,23 +371,23 @@ class ServiceSettings(Model):
         description="Guide: 'Kubernetes services use ClusterIP with client IP session affinity'. "
         "Applies to traffic through kube-proxy; ingress-nginx picks endpoints itself.",
     )
-    session_affinity_timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(
+    session_affinity_timeout_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(
         10800, description="Guide: 'timeoutSeconds: 10800 # 3 hours'."
     )
 
 
 class SecurityContext(Model):
-    run_as_user: Annotated[int, Field(ge=1, le=2_147_483_647)] = Field(
+    run_as_user: Annotated[int, int32(ge=1, le=2_147_483_647)] = Field(
         description="Non-root user id the containers run as."
     )
-    run_as_group: Annotated[int, Field(ge=1, le=2_147_483_647)] = Field(description="Group id the containers run as.")
+    run_as_group: Annotated[int, int32(ge=1, le=2_147_483_647)] = Field(description="Group id the containers run as.")
 
 
 class ScratchVolume(Model):
-    mount_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=255)] = Field(
-        description="A directory the app writes to; the root filesystem is read-only."
+    mount_path: Annotated[str, matching(r"^/[A-Za-z0-9._/-]*$", "an absolute path such as /tmp", max_length=255)] = (
+        Field(description="A directory the app writes to; the root filesystem is read-only.")
     )
-    size_limit: Quantity = Field("64Mi", description="emptyDir size limit.")
+    size_limit: MemoryQuantity = Field("64Mi", description="emptyDir size limit.")
 
     def volume_name(self) -> str:
         name = re.sub(r"[^a-z0-9]+", "-", self.mount_path.lower()).strip("-") or "root"

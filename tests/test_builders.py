@@ -101,7 +101,7 @@ def test_built_objects_pass_the_schema_in_every_variant() -> None:
     variants = [
         args(backend(autoscaling={"customMetrics": {"enabled": True}})),
         args(backend(rollout={"maxSurge": "25%", "maxUnavailable": "10%"}, shutdown={"preStopSleepSeconds": 0})),
-        args(FrontendSettings.model_validate({"image": "f:1", "env": {"A": 1, "B": True}})),
+        args(FrontendSettings.model_validate({"image": "f:1", "env": {"A": "1", "B": "true"}})),
     ]
     objects = []
     for a in variants:

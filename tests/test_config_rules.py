@@ -23,25 +23,25 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "wrong type",
         {"backend": {"autoscaling": {"minReplicas": "two"}}},
         "backend.autoscaling.minReplicas",
-        "valid integer",
+        "must be a whole number",
     ),
     (
         "replicas >= 1",
         {"frontend": {"autoscaling": {"minReplicas": 0}}},
         "frontend.autoscaling.minReplicas",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "utilization <= 100",
         {"backend": {"autoscaling": {"cpuUtilization": 101}}},
         "backend.autoscaling.cpuUtilization",
-        "less than or equal to 100",
+        "at most 100",
     ),
     (
         "utilization >= 1",
         {"backend": {"autoscaling": {"memoryUtilization": 0}}},
         "backend.autoscaling.memoryUtilization",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "policy period <= 1800",
@@ -53,7 +53,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds",
-        "less than or equal to 1800",
+        "at most 1800",
     ),
     (
         "policy period >= 1",
@@ -65,19 +65,19 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "stabilization <= 3600",
         {"backend": {"autoscaling": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 3601}}}}},
         "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds",
-        "less than or equal to 3600",
+        "at most 3600",
     ),
     (
         "stabilization >= 0",
         {"backend": {"autoscaling": {"behavior": {"scaleUp": {"stabilizationWindowSeconds": -1}}}}},
         "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds",
-        "greater than or equal to 0",
+        "at least 0",
     ),
     (
         "policy type",
@@ -89,7 +89,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "backend.autoscaling.behavior.scaleUp.policies[0].type",
-        "'Percent' or 'Pods'",
+        "must be Percent or Pods",
     ),
     (
         "at least one policy",
@@ -101,19 +101,19 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "probe period >= 1",
         {"backend": {"probes": {"readiness": {"periodSeconds": 0}}}},
         "backend.probes.readiness.periodSeconds",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "probe timeout >= 1",
         {"backend": {"probes": {"liveness": {"timeoutSeconds": 0}}}},
         "backend.probes.liveness.timeoutSeconds",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "probe failures >= 1",
         {"frontend": {"probes": {"liveness": {"failureThreshold": 0}}}},
         "frontend.probes.liveness.failureThreshold",
-        "greater than or equal to 1",
+        "at least 1",
     ),
     (
         "liveness success threshold is 1",
@@ -226,9 +226,11 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "startup probe's budget (300 s)",
     ),
     ("explicit provider", {"cluster": {"context": None}}, "cluster.context", "spywatcher:kubeconfig"),
-    ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name", "pattern"),
-    ("kubernetes version", {"cluster": {"kubernetesVersion": "1.29"}}, "cluster.kubernetesVersion", "pattern"),
-    ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)", "pattern"),
+    ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name", "must be a DNS label: lowercase"),
+    ("kubernetes version", {"cluster": {"kubernetesVersion": "1.29"}}, "cluster.kubernetesVersion",
+     'a Kubernetes minor version such as "1.34"'),
+    ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)",
+     "must be an environment variable name"),
 ]
 
 
@@ -254,7 +256,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "frontend.shutdown.terminationGracePeriodSeconds",
     ]
     assert str(error).startswith("invalid stack configuration (3 problems")
-    assert "backend.autoscaling.minReplicas: 0 — must be greater than or equal to 1" in str(error)
+    assert "backend.autoscaling.minReplicas: 0 — must be at least 1" in str(error)
 
 
 def test_secrets_in_plain_text_are_refused() -> None:
@@ -270,13 +272,13 @@ def test_secret_values_never_appear_in_messages() -> None:
     assert "conflicts with backend.existingSecret" in problem_for(error, "secrets.backend")
     error = config_error("staging", secrets={"secrets": {"backend": {"bad key": "s3cr3t-value", "N": 5}}})
     assert "s3cr3t-value" not in str(error)
-    assert "pattern" in problem_for(error, "secrets.backend.bad key (key)")
+    assert "must be an environment variable name" in problem_for(error, "secrets.backend.bad key (key)")
     assert "[secret]" in problem_for(error, "secrets.backend.N")
 
 
 def test_secret_for_an_unknown_workload() -> None:
     error = config_error("staging", secrets={"secrets": {"worker": {"A": "b"}}})
-    assert "'backend' or 'frontend'" in problem_for(error, "secrets.worker (key)")
+    assert "must be backend or frontend" in problem_for(error, "secrets.worker (key)")
 
 
 def test_secret_and_env_must_not_share_a_name() -> None:

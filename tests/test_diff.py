@@ -338,7 +338,7 @@ def test_the_base_is_rendered_by_its_own_renderer(repo: dict[str, Any], base_ren
         f"{repo['base']} ({repo['base'][:7]}) could not be rendered:",
         "error: stack production: invalid stack configuration (1 problem; keys are under `spywatcher:`):",
     ]
-    assert "  - backend.autoscaling.minReplicas: 0 — must be greater than or equal to 1" in production
+    assert "  - backend.autoscaling.minReplicas: 0 — must be at least 1" in production
     assert compare("production", production, None).status == "unavailable"
     head = snapshot_from_files(render_plan(plans["staging"], kubernetes_version("staging")).files)
     staging = compare("staging", sides["staging"], head)

@@ -357,7 +357,7 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
         "canary.route",
         "without affinity",
     ),
-    ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "less than or equal to 100"),
+    ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "at most 100"),
     (
         "quota counts the canary",
         {"canary": {"enabled": True, "image": "b:2", "replicas": 4}},
@@ -426,7 +426,7 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
         "alert threshold",
         {"monitoring": {"alerts": {"frequentScalingChanges": 0}}},
         "monitoring.alerts.frequentScalingChanges",
-        "greater than or equal to 1",
+        "at least 1",
     ),
 ]
 

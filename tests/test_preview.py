@@ -49,7 +49,7 @@ def test_bad_stack_file_exits_1_with_the_problems(tmp_path, monkeypatch) -> None
     monkeypatch.setattr("offline.preview.run_stack", broken)
     code, out, err = run("--stack", "staging")
     assert code == 1 and out == ""
-    assert "backend.autoscaling.minReplicas: 0 — must be greater than or equal to 1" in err
+    assert "backend.autoscaling.minReplicas: 0 — must be at least 1" in err
     assert "Traceback" not in err
 
 

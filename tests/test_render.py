@@ -156,7 +156,7 @@ def test_bad_config_exits_1_with_one_line_per_problem(tmp_path: Path, monkeypatc
                         lambda stack: run_stack(stack, {"backend": {"autoscaling": {"minReplicas": 0}}}))
     code, out, err = render_cli("--stack", "staging", "--out", str(tmp_path))
     assert code == 1 and out == ""
-    assert "  - backend.autoscaling.minReplicas: 0 — must be greater than or equal to 1" in err
+    assert "  - backend.autoscaling.minReplicas: 0 — must be at least 1" in err
     assert "Traceback" not in err and not (tmp_path / "staging").exists()
 
 

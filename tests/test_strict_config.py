@@ -1,0 +1,256 @@
+"""No config value is coerced across types, every integer carries its API's bounds, and every
+message speaks the user's language: no regular expression, no pydantic wording.
+
+The rules are checked on the models themselves (so a key added later gets them too) and by
+replacing every leaf of both stacks' settings with a value of the wrong type or out of range.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config import ConfigError, validate_settings
+from config.base import INT32_MAX, INT32_MIN, PATTERN_TEXT
+from config.stack import StackSettings
+from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
+
+Path = tuple[str | int, ...]
+# Leaves that are Kubernetes quantities: the API reads `cpu: 1` and `cpu: "1"` alike.
+QUANTITY_KEYS = {"cpu", "memory", "sizeLimit"}
+# Wording that belongs to pydantic or to a regular expression, never to a message.
+LIBRARY_WORDS = ("Input should", "instance of", "after validation", "pattern", "Value error", "^", "$", "[a-z",
+                 "\\d", "greater than or equal", "less than or equal", "valid dictionary")
+
+
+def _schemas(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas(value)
+
+
+SCHEMA = StackSettings.model_json_schema(by_alias=True)
+
+
+def test_every_integer_of_the_models_is_bounded_to_int32() -> None:
+    integers = [s for s in _schemas(SCHEMA) if s.get("type") == "integer"]
+    assert len(integers) > 40
+    unbounded = [
+        s for s in integers
+        if s.get("minimum", INT32_MIN - 1) < INT32_MIN or s.get("maximum", INT32_MAX + 1) > INT32_MAX
+    ]
+    assert unbounded == [], "integers without int32 bounds (use config.base.int32):\n" + json.dumps(unbounded)
+
+
+def test_every_pattern_of_the_models_has_words_for_messages() -> None:
+    patterns = {s["pattern"] for s in _schemas(SCHEMA) if isinstance(s.get("pattern"), str)}
+    assert len(patterns) > 15
+    assert sorted(p for p in patterns if p not in PATTERN_TEXT) == [], "use config.base.matching(pattern, words)"
+
+
+def test_the_models_are_strict() -> None:
+    from config import base
+
+    assert base.Model.model_config.get("strict") is True
+
+
+# --- Every leaf of both stacks, confused --------------------------------------------------------
+
+
+def full_config(stack: str) -> dict[str, Any]:
+    """Every setting of a stack, defaults included, as a stack file would spell it."""
+    dump = stack_settings(stack).model_dump(by_alias=True, mode="python")
+    return {k: v for k, v in dump.items() if v not in (None, {})}
+
+
+CONFIGS = {stack: full_config(stack) for stack in ("staging", "production")}
+
+
+def leaves(value: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from leaves(item, (*prefix, key))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from leaves(item, (*prefix, index))
+    elif not isinstance(value, dict | list) and value is not None:
+        yield prefix, value
+
+
+def dotted(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def replaced(config: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
+    result = copy.deepcopy(config)
+    node: Any = result
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return result
+
+
+def confusions(path: Path, value: Any) -> list[Any]:
+    """Values of the wrong type (or out of the API's range) for a leaf."""
+    if isinstance(value, bool):
+        return [int(value), str(value).lower(), "yes"]
+    if isinstance(value, int):
+        return [True, float(value) + 0.5, float(value), str(value), INT32_MAX + 1, INT32_MIN - 1]
+    if isinstance(value, str):
+        quantity = path[-1] in QUANTITY_KEYS
+        return [True, False] if quantity else [True, 5, 1.5]
+    raise AssertionError(f"unexpected leaf {path}: {value!r}")
+
+
+CASES = sorted(
+    {(stack, path, json.dumps(bad)): (stack, path, bad)
+     for stack, config in CONFIGS.items()
+     for path, value in leaves(config)
+     for bad in confusions(path, value)}.values(),
+    key=repr,
+)
+
+
+def test_the_full_configs_are_valid_as_they_are() -> None:
+    for stack, config in CONFIGS.items():
+        assert validate_settings(copy.deepcopy(config), set(), stack) == stack_settings(stack)
+
+
+def _refused(stack: str, path: Path, bad: Any) -> str:
+    config = replaced(CONFIGS[stack], path, bad)
+    with pytest.raises(ConfigError) as caught:
+        validate_settings(config, set(), stack)
+    key = dotted(path)
+    found = [str(p) for p in caught.value.problems if p.path == key]
+    assert found, f"{key} = {bad!r} was not refused at its key:\n{caught.value}"
+    for message in found:
+        assert not any(w in message for w in LIBRARY_WORDS), message
+    return found[0]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(CASES))
+def test_a_value_of_the_wrong_type_or_range_is_refused_at_its_key(case: tuple[str, Path, Any]) -> None:
+    _refused(*case)
+
+
+def test_the_confusions_cover_every_kind_of_leaf() -> None:
+    kinds = {type(bad).__name__ for _, _, bad in CASES}
+    assert kinds == {"bool", "int", "float", "str"}
+    assert len(CASES) > 500
+
+
+# --- The classes of the issue, one by one --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "words"),
+    [
+        ({"backend": {"autoscaling": {"cpuUtilization": True}}}, "backend.autoscaling.cpuUtilization",
+         "must be a whole number, not a boolean"),
+        ({"backend": {"autoscaling": {"maxReplicas": 3_000_000_000}}}, "backend.autoscaling.maxReplicas",
+         "must be at most 2147483647 (Kubernetes integers are 32-bit)"),
+        ({"backend": {"autoscaling": {"maxReplicas": 4.0}}}, "backend.autoscaling.maxReplicas",
+         "write 4, not 4 with a decimal point"),
+        ({"backend": {"autoscaling": {"maxReplicas": "4"}}}, "backend.autoscaling.maxReplicas",
+         "not text: remove the quotes"),
+        ({"backend": {"env": {"PORT": 3001}}}, "backend.env.PORT", "must be text"),
+        ({"loadBalancer": {"protect": "false"}}, "loadBalancer.protect", "must be true or false, not text"),
+        ({"loadBalancer": {"protect": "off"}}, "loadBalancer.protect", "takes `off` as text"),
+        ({"cluster": {"kubernetesVersion": 1.3}}, "cluster.kubernetesVersion",
+         'must be text (a Kubernetes minor version such as "1.34" (1.30 or later)), not a number: write it in quotes'),
+        ({"routing": {"routes": [{"name": "x", "host": "api", "workload": "backend", "pathType": True}]}},
+         "routing.routes[0].pathType", "must be Prefix or Exact"),
+        ({"backend": "big"}, "backend", "must be a mapping of settings (keys:"),
+        ({"backend": {"resources": {"requests": {"memory": "256m"}}}}, "backend.resources.requests.memory",
+         "must be a whole number of bytes: 256m is 0.256 bytes"),
+        ({"namespace": {"limitRange": {"max": {"memory": "1500m"}}}}, "namespace.limitRange.max.memory",
+         "whole number of bytes"),
+        ({"backend": {"scratchVolumes": [{"mountPath": "/tmp", "sizeLimit": "10m"}]}},
+         "backend.scratchVolumes[0].sizeLimit", "whole number of bytes"),
+        ({"scheduling": {"resources": {"cpu": "50m", "memory": "64500m"}}}, "scheduling.resources.memory",
+         "whole number of bytes"),
+        ({"cluster": {"vpcCidr": "10.1.0.1/16"}}, "cluster.vpcCidr", "host bits are zero: did you mean 10.1.0.0/16?"),
+        ({"loadBalancer": {"subnetIds": ["subnet-0f1e2d3c4b5a60001"]}}, "loadBalancer.subnetIds",
+         '["subnet-0f1e2d3c4b5a60001"] — an application load balancer needs subnets in at least two zones'),
+        ({"loadBalancer": {"certificate": {"domains": []}}}, "loadBalancer.certificate.domains",
+         "must have at least 1 item (it has 0)"),
+        ({"backend": {"image": ""}}, "backend.image", "must not be empty"),
+        ({"namespace": {"name": "x" * 64}}, "namespace.name", "must be at most 63 characters long (it has 64)"),
+    ],
+)
+def test_messages_name_the_rule_in_the_users_words(overrides: dict[str, Any], path: str, words: str) -> None:
+    message = problem_for(config_error("staging", overrides), path)
+    assert words in message, message
+    assert not any(w in message for w in LIBRARY_WORDS), message
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "registry.example.com:5000/spywatcher-backend:v2.0.0",
+        "localhost:5000/team/nested/path/backend:v2",
+        "ghcr.io/org/backend@sha256:" + "a" * 64,
+        "ghcr.io/org/backend:v2.0.0@sha256:" + "b" * 64,
+        "[::1]:5000/backend:v2",
+        "backend:v2_rc.1-x",
+    ],
+)
+def test_every_valid_pinned_image_reference_is_accepted(image: str) -> None:
+    values = {**copy.deepcopy(MINIMAL_CONFIG), "backend": {"image": image}}
+    assert validate_settings(values, set(), "s").backend.image == image
+
+
+@pytest.mark.parametrize(
+    ("image", "words"),
+    [
+        ("registry.example.com:5000/backend", "must be pinned"),
+        ("registry.example.com:5000/backend:latest", "must be pinned"),
+        ("backend", "must be pinned"),
+        ("Backend:v1", "must be a container image reference such as"),
+        ("ghcr.io/org/backend@sha256:abc", "must be a container image reference"),
+        ("back end:v1", "must be a container image reference"),
+    ],
+)
+def test_unpinned_or_malformed_images_are_refused(image: str, words: str) -> None:
+    values = {**copy.deepcopy(MINIMAL_CONFIG), "backend": {"image": image}}
+    with pytest.raises(ConfigError) as caught:
+        validate_settings(values, set(), "s")
+    assert words in problem_for(caught.value, "backend.image")
+
+
+def test_two_host_keys_with_one_hostname_cannot_route_the_same_path() -> None:
+    hosts = {"frontend": "staging.spywatcher.example.com", "api": "staging.spywatcher.example.com"}
+    message = problem_for(config_error("staging", {"routing": {"hosts": hosts}}), "routing.routes[1].path")
+    assert "is already routed on staging.spywatcher.example.com by routes[0] (routes[0] uses host `frontend`)" \
+        in message
+
+
+def test_an_acm_certificate_outside_the_clusters_region_is_refused() -> None:
+    arn = "arn:aws:acm:eu-west-1:111122223333:certificate/7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    error = config_error("staging", {"loadBalancer": {"certificate": {"arn": arn}}})
+    message = problem_for(error, "loadBalancer.certificate.arn")
+    assert "is an ACM certificate in eu-west-1, but the load balancer is in the cluster's region us-east-1" in message
+    extra = {"arn": arn, "domains": ["staging.spywatcher.example.com"]}
+    error = config_error("staging", {"loadBalancer": {"additionalCertificates": [extra]}})
+    assert "eu-west-1" in problem_for(error, "loadBalancer.additionalCertificates[0].arn")
+
+
+def test_a_version_label_never_ends_in_punctuation() -> None:
+    from components.k8s import labels
+
+    assert labels("backend", "i", "v1.0-")["app.kubernetes.io/version"] == "v1.0"
+    assert "app.kubernetes.io/version" not in labels("backend", "i", "_")
