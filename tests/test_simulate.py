@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from offline.simulate import SimulationError, Trace, parse_hpa, scenario_trace, simulate, summarize
 from offline.simulate.controller import (
+    PodGroups,
     ScaleEvent,
     Tolerances,
-    metric_proposal,
+    replicas_for_metric,
     scale_down_limit,
     scale_up_limit,
     store_scale_event,
@@ -296,18 +297,20 @@ def test_largest_proposal_of_several_metrics_wins() -> None:
 def test_unready_pods_count_as_zero_on_a_scale_up() -> None:
     tolerances = Tolerances(0.1, 0.1)
 
-    def over(total: int) -> Any:
-        return lambda pods: utilization_ratio(total, pods, 1000, 50)[0]
+    def proposal(ready: int, unready: int, total: int) -> int:
+        groups = PodGroups(ready=ready, unready=unready, missing=0, total=total)
+        usage = lambda total, pods: utilization_ratio(total, pods, 1000, 50)  # noqa: E731
+        return replicas_for_metric(4, groups, usage, 1000, tolerances)[0]
 
     # 2 ready of 4 at 2200m: 110 % is ratio 2.2 (ceil(4.4) = 5 counting ready pods only), but
     # with the 2 unready pods at 0 % it is 55 %, ratio 1.1: within the band, stay at 4.
-    assert metric_proposal(4, 2, 2, over(2200), tolerances) == 4
+    assert proposal(2, 2, 2200) == 4
     # 3000m: 75 % over 4 pods, ratio 1.5 -> ceil(6.0) = 6.
-    assert metric_proposal(4, 2, 2, over(3000), tolerances) == 6
+    assert proposal(2, 2, 3000) == 6
     # 1 ready of 4 at 600m: 120 % but 15 % over all 4: the direction would flip, stay at 4.
-    assert metric_proposal(4, 1, 3, over(600), tolerances) == 4
+    assert proposal(1, 3, 600) == 4
     # On a scale-down the unready pods are left out: 20 % over 2 ready pods -> ceil(0.8) = 1.
-    assert metric_proposal(4, 2, 2, over(400), tolerances) == 1
+    assert proposal(2, 2, 400) == 1
 
 
 def test_new_pods_become_ready_after_the_startup_delay() -> None:

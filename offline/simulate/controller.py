@@ -19,7 +19,7 @@ outdated once ``time <= now - period``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,39 +80,134 @@ def usage_ratio(total_milli: int, pods: int, target_milli: int) -> tuple[float, 
     return usage / target_milli, usage
 
 
-def metric_proposal(
-    current: int, ready: int, unready: int, ratio_over: Callable[[int], float], tolerances: Tolerances
-) -> int:
-    """``GetResourceReplicas`` / ``calcPlainMetricReplicas``: one metric's proposed replica count.
+class PodView(NamedTuple):
+    """What ``groupPods`` reads of one pod: its phase, ``status.startTime`` and Ready condition."""
 
-    ``ratio_over(n)`` is the usage ratio with the measured usage spread over ``n`` pods: the ready
-    pods carry all of it and the other ``n - ready`` count as 0 %.
+    name: int
+    phase: str
+    """Pending or Running (deleted and failed pods are not in the list the simulator passes)."""
+    start_time: float | None
+    ready: bool | None
+    """The Ready condition's status; None while the pod has no Ready condition."""
+    ready_transition: float
+    """The Ready condition's lastTransitionTime."""
 
-    The controller groups pods (``groupPods``) into ready, unready (Pending, or for CPU not yet
-    Ready), missing (no sample yet) and ignored (being deleted or failed). This simulator has only
-    two kinds: ready pods, whose samples are the trace's total divided among them, and pods still
-    starting, which it treats as *unready* for every metric: a starting pod has not served traffic
-    and usually has no sample. The rules that follow are then exactly the controller's:
 
-    - no unready pods, or usage at or below target: ``ceil(ratio * ready)`` unless the ratio is
-      within the tolerance band (on a scale-down the unready pods are simply left out);
-    - a scale-up with unready pods: they count as using 0 % (``scaleUpWithUnready``) and the ratio
-      is recomputed over ready + unready pods; if that ratio falls within the tolerance or below
-      1.0 (the direction would flip), the count stays as it is; otherwise it is
-      ``ceil(new_ratio * (ready + unready))``.
+class MetricSample(NamedTuple):
+    """One pod's ``PodMetric``: a milli-value, its timestamp and the window it averages."""
 
-    The missing-pod rules (on a scale-down, count them at 100 % of the request or at the target)
-    never apply, since the simulator has no pods without samples. Nor does the controller's last
-    check (a scale-up result below the current count), since here every pod is counted.
+    value: int
+    timestamp: float
+    window: float
+
+
+class PodGroups(NamedTuple):
+    """``groupPods``' result for one metric: how many pods count, with the sum of their samples."""
+
+    ready: int
+    """``readyPodCount``: pods whose sample counts."""
+    unready: int
+    missing: int
+    total: int
+    """The sum of the counted pods' samples (milli-units)."""
+
+
+def group_pods(
+    pods: Sequence[PodView],
+    samples: Mapping[int, MetricSample],
+    cpu: bool,
+    now: float,
+    cpu_initialization_period_s: float,
+    initial_readiness_delay_s: float,
+) -> PodGroups:
+    """``groupPods`` (replica_calculator.go): which pods count, which are unready, which have no sample.
+
+    - Pending: unready.
+    - Running without a sample: missing.
+    - For CPU only (``resource == v1.ResourceCPU``): no Ready condition or no start time: unready.
+      Within ``--horizontal-pod-autoscaler-cpu-initialization-period`` of ``startTime``
+      (``startTime + period`` after now): unready if not Ready, or if the sample's timestamp is
+      before the Ready transition plus the sample's window (the sample may hold warm-up CPU).
+      After it: unready only if not Ready and the Ready condition last changed within
+      ``--horizontal-pod-autoscaler-initial-readiness-delay`` of ``startTime`` (never been Ready).
+    - Otherwise counted (``readyPodCount``); for memory and Pods metrics a Running pod with a
+      sample counts whether or not it is Ready.
+
+    Deleted and failed pods (``ignoredPods``) never reach this list: the simulator deletes pods at once.
     """
-    ratio = ratio_over(ready)
-    if unready == 0 or ratio <= 1.0:
-        return current if tolerances.within(ratio) else math.ceil(ratio * ready)
-    counted = ready + unready
-    new_ratio = ratio_over(counted)
-    if tolerances.within(new_ratio) or new_ratio < 1.0:
-        return current
-    return math.ceil(new_ratio * counted)
+    ready = unready = missing = total = 0
+    for pod in pods:
+        if pod.phase == "Pending":
+            unready += 1
+            continue
+        sample = samples.get(pod.name)
+        if sample is None:
+            missing += 1
+            continue
+        if cpu:
+            if pod.ready is None or pod.start_time is None:
+                is_unready = True
+            elif pod.start_time + cpu_initialization_period_s > now:
+                is_unready = not pod.ready or sample.timestamp < pod.ready_transition + sample.window
+            else:
+                is_unready = not pod.ready and pod.start_time + initial_readiness_delay_s > pod.ready_transition
+            if is_unready:
+                unready += 1
+                continue
+        ready += 1
+        total += sample.value
+    return PodGroups(ready, unready, missing, total)
+
+
+class NoMetricsError(Exception):
+    """``did not receive metrics for targeted pods (pods might be unready)``: the metric is invalid this sync."""
+
+
+def replicas_for_metric(
+    current: int,
+    groups: PodGroups,
+    usage: Callable[[int, int], tuple[float, int]],
+    fallback: int,
+    tolerances: Tolerances,
+) -> tuple[int, int]:
+    """``GetResourceReplicas`` / ``calcPlainMetricReplicas``: one metric's proposal and its reading.
+
+    ``usage(total, pods)`` is ``GetResourceUtilizationRatio`` or ``GetMetricUsageRatio`` over
+    ``pods`` pods whose samples sum to ``total`` (ratio, reading). Every pod has the same request
+    (one pod template), so the Go code's per-pod maps reduce to these sums and counts exactly.
+    ``fallback`` is what a missing pod counts for on a scale-down: its request times
+    ``max(100, target)`` % for a Utilization target, the target itself for a value target.
+    Step by step as in the Go code:
+
+    1. unready pods' samples are dropped; none left: :class:`NoMetricsError`;
+    2. ``usageRatio`` over the counted pods; with no missing pods and no scale-up with unready
+       pods (``scaleUpWithUnready``), the tolerance band or ``ceil(ratio * readyPodCount)``;
+    3. otherwise missing pods count as ``fallback`` on a scale-down (ratio < 1) or 0 on a
+       scale-up (ratio > 1), unready pods as 0 on a scale-up, and the ratio is recomputed;
+    4. the current count stays if the new ratio is within the tolerance or has crossed 1.0
+       (the direction flipped), or if ``ceil(newRatio * len(metrics))`` would move the other way.
+    """
+    if groups.ready == 0:
+        raise NoMetricsError
+    ratio, reading = usage(groups.total, groups.ready)
+    scale_up_with_unready = groups.unready > 0 and ratio > 1.0
+    if not scale_up_with_unready and not groups.missing:
+        return (current if tolerances.within(ratio) else math.ceil(ratio * groups.ready)), reading
+    total, pods = groups.total, groups.ready
+    if groups.missing:
+        if ratio < 1.0:
+            total, pods = total + fallback * groups.missing, pods + groups.missing
+        elif ratio > 1.0:
+            pods += groups.missing
+    if scale_up_with_unready:
+        pods += groups.unready
+    new_ratio, _ = usage(total, pods)
+    if tolerances.within(new_ratio) or (ratio < 1.0 < new_ratio) or (new_ratio < 1.0 < ratio):
+        return current, reading
+    proposal = math.ceil(new_ratio * pods)
+    if (new_ratio < 1.0 and proposal > current) or (new_ratio > 1.0 and proposal < current):
+        return current, reading
+    return proposal, reading
 
 
 def stabilize_with_behaviors(
