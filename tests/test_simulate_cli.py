@@ -75,6 +75,7 @@ def test_files_in_timeline_out(files: dict[str, Path]) -> None:
         "cpu=1000m",
         "--pod-startup",
         "0",
+        "--ideal-metrics",
         "--duration",
         "90",
         "--out",
@@ -103,12 +104,13 @@ def test_files_in_timeline_out(files: dict[str, Path]) -> None:
 def test_stack_workload_and_scenario_need_no_files(tmp_path: Path) -> None:
     out_csv = tmp_path / "spike.csv"
     code, out, err = simulate_cli(
-        "--stack", "production", "--workload", "backend", "--scenario", "spike", "--out", str(out_csv)
+        "--stack", "production", "--workload", "backend", "--scenario", "spike", "--ideal-metrics", "--out", str(out_csv)
     )
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == (
-        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s"
-    )
+    assert out.splitlines()[:2] == [
+        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s",
+        "metrics: ideal (exact totals at each sync)",
+    ]
     rows = read_rows(out_csv)
     assert list(rows[0])[4:] == ["cpu_utilization_pct", "memory_utilization_pct"]
     replicas = {int(r["time_s"]): int(r["replicas"]) for r in rows}
@@ -116,7 +118,7 @@ def test_stack_workload_and_scenario_need_no_files(tmp_path: Path) -> None:
     assert [replicas[t] for t in (285, 300, 330, 360)] == [2, 4, 8, 10]
     # Scale-down: 5 min after the drop at 1500 s, one pod a minute (Min of 50 % and 1 pod).
     assert [replicas[t] for t in (1770, 1785, 1845, 2205)] == [10, 9, 8, 2]
-    assert "  at 300 s: caught up in 75 s" in out
+    assert "  at 300 s: caught up in 75 s (policy limit)" in out
 
 
 def test_verb_is_routed_and_help_lists_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,8 @@ import yaml
 
 from .hpa import SimulationError, parse_hpa
 from .metrics import bind_gauges, parse_requests
+from .pipeline import Pipeline
+from .pods import Startup
 from .scenarios import SCENARIOS, scenario_trace
 from .simulator import Timeline, simulate
 from .stack import Workload, load_workload
@@ -21,6 +23,19 @@ from .summary import summarize
 from .trace import read_trace_csv
 
 DEFAULT_POD_STARTUP_S = 30
+# name: (default, default with --ideal-metrics or None when the flag is refused there)
+DEFAULTS: dict[str, tuple[float, float | None]] = {
+    "metric_resolution": (15.0, None),
+    "scrape_offset": (-1.0, None),
+    "kubelet_housekeeping": (10.0, None),
+    "cpu_initialization_period": (300.0, None),
+    "initial_readiness_delay": (30.0, None),
+    "startup_usage": (0.0, None),
+    "imbalance": (0.0, None),
+    "scheduling_delay": (2.0, 0.0),
+    "image_pull": (3.0, 0.0),
+    "node_provisioning": (90.0, 90.0),
+}
 
 EPILOG = f"""\
 trace CSV: a time_s column and one column per metric of the HPA holding the total demand across
@@ -30,9 +45,22 @@ timeline CSV (--out): one row per sync: time_s, replicas (set by the sync), read
 it), desired_replicas (the metrics' proposal before stabilization and policies), then per metric
 <name>_utilization_pct or <name>_per_pod.
 
-pod startup: with --stack, estimated from the probes: readiness initialDelaySeconds, or the startup
-probe's second check (initialDelaySeconds + periodSeconds) if later, plus one readiness period
-(image pulls and scheduling not included). With --hpa: {DEFAULT_POD_STARTUP_S} s. 0: ready at the next sync.
+pod startup: a new pod is bound and started --scheduling-delay after the sync that creates it (after
+a new node with --spare-pods), its containers run --image-pull later, and it is Ready --pod-startup
+after that. --pod-startup with --stack: from the probes: readiness initialDelaySeconds, or the
+startup probe's second check (initialDelaySeconds + periodSeconds) if later, plus one readiness
+period. With --hpa: {DEFAULT_POD_STARTUP_S} s.
+
+metrics pipeline: the kubelet refreshes each pod's CPU counter and memory every
+--kubelet-housekeeping seconds; metrics-server scrapes them every --metric-resolution seconds and
+serves CPU as the rate between its last two points; a new pod has no sample until then. The
+controller ignores the CPU sample of a pod within --cpu-initialization-period of its start that is
+not Ready or whose sample began before it turned Ready, and of a pod never Ready since
+--initial-readiness-delay. --ideal-metrics turns all of this off: exact totals at each sync over
+the Ready pods, scheduling and image pull 0 unless given (the simulator before the per-pod model).
+
+report: "time to capacity" is the slowest rise over capacity, split into metrics, policy limit,
+node provisioning, pod startup and sync, with the dominant step named.
 
 scenarios (load in pods' worth at the HPA's targets; base = minReplicas/2, peak = maxReplicas - 0.5):
 """ + "\n".join(f"  {name:<7} {s.description}" for name, s in SCENARIOS.items())
@@ -51,6 +79,12 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number, 0 or more")
+    return int(text)
 
 
 def _count(text: str) -> int:
@@ -82,7 +116,81 @@ def _parser() -> argparse.ArgumentParser:
         "--initial-replicas", type=_count, metavar="N", help="pods at t = 0, all ready (default: minReplicas)"
     )
     parser.add_argument(
-        "--pod-startup", type=_seconds, metavar="SECONDS", help="seconds from creation until a pod is ready"
+        "--pod-startup",
+        type=_seconds,
+        metavar="SECONDS",
+        help="seconds from a pod's containers running until it is Ready (default: from the stack's probes)",
+    )
+    pods = parser.add_argument_group("pod startup and nodes")
+    pods.add_argument(
+        "--scheduling-delay",
+        type=_seconds,
+        metavar="SECONDS",
+        help="creation until bound and started by the kubelet (default: 2; 0 with --ideal-metrics)",
+    )
+    pods.add_argument(
+        "--image-pull",
+        type=_seconds,
+        metavar="SECONDS",
+        help="started until the containers run: image pull and container start (default: 3; 0 with --ideal-metrics)",
+    )
+    pods.add_argument(
+        "--spare-pods",
+        type=_whole,
+        metavar="N",
+        help="pods the existing nodes fit beyond the initial ones; more wait for a new node (default: no limit)",
+    )
+    pods.add_argument(
+        "--node-provisioning",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --spare-pods: how long a pod waits for a new node (default: 90)",
+    )
+    metrics = parser.add_argument_group("metrics pipeline")
+    metrics.add_argument(
+        "--metric-resolution", type=_seconds, metavar="SECONDS", help="metrics-server's scrape interval (default: 15)"
+    )
+    metrics.add_argument(
+        "--scrape-offset",
+        type=_seconds,
+        metavar="SECONDS",
+        help="when in each resolution period metrics-server scrapes (default: half-way); syncs are at multiples of "
+        "--sync-period",
+    )
+    metrics.add_argument(
+        "--kubelet-housekeeping",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how often the kubelet refreshes a pod's CPU and memory (default: 10)",
+    )
+    metrics.add_argument(
+        "--cpu-initialization-period",
+        type=_seconds,
+        metavar="SECONDS",
+        help="the controller's --horizontal-pod-autoscaler-cpu-initialization-period (default: 300)",
+    )
+    metrics.add_argument(
+        "--initial-readiness-delay",
+        type=_seconds,
+        metavar="SECONDS",
+        help="the controller's --horizontal-pod-autoscaler-initial-readiness-delay (default: 30)",
+    )
+    metrics.add_argument(
+        "--startup-usage",
+        type=_seconds,
+        metavar="PERCENT",
+        help="usage of a Running pod before it is Ready, in %% of one pod's share at the target (default: 0)",
+    )
+    metrics.add_argument(
+        "--imbalance",
+        type=_seconds,
+        metavar="FRACTION",
+        help="Ready pods alternately carry 1 + F and 1 - F shares of the demand (default: 0)",
+    )
+    metrics.add_argument(
+        "--ideal-metrics",
+        action="store_true",
+        help="exact, instantaneous totals at each sync: no metrics pipeline (the simulator before the per-pod model)",
     )
     parser.add_argument(
         "--sync-period", type=_seconds, default=15.0, metavar="SECONDS", help="controller sync period (default: 15)"
@@ -121,6 +229,47 @@ def read_hpa_file(path: Path) -> dict[str, Any]:
     return hpas[0]
 
 
+def _setting(args: argparse.Namespace, name: str) -> float:
+    """A pipeline or startup flag's value, its default, or an error if it means nothing here."""
+    value = getattr(args, name)
+    default, ideal_default = DEFAULTS[name]
+    if args.ideal_metrics:
+        if ideal_default is None and value is not None:
+            flag = "--" + name.replace("_", "-")
+            raise SimulationError(f"{flag} has no effect with --ideal-metrics (there is no metrics pipeline)")
+        default = ideal_default if ideal_default is not None else default
+    return default if value is None else float(value)
+
+
+def startup_and_pipeline(args: argparse.Namespace, probes_s: float) -> tuple[Startup, Pipeline | None]:
+    """The pod startup and the metrics pipeline the flags ask for (no pipeline with --ideal-metrics)."""
+    if args.node_provisioning is not None and args.spare_pods is None:
+        raise SimulationError("--node-provisioning needs --spare-pods N (the room on the existing nodes)")
+    startup = Startup(
+        probes_s=probes_s,
+        scheduling_s=_setting(args, "scheduling_delay"),
+        image_pull_s=_setting(args, "image_pull"),
+        node_provisioning_s=_setting(args, "node_provisioning"),
+        spare_pods=args.spare_pods,
+    )
+    values = {name: _setting(args, name) for name in DEFAULTS}
+    if args.ideal_metrics:
+        return startup, None
+    if values["metric_resolution"] <= 0 or values["kubelet_housekeeping"] <= 0:
+        which = "--metric-resolution" if values["metric_resolution"] <= 0 else "--kubelet-housekeeping"
+        raise SimulationError(f"{which} must be more than 0 seconds")
+    pipeline = Pipeline(
+        resolution_s=values["metric_resolution"],
+        scrape_offset_s=None if args.scrape_offset is None else values["scrape_offset"],
+        housekeeping_s=values["kubelet_housekeeping"],
+        cpu_initialization_period_s=values["cpu_initialization_period"],
+        initial_readiness_delay_s=values["initial_readiness_delay"],
+        startup_usage=values["startup_usage"] / 100,
+        imbalance=values["imbalance"],
+    )
+    return startup, pipeline
+
+
 def _workload(args: argparse.Namespace) -> tuple[str, Workload]:
     if args.stack is not None:
         return f"{args.stack}/{args.workload}", load_workload(args.stack, args.workload)
@@ -144,12 +293,14 @@ def run(args: argparse.Namespace, out: TextIO) -> Timeline:
         trace = scenario_trace(args.scenario, bind_gauges(spec, requests), spec.min_replicas, spec.max_replicas)
     else:
         trace = read_trace_csv(args.trace, [m.name for m in spec.metrics])
-    startup = workload.pod_startup_s if args.pod_startup is None else args.pod_startup
+    probes = workload.pod_startup_s if args.pod_startup is None else args.pod_startup
+    startup, pipeline = startup_and_pipeline(args, probes)
     timeline = simulate(
         workload.hpa,
         requests,
         trace,
-        pod_startup_s=startup,
+        startup=startup,
+        pipeline=pipeline,
         initial_replicas=args.initial_replicas,
         sync_period_s=args.sync_period,
         duration_s=args.duration,
@@ -157,9 +308,10 @@ def run(args: argparse.Namespace, out: TextIO) -> Timeline:
     source = f"scenario {args.scenario}" if args.scenario else f"trace {args.trace}"
     print(
         f"{label} against {source}: {len(timeline.rows)} syncs every {args.sync_period:g} s, "
-        f"replicas {spec.min_replicas}..{spec.max_replicas}, pod startup {startup:g} s",
+        f"replicas {spec.min_replicas}..{spec.max_replicas}, pod startup {_startup_text(startup)}",
         file=out,
     )
+    print(f"metrics: {_pipeline_text(pipeline)}", file=out)
     print("\n".join(summarize(timeline).lines()), file=out)
     if args.out is not None:
         _write("timeline", args.out, timeline.write_csv)
@@ -170,6 +322,33 @@ def run(args: argparse.Namespace, out: TextIO) -> Timeline:
         _write("plot", args.plot, lambda path: plot_timeline(timeline, path, f"{label}: {source}"))
         print(f"plot: {args.plot}", file=out)
     return timeline
+
+
+def _startup_text(startup: Startup) -> str:
+    if startup.scheduling_s == startup.image_pull_s == 0 and startup.spare_pods is None:
+        return f"{startup.probes_s:g} s"
+    text = (
+        f"{startup.total_s:g} s (scheduling {startup.scheduling_s:g} + image pull {startup.image_pull_s:g} "
+        f"+ probes {startup.probes_s:g})"
+    )
+    if startup.spare_pods is not None:
+        text += f", room for {startup.spare_pods} more pods, then {startup.node_provisioning_s:g} s per new node"
+    return text
+
+
+def _pipeline_text(pipeline: Pipeline | None) -> str:
+    if pipeline is None:
+        return "ideal (exact totals at each sync)"
+    text = (
+        f"metrics-server every {pipeline.resolution_s:g} s, kubelet every {pipeline.housekeeping_s:g} s, "
+        f"cpu initialization {pipeline.cpu_initialization_period_s:g} s, "
+        f"initial readiness delay {pipeline.initial_readiness_delay_s:g} s"
+    )
+    if pipeline.startup_usage:
+        text += f", startup usage {pipeline.startup_usage * 100:g} %"
+    if pipeline.imbalance:
+        text += f", imbalance {pipeline.imbalance:g}"
+    return text
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

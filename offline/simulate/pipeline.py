@@ -9,12 +9,14 @@ memory; 0 for Pods metrics). When no pod is Ready the demand is simply not serve
 **The kubelet** (cAdvisor, ``pkg/kubelet/cadvisor``: ``defaultHousekeepingInterval`` 10 s)
 refreshes each container's cumulative CPU counter and its memory working set every
 :attr:`Pipeline.housekeeping_s`, the first time one interval after the container started (the
-pods present at t = 0 on multiples of the interval). A scrape gets the latest refresh and its
-timestamp, so a point is up to one interval old.
+pods present at t = 0 half an interval off the multiples of it). A scrape gets the latest refresh
+and its timestamp, so a point is up to one interval old.
 
 **metrics-server** (``--metric-resolution``) scrapes every kubelet every
-:attr:`Pipeline.resolution_s`, on multiples of it, just before a controller sync at the same
-instant. It keeps each pod's last two points (``podStorage.Store``) and serves
+:attr:`Pipeline.resolution_s`, :attr:`Pipeline.scrape_offset_s` into each period (default
+half-way: the controller's syncs fall on multiples of the sync period, so with 15 s both ways a
+sync reads a scrape 7.5 s old, the average of a random phase). It keeps each pod's last two
+points (``podStorage.Store``) and serves
 (``podStorage.GetMetrics``, ``resourceUsage``) CPU as the counter's rate between them, with the
 newer point's timestamp and their distance as the window; memory as the newer point's working
 set. A container seen for the first time gets a point at its start time with a zero counter if
@@ -51,6 +53,8 @@ class Pipeline:
 
     resolution_s: float = 15.0
     """metrics-server ``--metric-resolution``."""
+    scrape_offset_s: float | None = None
+    """Where in each resolution period metrics-server scrapes; None: half-way (the average phase)."""
     housekeeping_s: float = 10.0
     """The kubelet's cAdvisor housekeeping interval."""
     cpu_initialization_period_s: float = 300.0
@@ -67,6 +71,11 @@ class Pipeline:
             raise SimulationError(
                 f"--metric-resolution must be a positive number of seconds, not {self.resolution_s:g}"
             )
+        if self.scrape_offset_s is not None and not 0 <= self.scrape_offset_s < self.resolution_s:
+            raise SimulationError(
+                f"--scrape-offset must be at least 0 and below --metric-resolution ({self.resolution_s:g}), "
+                f"not {self.scrape_offset_s:g}"
+            )
         if not self.housekeeping_s > 0 or not math.isfinite(self.housekeeping_s):
             raise SimulationError(
                 f"--kubelet-housekeeping must be a positive number of seconds, not {self.housekeeping_s:g}"
@@ -81,6 +90,14 @@ class Pipeline:
             raise SimulationError(f"--startup-usage must be from 0 to 1000 (%), not {self.startup_usage * 100:g}")
         if not 0 <= self.imbalance < 1:
             raise SimulationError(f"--imbalance must be at least 0 and below 1, not {self.imbalance:g}")
+
+    @property
+    def offset_s(self) -> float:
+        return self.resolution_s / 2 if self.scrape_offset_s is None else self.scrape_offset_s
+
+    def scrape_time(self, k: int) -> float:
+        """The ``k``-th scrape (k may be negative: the ones before t = 0)."""
+        return k * self.resolution_s + self.offset_s
 
     def weight(self, pod: Pod) -> float:
         return 1 + self.imbalance if pod.index % 2 == 0 else 1 - self.imbalance
@@ -244,7 +261,8 @@ class MetricsServer:
         """The kubelet's latest refresh of the pod's counters at ``t``; None before the first."""
         period = self.pipeline.housekeeping_s
         if pod.running == -math.inf:
-            stamp = math.floor(t / period + _EPSILON) * period
+            phase = period / 2
+            stamp = math.floor((t - phase) / period + _EPSILON) * period + phase
         else:
             ticks = math.floor((t - pod.running) / period + _EPSILON)
             if ticks < 1:

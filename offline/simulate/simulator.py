@@ -31,6 +31,7 @@ recently Ready ones, so at least one pod stays Ready.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,7 +285,8 @@ def simulate(
     if pipeline is not None:
         usage = Usage(trace, gauges, pipeline, pods.pods)
         server = MetricsServer(pipeline, gauges)
-    scrapes = 0
+    # metrics-server has been scraping the initial pods: two scrapes at or before t = 0 give them samples.
+    scrapes = 0 if pipeline is None else math.floor(-pipeline.offset_s / pipeline.resolution_s) - 1
     settled: dict[int, PodView] = {}
     rows = []
     for now in sync_times(end_s, sync_period_s):
@@ -297,8 +299,8 @@ def simulate(
                 PodGroups(ready, current - ready, 0, g.total_milli(d)) for g, d in zip(gauges, demand, strict=True)
             ]
         else:
-            while scrapes * pipeline.resolution_s <= now:
-                at = scrapes * pipeline.resolution_s
+            while pipeline.scrape_time(scrapes) <= now:
+                at = pipeline.scrape_time(scrapes)
                 usage.advance(at)
                 server.scrape(at, pods.pods, usage)
                 scrapes += 1

@@ -5,16 +5,32 @@ Capacity is measured at each sync: the ready pods times what one pod may carry a
 A sync is *over target* when any metric's demand exceeds that capacity; it counts for the time
 until the next sync. A *rise* starts at a sync that is over target after one that was not (or
 at the first sync); it lasts until the first sync whose capacity meets the demand again.
+
+Each rise that is met is split into the steps that made it take that long (:data:`STEPS`), along
+the path of the pod that completed the capacity (the last to turn Ready before the rise was met):
+
+- **metrics**: from the rise until the first sync whose proposal exceeds the count it had (the
+  metrics pipeline showing the load: sample age, window, missing and unready pods);
+- **policy limit**: from there until that pod was created (scale-up policies, stabilization,
+  and the controller holding while new pods are unready or missing);
+- **node provisioning**: the pod waiting for a new node;
+- **pod startup**: scheduling, image pull and probes until the pod turned Ready;
+- **sync**: from Ready until the next sync, where the capacity is counted.
+
+Steps never overlap and add up to the time to capacity; a step that began before the rise
+counts from the rise.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 
 from .simulator import SyncRecord, Timeline
 
 SHOWN_RISES = 10
+STEPS = ("metrics", "policy limit", "node provisioning", "pod startup", "sync")
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,24 @@ class Rise:
 
     start_s: float
     seconds_to_capacity: float | None
+    steps: tuple[float, ...] | None = None
+    """Seconds per step of :data:`STEPS`; None when never met, or met because the demand fell."""
+
+    @property
+    def dominant(self) -> str | None:
+        """The step that took longest (the first of equals)."""
+        if not self.steps:
+            return None
+        return STEPS[max(range(len(STEPS)), key=lambda i: (self.steps[i], -i))]  # type: ignore[index]
+
+    def report(self) -> str:
+        """``96 s (dominant: policy limit 45 s; metrics 15 s, ...)`` or why there is no time."""
+        if self.seconds_to_capacity is None:
+            return "capacity never caught up"
+        if self.steps is None:
+            return f"caught up in {self.seconds_to_capacity:g} s (the demand fell back; no new pod needed)"
+        parts = ", ".join(f"{name} {seconds:g} s" for name, seconds in zip(STEPS, self.steps, strict=True))
+        return f"caught up in {self.seconds_to_capacity:g} s (dominant: {self.dominant}; {parts})"
 
 
 @dataclass(frozen=True)
@@ -32,12 +66,22 @@ class Summary:
     peak_replicas: int
     pod_hours: float
 
+    @property
+    def slowest(self) -> Rise | None:
+        """The rise that took longest to meet (one never met first), or None without rises."""
+        if not self.rises:
+            return None
+        return max(self.rises, key=lambda r: math.inf if r.seconds_to_capacity is None else r.seconds_to_capacity)
+
     def lines(self) -> list[str]:
         """The summary as the CLI prints it."""
+        slowest = self.slowest
         lines = [
             f"peak replicas:       {self.peak_replicas}",
             f"pod-hours:           {self.pod_hours:.2f}",
             f"time over target:    {self.seconds_over_target:g} s",
+            "time to capacity:    "
+            + ("no rise over capacity" if slowest is None else f"rise at {slowest.start_s:g} s {slowest.report()}"),
             f"rises over capacity: {len(self.rises)}",
         ]
         lines += [f"  at {r.start_s:g} s: {_catch_up(r)}" for r in self.rises[:SHOWN_RISES]]
@@ -49,12 +93,30 @@ class Summary:
 def _catch_up(rise: Rise) -> str:
     if rise.seconds_to_capacity is None:
         return "capacity never caught up"
-    return f"caught up in {rise.seconds_to_capacity:g} s"
+    if rise.dominant is None:
+        return f"caught up in {rise.seconds_to_capacity:g} s"
+    return f"caught up in {rise.seconds_to_capacity:g} s ({rise.dominant})"
 
 
 def over_target(timeline: Timeline, row: SyncRecord) -> bool:
     """Whether any metric's demand at this sync exceeds the ready pods' capacity at the target."""
     return any(d > row.ready_replicas * g.target_per_pod for g, d in zip(timeline.gauges, row.demand, strict=True))
+
+
+def rise_steps(timeline: Timeline, start: int, met: int) -> tuple[float, ...] | None:
+    """The seconds of each step of :data:`STEPS` from row ``start`` (over) to row ``met`` (met again)."""
+    rows, t0, t1 = timeline.rows, timeline.rows[start].time_s, timeline.rows[met].time_s
+    ready = [p for p in timeline.pods if t0 < p.ready <= t1 and p.deleted > t1]
+    if not ready:
+        return None
+    pod = max(ready, key=lambda p: (p.ready, p.index))
+    before = [timeline.initial_replicas] + [r.replicas for r in rows]
+    detect = next((rows[i].time_s for i in range(start, met + 1) if rows[i].desired_replicas > before[i]), pod.created)
+    node = pod.started - pod.created - (timeline.startup.scheduling_s if timeline.startup else 0.0)
+    bounds = [t0, detect, pod.created, pod.created + (node if pod.waited_for_node else 0.0), pod.ready, t1]
+    for i in range(1, len(bounds)):
+        bounds[i] = min(max(bounds[i], bounds[i - 1]), t1)
+    return tuple(b - a for a, b in pairwise(bounds))
 
 
 def summarize(timeline: Timeline) -> Summary:
@@ -65,7 +127,11 @@ def summarize(timeline: Timeline) -> Summary:
     for i, is_over in enumerate(over):
         if is_over and (i == 0 or not over[i - 1]):
             met = next((j for j in range(i + 1, len(rows)) if not over[j]), None)
-            rises.append(Rise(rows[i].time_s, None if met is None else rows[met].time_s - rows[i].time_s))
+            if met is None:
+                rises.append(Rise(rows[i].time_s, None))
+            else:
+                steps = rise_steps(timeline, i, met)
+                rises.append(Rise(rows[i].time_s, rows[met].time_s - rows[i].time_s, steps))
     return Summary(
         rises=tuple(rises),
         seconds_over_target=sum(s for s, o in zip(spans, over, strict=True) if o),
