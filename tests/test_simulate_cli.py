@@ -103,9 +103,8 @@ def test_files_in_timeline_out(files: dict[str, Path]) -> None:
 
 def test_stack_workload_and_scenario_need_no_files(tmp_path: Path) -> None:
     out_csv = tmp_path / "spike.csv"
-    code, out, err = simulate_cli(
-        "--stack", "production", "--workload", "backend", "--scenario", "spike", "--ideal-metrics", "--out", str(out_csv)
-    )
+    args = ["--stack", "production", "--workload", "backend", "--scenario", "spike", "--ideal-metrics"]
+    code, out, err = simulate_cli(*args, "--out", str(out_csv))
     assert (code, err) == (0, "")
     assert out.splitlines()[:2] == [
         "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s",
@@ -185,3 +184,67 @@ def test_plot_writes_a_png(files: dict[str, Path], tmp_path: Path) -> None:
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot.stat().st_size > 10_000
     assert f"plot: {plot}" in out
+
+
+def test_pipeline_flags_change_the_run_and_the_report() -> None:
+    # Defaults: the production backend's spike takes 105 s to capacity, most of it in the guide's
+    # scale-up policy (see tests/test_simulate_pipeline.py for the arithmetic).
+    code, out, err = simulate_cli("--stack", "production", "--workload", "backend", "--scenario", "spike")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:2] == [
+        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, "
+        "pod startup 20 s (scheduling 2 + image pull 3 + probes 15)",
+        "metrics: metrics-server every 15 s, kubelet every 10 s, cpu initialization 300 s, "
+        "initial readiness delay 30 s",
+    ]
+    assert (
+        "time to capacity:    rise at 300 s caught up in 105 s (dominant: policy limit; metrics 15 s, "
+        "policy limit 60 s, node provisioning 0 s, pod startup 20 s, sync 10 s)"
+    ) in out
+    # No room for more pods on the nodes and 90 s per node: every new pod waits for a node.
+    code, out, err = simulate_cli(
+        "--stack", "production", "--workload", "backend", "--scenario", "spike", "--spare-pods", "0"
+    )
+    assert (code, err) == (0, "")
+    assert "room for 0 more pods, then 90 s per new node" in out.splitlines()[0]
+    assert "caught up in 195 s (dominant: node provisioning;" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ideal-metrics", "--metric-resolution", "30"], "--metric-resolution has no effect with --ideal-metrics"),
+        (["--node-provisioning", "60"], "--node-provisioning needs --spare-pods N"),
+        (["--metric-resolution", "0"], "--metric-resolution must be more than 0 seconds"),
+        (["--scrape-offset", "20"], "--scrape-offset must be at least 0 and below --metric-resolution (15)"),
+        (["--imbalance", "1.5"], "--imbalance must be at least 0 and below 1, not 1.5"),
+        (["--spare-pods", "-1"], "argument --spare-pods: '-1' must be a whole number, 0 or more"),
+        (["--image-pull", "soon"], "argument --image-pull: 'soon' is not a number of seconds"),
+    ],
+)
+def test_bad_pipeline_flags_are_one_line(files: dict[str, Path], args: list[str], message: str) -> None:
+    source = ["--hpa", str(files["hpa"]), "--trace", str(files["trace"]), "--requests", "cpu=1"]
+    code, out, err = simulate_cli(*source, *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_help_documents_every_pipeline_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert offline_main(["simulate", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for flag in (
+        "--metric-resolution SECONDS",
+        "--scrape-offset SECONDS",
+        "--kubelet-housekeeping SECONDS",
+        "--cpu-initialization-period SECONDS",
+        "--initial-readiness-delay SECONDS",
+        "--startup-usage PERCENT",
+        "--imbalance FRACTION",
+        "--ideal-metrics",
+        "--scheduling-delay SECONDS",
+        "--image-pull SECONDS",
+        "--spare-pods N",
+        "--node-provisioning SECONDS",
+    ):
+        assert flag in help_text, flag

@@ -249,6 +249,8 @@ class MetricsServer:
     last: dict[int, _Point] = field(default_factory=dict)
     prev: dict[int, _Point] = field(default_factory=dict)
     served: list[dict[int, MetricSample]] = field(default_factory=list)
+    span: tuple[float, float] | None = None
+    """The oldest window start and newest timestamp of the samples served."""
 
     def __post_init__(self) -> None:
         self.converters = [milli_converter(g) for g in self.gauges]
@@ -309,18 +311,21 @@ class MetricsServer:
         result: list[dict[int, MetricSample]] = [{} for _ in self.gauges]
         kinds = list(zip(result, self.converters, self.instant, strict=True))
         prevs = self.prev
+        oldest, newest = math.inf, -math.inf
         for name, last in self.last.items():
             prev = prevs.get(name)
             if prev is None:
                 continue
             stamp = last.timestamp
             window = stamp - prev.timestamp
+            oldest, newest = min(oldest, prev.timestamp), max(newest, stamp)
             for i, (served, convert, instant) in enumerate(kinds):
                 if instant:
                     value = convert(last.instant[i])
                 else:
                     value = convert((last.cumulative[i] - prev.cumulative[i]) / window)
                 served[name] = MetricSample(value, stamp, window)
+        self.span = None if newest == -math.inf else (oldest, newest)
         return result
 
 

@@ -47,9 +47,8 @@ class Startup:
         for name in ("probes_s", "scheduling_s", "image_pull_s", "node_provisioning_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise SimulationError(
-                    f"the {name.removesuffix('_s').replace('_', ' ')} delay must be 0 or more, not {value:g}"
-                )
+                step = name.removesuffix("_s").replace("_", " ")
+                raise SimulationError(f"the {step} delay must be 0 or more seconds, not {value:g}")
         if self.spare_pods is not None and self.spare_pods < 0:
             raise SimulationError(f"the spare pod capacity must be 0 or more, not {self.spare_pods}")
 

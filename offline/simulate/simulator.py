@@ -74,6 +74,8 @@ class SyncRecord:
     readings: tuple[float | None, ...]
     """Per metric, what the controller computed (None: no usable sample, the metric was invalid)."""
     demand: tuple[float, ...]
+    samples_span: tuple[float, float] | None = None
+    """The oldest window start and the newest timestamp of the samples the sync read (None: none)."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,7 @@ def simulate(
         current = len(pods)
         if pipeline is None or usage is None or server is None:
             ready = pods.ready_count(now)
+            span: tuple[float, float] | None = (now, now)
             groups = [
                 PodGroups(ready, current - ready, 0, g.total_milli(d)) for g, d in zip(gauges, demand, strict=True)
             ]
@@ -319,8 +322,9 @@ def simulate(
                 for metric_samples, is_cpu in zip(samples, cpu, strict=True)
             ]
             ready = pods.ready_count(now)
+            span = server.span
         final, desired, readings = controller.reconcile(now, current, groups)
-        rows.append(SyncRecord(now, final, ready, desired, readings, demand))
+        rows.append(SyncRecord(now, final, ready, desired, readings, demand, span))
         created, deleted = pods.scale_to(final, now)
         if usage is not None:
             for pod in created:
