@@ -3,14 +3,19 @@
     from offline.simulate import Trace, simulate, summarize
 
     trace = Trace.from_points([0, 300, 1500], {"cpu": [350, 3300, 350], "memory": [300, 300, 300]})
-    timeline = simulate(hpa, {"cpu": "500m", "memory": "512Mi"}, trace, pod_startup_s=15)
+    startup = Startup(probes_s=15, scheduling_s=2, image_pull_s=3)
+    timeline = simulate(hpa, {"cpu": "500m", "memory": "512Mi"}, trace, startup=startup, pipeline=Pipeline())
     print(summarize(timeline).lines())
 
-See :mod:`offline.simulate.simulator` for what a sync does and :mod:`offline.simulate.controller`
-for each rule and the controller function it mirrors.
+See :mod:`offline.simulate.simulator` for what a sync does, :mod:`offline.simulate.controller`
+for each rule and the controller function it mirrors, :mod:`offline.simulate.pipeline` for the
+kubelet and metrics-server, :mod:`offline.simulate.pods` for a pod's start. Without ``pipeline``
+the controller reads exact totals (the CLI's ``--ideal-metrics``).
 """
 
 from .hpa import HpaSpec, SimulationError, parse_hpa
+from .pipeline import Pipeline
+from .pods import Startup
 from .scenarios import SCENARIOS, scenario_trace
 from .simulator import SyncRecord, Timeline, simulate
 from .summary import Rise, Summary, summarize
@@ -19,8 +24,10 @@ from .trace import Trace, read_trace_csv
 __all__ = [
     "SCENARIOS",
     "HpaSpec",
+    "Pipeline",
     "Rise",
     "SimulationError",
+    "Startup",
     "Summary",
     "SyncRecord",
     "Timeline",

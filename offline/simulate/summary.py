@@ -24,6 +24,7 @@ counts from the rise.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -103,14 +104,20 @@ def over_target(timeline: Timeline, row: SyncRecord) -> bool:
     return any(d > row.ready_replicas * g.target_per_pod for g, d in zip(timeline.gauges, row.demand, strict=True))
 
 
-def rise_steps(timeline: Timeline, start: int, met: int) -> tuple[float, ...] | None:
-    """The seconds of each step of :data:`STEPS` from row ``start`` (over) to row ``met`` (met again)."""
+def rise_steps(
+    timeline: Timeline, start: int, met: int, before: Sequence[int] | None = None
+) -> tuple[float, ...] | None:
+    """The seconds of each step of :data:`STEPS` from row ``start`` (over) to row ``met`` (met again).
+
+    ``before[i]`` is the count in effect before row ``i`` (computed from the timeline if not given).
+    """
     rows, t0, t1 = timeline.rows, timeline.rows[start].time_s, timeline.rows[met].time_s
     ready = [p for p in timeline.pods if t0 < p.ready <= t1 and p.deleted > t1]
     if not ready:
         return None
     pod = max(ready, key=lambda p: (p.ready, p.index))
-    before = [timeline.initial_replicas] + [r.replicas for r in rows]
+    if before is None:
+        before = [timeline.initial_replicas] + [r.replicas for r in rows]
     detect = next((rows[i].time_s for i in range(start, met + 1) if rows[i].desired_replicas > before[i]), pod.created)
     node = pod.started - pod.created - (timeline.startup.scheduling_s if timeline.startup else 0.0)
     bounds = [t0, detect, pod.created, pod.created + (node if pod.waited_for_node else 0.0), pod.ready, t1]
@@ -123,6 +130,7 @@ def summarize(timeline: Timeline) -> Summary:
     rows = timeline.rows
     over = [over_target(timeline, row) for row in rows]
     spans = [b.time_s - a.time_s for a, b in pairwise(rows)] + [0.0]
+    before = [timeline.initial_replicas] + [r.replicas for r in rows]
     rises = []
     for i, is_over in enumerate(over):
         if is_over and (i == 0 or not over[i - 1]):
@@ -130,7 +138,7 @@ def summarize(timeline: Timeline) -> Summary:
             if met is None:
                 rises.append(Rise(rows[i].time_s, None))
             else:
-                steps = rise_steps(timeline, i, met)
+                steps = rise_steps(timeline, i, met, before)
                 rises.append(Rise(rows[i].time_s, rows[met].time_s - rows[i].time_s, steps))
     return Summary(
         rises=tuple(rises),
