@@ -62,7 +62,8 @@ def test_simulator_plot_is_a_deterministic_png_of_the_production_backend() -> No
     simulation.cache_clear()
     assert simulation()[1] == image
     assert printed.splitlines()[0] == (
-        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, pod startup 15 s"
+        "production/backend against scenario spike: 241 syncs every 15 s, replicas 2..10, "
+        "pod startup 20 s (scheduling 2 + image pull 3 + probes 15)"
     )
     page = SIMULATOR_PAGE.read_text()
     assert "![production/backend under the spike scenario" in page
