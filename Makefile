@@ -67,7 +67,7 @@ simulate: $(DEV)
 
 ## kubeconfig: add STACK's cluster to the kubeconfig, its context named by the cluster's ARN as the
 ## stack's `cluster.context` expects (needs the AWS CLI and credentials; used by CI before `pulumi`)
-CLUSTER_ARGS = $(BIN)/python -c 'import sys, yaml; c = yaml.safe_load(open(f"Pulumi.{sys.argv[1]}.yaml"))["config"]["spywatcher:cluster"]; print("--name", c["name"], "--region", c["region"])'
+CLUSTER_ARGS = $(BIN)/python -c 'import sys; from offline.stackfile import read_stack_config; c = read_stack_config(sys.argv[1])[0]["spywatcher:cluster"]; print("--name", c["name"], "--region", c["region"])'
 kubeconfig: $(RUNTIME)
 	aws eks update-kubeconfig $$($(CLUSTER_ARGS) $(STACK))
 

@@ -23,6 +23,8 @@ from .stack import SECRET_KEYS, StackSettings
 
 PROJECT = "spywatcher"
 STRING_KEYS = ("kubeconfig",)  # top-level keys whose value is text, never JSON
+OFFLINE_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
+"""What the offline runner passes for a `secure:` value it cannot decrypt."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,19 @@ def project_config(raw: Mapping[str, Any], secret_keys: Iterable[str]) -> tuple[
     JSON text parsed, and which of them are secret."""
     prefix = f"{PROJECT}:"
     values = {k[len(prefix) :]: _parse(k[len(prefix) :], v) for k, v in raw.items() if k.startswith(prefix)}
-    return values, {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
+    # A key under a namespace that looks like this project's is a typo that Pulumi would silently
+    # ignore: keep it (whole) so that validation reports it as an unknown key with a did-you-mean.
+    values.update({k: v for k, v in raw.items() if misspelt_namespace(k)})
+    secret = {k[len(prefix) :] if k.startswith(prefix) else k for k in secret_keys}
+    return values, {k for k in secret if k in values}
+
+
+def misspelt_namespace(key: str) -> bool:
+    """Whether a config key's namespace looks like this project's without being it (`spywatchr:`)."""
+    namespace, colon, _ = key.partition(":")
+    if not colon or namespace == PROJECT:
+        return False
+    return difflib.SequenceMatcher(None, namespace.lower(), PROJECT).ratio() >= 0.75
 
 
 def _parse(key: str, text: Any) -> Any:
@@ -81,11 +95,20 @@ def load_settings() -> StackSettings:
     import pulumi
 
     values, secret = read_pulumi_config()
+    if values.get("secrets") == OFFLINE_PLACEHOLDER:
+        pulumi.log.warn(
+            f"{PROJECT}:secrets is one encrypted object: offline its entries are unknown, so no app Secret "
+            "is rendered from it (`pulumi up` decrypts it and creates them)"
+        )
     return validate_settings(values, secret, pulumi.get_stack())
 
 
 def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str = "stack") -> StackSettings:
     """Validate `spywatcher:` config values (prefix removed). ``stack`` names default AWS resources."""
+    if values.get("secrets") == OFFLINE_PLACEHOLDER and "secrets" in secret_keys:
+        # `pulumi config set --secret spywatcher:secrets '<JSON>'`: one secret holding the whole map,
+        # which Pulumi decrypts into JSON text for the program; offline, its content is unknown.
+        values = {**values, "secrets": {}}
     problems = [
         ConfigProblem(
             key,
@@ -99,7 +122,7 @@ def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str 
     try:
         settings = StackSettings.model_validate(values, context={"stack": stack})
     except ValidationError as exc:
-        problems += describe(exc)
+        problems += describe(exc, secret_keys)
     if problems:
         raise ConfigError(problems)
     return settings
@@ -108,12 +131,13 @@ def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str 
 # --- Turning pydantic errors into one line per problem ----------------------------------------
 
 
-def describe(exc: ValidationError) -> list[ConfigProblem]:
+def describe(exc: ValidationError, secret_keys: Iterable[str] = ()) -> list[ConfigProblem]:
+    secret_keys = set(secret_keys)
     seen: dict[tuple[str, str], ConfigProblem] = {}
     for error in exc.errors(include_url=False):
         path, parent, annotation = _walk(error["loc"])
         field = _field_info(parent, error["loc"])
-        secret = bool(error["loc"]) and error["loc"][0] in SECRET_KEYS
+        secret = bool(error["loc"]) and (error["loc"][0] in SECRET_KEYS or error["loc"][0] in secret_keys)
         problem = ConfigProblem(path, _value_text(error, secret), _message(error, parent, annotation, field))
         seen.setdefault((problem.path, problem.message), problem)
     return list(seen.values())
@@ -278,6 +302,12 @@ def _message(error: Mapping[str, Any], parent: Any, annotation: Any = None, fiel
         return "is required"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
+        if len(error["loc"]) == 1 and misspelt_namespace(key):
+            namespace, _, rest = key.partition(":")
+            return (
+                f"unknown config namespace `{namespace}`, which Pulumi would silently ignore; "
+                f"did you mean `{PROJECT}:{rest}`?"
+            )
         model = _unwrap(parent)
         if isinstance(model, type) and issubclass(model, BaseModel):
             allowed = sorted(f.alias or n for n, f in model.model_fields.items())

@@ -39,12 +39,13 @@ def working_tree_side(stack: str) -> Side:
     from config import ConfigError
 
     from .render import RenderError, program_failure, render_stack
+    from .stackfile import StackFileError
 
     if stack not in stack_names():
         return None
     try:
         return snapshot_from_files(render_stack(stack).files)
-    except (ConfigError, RenderError) as exc:
+    except (ConfigError, RenderError, StackFileError) as exc:
         return f"stack {stack}: {exc}"
     except Exception as exc:  # a bug in the program is this stack's error, not the diff's crash
         return f"stack {stack}: {program_failure(exc)}"

@@ -227,7 +227,7 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
         plan = run_stack(args.stack)
     except StackFileError as exc:
         print(f"error: {exc}", file=err)
-        return 2
+        return exc.exit_code
     except ConfigError as exc:
         print(f"error: stack {args.stack}: {exc}", file=err)
         return 1

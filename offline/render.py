@@ -280,7 +280,7 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
         write(rendered, folder)
     except StackFileError as exc:
         print(f"error: {exc}", file=stderr)
-        return 2
+        return exc.exit_code
     except ConfigError as exc:
         print(f"error: stack {stack}: {exc}", file=stderr)
         return 1

@@ -1,0 +1,203 @@
+"""Stack files (`Pulumi.<stack>.yaml`) read the way the Pulumi CLI reads them.
+
+The CLI parses stack files with Go's gopkg.in/yaml.v3, which follows YAML 1.2: only `true`/`false`
+(in three spellings) are booleans, so `yes`, `on`, `off`, `y` and `n` stay text; `~`, `null` and
+an empty value are null; integers are what Go's ``strconv.ParseInt(text, 0, 64)`` accepts once
+underscores are removed (`0x1F`, `0o17`, the YAML 1.1 octal `017`, `0b101`), then unsigned 64-bit
+ones, then floats (`1.5`, `1e3`, `.5`, `.inf`, `.nan`); timestamps stay text. PyYAML's default
+resolver is YAML 1.1 (`on` is true, `1_000` is 1000 but `0o17` is text, `2024-01-01` a date), so
+this module resolves plain scalars itself, as yaml.v3's ``resolve`` does. A repeated key is an
+error, as in yaml.v3. Every value keeps the line it was written on, for messages.
+
+Pulumi's config values (``pkg/resource/config/value.go``): a top-level scalar is handed to the
+program as its text exactly as written (`1.30` stays "1.30"); a mapping or list is handed over as
+JSON of the values above; `{secure: v1:…}` is a secret.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Path = tuple[str | int, ...]
+
+_PLAIN = "tag:spywatcher:plain"
+_STR = "tag:yaml.org,2002:str"
+_SPECIAL: dict[str, Any] = {
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
+}
+_GO_INT = re.compile(r"^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$")
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_DOT_FLOAT = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
+
+
+class StackYamlError(ValueError):
+    """A stack file that the Pulumi CLI would not read; the message names the file and the line."""
+
+
+class _Loader(yaml.SafeLoader):
+    """Composes nodes only; every plain scalar is tagged for :func:`resolve_plain`."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+_Loader.add_implicit_resolver(_PLAIN, re.compile(""), None)
+
+
+def _go_int(plain: str) -> int | None:
+    match = _GO_INT.match(plain)
+    if match is None:
+        return None
+    sign, body = match.groups()
+    prefix = body[:2].lower()
+    if prefix in ("0x", "0o", "0b"):
+        number = int(body[2:], {"0x": 16, "0o": 8, "0b": 2}[prefix])
+    elif body.startswith("0") and len(body) > 1:
+        number = int(body[1:], 8)  # Go's base 0: a leading 0 is octal (YAML 1.1's 0777)
+    else:
+        number = int(body)
+    number = -number if sign == "-" else number
+    if -(2**63) <= number < 2**63 or (not sign and number < 2**64):
+        return number
+    return None
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of an unquoted scalar, as yaml.v3 resolves it into an `interface{}`."""
+    if text in _SPECIAL:
+        return _SPECIAL[text]
+    first = text[0]
+    if first == ".":
+        return float(text) if _DOT_FLOAT.match(text) else text
+    if first in "+-0123456789":
+        plain = text.replace("_", "")
+        number = _go_int(plain)
+        if number is not None:
+            return number
+        if _YAML_FLOAT.match(plain):
+            return float(plain)
+    return text
+
+
+@dataclass
+class Document:
+    """A parsed stack file: the value, and the line (1-based) of every key path in it."""
+
+    name: str
+    value: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+    raw: dict[Path, str] = field(default_factory=dict)
+
+    def line(self, path: Path) -> int:
+        """The line of ``path``, or of its nearest ancestor that has one."""
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def where(self, path: Path) -> str:
+        return f"{self.name}:{self.line(path)}"
+
+
+def _error(name: str, node: Node, message: str) -> StackYamlError:
+    mark = node.start_mark
+    return StackYamlError(f"{name}:{mark.line + 1}:{mark.column + 1}: {message}")
+
+
+def _build(document: Document, node: Node, path: Path) -> Any:
+    document.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, ScalarNode):
+        document.raw[path] = node.value
+        if node.tag == _PLAIN:
+            return resolve_plain(node.value)
+        if node.tag == _STR:
+            return node.value
+        explicit = resolve_plain(node.value)
+        kind = node.tag.rsplit(":", 1)[-1]
+        if kind == "binary":
+            raise _error(document.name, node, "a `!!binary` value cannot be a config value")
+        return explicit
+    if isinstance(node, SequenceNode):
+        return [_build(document, item, (*path, index)) for index, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        result: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _PLAIN and key_node.value == "<<":
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    part = _build(Document(document.name, None), source, path)
+                    if not isinstance(part, dict):
+                        raise _error(document.name, source, "a `<<` merge needs a mapping")
+                    merged = {**part, **merged}
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise _error(document.name, key_node, "a key must be a plain value, not a list or mapping")
+            key = _build(Document(document.name, None), key_node, ())
+            key = key if isinstance(key, str) else key_node.value
+            if key in first_line:
+                raise _error(
+                    document.name,
+                    key_node,
+                    f"key `{key}` appears twice in one mapping (first on line {first_line[key]}); "
+                    "the Pulumi CLI refuses the file",
+                )
+            first_line[key] = key_node.start_mark.line + 1
+            document.lines[(*path, key)] = first_line[key]
+            result[key] = _build(document, value_node, (*path, key))
+        return {**merged, **result}
+    raise _error(document.name, node, "unexpected YAML node")  # pragma: no cover
+
+
+_HINTS = (
+    ("'\\t'", "a tab: YAML indents with spaces only"),
+    ("mapping values are not allowed", "a `key: value` where a value was expected; quote values that contain `: `"),
+    ("could not find expected ':'", "a line that is neither `key: value` nor a list item"),
+    ("found undefined alias", "an alias (*name) without its anchor (&name)"),
+)
+
+
+def parse(text: str, name: str) -> Document:
+    """A stack file's text as a :class:`Document`; :class:`StackYamlError` names file and line."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        problem = f"{exc.context}, {exc.problem}" if exc.context and exc.problem else (exc.problem or str(exc))
+        hint = next((h for needle, h in _HINTS if needle in str(exc)), "")
+        raise StackYamlError(f"{where}: invalid YAML: {problem}{f' ({hint})' if hint else ''}") from None
+    except yaml.YAMLError as exc:
+        raise StackYamlError(f"{name}: invalid YAML: {exc}") from None
+    if len(nodes) > 1:
+        raise _error(name, nodes[1], "a stack file holds one YAML document, not several")
+    document = Document(name, None)
+    if nodes:
+        document.value = _build(document, nodes[0], ())
+    return document
+
+
+def non_finite(value: Any, path: Path = ()) -> Path | None:
+    """The first path under ``value`` holding `.nan` or `.inf`, which JSON (and so Pulumi) cannot carry."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (found := non_finite(item, (*path, key))) is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := non_finite(item, (*path, index))) is not None:
+                return found
+    return None
