@@ -14,6 +14,9 @@ from typing import Any
 import pulumi
 
 PART_OF = "spywatcher"
+# On a Deployment that sets `spec.replicas` (no HPA scales it): the policy pack refuses
+# `spec.replicas` on any Deployment without it, and the annotation on a Deployment an HPA scales.
+FIXED_REPLICAS = "spywatcher.io/fixed-replicas"
 
 # (apiVersion, kind) -> (module, class) of the typed pulumi_kubernetes resource.
 _TYPED = {

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from config.workload import Probe, WorkloadSettings
 
 from .k8s import (
+    FIXED_REPLICAS,
     child_opts,
     image_version,
     labels,
@@ -201,13 +202,15 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
 
 def build_deployment(args: WorkloadArgs, replicas: int | None = None) -> dict[str, Any]:
     """The Deployment. Without ``replicas`` (an autoscaled workload) there is no `spec.replicas`:
-    the HPA owns the count, and `pulumi up` must not reset it."""
+    the HPA owns the count, and `pulumi up` must not reset it. With ``replicas`` it says so in the
+    :data:`FIXED_REPLICAS` annotation, which the policy pack reads."""
     rollout = args.settings.rollout
     spec: dict[str, Any] = {} if replicas is None else {"replicas": replicas}
+    fixed = None if replicas is None else {FIXED_REPLICAS: "true"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": args.metadata(args.name),
+        "metadata": args.metadata(args.name, annotations=fixed),
         "spec": spec
         | {
             "selector": {"matchLabels": args.selector()},

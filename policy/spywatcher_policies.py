@@ -3,6 +3,14 @@
 The program's config rules refuse most of these mistakes before anything is registered; the
 policy pack checks what actually reaches the engine, so a hand edit, a new component or another
 program that reuses these stacks is held to the same rules. Each policy's description is its rule.
+
+What each kind of policy sees decides what it may check. A resource policy sees the resource's
+*inputs*, what the program asks for, before the provider acts. A stack policy runs after the
+provider, on each resource's *outputs*: for a Kubernetes object, the live object, with every API
+server default and every other controller's writes in it (a Deployment's outputs always carry
+`spec.replicas`, set by the API server and then by the HPA). So "the program does not set
+`spec.replicas`" is a resource policy, and the stack policies read only fields that mean the same
+in the live object.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ POD_TEMPLATES = {
     "kubernetes:core/v1:Pod": ("spec",),
 }
 PRODUCTION_STACKS = {"production"}
+# A Deployment that sets spec.replicas says so (components/k8s.py FIXED_REPLICAS).
+FIXED_REPLICAS = "spywatcher.io/fixed-replicas"
 
 
 def _get(value: Any, *path: str) -> Any:
@@ -116,6 +126,21 @@ def _non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
             report(f"Container {container.get('name')} of {args.name} must set allowPrivilegeEscalation: false.")
 
 
+def _fixed_replicas(props: Mapping[str, Any]) -> bool:
+    return _get(props, "metadata", "annotations", FIXED_REPLICAS) == "true"
+
+
+def _no_replicas_unless_fixed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != DEPLOYMENT or _get(args.props, "spec", "replicas") is None:
+        return
+    if not _fixed_replicas(args.props):
+        report(
+            f"Deployment {args.name} sets spec.replicas: a Deployment scaled by an HPA must not (`pulumi up` "
+            f"would reset the autoscaler's choice); one with a fixed count says so with the annotation "
+            f'{FIXED_REPLICAS}: "true".'
+        )
+
+
 def _production_load_balancer(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != LOAD_BALANCER or stack_of(args.urn) not in PRODUCTION_STACKS:
         return
@@ -141,17 +166,13 @@ def _hpa_targets(args: StackValidationArgs) -> dict[tuple[str, str], int]:
     return targets
 
 
-def _no_replicas_under_hpa(args: StackValidationArgs, report: ReportViolation) -> None:
+def _hpa_scales_no_fixed_deployment(args: StackValidationArgs, report: ReportViolation) -> None:
     targets = _hpa_targets(args)
     for r in args.resources:
-        if (
-            r.resource_type == DEPLOYMENT
-            and _name(r.props) in targets
-            and _get(r.props, "spec", "replicas") is not None
-        ):
+        if r.resource_type == DEPLOYMENT and _name(r.props) in targets and _fixed_replicas(r.props):
             report(
-                f"Deployment {r.name} is scaled by an HPA and must not set spec.replicas: `pulumi up` would reset "
-                "the autoscaler's choice.",
+                f"Deployment {r.name} is scaled by an HPA but is marked {FIXED_REPLICAS}: its spec.replicas would "
+                "fight the autoscaler on every `pulumi up`.",
                 r.urn,
             )
 
@@ -235,10 +256,15 @@ def _namespaces_deny_by_default(args: StackValidationArgs, report: ReportViolati
 
 
 POLICIES = [
-    StackValidationPolicy(
+    ResourceValidationPolicy(
         name="hpa-deployments-without-replicas",
-        description="A Deployment scaled by an HPA does not set spec.replicas.",
-        validate=_no_replicas_under_hpa,
+        description=f"A Deployment does not set spec.replicas unless it is marked {FIXED_REPLICAS} (no HPA).",
+        validate=_no_replicas_unless_fixed,
+    ),
+    StackValidationPolicy(
+        name="hpa-targets-not-fixed",
+        description=f"No HPA scales a Deployment marked {FIXED_REPLICAS}.",
+        validate=_hpa_scales_no_fixed_deployment,
     ),
     ResourceValidationPolicy(
         name="zero-downtime-rolling-update",

@@ -1,5 +1,7 @@
-"""The CrossGuard policy pack, run on the inputs the program registers under the mocks: compliant
-stacks pass, broken ones are reported with the rule's message."""
+"""The CrossGuard policy pack, run as the engine runs it: resource policies on the inputs the
+program registers, stack policies on the outputs a real cluster returns (offline.apiserver: the
+API server's defaults and the HPA's replica count in them). Compliant stacks pass, broken ones are
+reported with the rule's message."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from offline.apiserver import live, live_objects
 from offline.engine import Plan, Registration, mask, run_stack
 from tests.conftest import ROOT
 
@@ -39,24 +42,31 @@ def _options(r: Registration) -> PolicyResourceOptions:
     )
 
 
+def outputs(resources: list[Registration]) -> dict[str, dict[str, Any]]:
+    """URN -> what the engine hands a stack policy: a Kubernetes object as the API server stores it
+    (scaled by the HPAs among ``resources``), anything else as registered."""
+    objects = [mask(r.inputs) for r in resources if r.is_kubernetes_object]
+    hpas = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+    return {r.urn: live(mask(r.inputs), hpas) if r.is_kubernetes_object else mask(r.inputs) for r in resources}
+
+
 def check(resources: list[Registration]) -> list[Violation]:
     """Every violation the pack reports for these registrations."""
     found: list[Violation] = []
-    policy_resources = [
-        PolicyResource(r.type, mask(r.inputs), r.urn, r.name, _options(r), None, None, [], {})
-        for r in resources
-        if r.custom
-    ]
+    custom = [r for r in resources if r.custom]
+    live_props = outputs(custom)
+    inputs = [PolicyResource(r.type, mask(r.inputs), r.urn, r.name, _options(r), None, None, [], {}) for r in custom]
+    stack = [PolicyResource(r.type, live_props[r.urn], r.urn, r.name, _options(r), None, None, [], {}) for r in custom]
     for policy in POLICIES:
 
         def report(message: str, urn: str | None = None, policy_name: str = policy.name) -> None:
             found.append((policy_name, message))
 
         if isinstance(policy, ResourceValidationPolicy):
-            for r in policy_resources:
+            for r in inputs:
                 policy.validate(ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None), report)
         else:
-            policy.validate(StackValidationArgs(policy_resources), report)
+            policy.validate(StackValidationArgs(stack), report)
     return found
 
 
@@ -92,6 +102,10 @@ def _spec(r: Registration) -> dict[str, Any]:
     return r.inputs["spec"]
 
 
+def _mark_fixed(r: Registration) -> None:
+    r.inputs["metadata"].setdefault("annotations", {})["spywatcher.io/fixed-replicas"] = "true"
+
+
 BROKEN: list[tuple[str, str, str, Callable[[Registration], None], str, str]] = [
     (
         "replicas under an HPA",
@@ -99,7 +113,15 @@ BROKEN: list[tuple[str, str, str, Callable[[Registration], None], str, str]] = [
         "backend-deployment",
         lambda r: _spec(r).update(replicas=3),
         "hpa-deployments-without-replicas",
-        "must not set spec.replicas",
+        "sets spec.replicas: a Deployment scaled by an HPA must not",
+    ),
+    (
+        "an autoscaled Deployment marked fixed",
+        "kubernetes:apps/v1:Deployment",
+        "backend-deployment",
+        lambda r: (_spec(r).update(replicas=3), _mark_fixed(r)),
+        "hpa-targets-not-fixed",
+        "is scaled by an HPA but is marked spywatcher.io/fixed-replicas",
     ),
     (
         "pods may be unavailable",
@@ -234,3 +256,33 @@ def test_policy_pack_files() -> None:
     requirements = (ROOT / "policy" / "requirements.txt").read_text()
     assert "pulumi-policy==1.21.0" in requirements
     assert "PolicyPack(" in (ROOT / "policy" / "__main__.py").read_text()
+
+
+def test_stack_policies_see_the_live_objects(plans: dict[str, Plan]) -> None:
+    """What the first real preview after `up` hands a stack policy: every Deployment has
+    spec.replicas (the HPA's count), so no stack policy may read "the program set it" from there."""
+    production = plans["production"]
+    objects = live_objects(production.k8s_objects())
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert deployments["spywatcher-backend"]["spec"]["replicas"] == 2  # the HPA's minimum
+    assert deployments["spywatcher-frontend"]["spec"]["replicas"] == 2
+    assert deployments["spywatcher-backend"]["spec"]["template"]["spec"]["restartPolicy"] == "Always"
+    assert "replicas" not in production.k8s("Deployment", "spywatcher-backend")["spec"]  # the input
+    assert check(production.resources) == []
+
+
+def test_the_fixed_replicas_annotation_is_the_programs() -> None:
+    from spywatcher_policies import FIXED_REPLICAS as POLICY_KEY
+
+    from components.k8s import FIXED_REPLICAS
+
+    assert FIXED_REPLICAS == POLICY_KEY == "spywatcher.io/fixed-replicas"
+
+
+def test_the_canary_has_a_fixed_count_and_says_so() -> None:
+    plan = run_stack("production", {"canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"}})
+    canary = plan.k8s("Deployment", "spywatcher-backend-canary")
+    assert canary["spec"]["replicas"] == 1
+    assert canary["metadata"]["annotations"] == {"spywatcher.io/fixed-replicas": "true"}
+    assert "annotations" not in plan.k8s("Deployment", "spywatcher-backend")["metadata"]
+    assert check(plan.resources) == []

@@ -223,3 +223,16 @@ def test_ci_runs_the_tests_with_promtool_installed() -> None:
     script = (ROOT / ".ci" / "run").read_text()
     assert "command -v promtool" in script and "apt-get install" in script and " prometheus" in script
     assert "export CI=true" in script and script.rstrip().endswith("make test")
+
+
+def test_every_real_preview_and_deploy_runs_the_policy_pack() -> None:
+    """The pack is only worth what runs it: each pulumi/actions step passes it to the CLI."""
+    found = 0
+    for name in ("pull-request.yml", "deploy.yml"):
+        for job in workflow(name)["jobs"].values():
+            for s in job.get("steps", []):
+                if str(s.get("uses", "")).startswith("pulumi/actions@"):
+                    found += 1
+                    assert s["with"]["policyPacks"] == "policy", (name, s["with"]["command"])
+    assert found == 3  # the previews (one matrix job) and the two deploys
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
