@@ -5,7 +5,8 @@ timed), a 24-hour trace with a row every 15 s (a daily cycle with deterministic 
 every 15 s: 5761 syncs. Prints the best and the median of a few runs of simulate + summarize, for
 the per-pod model with the default metrics pipeline and pod startup (the CLI's defaults: 5761
 metrics-server scrapes, a kubelet point per pod per scrape) and for ``--ideal-metrics``.
-Target: under one second for the per-pod model.
+Target: under one second for the per-pod model. On a shared machine the wall time depends on the
+load; the CPU time (``time.process_time``) is the work itself.
 """
 
 from __future__ import annotations
@@ -53,15 +54,17 @@ def main() -> int:
         "--ideal-metrics": {"pod_startup_s": workload.pod_startup_s},
     }
     for mode, options in modes.items():
-        seconds = []
+        seconds, cpu = [], []
         for _ in range(RUNS):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             timeline = simulate(workload.hpa, workload.requests, trace, **options)
             summary = summarize(timeline)
             seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         print(
             f"{mode}: simulate + summarize, 24 h at {STEP_S} s syncs ({len(timeline.rows)} syncs, one workload): "
-            f"best {min(seconds) * 1000:.1f} ms, median {statistics.median(seconds) * 1000:.1f} ms over {RUNS} runs"
+            f"wall best {min(seconds) * 1000:.1f} ms, median {statistics.median(seconds) * 1000:.1f} ms; "
+            f"CPU median {statistics.median(cpu) * 1000:.1f} ms over {RUNS} runs"
         )
         print(f"  peak replicas {summary.peak_replicas}, pod-hours {summary.pod_hours:.1f}, {len(summary.rises)} rises")
     return 0

@@ -374,6 +374,52 @@ def test_cpu_initialization_period_keeps_warm_up_cpu_from_scaling_up() -> None:
     assert unguarded[420].replicas == 10
 
 
+def test_new_pods_without_samples_hold_a_scale_up() -> None:
+    # The spike with faster pods (scheduling 1 s, image cached: 0 s). The 4 pods added at 345 run
+    # at 346 and are Ready at 361; the kubelet's first points are 356 (after the scrape at 352.5)
+    # and 366, so the scrape at 367.5 knows them once: no sample yet, missing at the sync at 375.
+    hpa = make_hpa(2, 10, metrics=[CPU70, MEMORY80], behavior=GUIDE)
+    startup = Startup(probes_s=15, scheduling_s=1, image_pull_s=0)
+    timeline = simulate(hpa, REQUESTS, spike(), startup=startup, pipeline=Pipeline())
+    rows = {r.time_s: r for r in timeline.rows}
+    # CPU: the 4 counted pods carried 3325m over 4 Ready pods until 361, over 8 since: the
+    # initial ones (points 345 -> 365) 16 s at 831.25m and 4 s at 415.625m = 748.125m, up to
+    # 749m; the two Ready since 331 (points 346 -> 366) 727.34m, up to 728m. 2954m over 4 pods
+    # is 147 % (ratio 2.1); the 4 missing pods at 0: 2954 / 4000 = 73 %, ratio 1.04: within the
+    # band. Memory: 486.4 MiB each, 94 % (ratio 1.175); with the missing pods at 0, 47 %: the
+    # direction would flip. Both keep 8, where the policy would have allowed 10.
+    assert (rows[375].replicas, rows[375].ready_replicas, rows[375].desired_replicas) == (8, 8, 8)
+    assert rows[375].readings == (147, 94)
+    # The scrape at 382.5 has their second points (376, window 10, after Ready + 10): counted.
+    assert (rows[390].replicas, rows[390].desired_replicas) == (10, 10)
+    # So faster pods reach capacity later than the defaults' 105 s.
+    assert summarize(timeline).rises[0].seconds_to_capacity == 120
+
+
+def test_initial_readiness_delay_ignores_a_pod_that_was_never_ready() -> None:
+    # CPU only, 3 pods' worth (1050m) from the start. The sync at 0 adds a third pod (2 x 525m is
+    # 105 %, ratio 1.5 -> 3): started at 2, running at 5, but its probes take 400 s. It burns its
+    # share at the target (350m) while it starts.
+    hpa = make_hpa(2, 10, metrics=[CPU70], behavior=GUIDE)
+    startup = Startup(probes_s=400, scheduling_s=2, image_pull_s=3)
+    trace = Trace.from_points([0, 600], {"cpu": [1050, 1050]})
+
+    def run(delay: float) -> dict[float, Any]:
+        pipeline = Pipeline(initial_readiness_delay_s=delay, startup_usage=1.0)
+        timeline = simulate(hpa, {"cpu": "500m"}, trace, startup=startup, pipeline=pipeline)
+        return {r.time_s: r.replicas for r in timeline.rows}
+
+    # Until 302 it is within the initialization period and not Ready: unready, 0 on the scale-up:
+    # 1050 / 1500 = 70 %, ratio 1.0, no change. From the sync at 315 the period is over; its
+    # Ready condition has been False since its start (2), within 30 s of it: never Ready, still
+    # unready, so the count stays 3 until it is Ready at 405.
+    waited = run(30)
+    assert {waited[t] for t in range(0, 405, 15)} == {3}
+    # With no delay its 350m counts from 315: (525 + 525 + 350) / 1500 = 93 %, ratio 1.33 -> 4.
+    eager = run(0)
+    assert [eager[t] for t in (300, 315)] == [3, 4]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     loads=st.lists(st.tuples(st.floats(0, 12), st.floats(0, 12)), min_size=2, max_size=12),

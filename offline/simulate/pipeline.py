@@ -274,11 +274,14 @@ class MetricsServer:
         return _Point(stamp, pod.running, usage.cumulative(pod, stamp), instant)
 
     def scrape(self, t: float, pods: Sequence[Pod], usage: Usage) -> None:
-        """``podStorage.Store`` of one scrape of the Running pods at ``t``."""
+        """``podStorage.Store`` of one scrape of the Running pods at ``t``, then what ``GetMetrics`` serves."""
         last: dict[int, _Point] = {}
         prev: dict[int, _Point] = {}
+        served: list[dict[int, MetricSample]] = [{} for _ in self.gauges]
+        kinds = list(zip(served, self.converters, self.instant, strict=True))
         resolution = self.pipeline.resolution_s
         old_last, old_prev = self.last, self.prev
+        oldest, newest = math.inf, -math.inf
         for pod in pods:
             if pod.running > t:
                 continue
@@ -286,47 +289,38 @@ class MetricsServer:
             point = self.kubelet_point(pod, t, usage)
             if point is None:
                 continue
+            stamp, start = point.timestamp, point.start
             stored = old_last.get(name)
-            age = point.timestamp - point.start
-            if point.start < point.timestamp and FRESH_CONTAINER_MIN_S <= age < resolution:
-                prev[name] = _Point(point.start, point.start, self.zero, point.instant)
-            elif stored is not None and point.start < stored.timestamp:
-                if point.timestamp > stored.timestamp:
-                    prev[name] = stored
+            before: _Point | None = None
+            if start < stamp and FRESH_CONTAINER_MIN_S <= stamp - start < resolution:
+                before = _Point(start, start, self.zero, point.instant)
+            elif stored is not None and start < stored.timestamp:
+                if stamp > stored.timestamp:
+                    before = stored
                 else:
-                    if stored.timestamp == point.timestamp:
+                    if stored.timestamp == stamp:
                         point = stored
                     earlier = old_prev.get(name)
-                    if earlier is not None and earlier.timestamp < point.timestamp:
-                        prev[name] = earlier
+                    if earlier is not None and earlier.timestamp < stamp:
+                        before = earlier
             last[name] = point
-        self.last, self.prev = last, prev
-        self.served = self._serve()
+            if before is None:
+                continue
+            prev[name] = before
+            window = stamp - before.timestamp
+            oldest, newest = min(oldest, before.timestamp), max(newest, stamp)
+            for i, (metric, convert, instant) in enumerate(kinds):
+                if instant:
+                    value = convert(point.instant[i])
+                else:
+                    value = convert((point.cumulative[i] - before.cumulative[i]) / window)
+                metric[name] = MetricSample(value, stamp, window)
+        self.last, self.prev, self.served = last, prev, served
+        self.span = None if newest == -math.inf else (oldest, newest)
 
     def samples(self) -> list[dict[int, MetricSample]]:
         """``GetMetrics`` as the HPA's metrics client reads it after the last scrape: per metric, pod -> sample."""
         return self.served
-
-    def _serve(self) -> list[dict[int, MetricSample]]:
-        result: list[dict[int, MetricSample]] = [{} for _ in self.gauges]
-        kinds = list(zip(result, self.converters, self.instant, strict=True))
-        prevs = self.prev
-        oldest, newest = math.inf, -math.inf
-        for name, last in self.last.items():
-            prev = prevs.get(name)
-            if prev is None:
-                continue
-            stamp = last.timestamp
-            window = stamp - prev.timestamp
-            oldest, newest = min(oldest, prev.timestamp), max(newest, stamp)
-            for i, (served, convert, instant) in enumerate(kinds):
-                if instant:
-                    value = convert(last.instant[i])
-                else:
-                    value = convert((last.cumulative[i] - prev.cumulative[i]) / window)
-                served[name] = MetricSample(value, stamp, window)
-        self.span = None if newest == -math.inf else (oldest, newest)
-        return result
 
 
 def milli_converter(gauge: Gauge) -> Callable[[float], int]:
