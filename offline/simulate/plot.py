@@ -1,4 +1,9 @@
-"""A PNG of a timeline: per metric, demand against the ready pods' capacity; then the replica counts.
+"""A PNG of a timeline: per metric, demand against the ready pods' capacity and what the controller
+read; then the replica counts.
+
+"Read by the HPA" is the sync's reading turned back into a total: the utilization (or value per
+pod) it computed from the samples, times the pods it counted. Its lag behind the demand is the metrics
+pipeline; a gap is a sync where no pod had a usable sample.
 
 matplotlib is imported inside :func:`plot_timeline` (with the Agg backend) so that a run without
 ``--plot`` never pays for it.
@@ -8,7 +13,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .metrics import Gauge
 from .simulator import Timeline
+
+
+def _as_total(gauge: Gauge, reading: float | None, pods: int) -> float:
+    """A sync's reading as a total in trace units over the pods it counted (NaN: no reading)."""
+    if reading is None:
+        return float("nan")
+    per_pod = gauge.target_per_pod * reading / gauge.spec.target if gauge.request_milli is not None else reading
+    return per_pod * pods
 
 
 def plot_timeline(timeline: Timeline, path: Path, title: str = "") -> None:
@@ -27,6 +41,8 @@ def plot_timeline(timeline: Timeline, path: Path, title: str = "") -> None:
         axis.step(minutes, [r.demand[i] for r in rows], where="post", label="demand")
         capacity = [r.ready_replicas * gauge.target_per_pod for r in rows]
         axis.step(minutes, capacity, where="post", label="capacity at target")
+        read = [_as_total(gauge, r.readings[i], r.counted[i] if r.counted else r.ready_replicas) for r in rows]
+        axis.step(minutes, read, where="post", label="read by the HPA", linestyle="--")
         axis.set_ylabel(f"{gauge.column} {gauge.unit}".strip())
         axis.legend(loc="upper right")
     axis = axes[-1][0]

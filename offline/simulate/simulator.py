@@ -76,6 +76,8 @@ class SyncRecord:
     demand: tuple[float, ...]
     samples_span: tuple[float, float] | None = None
     """The oldest window start and the newest timestamp of the samples the sync read (None: none)."""
+    counted: tuple[int, ...] = ()
+    """Per metric, the pods whose samples the reading averages (``readyPodCount``)."""
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,8 @@ def simulate(
             ready = pods.ready_count(now)
             span = server.span
         final, desired, readings = controller.reconcile(now, current, groups)
-        rows.append(SyncRecord(now, final, ready, desired, readings, demand, span))
+        counted = tuple(g.ready for g in groups)
+        rows.append(SyncRecord(now, final, ready, desired, readings, demand, span, counted))
         created, deleted = pods.scale_to(final, now)
         if usage is not None:
             for pod in created:

@@ -9,7 +9,7 @@ at the first sync); it lasts until the first sync whose capacity meets the deman
 Each rise that is met is split into the steps that made it take that long (:data:`STEPS`), along
 the path of the pod that completed the capacity (the last to turn Ready before the rise was met):
 
-- **metrics**: from the rise until the first sync whose proposal exceeds the count it had (the
+- **metrics delay**: from the rise until the first sync whose proposal exceeds the count it had (the
   metrics pipeline showing the load: sample age, window, missing and unready pods);
 - **policy limit**: from there until that pod was created (scale-up policies, stabilization,
   and the controller holding while new pods are unready or missing);
@@ -31,7 +31,7 @@ from itertools import pairwise
 from .simulator import SyncRecord, Timeline
 
 SHOWN_RISES = 10
-STEPS = ("metrics", "policy limit", "node provisioning", "pod startup", "sync")
+STEPS = ("metrics delay", "policy limit", "node provisioning", "pod startup", "sync")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Rise:
         return STEPS[max(range(len(STEPS)), key=lambda i: (self.steps[i], -i))]  # type: ignore[index]
 
     def report(self) -> str:
-        """``96 s (dominant: policy limit 45 s; metrics 15 s, ...)`` or why there is no time."""
+        """``96 s (dominant: policy limit; metrics delay 15 s, ...)`` or why there is no time."""
         if self.seconds_to_capacity is None:
             return "capacity never caught up"
         if self.steps is None:
