@@ -95,3 +95,21 @@ def test_the_diff_model_is_imported_by_diff_and_report_and_imports_neither() -> 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+def test_the_workload_model_keeps_every_name_of_its_parts_importable() -> None:
+    """config/workload.py was split along its concerns; importers of config.workload see no change."""
+    import config.autoscaling
+    import config.lifecycle
+    import config.resources
+    import config.workload
+
+    for part in (config.resources, config.autoscaling, config.lifecycle):
+        names = [n for n, v in vars(part).items()
+                 if getattr(v, "__module__", None) == part.__name__ and not n.startswith("_")]
+        names += [n for n in ("PeriodSeconds", "WindowSeconds", "Utilization", "MetricName", "IntOrPercent")
+                  if n in vars(part)]
+        for name in names:
+            assert getattr(config.workload, name) is getattr(part, name), f"config.workload.{name}"
+            assert name in config.workload.__all__, name
+    assert config.workload._surge_pods is config.lifecycle._surge_pods  # config.operations uses it
