@@ -176,7 +176,9 @@ class LoadBalancer(pulumi.ComponentResource):
     dns_name: pulumi.Output[str]
     zone_id: pulumi.Output[str]
     arn: pulumi.Output[str]
+    arn_suffix: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
@@ -238,7 +240,9 @@ class LoadBalancer(pulumi.ComponentResource):
         self.dns_name = balancer.dns_name
         self.zone_id = balancer.zone_id
         self.arn = balancer.arn
+        self.arn_suffix = balancer.arn_suffix  # the CloudWatch `LoadBalancer` dimension
         self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix  # the CloudWatch `TargetGroup` dimension
         self.security_group_id = group.id
         self.register_outputs(
             {"dnsName": self.dns_name, "zoneId": self.zone_id, "targetGroupArn": self.target_group_arn}

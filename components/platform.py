@@ -9,6 +9,7 @@ from pulumi_kubernetes.provider import Provider
 from config import StackSettings
 
 from .canary import Canary, CanaryArgs
+from .cloudwatch import CloudWatch, CloudWatchArgs
 from .ingress_controller import (
     CONTROLLER_SELECTOR,
     PROXY_PORT,
@@ -198,6 +199,22 @@ class Platform(pulumi.ComponentResource):
             MonitoringArgs(settings.monitoring, settings.namespace.name, instance, workload_args["backend"]),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
+        if settings.monitoring.cloud_watch.enabled:
+            CloudWatch(
+                "cloudwatch",
+                CloudWatchArgs(
+                    settings.monitoring.cloud_watch,
+                    settings.load_balancer.type,
+                    settings.load_balancer.name,
+                    cluster.region,
+                    instance,
+                    settings.ingress_controller.autoscaling.min_replicas,
+                    settings.monitoring.alerts.runbook_base_url,
+                ),
+                self.load_balancer.arn_suffix,
+                [self.load_balancer.target_group_arn_suffix],
+                opts=pulumi.ResourceOptions(parent=self, provider=aws),
+            )
         self.namespace = namespace.name
         self.hosts = list(hosts)
         self.register_outputs({"namespace": self.namespace, "loadBalancerDnsName": self.load_balancer.dns_name})

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
+from .observability import CloudWatchSettings, GrafanaDashboardSettings
 from .workload import MetricName, WorkloadSettings, _surge_pods
 
 Labels = dict[
@@ -209,6 +210,10 @@ class MonitoringSettings(Model):
     alerts: Alerts = Field(Alerts(), description="The guide's alerts.")
     service_monitor: ServiceMonitorSettings = Field(ServiceMonitorSettings(), description="Backend scraping.")
     adapter: Adapter = Field(Adapter(), description="Custom metrics for the HPAs.")
+    cloud_watch: CloudWatchSettings = Field(
+        CloudWatchSettings(), description="CloudWatch dashboard and alarms of the load balancer."
+    )
+    dashboard: GrafanaDashboardSettings = Field(GrafanaDashboardSettings(), description="Grafana dashboard.")
 
 
 # --- Migrations before code ------------------------------------------------------------------

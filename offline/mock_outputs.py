@@ -40,18 +40,22 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
         short = "app" if kind == "application" else "net"
         return named | {
             "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/{short}/{physical}/{_suffix(name)}",
+            "arnSuffix": f"{short}/{physical}/{_suffix(name)}",
             "dnsName": f"{physical}-{_suffix(name)[:10]}.elb.{REGION}.amazonaws.com",
             "zoneId": ELB_ZONE[kind],
         }
     if type_ == "aws:lb/targetGroup:TargetGroup":
         return named | {
-            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{physical}/{_suffix(name)}"
+            "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{physical}/{_suffix(name)}",
+            "arnSuffix": f"targetgroup/{physical}/{_suffix(name)}",
         }
     if type_ == "aws:lb/listener:Listener":
         return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/{_suffix(name)}"}
     if type_ == "aws:ec2/securityGroup:SecurityGroup":
         group = f"sg-{_suffix(name)}"
         return named | {"id": group, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}"}
+    if type_ == "aws:sns/topic:Topic":
+        return {"arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{inputs.get('name', name)}"}
     return {}
 
 

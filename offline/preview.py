@@ -7,6 +7,7 @@ a reviewer looks for. Exit codes: 0 printed, 1 the stack's config is invalid, 2 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -120,7 +121,34 @@ def _aws(type_: str, i: dict[str, Any]) -> str:
         return f"tcp:{i.get('fromPort')} {i.get('cidrIpv4') or i.get('cidrIpv6')}"
     if type_ == "aws:route53/record:Record":
         return f"{i.get('type')} {i.get('name')} -> alias"
+    if type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        return _alarm(i)
+    if type_ == "aws:cloudwatch/dashboard:Dashboard":
+        widgets = json.loads(i.get("dashboardBody") or "{}").get("widgets", [])
+        titles = ", ".join(w.get("properties", {}).get("title", "?") for w in widgets)
+        return f"{i.get('dashboardName')}: {len(widgets)} widgets ({titles})"
+    if type_ == "aws:sns/topic:Topic":
+        return f"topic {i.get('name')}"
     return ""
+
+
+_OPERATORS = {"GreaterThanThreshold": ">", "LessThanThreshold": "<", "GreaterThanOrEqualToThreshold": ">=",
+              "LessThanOrEqualToThreshold": "<="}
+
+
+def _alarm(i: dict[str, Any]) -> str:
+    returned = [q for q in i.get("metricQueries", []) if q.get("returnData")]
+    if returned:
+        what = returned[0].get("expression", "")
+        period = next((q["metric"].get("period") for q in i["metricQueries"] if "metric" in q), "?")
+    else:
+        what = f"{i.get('extendedStatistic') or i.get('statistic')}({i.get('metricName')})"
+        period = i.get("period")
+    operator = _OPERATORS.get(i.get("comparisonOperator", ""), i.get("comparisonOperator"))
+    return (
+        f"{i.get('name')}: {what} {operator} {i.get('threshold')} in {i.get('datapointsToAlarm')} of "
+        f"{i.get('evaluationPeriods')} x {period}s missing={i.get('treatMissingData')}"
+    )
 
 
 def _keys(data: Any) -> str:

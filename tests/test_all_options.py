@@ -43,6 +43,8 @@ def test_every_optional_part_is_on(plan: Plan) -> None:
     assert {m["type"] for m in hpa["spec"]["metrics"]} == {"Resource", "Pods"}
     assert len(plan.of_type("aws:route53/record:Record")) == 2
     assert len(plan.of_type("aws:lb/listenerCertificate:ListenerCertificate")) == 1
+    assert len(plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 4
+    assert len(plan.of_type("aws:cloudwatch/dashboard:Dashboard")) == 1
 
 
 def test_every_object_is_schema_valid(plan: Plan) -> None:

@@ -1,0 +1,208 @@
+"""CloudWatch: the load balancer's dashboard and alarms, asserted on the registered resources."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from offline.engine import Plan, run_stack
+from offline.mock_outputs import computed_outputs
+from offline.preview import format_plan
+from tests.conftest import config_error, problem_for
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+RUNBOOKS = "https://github.com/subculture-collective/spywatcher/blob/main/docs/runbooks"
+
+
+def suffixes(plan: Plan) -> tuple[str, str]:
+    """The arn_suffix outputs the provider computes for the stack's load balancer and target group."""
+    balancer = plan.get("aws:lb/loadBalancer:LoadBalancer", "edge")
+    group = plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx")
+    return (
+        computed_outputs(balancer.type, balancer.name, balancer.inputs)["arnSuffix"],
+        computed_outputs(group.type, group.name, group.inputs)["arnSuffix"],
+    )
+
+
+def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {r.name.removeprefix("cloudwatch-"): r.inputs for r in plan.of_type(ALARM)}
+
+
+@pytest.fixture(scope="module")
+def nlb() -> Plan:
+    return run_stack("production", {"loadBalancer": {"type": "network"}})
+
+
+def test_alb_alarms(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    lb, tg = suffixes(plan)
+    assert lb.startswith("app/spywatcher-production/") and tg.startswith("targetgroup/spywatcher-production-nginx/")
+    topic = "arn:aws:sns:us-east-1:111122223333:spywatcher-production-alarms"
+    found = alarms(plan)
+    assert set(found) == {"UnhealthyTargets", "HealthyTargetsLow", "LoadBalancer5xxRate", "TargetResponseTimeHigh"}
+    for name, alarm in found.items():
+        assert alarm["name"] == f"spywatcher-production-{name}"
+        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic] and alarm["actionsEnabled"] is True
+        assert alarm["alarmDescription"].endswith(f"Runbook: {RUNBOOKS}/{name}.md")
+    both = {"LoadBalancer": lb, "TargetGroup": tg}
+    common = {"namespace": "AWS/ApplicationELB", "dimensions": both, "comparisonOperator": "GreaterThanThreshold"}
+
+    def pick(alarm: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return {k: alarm.get(k) for k in keys}
+
+    keys = ("namespace", "metricName", "dimensions", "statistic", "extendedStatistic", "period", "comparisonOperator",
+            "threshold", "evaluationPeriods", "datapointsToAlarm", "treatMissingData")
+    assert pick(found["UnhealthyTargets"], *keys) == {
+        **common, "metricName": "UnHealthyHostCount", "statistic": "Maximum", "extendedStatistic": None,
+        "period": 60, "threshold": 0, "evaluationPeriods": 3, "datapointsToAlarm": 3,
+        "treatMissingData": "notBreaching",
+    }
+    assert pick(found["HealthyTargetsLow"], *keys) == {
+        **common, "metricName": "HealthyHostCount", "statistic": "Minimum", "extendedStatistic": None,
+        "comparisonOperator": "LessThanThreshold", "period": 60, "threshold": 2,  # ingressController minReplicas
+        "evaluationPeriods": 3, "datapointsToAlarm": 3, "treatMissingData": "breaching",
+    }
+    assert pick(found["TargetResponseTimeHigh"], *keys) == {
+        **common, "metricName": "TargetResponseTime", "statistic": None, "extendedStatistic": "p95",
+        "period": 60, "threshold": 1, "evaluationPeriods": 5, "datapointsToAlarm": 5,
+        "treatMissingData": "notBreaching",
+    }
+    rate = found["LoadBalancer5xxRate"]
+    window = ("threshold", "evaluationPeriods", "datapointsToAlarm", "treatMissingData", "comparisonOperator")
+    assert pick(rate, *window) == {
+        "threshold": 1, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
+        "comparisonOperator": "GreaterThanThreshold",
+    }
+    assert "metricName" not in rate and "period" not in rate, "a metric math alarm sets its metrics per query"
+    assert rate["metricQueries"] == [
+        {"id": "errors", "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName":
+         "HTTPCode_ELB_5XX_Count", "dimensions": {"LoadBalancer": lb}, "stat": "Sum", "period": 300}},
+        {"id": "requests", "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName":
+         "RequestCount", "dimensions": {"LoadBalancer": lb}, "stat": "Sum", "period": 300}},
+        {"id": "rate", "expression": "IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0)",
+         "label": "Load balancer 5xx, percent of requests", "returnData": True},
+    ]
+    assert plan.get(TOPIC, "cloudwatch-alarms").inputs == {"name": "spywatcher-production-alarms"}
+
+
+def dashboard(plan: Plan) -> dict[str, Any]:
+    registered = plan.get(DASHBOARD, "cloudwatch-dashboard").inputs
+    assert registered["dashboardName"] == f"spywatcher-{plan.stack}"
+    return dict(json.loads(registered["dashboardBody"]))
+
+
+def metrics_of(body: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """Widget title -> (namespace, metric, dimensions, stat) of each line."""
+    result = {}
+    for widget in body["widgets"]:
+        props = widget["properties"]
+        assert props["region"] == "us-east-1" and widget["type"] == "metric"
+        lines = []
+        for row in props["metrics"]:
+            *names, options = row
+            namespace, metric, *dims = names
+            lines.append((namespace, metric, dict(zip(dims[::2], dims[1::2], strict=True)), options["stat"]))
+        result[props["title"]] = lines
+    return result
+
+
+def test_alb_dashboard(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    lb, tg = suffixes(plan)
+    ns, whole, group = "AWS/ApplicationELB", {"LoadBalancer": lb}, {"TargetGroup": tg, "LoadBalancer": lb}
+    assert metrics_of(dashboard(plan)) == {
+        "Targets: healthy and unhealthy": [(ns, "HealthyHostCount", group, "Minimum"),
+                                           (ns, "UnHealthyHostCount", group, "Maximum")],
+        "Requests": [(ns, "RequestCount", whole, "Sum")],
+        "Target response time (seconds)": [(ns, "TargetResponseTime", group, p) for p in ("p50", "p95", "p99")],
+        "HTTP 4xx and 5xx": [(ns, m, whole, "Sum") for m in ("HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count",
+                                                             "HTTPCode_ELB_4XX_Count", "HTTPCode_ELB_5XX_Count")],
+        "Connections": [(ns, m, whole, "Sum")
+                        for m in ("ActiveConnectionCount", "NewConnectionCount", "RejectedConnectionCount")],
+    }
+
+
+def test_nlb_dashboard_and_alarms(nlb: Plan) -> None:
+    lb, tg = suffixes(nlb)
+    assert lb.startswith("net/")
+    ns, whole, group = "AWS/NetworkELB", {"LoadBalancer": lb}, {"TargetGroup": tg, "LoadBalancer": lb}
+    assert metrics_of(dashboard(nlb)) == {
+        "Targets: healthy and unhealthy": [(ns, "HealthyHostCount", group, "Minimum"),
+                                           (ns, "UnHealthyHostCount", group, "Maximum")],
+        "Flows": [(ns, "ActiveFlowCount", whole, "Average"), (ns, "NewFlowCount", whole, "Sum")],
+        "Processed bytes": [(ns, "ProcessedBytes", whole, "Sum")],
+        "TCP resets": [(ns, m, whole, "Sum")
+                       for m in ("TCP_Client_Reset_Count", "TCP_Target_Reset_Count", "TCP_ELB_Reset_Count")],
+    }
+    found = alarms(nlb)
+    assert set(found) == {"UnhealthyTargets", "HealthyTargetsLow"}, "an NLB has no HTTP codes or response time"
+    assert {a["namespace"] for a in found.values()} == {ns}
+    assert found["UnhealthyTargets"]["dimensions"] == group
+
+
+def test_an_existing_topic_is_used_as_is() -> None:
+    arn = "arn:aws:sns:us-east-1:111122223333:oncall"
+    plan = run_stack("staging", {"monitoring": {"cloudWatch": {"enabled": True, "snsTopicArn": arn, "alarms": {
+        "responseTimeP95Seconds": 0.5, "errorRatePercent": 2.5, "errorRateMinRequests": 20,
+        "unhealthyTargets": {"periodSeconds": 120, "evaluationPeriods": 5, "datapointsToAlarm": 4}}}}})
+    assert plan.of_type(TOPIC) == []
+    found = alarms(plan)
+    assert {a["alarmActions"][0] for a in found.values()} == {arn}
+    assert found["TargetResponseTimeHigh"]["threshold"] == 0.5
+    assert found["LoadBalancer5xxRate"]["threshold"] == 2.5
+    assert found["LoadBalancer5xxRate"]["metricQueries"][2]["expression"].startswith("IF(requests >= 20, ")
+    unhealthy = found["UnhealthyTargets"]
+    assert (unhealthy["period"], unhealthy["evaluationPeriods"], unhealthy["datapointsToAlarm"]) == (120, 5, 4)
+
+
+def test_off_by_default(plans: dict[str, Plan]) -> None:
+    staging = plans["staging"]
+    assert staging.of_type(ALARM) == [] and staging.of_type(DASHBOARD) == [] and staging.of_type(TOPIC) == []
+
+
+def test_preview_lists_dashboard_and_alarms(plans: dict[str, Plan]) -> None:
+    text = format_plan(plans["production"])
+    assert "spywatcher-production: 5 widgets (Targets: healthy and unhealthy, Requests" in text
+    assert "spywatcher-production-UnhealthyTargets: Maximum(UnHealthyHostCount) > 0 in 3 of 3 x 60s " \
+           "missing=notBreaching" in text
+    assert "spywatcher-production-HealthyTargetsLow: Minimum(HealthyHostCount) < 2 in 3 of 3 x 60s " \
+           "missing=breaching" in text
+    assert "spywatcher-production-LoadBalancer5xxRate: IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0) " \
+           "> 1 in 1 of 1 x 300s missing=notBreaching" in text
+    assert "spywatcher-production-TargetResponseTimeHigh: p95(TargetResponseTime) > 1 in 5 of 5 x 60s" in text
+    assert "topic spywatcher-production-alarms" in text
+
+
+LIMITS = [
+    ({"periodSeconds": 90}, "periodSeconds", "must be a multiple of 60"),
+    ({"evaluationPeriods": 2, "datapointsToAlarm": 3}, "datapointsToAlarm", "must not exceed evaluationPeriods (2)"),
+    ({"periodSeconds": 3600, "evaluationPeriods": 25, "datapointsToAlarm": 1}, "evaluationPeriods",
+     "= 90000 s exceeds the one day (86400 s)"),
+    ({"periodSeconds": 30}, "periodSeconds", "greater than or equal to 60"),
+]
+
+
+@pytest.mark.parametrize(("window", "key", "words"), LIMITS, ids=[w for *_, w in LIMITS])
+def test_aws_limits_are_checked_before_anything_is_registered(window: dict[str, Any], key: str, words: str) -> None:
+    overrides = {"monitoring": {"cloudWatch": {"enabled": True, "alarms": {"responseTime": window}}}}
+    error = config_error("staging", overrides)
+    message = problem_for(error, f"monitoring.cloudWatch.alarms.responseTime.{key}")
+    assert words in message, message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "words"),
+    [
+        ({"snsTopicArn": "oncall"}, "monitoring.cloudWatch.snsTopicArn", "must match the pattern"),
+        ({"alarms": {"errorRatePercent": 0}}, "monitoring.cloudWatch.alarms.errorRatePercent", "greater than 0"),
+        ({"alarms": {"responseTimeP95Seconds": -1}}, "monitoring.cloudWatch.alarms.responseTimeP95Seconds",
+         "greater than 0"),
+    ],
+)
+def test_bad_settings_name_their_key(overrides: dict[str, Any], path: str, words: str) -> None:
+    message = problem_for(config_error("staging", {"monitoring": {"cloudWatch": overrides}}), path)
+    assert words in message, message
