@@ -40,7 +40,6 @@ TREAT_MISSING = {
 class CloudWatchArgs:
     settings: CloudWatchSettings
     load_balancer_type: str  # "application" or "network"
-    load_balancer_name: str
     region: str
     instance: str  # spywatcher-<stack>: prefix of the dashboard and alarm names
     min_healthy_targets: int  # the ingress controller's autoscaling.minReplicas
@@ -93,7 +92,7 @@ def build_alarm_args(
     result = {
         "UnhealthyTargets": alarm(
             "UnhealthyTargets",
-            f"{args.load_balancer_name}: a target (ingress controller pod) failed its health checks in "
+            f"{args.instance}: a target (ingress controller pod) failed its health checks in "
             f"{alarms.unhealthy_targets.datapoints_to_alarm} of {alarms.unhealthy_targets.evaluation_periods} "
             f"periods of {alarms.unhealthy_targets.period_seconds} s.",
             namespace=args.namespace,
@@ -107,7 +106,7 @@ def build_alarm_args(
         ),
         "HealthyTargetsLow": alarm(
             "HealthyTargetsLow",
-            f"{args.load_balancer_name}: fewer healthy targets than the ingress controller's minimum of "
+            f"{args.instance}: fewer healthy targets than the ingress controller's minimum of "
             f"{args.min_healthy_targets} replicas.",
             namespace=args.namespace,
             metric_name="HealthyHostCount",
@@ -139,7 +138,7 @@ def build_alarm_args(
     floor = alarms.error_rate_min_requests
     result["LoadBalancer5xxRate"] = alarm(
         "LoadBalancer5xxRate",
-        f"{args.load_balancer_name}: 5xx answered by the load balancer itself above "
+        f"{args.instance}: 5xx answered by the load balancer itself above "
         f"{alarms.error_rate_percent:g} % of requests over {period} s (periods with fewer than {floor} "
         "requests count as 0).",
         metric_queries=[
@@ -158,7 +157,7 @@ def build_alarm_args(
     )
     result["TargetResponseTimeHigh"] = alarm(
         "TargetResponseTimeHigh",
-        f"{args.load_balancer_name}: p95 target response time above {alarms.response_time_p95_seconds:g} s in "
+        f"{args.instance}: p95 target response time above {alarms.response_time_p95_seconds:g} s in "
         f"{alarms.response_time.datapoints_to_alarm} of {alarms.response_time.evaluation_periods} periods "
         f"of {alarms.response_time.period_seconds} s.",
         namespace=args.namespace,
@@ -268,7 +267,7 @@ class CloudWatch(pulumi.ComponentResource):
         if args.settings.sns_topic_arn:
             self.topic_arn = pulumi.Output.from_input(args.settings.sns_topic_arn)
         else:
-            topic = sns.Topic(f"{name}-alarms", name=f"{args.load_balancer_name}-alarms", opts=child_opts(self, opts))
+            topic = sns.Topic(f"{name}-alarms", name=f"{args.instance}-alarms", opts=child_opts(self, opts))
             self.topic_arn = topic.arn
         self.dashboard_name = args.instance
         body = pulumi.Output.all(load_balancer_arn_suffix, *target_group_arn_suffixes).apply(

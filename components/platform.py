@@ -205,7 +205,6 @@ class Platform(pulumi.ComponentResource):
                 CloudWatchArgs(
                     settings.monitoring.cloud_watch,
                     settings.load_balancer.type,
-                    settings.load_balancer.name,
                     cluster.region,
                     instance,
                     settings.ingress_controller.autoscaling.min_replicas,

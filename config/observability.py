@@ -102,7 +102,7 @@ class CloudWatchSettings(Model):
     sns_topic_arn: SnsTopicArn | None = Field(
         None,
         description="Existing SNS topic the alarms notify (alarm and OK). `null`: a topic "
-        "`<loadBalancer.name>-alarms` is created here; subscribe the on-call to it.",
+        "`spywatcher-<stack>-alarms` is created here; subscribe the on-call to it.",
     )
     alarms: CloudWatchAlarms = Field(CloudWatchAlarms(), description="Alarm thresholds and windows.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -40,7 +41,9 @@ def nlb() -> Plan:
 def test_alb_alarms(plans: dict[str, Plan]) -> None:
     plan = plans["production"]
     lb, tg = suffixes(plan)
-    assert lb.startswith("app/spywatcher-production/") and tg.startswith("targetgroup/spywatcher-production-nginx/")
+    # Pulumi's auto-names with the ids AWS assigns: nothing a string built from config could know.
+    assert re.fullmatch(r"app/edge-[0-9a-f]{7}/[0-9a-f]{16}", lb), lb
+    assert re.fullmatch(r"targetgroup/edge-nginx-[0-9a-f]{7}/[0-9a-f]{16}", tg), tg
     topic = "arn:aws:sns:us-east-1:111122223333:spywatcher-production-alarms"
     found = alarms(plan)
     assert set(found) == {"UnhealthyTargets", "HealthyTargetsLow", "LoadBalancer5xxRate", "TargetResponseTimeHigh"}
