@@ -10,6 +10,7 @@ from config import StackSettings
 
 from .canary import Canary, CanaryArgs
 from .cloudwatch import CloudWatch, CloudWatchArgs
+from .dashboards import DashboardArgs, GrafanaDashboard
 from .ingress_controller import (
     CONTROLLER_SELECTOR,
     PROXY_PORT,
@@ -25,7 +26,7 @@ from .migration import Migration, MigrationArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
 from .network_policy import ControllerNetworkArgs, NetworkPolicies, NetworkPolicyArgs
-from .routes import Routes, RoutesArgs
+from .routes import Routes, RoutesArgs, ingress_name
 from .schedules import ScaleSchedules, ScheduleArgs
 from .workload import Workload, WorkloadArgs, WorkloadConfig
 
@@ -199,6 +200,19 @@ class Platform(pulumi.ComponentResource):
             MonitoringArgs(settings.monitoring, settings.namespace.name, instance, workload_args["backend"]),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
+        if settings.monitoring.dashboard.enabled:
+            GrafanaDashboard(
+                "dashboard",
+                DashboardArgs(
+                    settings.monitoring.dashboard,
+                    settings.namespace.name,
+                    instance,
+                    tuple((c, f"{args.name}-hpa") for c, args in workload_args.items()),
+                    settings.ingress_controller.namespace,
+                    tuple((r.name, ingress_name(r)) for r in settings.routing.routes),
+                ),
+                opts=k8s,
+            )
         if settings.monitoring.cloud_watch.enabled:
             CloudWatch(
                 "cloudwatch",

@@ -81,13 +81,18 @@ def route_annotations(route: Route) -> dict[str, str]:
     return result
 
 
+def ingress_name(route: Route) -> str:
+    """The Ingress of a route (also the `ingress` label of ingress-nginx's metrics)."""
+    return f"spywatcher-{route.name}"
+
+
 def build_ingress(args: RoutesArgs, route: Route) -> dict[str, Any]:
     workload = args.workloads[route.workload]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": metadata(
-            f"spywatcher-{route.name}",
+            ingress_name(route),
             workload.namespace,
             labels(f"route-{route.name}", args.instance),
             annotations=dict(sorted(route_annotations(route).items())),

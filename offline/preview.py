@@ -151,6 +151,22 @@ def _alarm(i: dict[str, Any]) -> str:
     )
 
 
+def _dashboard(o: dict[str, Any]) -> str:
+    """A Grafana dashboard ConfigMap (one `<name>.json` holding panels): its title, panels and label."""
+    data = o.get("data")
+    if not isinstance(data, dict) or len(data) != 1 or not next(iter(data)).endswith(".json"):
+        return ""
+    try:
+        board = json.loads(next(iter(data.values())))
+    except ValueError:
+        return ""
+    if not isinstance(board, dict) or "panels" not in board:
+        return ""
+    count = sum(1 for p in board["panels"] if p.get("type") != "row")
+    sidecar = [f"{k}={v}" for k, v in o["metadata"].get("labels", {}).items() if "dashboard" in k]
+    return f'Grafana dashboard "{board.get("title")}": {count} panels, label {",".join(sidecar)}'
+
+
 def _keys(data: Any) -> str:
     if isinstance(data, Secret):
         return "keys=[secret]"
@@ -175,7 +191,7 @@ SUMMARIES: dict[str, Summary] = {
     "PodDisruptionBudget": lambda o: " ".join(
         f"{k}={v}" for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy") if (v := o["spec"].get(k))
     ),
-    "ConfigMap": lambda o: _keys(o.get("data")),
+    "ConfigMap": lambda o: _dashboard(o) or _keys(o.get("data")),
     "Ingress": _ingress,
     "TargetGroupBinding": _binding,
     "Secret": lambda o: _keys(o.get("stringData")),

@@ -45,6 +45,7 @@ def test_every_optional_part_is_on(plan: Plan) -> None:
     assert len(plan.of_type("aws:lb/listenerCertificate:ListenerCertificate")) == 1
     assert len(plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 4
     assert len(plan.of_type("aws:cloudwatch/dashboard:Dashboard")) == 1
+    plan.k8s("ConfigMap", "spywatcher-all-options-dashboard", "monitoring")
 
 
 def test_every_object_is_schema_valid(plan: Plan) -> None:
