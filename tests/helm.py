@@ -1,7 +1,7 @@
 """What Helm does with a release's values, for tests of charts we do not render ourselves.
 
-The chart defaults come from ``/work/shared/upstream/charts`` (real upstream files, see its
-SOURCES.md); they are read from there, never copied into the repository.
+The chart defaults come from ``shared/upstream/charts`` beside the repository (real upstream files,
+see its SOURCES.md); they are read from there, never copied into the repository.
 """
 
 from __future__ import annotations
@@ -13,15 +13,28 @@ from typing import Any
 import pytest
 import yaml
 
-UPSTREAM = Path(os.environ.get("SPYWATCHER_UPSTREAM", "/work/shared/upstream"))
+ROOT = Path(__file__).resolve().parent.parent
+# SPYWATCHER_UPSTREAM, else `shared/upstream` beside the clone (CI, /work/main), else the one of
+# the machine's shared folder (a worktree under /work/wt).
+CANDIDATES = [
+    *([Path(os.environ["SPYWATCHER_UPSTREAM"])] if os.environ.get("SPYWATCHER_UPSTREAM") else []),
+    ROOT.parent / "shared" / "upstream",
+    Path("/work/shared/upstream"),
+]
 
 
 def chart_values(chart: str, version: str) -> dict[str, Any]:
-    """The chart's own values.yaml; the test skips when the upstream copy is not on this machine."""
-    path = UPSTREAM / "charts" / f"{chart}-{version}-values.yaml"
-    if not path.is_file():
-        pytest.skip(f"{path} is not on this machine (upstream chart values, see SOURCES.md)")
-    return dict(yaml.safe_load(path.read_text()))
+    """The chart's own values.yaml. Skips when no upstream copy is on this machine, except under
+    CI=true, where shared/ is always laid beside the clone."""
+    name = f"{chart}-{version}-values.yaml"
+    for folder in CANDIDATES:
+        path = folder / "charts" / name
+        if path.is_file():
+            return dict(yaml.safe_load(path.read_text()))
+    message = f"no upstream chart values {name} in {', '.join(map(str, CANDIDATES))} (see SOURCES.md)"
+    if os.environ.get("CI", "").lower() in ("true", "1"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], delete_nulls: bool) -> dict[str, Any]:

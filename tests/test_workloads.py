@@ -207,6 +207,8 @@ def test_every_object_is_namespaced_and_uses_the_stack_provider(plan: Plan) -> N
                 controller_policy = r.name.startswith("ingress-") and kind == "NetworkPolicy"
                 in_controller = kind == "TargetGroupBinding" or controller_policy
                 expected = "ingress-nginx" if in_controller else NAMESPACE[plan.stack]
+                if r.name == "dashboard-configmap":  # where the Grafana sidecar looks (monitoring.dashboard)
+                    expected = "monitoring"
                 assert r.inputs["metadata"]["namespace"] == expected, r.name
 
 
