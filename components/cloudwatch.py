@@ -139,7 +139,7 @@ def build_alarm_args(
     result["LoadBalancer5xxRate"] = alarm(
         "LoadBalancer5xxRate",
         f"{args.instance}: 5xx answered by the load balancer itself above "
-        f"{alarms.error_rate_percent:g} % of requests over {period} s (periods with fewer than {floor} "
+        f"{alarms.error_rate_percent} % of requests over {period} s (periods with fewer than {floor} "
         "requests count as 0).",
         metric_queries=[
             query("errors", "HTTPCode_ELB_5XX_Count"),
@@ -157,7 +157,7 @@ def build_alarm_args(
     )
     result["TargetResponseTimeHigh"] = alarm(
         "TargetResponseTimeHigh",
-        f"{args.instance}: p95 target response time above {alarms.response_time_p95_seconds:g} s in "
+        f"{args.instance}: p95 target response time above {alarms.response_time_p95_milliseconds} ms in "
         f"{alarms.response_time.datapoints_to_alarm} of {alarms.response_time.evaluation_periods} periods "
         f"of {alarms.response_time.period_seconds} s.",
         namespace=args.namespace,
@@ -166,7 +166,7 @@ def build_alarm_args(
         extended_statistic="p95",
         period=alarms.response_time.period_seconds,
         comparison_operator="GreaterThanThreshold",
-        threshold=alarms.response_time_p95_seconds,
+        threshold=alarms.response_time_p95_milliseconds / 1000,  # TargetResponseTime is in seconds
         **_window(alarms.response_time),
     )
     return result

@@ -9,23 +9,44 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, Model, Problems
+from .base import DnsLabel, Model, Problems, int32, matching
 
 # CloudWatch: the load balancer metrics are published once a minute, so an alarm period is a
 # multiple of 60 s; an alarm may look back at most one day (Period x EvaluationPeriods).
 AWS_MAX_LOOKBACK_SECONDS = 86_400
-SnsTopicArn = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
+SnsTopicArn = Annotated[
+    str,
+    matching(
+        r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$",
+        "an SNS topic ARN such as arn:aws:sns:us-east-1:111122223333:oncall",
+    ),
+]
+LabelKey = Annotated[
+    str,
+    matching(
+        r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+        "a Kubernetes label key such as app.kubernetes.io/name",
+    ),
+]
+LabelValue = Annotated[
+    str,
+    matching(
+        r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$",
+        "a Kubernetes label value: letters, digits, -, _ and ., starting and ending with a letter or digit",
+        max_length=63,
+    ),
+]
 
 
 class AlarmWindow(Model):
     """How long a condition must hold: `datapointsToAlarm` of the last `evaluationPeriods`
     periods of `periodSeconds` each."""
 
-    period_seconds: Annotated[int, Field(ge=60, le=86_400)] = Field(
+    period_seconds: Annotated[int, int32(ge=60, le=86_400)] = Field(
         60, description="Seconds per datapoint: a multiple of 60 (load balancer metrics are per minute)."
     )
-    evaluation_periods: Annotated[int, Field(ge=1, le=1440)] = Field(3, description="Periods looked at.")
-    datapoints_to_alarm: Annotated[int, Field(ge=1, le=1440)] = Field(
+    evaluation_periods: Annotated[int, int32(ge=1, le=1440)] = Field(3, description="Periods looked at.")
+    datapoints_to_alarm: Annotated[int, int32(ge=1, le=1440)] = Field(
         3, description="Breaching periods among them that raise the alarm (at most evaluationPeriods)."
     )
 
@@ -70,21 +91,22 @@ class CloudWatchAlarms(Model):
         "autoscaling.minReplicas in 3 of 3 one-minute periods. Missing data is breaching: a target "
         "group that reports no healthy count serves nobody.",
     )
-    error_rate_percent: Annotated[float, Field(gt=0, le=100)] = Field(
-        1.0, description="Load-balancer 5xx (HTTPCode_ELB_5XX_Count) above this percent of RequestCount (ALB only)."
+    error_rate_percent: Annotated[int, int32(ge=1, le=100)] = Field(
+        1, description="Load-balancer 5xx (HTTPCode_ELB_5XX_Count) above this percent of RequestCount (ALB only)."
     )
     error_rate: AlarmWindow = Field(
         AlarmWindow(period_seconds=300, evaluation_periods=1, datapoints_to_alarm=1),
         description="Window of the 5xx ratio: one five-minute period. Missing data is not breaching "
         "(no requests, no errors).",
     )
-    error_rate_min_requests: Annotated[int, Field(ge=0)] = Field(
+    error_rate_min_requests: Annotated[int, int32(ge=0)] = Field(
         100,
         description="The 5xx ratio counts only periods with at least this many requests (metric math "
         "`IF`), so a handful of failed requests at night does not page.",
     )
-    response_time_p95_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
-        1.0, description="Target p95 response time (TargetResponseTime p95) above this many seconds (ALB only)."
+    response_time_p95_milliseconds: Annotated[int, int32(ge=1, le=3_600_000)] = Field(
+        1000,
+        description="Target p95 response time (TargetResponseTime p95) above this many milliseconds (ALB only).",
     )
     response_time: AlarmWindow = Field(
         AlarmWindow(period_seconds=60, evaluation_periods=5, datapoints_to_alarm=5),
@@ -114,15 +136,15 @@ class GrafanaDashboardSettings(Model):
         "grafana-foundation-sdk) in a ConfigMap that the Grafana dashboard sidecar loads.",
     )
     namespace: DnsLabel = Field("monitoring", description="Namespace the Grafana sidecar watches.")
-    label: Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")] = Field(
+    label: LabelKey = Field(
         "grafana_dashboard", description="Label the sidecar selects dashboard ConfigMaps by (its `label`)."
     )
-    label_value: Annotated[str, Field(max_length=63, pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")] = (
-        Field("1", description="Value of that label (the sidecar's `labelValue`).")
-    )
-    datasource_uid: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = Field(
+    label_value: LabelValue = Field("1", description="Value of that label (the sidecar's `labelValue`).")
+    datasource_uid: Annotated[
+        str, matching(r"^[A-Za-z0-9_-]{1,40}$", "a Grafana data source UID: 1-40 letters, digits, - or _")
+    ] = Field(
         "prometheus", description="UID of the Prometheus data source the panels query."
     )
 
 
-__all__ = ["AlarmWindow", "CloudWatchAlarms", "CloudWatchSettings", "GrafanaDashboardSettings"]
+__all__ = ["AlarmWindow", "CloudWatchAlarms", "CloudWatchSettings", "GrafanaDashboardSettings", "LabelKey", "LabelValue"]

@@ -12,26 +12,10 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
-from .observability import CloudWatchSettings, GrafanaDashboardSettings
+from .observability import CloudWatchSettings, GrafanaDashboardSettings, LabelKey, LabelValue
 from .workload import MetricName, WorkloadSettings, _surge_pods
 
-Labels = dict[
-    Annotated[
-        str,
-        matching(
-            r"^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
-            "a Kubernetes label key such as app.kubernetes.io/name",
-        ),
-    ],
-    Annotated[
-        str,
-        matching(
-            r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$",
-            "a Kubernetes label value: letters, digits, -, _ and ., starting and ending with a letter or digit",
-            max_length=63,
-        ),
-    ],
-]
+Labels = dict[LabelKey, LabelValue]
 Duration = Annotated[str, matching(r"^[1-9][0-9]*(s|m|h)$", "a Prometheus duration such as 30s, 2m or 1h")]
 
 

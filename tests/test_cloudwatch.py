@@ -150,13 +150,13 @@ def test_nlb_dashboard_and_alarms(nlb: Plan) -> None:
 def test_an_existing_topic_is_used_as_is() -> None:
     arn = "arn:aws:sns:us-east-1:111122223333:oncall"
     plan = run_stack("staging", {"monitoring": {"cloudWatch": {"enabled": True, "snsTopicArn": arn, "alarms": {
-        "responseTimeP95Seconds": 0.5, "errorRatePercent": 2.5, "errorRateMinRequests": 20,
+        "responseTimeP95Milliseconds": 500, "errorRatePercent": 3, "errorRateMinRequests": 20,
         "unhealthyTargets": {"periodSeconds": 120, "evaluationPeriods": 5, "datapointsToAlarm": 4}}}}})
     assert plan.of_type(TOPIC) == []
     found = alarms(plan)
     assert {a["alarmActions"][0] for a in found.values()} == {arn}
     assert found["TargetResponseTimeHigh"]["threshold"] == 0.5
-    assert found["LoadBalancer5xxRate"]["threshold"] == 2.5
+    assert found["LoadBalancer5xxRate"]["threshold"] == 3
     assert found["LoadBalancer5xxRate"]["metricQueries"][2]["expression"].startswith("IF(requests >= 20, ")
     unhealthy = found["UnhealthyTargets"]
     assert (unhealthy["period"], unhealthy["evaluationPeriods"], unhealthy["datapointsToAlarm"]) == (120, 5, 4)
@@ -185,7 +185,7 @@ LIMITS = [
     ({"evaluationPeriods": 2, "datapointsToAlarm": 3}, "datapointsToAlarm", "must not exceed evaluationPeriods (2)"),
     ({"periodSeconds": 3600, "evaluationPeriods": 25, "datapointsToAlarm": 1}, "evaluationPeriods",
      "= 90000 s exceeds the one day (86400 s)"),
-    ({"periodSeconds": 30}, "periodSeconds", "greater than or equal to 60"),
+    ({"periodSeconds": 30}, "periodSeconds", "at least 60"),
 ]
 
 
@@ -200,10 +200,11 @@ def test_aws_limits_are_checked_before_anything_is_registered(window: dict[str, 
 @pytest.mark.parametrize(
     ("overrides", "path", "words"),
     [
-        ({"snsTopicArn": "oncall"}, "monitoring.cloudWatch.snsTopicArn", "must match the pattern"),
-        ({"alarms": {"errorRatePercent": 0}}, "monitoring.cloudWatch.alarms.errorRatePercent", "greater than 0"),
-        ({"alarms": {"responseTimeP95Seconds": -1}}, "monitoring.cloudWatch.alarms.responseTimeP95Seconds",
-         "greater than 0"),
+        ({"snsTopicArn": "oncall"}, "monitoring.cloudWatch.snsTopicArn", "must be an SNS topic ARN such as"),
+        ({"alarms": {"errorRatePercent": 0}}, "monitoring.cloudWatch.alarms.errorRatePercent", "at least 1"),
+        ({"alarms": {"errorRatePercent": 0.5}}, "monitoring.cloudWatch.alarms.errorRatePercent", "whole number"),
+        ({"alarms": {"responseTimeP95Milliseconds": 0}},
+         "monitoring.cloudWatch.alarms.responseTimeP95Milliseconds", "at least 1"),
     ],
 )
 def test_bad_settings_name_their_key(overrides: dict[str, Any], path: str, words: str) -> None:
