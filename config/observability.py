@@ -147,4 +147,11 @@ class GrafanaDashboardSettings(Model):
     )
 
 
-__all__ = ["AlarmWindow", "CloudWatchAlarms", "CloudWatchSettings", "GrafanaDashboardSettings", "LabelKey", "LabelValue"]
+__all__ = [
+    "AlarmWindow",
+    "CloudWatchAlarms",
+    "CloudWatchSettings",
+    "GrafanaDashboardSettings",
+    "LabelKey",
+    "LabelValue",
+]

@@ -21,6 +21,8 @@ CANDIDATES = [
     ROOT.parent / "shared" / "upstream",
     Path("/work/shared/upstream"),
 ]
+# The first that exists (the last candidate when none does: tests that read it then skip or fail).
+UPSTREAM = next((c for c in CANDIDATES if c.is_dir()), CANDIDATES[-1])
 
 
 def chart_values(chart: str, version: str) -> dict[str, Any]:
