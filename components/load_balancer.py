@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_aws import ec2, lb, route53, vpc
+from pulumi_aws import ec2, lb, route53, vpc, wafv2
 
 from config.traffic import LoadBalancerSettings
 
@@ -167,7 +167,63 @@ def build_listener_args(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
         "certificate_arn": s.certificate.arn,
         "default_actions": [{"type": "forward"}],
     }
+    if args.alb and s.hsts is not None:
+        # TLS ends here, so nginx never sends HSTS; the ALB adds it to every HTTPS response.
+        listeners["https"]["routing_http_response_strict_transport_security_header_value"] = s.hsts
     return listeners
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+
+def build_web_acl_args(args: LoadBalancerArgs) -> dict[str, Any] | None:
+    """The ALB's WAFv2 web ACL: a rate limit per client address first (unauthenticated clients
+    holding WebSockets could otherwise keep the backend at its maximum), then the AWS managed rule
+    groups. Requests that no rule blocks are allowed."""
+    s = args.settings
+    if not s.waf_on():
+        return None
+    waf, label = s.waf, args.label
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "rate-limit-per-client",
+            "priority": 0,
+            "action": {"block": {}},
+            "statement": {
+                "rate_based_statement": {
+                    # The ALB is the first hop: the connection's source address is the client's.
+                    "aggregate_key_type": "IP",
+                    "limit": waf.rate_limit,
+                    "evaluation_window_sec": waf.evaluation_window_seconds,
+                }
+            },
+            "visibility_config": _visibility(f"{label}-rate-limit"),
+        }
+    ]
+    for index, group in enumerate(waf.managed_rule_groups, start=1):
+        statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+        if waf.count_only_rules:
+            statement["rule_action_overrides"] = [
+                {"name": rule, "action_to_use": {"count": {}}} for rule in waf.count_only_rules
+            ]
+        rules.append(
+            {
+                "name": group,
+                "priority": index,
+                "override_action": {"none": {}},
+                "statement": {"managed_rule_group_statement": statement},
+                "visibility_config": _visibility(f"{label}-{group}"),
+            }
+        )
+    return {
+        "description": f"{label}: rate limit per client and AWS managed rules in front of ingress-nginx",
+        "scope": "REGIONAL",
+        "default_action": {"allow": {}},
+        "rules": rules,
+        "visibility_config": _visibility(label),
+        "tags": args.tag_map(label),
+    }
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -226,6 +282,12 @@ class LoadBalancer(pulumi.ComponentResource):
                 listener_arn=https.arn,
                 certificate_arn=certificate.arn,
                 opts=child_opts(self, opts),
+            )
+        acl_args = build_web_acl_args(args)
+        if acl_args is not None:
+            acl = wafv2.WebAcl(f"{name}-waf", **acl_args, opts=child_opts(self, opts))
+            wafv2.WebAclAssociation(
+                f"{name}-waf", resource_arn=balancer.arn, web_acl_arn=acl.arn, opts=child_opts(self, opts)
             )
         if args.settings.route53_zone_id:
             for host in args.hosts:

@@ -71,6 +71,11 @@ def route_annotations(route: Route) -> dict[str, str]:
                 f"{PREFIX}/proxy-next-upstream-timeout": str(route.retries.timeout_seconds),
             }
         )
+    limits = route.client_limits
+    if limits.connections is not None:
+        result[f"{PREFIX}/limit-connections"] = str(limits.connections)
+    if limits.requests_per_second is not None:
+        result[f"{PREFIX}/limit-rps"] = str(limits.requests_per_second)
     if route.timeouts is not None:
         result.update(
             {

@@ -113,6 +113,36 @@ class Certificate(Model):
     )
 
 
+class WafSettings(Model):
+    """An AWS WAFv2 web ACL (regional) associated with the ALB: a per-client rate limit and AWS managed
+    rule groups, before any request reaches ingress-nginx."""
+
+    enabled: bool | None = Field(
+        None,
+        description="Associate a web ACL with the load balancer. `null` (default): on for an ALB, off for an "
+        "NLB, which cannot have one; `false` turns it off (staging may).",
+    )
+    rate_limit: Annotated[int, int32(ge=10, le=2_000_000_000)] = Field(
+        1000,
+        description="Requests one client address may send per evaluation window before the rate-based rule "
+        "blocks it (AWS: 10 or more).",
+    )
+    evaluation_window_seconds: Literal[60, 120, 300, 600] = Field(
+        300, description="Window the rate-based rule counts requests over."
+    )
+    managed_rule_groups: list[Annotated[str, Field(pattern=r"^AWSManagedRules[A-Za-z0-9]+$")]] = Field(
+        ["AWSManagedRulesCommonRuleSet"],
+        min_length=1,
+        description="AWS managed rule groups, in priority order after the rate limit. The common rule set "
+        "(OWASP-style checks: bad bots, size limits, XSS, LFI/RFI) at least.",
+    )
+    count_only_rules: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]] = Field(
+        default_factory=list,
+        description="Rules of the managed groups to count instead of block, e.g. `SizeRestrictions_BODY` "
+        "when the API takes request bodies over 8 KB.",
+    )
+
+
 class LoadBalancerSettings(Model):
     type: Literal["application", "network"] = Field(
         "application", description="`application` (ALB, default) or `network` (NLB). Guide: 'the ALB/NLB'."
@@ -141,13 +171,32 @@ class LoadBalancerSettings(Model):
     ssl_policy: Annotated[
         str,
         matching(
-            r"^ELBSecurityPolicy-TLS13-[A-Za-z0-9-]+$",
-            "a TLS 1.3 ELB security policy such as ELBSecurityPolicy-TLS13-1-2-2021-06",
+            r"^ELBSecurityPolicy-TLS13-1-(2-Res|3)(-[A-Z]+)?-\d{4}-\d{2}$",
+            "a TLS security policy without CBC ciphers: ELBSecurityPolicy-TLS13-1-2-Res-2021-06 (TLS 1.3, and "
+            "TLS 1.2 with GCM only), a -PQ- or -FIPS- variant of it, or TLS 1.3 only "
+            "(ELBSecurityPolicy-TLS13-1-3-2021-06)",
         ),
     ] = Field(
-        "ELBSecurityPolicy-TLS13-1-2-2021-06",
-        description="TLS policy of the 443 listener: a current TLS 1.3 policy.",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        description="TLS policy of the 443 listener: TLS 1.3, and TLS 1.2 with AEAD (GCM) ciphers only. Only "
+        "policies without CBC ciphers are accepted (`...-1-2-Res-...` or TLS 1.3 only `...-1-3-...`).",
     )
+    hsts: (
+        Annotated[
+            str,
+            matching(
+                r"^max-age=\d+(; ?includeSubDomains)?(; ?preload)?$",
+                "a Strict-Transport-Security value such as max-age=31536000; includeSubDomains",
+            ),
+        ]
+        | None
+    ) = Field(
+        "max-age=31536000; includeSubDomains",
+        description="`Strict-Transport-Security` the ALB adds to every HTTPS response (listener attribute "
+        "`routing.http.response.strict_transport_security.header_value`; TLS ends at the ALB, so nginx "
+        "never sends it). ALB only. `null`: none.",
+    )
+    waf: WafSettings = Field(WafSettings(), description="AWS WAF web ACL on the ALB.")
     deletion_protection: bool = Field(
         True,
         description="Guide: 'Deletion protection enabled'. AWS then refuses to delete the load balancer, so "
@@ -192,6 +241,14 @@ class LoadBalancerSettings(Model):
             ):
                 if field in self.model_fields_set:
                     problems.add((key,), getattr(self, field), "applies to an application load balancer only")
+            if self.waf.enabled is True:
+                problems.add(
+                    ("waf", "enabled"),
+                    True,
+                    "an NLB cannot have a web ACL: set it to false (and rate-limit on the routes), or use an ALB",
+                )
+        if not alb and self.hsts is not None and "hsts" in self.model_fields_set:
+            problems.add(("hsts",), self.hsts, "applies to an application load balancer only (HTTPS listener)")
         if alb and len(set(self.subnet_ids)) < 2:
             problems.add(
                 ("subnetIds",), self.subnet_ids, "an application load balancer needs subnets in at least two zones"
@@ -211,6 +268,9 @@ class LoadBalancerSettings(Model):
 
     def certificates(self) -> list[Certificate]:
         return [self.certificate, *self.additional_certificates]
+
+    def waf_on(self) -> bool:
+        return self.type == "application" and self.waf.enabled is not False
 
 
 # --- ingress-nginx ---------------------------------------------------------------------------
@@ -343,6 +403,22 @@ class Timeouts(Model):
     send_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(60, description="`proxy-send-timeout`.")
 
 
+class ClientLimits(Model):
+    """Per-client limits on one route, counted per client address (the real one, from the load
+    balancer) by each controller replica: ingress-nginx `limit-connections` and `limit-rps`."""
+
+    connections: Annotated[int, int32(ge=1, le=100_000)] | None = Field(
+        50,
+        description="Concurrent connections one client address may hold to the route (`limit-connections`; "
+        "each WebSocket is one). More get 503. `null`: no limit.",
+    )
+    requests_per_second: Annotated[int, int32(ge=1, le=100_000)] | None = Field(
+        50,
+        description="Requests per second one client address may send to the route (`limit-rps`; bursts of "
+        "five times as many are delayed, not refused). More get 503. `null`: no limit.",
+    )
+
+
 class Route(Model):
     name: DnsLabel = Field(description="Route name: the Ingress is `spywatcher-<name>`.")
     host: DnsLabel = Field(description="Key of `routing.hosts` this route answers on.")
@@ -360,6 +436,11 @@ class Route(Model):
     cookie: Cookie = Field(Cookie(), description="Cookie settings when `affinity` is `cookie`.")
     retries: Retries | None = Field(None, description="Per-route retries; `null` keeps the controller default.")
     timeouts: Timeouts | None = Field(None, description="Per-route proxy timeouts; `null`: controller defaults.")
+    client_limits: ClientLimits = Field(
+        ClientLimits(),
+        description="Per-client connection and request-rate limits, so unauthenticated clients cannot hold "
+        "the backend at its maximum; the ALB's web ACL limits the rate in front of them.",
+    )
 
     @model_validator(mode="after")
     def _ewma_needs_no_affinity(self) -> Route:

@@ -51,6 +51,12 @@ def computed_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str,
         }
     if type_ == "aws:lb/listener:Listener":
         return {"arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/{_suffix(name)}"}
+    if type_ == "aws:wafv2/webAcl:WebAcl":
+        acl = inputs.get("name") or auto_name(name)
+        return {
+            "name": acl,
+            "arn": f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/{acl}/{_suffix(name)}",
+        }
     if type_ == "aws:ec2/securityGroup:SecurityGroup":
         group = f"sg-{_suffix(name)}"
         return named | {"id": group, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group}"}

@@ -319,3 +319,114 @@ def test_backend_internet_egress_excludes_the_vpc_and_link_local(plan: Plan) -> 
         assert not allowed(plan, backend, Peer(None, ip=ip), 443), ip
     # Named in-VPC destinations stay open.
     assert allowed(plan, backend, Peer(None, ip=f"{VPC[plan.stack]}.64.10"), 5432)
+
+
+# --- The edge: WAF, HSTS, TLS, per-client limits ----------------------------------------------
+
+
+def _one(plan: Plan, type_: str) -> dict[str, Any]:
+    [found] = plan.of_type(type_)
+    return dict(found.inputs)
+
+
+def _visibility(metric: str) -> dict[str, Any]:
+    return {"cloudwatchMetricsEnabled": True, "metricName": metric, "sampledRequestsEnabled": True}
+
+
+def test_production_alb_has_a_web_acl_with_a_rate_limit_and_the_common_rules(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    acl = _one(plan, "aws:wafv2/webAcl:WebAcl")
+    assert (acl["scope"], acl["defaultAction"]) == ("REGIONAL", {"allow": {}})
+    assert acl["rules"] == [
+        {
+            "name": "rate-limit-per-client",
+            "priority": 0,
+            "action": {"block": {}},
+            "statement": {"rateBasedStatement": {"aggregateKeyType": "IP", "limit": 1000, "evaluationWindowSec": 300}},
+            "visibilityConfig": _visibility("spywatcher-production-rate-limit"),
+        },
+        {
+            "name": "AWSManagedRulesCommonRuleSet",
+            "priority": 1,
+            "overrideAction": {"none": {}},
+            "statement": {"managedRuleGroupStatement": {"name": "AWSManagedRulesCommonRuleSet", "vendorName": "AWS"}},
+            "visibilityConfig": _visibility("spywatcher-production-AWSManagedRulesCommonRuleSet"),
+        },
+    ]
+    association = _one(plan, "aws:wafv2/webAclAssociation:WebAclAssociation")
+    arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/"
+    assert association["resourceArn"].startswith(arn)
+    assert association["webAclArn"].startswith("arn:aws:wafv2:us-east-1:111122223333:regional/webacl/")
+    # Staging turns it off (optional there); an NLB cannot have one.
+    assert not plans["staging"].of_type("aws:wafv2/webAcl:WebAcl")
+    assert not run_stack("production", {"loadBalancer": {"type": "network", "hsts": None}}).of_type(
+        "aws:wafv2/webAcl:WebAcl"
+    )
+
+
+def test_web_acl_is_configurable() -> None:
+    plan = run_stack(
+        "staging",
+        {"loadBalancer": {"waf": {"enabled": True, "rateLimit": 300, "evaluationWindowSeconds": 60,
+                                  "managedRuleGroups": ["AWSManagedRulesCommonRuleSet",
+                                                        "AWSManagedRulesKnownBadInputsRuleSet"],
+                                  "countOnlyRules": ["SizeRestrictions_BODY"]}}},
+    )
+    rules = _one(plan, "aws:wafv2/webAcl:WebAcl")["rules"]
+    assert rules[0]["statement"]["rateBasedStatement"]["limit"] == 300
+    assert rules[0]["statement"]["rateBasedStatement"]["evaluationWindowSec"] == 60
+    assert [r["name"] for r in rules] == [
+        "rate-limit-per-client", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"
+    ]
+    assert rules[1]["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"] == [
+        {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}
+    ]
+
+
+def test_web_acl_on_an_nlb_is_refused() -> None:
+    error = config_error("staging", {"loadBalancer": {"type": "network", "waf": {"enabled": True}}})
+    assert "an NLB cannot have a web ACL" in problem_for(error, "loadBalancer.waf.enabled")
+    error = config_error("staging", {"loadBalancer": {"waf": {"rateLimit": 5}}})
+    problem_for(error, "loadBalancer.waf.rateLimit")
+
+
+def test_alb_sends_hsts_and_uses_a_tls_policy_without_cbc(plan: Plan) -> None:
+    [https] = [r.inputs for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443]
+    assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == "max-age=31536000; includeSubDomains"
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    [http] = [r.inputs for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 80]
+    assert "routingHttpResponseStrictTransportSecurityHeaderValue" not in http  # it only redirects
+
+
+def test_hsts_is_configurable_and_alb_only() -> None:
+    plan = run_stack("staging", {"loadBalancer": {"hsts": "max-age=63072000; includeSubDomains; preload"}})
+    [https] = [r.inputs for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443]
+    assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == (
+        "max-age=63072000; includeSubDomains; preload"
+    )
+    error = config_error("staging", {"loadBalancer": {"hsts": "max-age=forever"}})
+    problem_for(error, "loadBalancer.hsts")
+    error = config_error("staging", {"loadBalancer": {"type": "network", "hsts": "max-age=1"}})
+    assert "application load balancer only" in problem_for(error, "loadBalancer.hsts")
+
+
+def test_every_route_limits_each_client(plan: Plan) -> None:
+    for obj in (o for o in plan.k8s_objects() if o["kind"] == "Ingress"):
+        annotations = obj["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/limit-connections"] == "50", obj["metadata"]["name"]
+        assert annotations["nginx.ingress.kubernetes.io/limit-rps"] == "50", obj["metadata"]["name"]
+
+
+def test_client_limits_are_configurable_per_route() -> None:
+    routes = [
+        {"name": "frontend", "host": "frontend", "workload": "frontend", "clientLimits": {"connections": None}},
+        {"name": "api", "host": "api", "workload": "backend", "clientLimits": {"connections": 10,
+                                                                             "requestsPerSecond": None}},
+    ]
+    plan = run_stack("staging", {"routing": {"routes": routes}})
+    frontend = plan.k8s("Ingress", "spywatcher-frontend")["metadata"]["annotations"]
+    api = plan.k8s("Ingress", "spywatcher-api")["metadata"]["annotations"]
+    assert frontend == {"nginx.ingress.kubernetes.io/limit-rps": "50"}
+    assert api == {"nginx.ingress.kubernetes.io/limit-connections": "10"}
+    error = config_error("staging", {"routing": {"routes": [{**routes[0], "clientLimits": {"connections": 0}}]}})
+    problem_for(error, "routing.routes[0].clientLimits.connections")

@@ -17,6 +17,8 @@ HOSTS = {
     "staging": ("staging.spywatcher.example.com", "api.staging.spywatcher.example.com"),
 }
 NGINX = "nginx.ingress.kubernetes.io"
+# Every route's default per-client limits (routing.routes[].clientLimits).
+LIMITS = {f"{NGINX}/limit-connections": "50", f"{NGINX}/limit-rps": "50"}
 
 
 def release(plan: Plan) -> Registration:
@@ -153,7 +155,7 @@ def test_frontend_route(plan: Plan) -> None:
     obj = ingress(plan, "frontend")
     assert obj["spec"]["ingressClassName"] == "nginx"
     assert backend_of(obj) == (HOSTS[plan.stack][0], "/", "spywatcher-frontend", 80)
-    assert obj["metadata"].get("annotations", {}) == {}
+    assert obj["metadata"].get("annotations", {}) == LIMITS
 
 
 def test_api_route_uses_ewma_and_retries(plan: Plan) -> None:
@@ -164,6 +166,7 @@ def test_api_route_uses_ewma_and_retries(plan: Plan) -> None:
         f"{NGINX}/proxy-next-upstream": "error timeout http_502 http_503 http_504",
         f"{NGINX}/proxy-next-upstream-tries": "3",
         f"{NGINX}/proxy-next-upstream-timeout": "10",
+        **LIMITS,
     }
 
 
@@ -207,7 +210,7 @@ def test_client_ip_hashing_is_a_per_route_choice() -> None:
     ]
     plan = run_stack("staging", {"routing": {"routes": routes}})
     obj = plan.k8s("Ingress", "spywatcher-frontend")
-    assert obj["metadata"]["annotations"] == {f"{NGINX}/upstream-hash-by": "$remote_addr"}
+    assert obj["metadata"]["annotations"] == {f"{NGINX}/upstream-hash-by": "$remote_addr", **LIMITS}
     assert backend_of(obj)[2] == "spywatcher-frontend-frontend"
     assert check_objects(plan.k8s_objects(), "1.34") == []
 
@@ -255,7 +258,7 @@ def test_listeners_redirect_and_terminate_tls(plan: Plan) -> None:
     ]
     https = listeners[443]
     assert https["protocol"] == "HTTPS"
-    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"  # no CBC ciphers
     assert https["certificateArn"].startswith("arn:aws:acm:us-east-1:111122223333:certificate/")
     assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": plan.outputs["targetGroupArn"]}]
 
@@ -354,7 +357,9 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ("certificate ARN", {"loadBalancer": {"certificate": {"arn": "arn:aws:iam::1:server-certificate/x"}}},
      "loadBalancer.certificate.arn", "must be an ACM certificate ARN"),
     ("TLS policy", {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-2016-08"}},
-     "loadBalancer.sslPolicy", "must be a TLS 1.3 ELB security policy"),
+     "loadBalancer.sslPolicy", "must be a TLS security policy without CBC ciphers"),
+    ("TLS policy with CBC ciphers", {"loadBalancer": {"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}},
+     "loadBalancer.sslPolicy", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"),
     ("controller grace covers deregistration + drain",
      {"ingressController": {"terminationGracePeriodSeconds": 90}},
      "ingressController.terminationGracePeriodSeconds", "60 s (loadBalancer.deregistrationDelaySeconds)"),
