@@ -127,20 +127,37 @@ class WafSettings(Model):
         description="Requests one client address may send per evaluation window before the rate-based rule "
         "blocks it (AWS: 10 or more).",
     )
-    evaluation_window_seconds: Literal[60, 120, 300, 600] = Field(
-        300, description="Window the rate-based rule counts requests over."
+    evaluation_window_seconds: Annotated[int, int32(ge=60, le=600)] = Field(
+        300, description="Window the rate-based rule counts requests over: 60, 120, 300 or 600 seconds."
     )
-    managed_rule_groups: list[Annotated[str, Field(pattern=r"^AWSManagedRules[A-Za-z0-9]+$")]] = Field(
+    managed_rule_groups: list[
+        Annotated[str, matching(r"^AWSManagedRules[A-Za-z0-9]+$", "an AWS managed rule group such as "
+                                "AWSManagedRulesCommonRuleSet")]
+    ] = Field(
         ["AWSManagedRulesCommonRuleSet"],
         min_length=1,
         description="AWS managed rule groups, in priority order after the rate limit. The common rule set "
         "(OWASP-style checks: bad bots, size limits, XSS, LFI/RFI) at least.",
     )
-    count_only_rules: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")]] = Field(
+    count_only_rules: list[
+        Annotated[str, matching(r"^[A-Za-z0-9_]+$", "a managed rule's name such as SizeRestrictions_BODY")]
+    ] = Field(
         default_factory=list,
         description="Rules of the managed groups to count instead of block, e.g. `SizeRestrictions_BODY` "
         "when the API takes request bodies over 8 KB.",
     )
+
+    @model_validator(mode="after")
+    def _aws_windows(self) -> WafSettings:
+        problems = Problems()
+        if self.evaluation_window_seconds not in (60, 120, 300, 600):
+            problems.add(
+                ("evaluationWindowSeconds",),
+                self.evaluation_window_seconds,
+                "must be 60, 120, 300 or 600: the windows AWS WAF offers",
+            )
+        problems.raise_if_any("WafSettings")
+        return self
 
 
 class LoadBalancerSettings(Model):
