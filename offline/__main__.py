@@ -16,11 +16,14 @@ VERBS = {
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in VERBS:
+    if argv and argv[0] not in VERBS and argv[0] not in ("-h", "--help"):
+        print(f"error: unknown verb {argv[0]!r} (verbs: {', '.join(VERBS)}; --help lists them)", file=sys.stderr)
+        return 2
+    if not argv or argv[0] in ("-h", "--help"):
         lines = ["usage: python -m offline <verb> [options]", "", "verbs:"]
         lines += [f"  {verb:<10} {text}" for verb, (_, text) in VERBS.items()]
-        print("\n".join(lines), file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        print("\n".join(lines), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
     module, _ = VERBS[argv[0]]
     return int(importlib.import_module(module).main(argv[1:]) or 0)
 

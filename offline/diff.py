@@ -20,18 +20,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from .changes import StackDiff, compare, diff_snapshots, exit_code
+from .cli import Parser, UsageError, output_file
 from .report import COMMENT_LIMIT, SUMMARY_LIMIT, markdown, text
 from .snapshot import Side, SnapshotError, load_renders, snapshot_from_files
 from .stackfile import ROOT, stack_names
 
 # --- Sides -------------------------------------------------------------------------------------
-
-
-class UsageError(Exception):
-    """The command line asks for something that cannot be compared."""
 
 
 def working_tree_side(stack: str) -> Side:
@@ -93,11 +90,6 @@ def between_folders(old: Path, new: Path) -> tuple[str, list[StackDiff]]:
 # --- Command line ------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 MIN_LIMIT = 4096
 
 
@@ -108,7 +100,7 @@ def _limit(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m offline diff", description=__doc__.split("\n")[0],
+    parser = Parser(prog="python -m offline diff", description=__doc__.split("\n")[0],
                      epilog="exit codes: 0 no changes, 1 error, 2 changes")
     parser.add_argument("folders", nargs="*", type=Path, metavar="OLD NEW",
                         help="two render folders (build/render or build/render/<stack>) instead of stacks")
@@ -117,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--base", help="git ref to compare the working tree with (default origin/main, main, HEAD)")
     source.add_argument("--against-stack", metavar="STACK", help="compare --stack with this stack instead")
     parser.add_argument("--format", choices=("text", "markdown"), default="text", help="report format")
-    parser.add_argument("--out", type=Path, help="write the report here (stdout then gets the text report)")
-    parser.add_argument("--summary", type=Path,
+    parser.add_argument("--out", help="write the report here (stdout then gets the text report)")
+    parser.add_argument("--summary",
                         help="also append the Markdown report, unabridged up to 1 MB, here ($GITHUB_STEP_SUMMARY)")
     parser.add_argument("--max-chars", type=_limit, default=None,
                         help="size limit of the Markdown report (default 65536, GitHub's comment limit)")
@@ -140,18 +132,23 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
 
     try:
         args = _parser().parse_args(argv)
+        report_file = None if args.out is None else output_file(args.out, "--out")
+        summary_file = None if args.summary is None else output_file(args.summary, "--summary")
         title, diffs = _collect(args)
     except (UsageError, GitError, SnapshotError, OSError) as exc:
         print(f"error: {exc}", file=err)
         return 1
     limit = args.max_chars or COMMENT_LIMIT
     report = markdown(title, diffs, limit) if args.format == "markdown" else text(title, diffs)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report, encoding="utf-8")
-        report = text(title, diffs)
-    print(report, file=out, end="")
-    if args.summary:
-        with args.summary.open("a", encoding="utf-8") as handle:
-            handle.write(markdown(title, diffs, SUMMARY_LIMIT))
+    try:
+        if report_file is not None:
+            report_file.write_text(report, encoding="utf-8")
+            report = text(title, diffs)
+        print(report, file=out, end="")
+        if summary_file is not None:
+            with summary_file.open("a", encoding="utf-8") as handle:
+                handle.write(markdown(title, diffs, SUMMARY_LIMIT))
+    except OSError as exc:
+        print(f"error: cannot write {exc.filename or 'the report'}: {exc.strerror or exc}", file=err)
+        return 1
     return exit_code(diffs)

@@ -355,6 +355,7 @@ def main(argv: list[str], root: Path = ROOT) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     problems = []
+    updated = 0
     for path, content in files.items():
         name = path.relative_to(root)
         if path.exists() and path.read_bytes() == content:
@@ -365,7 +366,10 @@ def main(argv: list[str], root: Path = ROOT) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
             print(f"updated {name}")
+            updated += 1
     problems += [f"broken link: {line}" for line in broken_links(root)]
+    if not check and not updated:
+        print(f"unchanged: {len(files)} generated files already current")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -6,7 +6,6 @@ a reviewer looks for. Exit codes: 0 printed, 1 the stack's config is invalid, 2 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -262,9 +261,15 @@ def format_plan(plan: Plan) -> str:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline preview", description=__doc__.split("\n")[0])
+    from .cli import Parser, UsageError
+
+    parser = Parser(prog="python -m offline preview", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
     from config import ConfigError
 
     try:

@@ -26,7 +26,6 @@ usage or unknown stack.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -287,6 +286,9 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     except RenderError as exc:
         print(f"error: stack {stack}: {exc}", file=stderr)
         return 1
+    except OSError as exc:  # the output cannot be written: a full disk, a read-only or special file system
+        print(f"error: stack {stack}: cannot write {exc.filename or out / stack}: {exc.strerror or exc}", file=stderr)
+        return 1
     except Exception as exc:  # a bug in the program: say which stack, keep rendering the others
         print(f"error: stack {stack}: {program_failure(exc)}", file=stderr)
         return 1
@@ -316,14 +318,21 @@ def _stacks(requested: Iterable[str], every: bool) -> list[str]:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline render", description=__doc__.split("\n")[0])
+    from .cli import Parser, UsageError, output_folder
+
+    parser = Parser(prog="python -m offline render", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", action="append", default=[], help="stack to render (repeatable; default staging)")
     parser.add_argument("--all", action="store_true",
                         help="render every stack (Pulumi.<stack>.yaml) and test stack (tests/stacks/)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    parser.add_argument("--out", default=str(DEFAULT_OUT),
                         help="parent folder: each stack goes to OUT/<stack>/ (default build/render)")
     parser.add_argument("--check", action="store_true",
                         help="validate every Kubernetes object against the official schemas (strict)")
-    args = parser.parse_args(argv)
-    codes = [render_one(stack, args.out, args.check, out, err) for stack in _stacks(args.stack, args.all)]
+    try:
+        args = parser.parse_args(argv)
+        folder = output_folder(args.out, "--out", default=DEFAULT_OUT)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    codes = [render_one(stack, folder, args.check, out, err) for stack in _stacks(args.stack, args.all)]
     return max(codes)

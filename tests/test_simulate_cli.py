@@ -64,7 +64,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     hpa.write_text(yaml.safe_dump(HPA))
     trace = tmp_path / "trace.csv"
     # 40 pods' worth of CPU (500m each at 50 % of 1000m) from t=0; rps stays at 100 per 2 pods.
-    trace.write_text("time_s,cpu,rps,ignored\n0,20000,200,x\n60,20000,200,y\n")
+    trace.write_text("time_s,cpu,rps\n0,20000,200\n60,20000,200\n")
     return {"hpa": hpa, "trace": trace, "out": tmp_path / "timeline.csv"}
 
 
@@ -221,7 +221,7 @@ def test_pipeline_flags_change_the_run_and_the_report() -> None:
         (["--metric-resolution", "0"], "--metric-resolution must be more than 0 seconds"),
         (["--scrape-offset", "20"], "--scrape-offset must be at least 0 and below --metric-resolution (15)"),
         (["--imbalance", "1.5"], "--imbalance must be at least 0 and below 1, not 1.5"),
-        (["--spare-pods", "-1"], "argument --spare-pods: '-1' must be a whole number, 0 or more"),
+        (["--spare-pods", "-1"], "argument --spare-pods: '-1' must be a whole number from 0 to 100,000"),
         (["--image-pull", "soon"], "argument --image-pull: 'soon' is not a number of seconds"),
     ],
 )

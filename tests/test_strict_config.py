@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from config import ConfigError, validate_settings
 from config.base import INT32_MAX, INT32_MIN, PATTERN_TEXT
 from config.stack import StackSettings
+from offline.engine import run_program
 from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
 
 Path = tuple[str | int, ...]
@@ -145,6 +146,17 @@ def _refused(stack: str, path: Path, bad: Any) -> str:
 @given(st.sampled_from(CASES))
 def test_a_value_of_the_wrong_type_or_range_is_refused_at_its_key(case: tuple[str, Path, Any]) -> None:
     _refused(*case)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(CASES))
+def test_through_the_program_a_confused_value_registers_nothing(case: tuple[str, Path, Any]) -> None:
+    stack, path, bad = case
+    config = {f"spywatcher:{k}": v for k, v in replaced(CONFIGS[stack], path, bad).items()}
+    with pytest.raises(ConfigError) as caught:
+        run_program(stack, config, set())
+    assert caught.value.plan.resources == []  # type: ignore[attr-defined]
+    assert dotted(path) in [p.path for p in caught.value.problems], str(caught.value)
 
 
 def test_the_confusions_cover_every_kind_of_leaf() -> None:

@@ -6,6 +6,7 @@ Exit codes: 0 simulated, 2 bad input (a one-line ``error:`` on stderr).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -71,30 +72,52 @@ class _Parser(argparse.ArgumentParser):
         raise SimulationError(message)
 
 
+MAX_SYNCS = 200_000
+"""Most controller syncs one run may take (about 34 days at 15 s): longer runs are refused before
+anything is simulated."""
+MAX_COUNT = 100_000
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
 
 
 def _whole(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number, 0 or more")
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from 0 to {MAX_COUNT:,}")
     return int(text)
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of at least 1")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from 1 to {MAX_COUNT:,}")
     return int(text)
+
+
+def _check_bounds(args: argparse.Namespace, trace_end_s: float) -> None:
+    """Refuse a run longer than :data:`MAX_SYNCS` before it allocates anything."""
+    if args.sync_period <= 0:
+        raise SimulationError("--sync-period must be more than 0 seconds")
+    end = trace_end_s if args.duration is None else args.duration
+    syncs = math.floor(end / args.sync_period) + 1
+    if syncs > MAX_SYNCS:
+        raise SimulationError(
+            f"{end:g} s at one sync every {args.sync_period:g} s is {syncs:,} syncs, more than the bound of "
+            f"{MAX_SYNCS:,}: shorten --duration or lengthen --sync-period"
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
+        allow_abbrev=False,  # a typo such as --dur is an error, never a prefix of another option
         prog="python -m offline simulate",
         description="Replay the Kubernetes HPA controller on an HPA against a load trace.",
         epilog=EPILOG,
@@ -283,16 +306,18 @@ def _write(action: str, path: Path, write: Any) -> None:
         raise SimulationError(f"cannot write {action} {path}: {exc.strerror or exc}") from None
 
 
-def run(args: argparse.Namespace, out: TextIO) -> Timeline:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO = sys.stderr) -> Timeline:
     """Simulate as the parsed arguments say, print the summary to ``out`` and write the files asked for."""
     _check_sources(args)
     label, workload = _workload(args)
     requests = {**workload.requests, **parse_requests(args.requests or "")}
     spec = parse_hpa(workload.hpa)
+    warnings: list[str] = []  # printed after a successful run, so that an error stays one line
     if args.scenario is not None:
         trace = scenario_trace(args.scenario, bind_gauges(spec, requests), spec.min_replicas, spec.max_replicas)
     else:
-        trace = read_trace_csv(args.trace, [m.name for m in spec.metrics])
+        trace = read_trace_csv(args.trace, [m.name for m in spec.metrics], warn=warnings.append)
+    _check_bounds(args, trace.end_s)
     probes = workload.pod_startup_s if args.pod_startup is None else args.pod_startup
     startup, pipeline = startup_and_pipeline(args, probes)
     timeline = simulate(
@@ -321,6 +346,8 @@ def run(args: argparse.Namespace, out: TextIO) -> Timeline:
 
         _write("plot", args.plot, lambda path: plot_timeline(timeline, path, f"{label}: {source}"))
         print(f"plot: {args.plot}", file=out)
+    for warning in warnings:
+        print(f"warning: {warning}", file=err)
     return timeline
 
 
@@ -353,7 +380,7 @@ def _pipeline_text(pipeline: Pipeline | None) -> str:
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
-        run(_parser().parse_args(argv), out)
+        run(_parser().parse_args(argv), out, err)
     except SimulationError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -1,7 +1,7 @@
 """A load trace: total demand per metric over time, read from CSV or built by a scenario.
 
-CSV: a header with ``time_s`` and one column per metric the HPA uses (extra columns are
-ignored), then one row per point in time, times increasing. A value holds from its row's time
+CSV: a header with ``time_s`` and one column per metric the HPA uses (other columns are
+reported and not used), then one row per point in time, times increasing. A value holds from its row's time
 until the next row: a sync at time ``t`` sees the last row at or before ``t``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -79,27 +79,49 @@ def _number(text: str, where: str) -> float:
     return value
 
 
-def read_trace_csv(path: Path, names: Sequence[str]) -> Trace:
-    """The ``time_s`` column and the columns ``names`` of the CSV file at ``path``."""
+MAX_TRACE_ROWS = 500_000
+"""Most rows a trace CSV may hold (about 6 days at one row a second); longer traces are refused
+while reading, before they are held in memory."""
+
+
+def read_trace_csv(path: Path, names: Sequence[str], warn: Callable[[str], None] | None = None) -> Trace:
+    """The ``time_s`` column and the columns ``names`` of the CSV file at ``path``.
+
+    A UTF-8 byte-order mark is ignored; a repeated column or a row with more values than the header
+    is refused (which value counts would be a guess); ``warn`` hears of columns that are not used.
+    """
     try:
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = []
+            for row in csv.reader(handle):
+                rows.append(row)
+                if len(rows) > MAX_TRACE_ROWS + 1:
+                    raise SimulationError(
+                        f"trace {path} has more than {MAX_TRACE_ROWS:,} rows, the bound of a trace; "
+                        "resample it to fewer points"
+                    )
     except OSError as exc:
         raise SimulationError(f"cannot read trace {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise SimulationError(f"trace {path} is not a CSV file: {exc}") from None
+        raise SimulationError(f"trace {path} is not a UTF-8 CSV file: {exc}") from None
     if not rows:
         raise SimulationError(f"trace {path} is empty")
     header = [h.strip() for h in rows[0]]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise SimulationError(f"trace {path} repeats the column {', '.join(repeated)} in its header")
     if TIME_COLUMN not in header:
         raise SimulationError(f"trace {path} has no {TIME_COLUMN} column (header: {','.join(header)})")
     require_columns(header, names, f"trace {path}")
     wanted = {name: header.index(name) for name in (TIME_COLUMN, *names)}
+    unused = [h for h in header if h not in wanted]
+    if unused and warn is not None:
+        warn(f"trace {path}: column{'s' if len(unused) > 1 else ''} {', '.join(unused)} not used by the HPA's metrics")
     values: dict[str, list[float]] = {name: [] for name in wanted}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) < len(header):
+        if len(row) != len(header):
             raise SimulationError(f"trace {path} line {line}: {len(row)} values for {len(header)} columns")
         for name, index in wanted.items():
             value = _number(row[index].strip(), f"trace {path} line {line}, column {name}")

@@ -1,0 +1,84 @@
+"""What every verb's command line shares: one-line usage errors and output paths checked up front.
+
+A bad argument or path ends a verb with one line on stderr (``error: …``) and the verb's usage
+exit code, before anything is rendered or written; see docs/reviewing-changes.md for the codes.
+An output's folder must exist, except under the repository's ``build/``, which is created (CI
+writes ``build/offline-plan.md`` on a fresh checkout); an output is never the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .stackfile import ROOT
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be done; the message is one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are a :class:`UsageError` (one line), not usage text and exit.
+    Options must be spelt out: a typo such as `--chek` is an error, never a prefix of another option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+BUILD = ROOT / "build"
+"""The repository's scratch folder: the only place where a missing folder is created for an output."""
+
+
+def _parent(path: Path) -> Path:
+    parent = Path(os.path.abspath(path)).parent
+    if not parent.exists() and parent.is_relative_to(BUILD):
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {parent}: {exc.strerror or exc}") from None
+    return parent
+
+
+def output_file(text: str, option: str) -> Path:
+    """A file a verb will write (or append to): its folder exists and it is not a folder itself."""
+    if not text.strip():
+        raise UsageError(f"{option}: an empty path")
+    path = Path(text)
+    parent = _parent(path)
+    if not parent.is_dir():
+        state = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"{option} {text}: the folder {parent} {state}")
+    if path.is_dir():
+        raise UsageError(f"{option} {text}: is a folder; give a file name")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {text}: cannot be written (permission denied)")
+    return path
+
+
+def output_folder(text: str, option: str, default: Path | None = None) -> Path:
+    """A folder a verb writes into: its parent exists (only ``default`` is created), it is not a
+    file, and it is not the repository root itself."""
+    if not text.strip():
+        raise UsageError(f"{option}: an empty path")
+    path = Path(text)
+    if default is not None and Path(os.path.abspath(path)) == Path(os.path.abspath(default)):
+        return path
+    absolute = Path(os.path.abspath(path))
+    if absolute == ROOT or absolute == Path(os.path.abspath(ROOT)):
+        raise UsageError(f"{option} {text}: is the repository root; give a folder for the output, such as build/render")
+    parent = _parent(path)
+    if not parent.is_dir():
+        state = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"{option} {text}: the folder {parent} {state}")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {text}: is a file, not a folder")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise UsageError(f"{option} {text}: cannot be written (permission denied)")
+    return path
