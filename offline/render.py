@@ -318,6 +318,7 @@ def _stacks(requested: Iterable[str], every: bool) -> list[str]:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from . import stackfile
     from .cli import Parser, UsageError, output_folder
 
     parser = Parser(prog="python -m offline render", description=__doc__.split("\n")[0])
@@ -330,9 +331,14 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
                         help="validate every Kubernetes object against the official schemas (strict)")
     try:
         args = parser.parse_args(argv)
+        stacks = _stacks(args.stack, args.all)
+        unknown = [s for s in stacks if not stackfile.stack_file(s).is_file()]
+        if unknown:
+            known = ", ".join(stack_names()) or "none"
+            raise UsageError(f"no stack file {stackfile.stack_file(unknown[0]).name} (stacks here: {known})")
         folder = output_folder(args.out, "--out", default=DEFAULT_OUT)
     except UsageError as exc:
         print(f"error: {exc}", file=err)
         return 2
-    codes = [render_one(stack, folder, args.check, out, err) for stack in _stacks(args.stack, args.all)]
+    codes = [render_one(stack, folder, args.check, out, err) for stack in stacks]
     return max(codes)
