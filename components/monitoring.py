@@ -136,6 +136,9 @@ def build_adapter_values(args: MonitoringArgs) -> dict[str, Any]:
     return {
         "prometheus": {"url": adapter.prometheus_url, "port": adapter.prometheus_port},
         "replicas": adapter.replicas,
+        # The APIService verifies the adapter's certificate (cert-manager's CA, injected), instead of
+        # the chart's default `insecureSkipTLSVerify: true`.
+        "certManager": {"enabled": adapter.cert_manager},
         "rules": {
             "default": False,
             "custom": [

@@ -6,6 +6,7 @@ each needs something installed in the cluster (see docs/operations.md).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -143,6 +144,13 @@ class Adapter(Model):
     chart_version: Annotated[str, matching(r"^\d+\.\d+\.\d+$", "a chart version such as 4.15.1")] = Field(
         "5.3.0", description="prometheus-community/prometheus-adapter chart version."
     )
+    cert_manager: bool = Field(
+        True,
+        description="Serve the custom metrics API with a certificate cert-manager issues (chart "
+        "`certManager.enabled`), whose CA cert-manager injects into the APIService: the API server verifies "
+        "the adapter. `false` leaves the chart's `insecureSkipTLSVerify: true`, so anything that can "
+        "impersonate the adapter's Service feeds the HPAs. Needs cert-manager in the cluster.",
+    )
     chart_repository: Annotated[str, matching(r"^https://", "an https:// URL")] = Field(
         "https://prometheus-community.github.io/helm-charts", description="Helm repository of the chart."
     )
@@ -251,8 +259,18 @@ class CanarySettings(Model):
         return self
 
 
+# kubectl v1.34.1 by its image index digest (multi-architecture), as several public Dockerfiles pin it.
+KUBECTL_IMAGE = (
+    "registry.k8s.io/kubectl:v1.34.1@sha256:59bafa07ff3a6d4b417e7633ddb9d79a9606ca98bf64bac080b3e65748669250"
+)
+
+
 class SchedulingSettings(Model):
-    image: Image = Field("registry.k8s.io/kubectl:v1.34.3", description="kubectl image the schedule CronJobs run.")
+    image: Image = Field(
+        KUBECTL_IMAGE,
+        description="kubectl image the schedule CronJobs run, pinned by digest (`repo:tag@sha256:...`): these "
+        "pods hold a token that may patch an HPA, so a re-pushed tag must not change what they run.",
+    )
     resources: dict[Literal["cpu", "memory"], Quantity] = Field(
         {"cpu": "50m", "memory": "64Mi"}, description="Requests and limits of a schedule pod."
     )
@@ -263,6 +281,12 @@ class SchedulingSettings(Model):
         memory = self.resources.get("memory")
         if memory is not None and (reason := memory_problem(memory)) is not None:
             problems.add(("resources", "memory"), memory, reason)
+        if not re.search(r"@sha256:[0-9a-f]{64}$", self.image):
+            problems.add(
+                ("image",),
+                self.image,
+                "must be pinned by digest (`repo:tag@sha256:<64 hex>`): the schedule pods hold an API token",
+            )
         problems.raise_if_any("SchedulingSettings")
         return self
 

@@ -430,3 +430,32 @@ def test_client_limits_are_configurable_per_route() -> None:
     assert api == {"nginx.ingress.kubernetes.io/limit-connections": "10"}
     error = config_error("staging", {"routing": {"routes": [{**routes[0], "clientLimits": {"connections": 0}}]}})
     problem_for(error, "routing.routes[0].clientLimits.connections")
+
+
+# --- Schedules and the custom metrics API -----------------------------------------------------
+
+
+def test_schedule_pods_run_kubectl_by_digest(plans: dict[str, Plan]) -> None:
+    jobs = [o for o in plans["production"].k8s_objects() if o["kind"] == "CronJob"]
+    assert len(jobs) == 2
+    for job in jobs:
+        [container] = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == (
+            "registry.k8s.io/kubectl:v1.34.1@sha256:59bafa07ff3a6d4b417e7633ddb9d79a9606ca98bf64bac080b3e65748669250"
+        )
+    error = config_error("production", {"scheduling": {"image": "registry.k8s.io/kubectl:v1.34.3"}})
+    assert "must be pinned by digest" in problem_for(error, "scheduling.image")
+
+
+def test_adapter_api_is_verified_by_the_api_server() -> None:
+    """The chart renders `insecureSkipTLSVerify: true` on the APIService unless TLS or cert-manager
+    is on (custom-metrics-apiservice.yaml, prometheus-adapter 5.3.0)."""
+    plan = run_stack("production", {"monitoring": {"adapter": {"enabled": True}}})
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "prometheus-adapter"]
+    assert release.inputs["values"]["certManager"] == {"enabled": True}
+    refs_file = UPSTREAM / "charts" / "prometheus-adapter-5.3.0-template-refs.json"
+    if refs_file.is_file():
+        assert "certManager.enabled" in json.loads(refs_file.read_text())["refs"]
+    off = run_stack("production", {"monitoring": {"adapter": {"enabled": True, "certManager": False}}})
+    [release] = [r for r in off.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "prometheus-adapter"]
+    assert release.inputs["values"]["certManager"] == {"enabled": False}
