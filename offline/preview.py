@@ -278,7 +278,9 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
         print(f"error: {exc}", file=err)
         return exc.exit_code
     except ConfigError as exc:
-        print(f"error: stack {args.stack}: {exc}", file=err)
+        from .stackfile import located
+
+        print(f"error: stack {args.stack}: {located(args.stack, exc)}", file=err)
         return 1
     print(format_plan(plan), file=out)
     return 0

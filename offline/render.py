@@ -281,7 +281,9 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
         print(f"error: {exc}", file=stderr)
         return exc.exit_code
     except ConfigError as exc:
-        print(f"error: stack {stack}: {exc}", file=stderr)
+        from .stackfile import located
+
+        print(f"error: stack {stack}: {located(stack, exc)}", file=stderr)
         return 1
     except RenderError as exc:
         print(f"error: stack {stack}: {exc}", file=stderr)

@@ -11,6 +11,7 @@ Pulumi would mark it. A file the CLI would refuse, or whose values it could not 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,29 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], se
 def project_name(root: Path = ROOT) -> str:
     document = yaml.safe_load((root / "Pulumi.yaml").read_text())
     return str(document["name"])
+
+
+def _key_path(dotted: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for token in re.findall(r"\[\d+\]|[^.\[\]]+", dotted.removesuffix(" (key)")):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
+
+
+def located(stack: str, error: Any) -> str:
+    """A config error (``config.ConfigError``) with each problem followed by the stack-file line of
+    its key, or of the nearest enclosing key the file spells out (defaults have no line)."""
+    try:
+        document = read_document(stack)
+    except StackFileError:
+        return str(error)
+    project = project_name()
+    lines = [str(error).splitlines()[0]]
+    for problem in error.problems:
+        path = _key_path(problem.path)
+        top = str(path[0]) if path else ""
+        key = ("config", top if ":" in top else f"{project}:{top}", *path[1:])
+        if ("config", key[1]) not in document.lines:
+            key = ("config", top, *path[1:])
+        lines.append(f"  - {problem} ({document.where(key)})")
+    return "\n".join(lines)

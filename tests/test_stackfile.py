@@ -161,3 +161,17 @@ def test_secrets_set_as_one_whole_secret_object(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(ConfigError) as caught:
         run_program(stack, {**config, "spywatcher:secrets": "not json"}, secret_keys)
     assert "must be a mapping of keys to values, not text" in problem_for(caught.value, "secrets")
+
+
+def test_config_problems_name_the_stack_file_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline.preview import main as preview
+
+    lines = STAGING.splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text == "      maxReplicas: 4")
+    stack = _stack(tmp_path, monkeypatch, STAGING.replace("      maxReplicas: 4\n", "      maxReplicas: 4000000000\n"))
+    err = io.StringIO()
+    assert preview(["--stack", stack], io.StringIO(), err) == 1
+    assert (
+        "  - backend.autoscaling.maxReplicas: 4000000000 — must be at most 2147483647 (Kubernetes integers are "
+        f"32-bit) (Pulumi.{stack}.yaml:{line})\n"
+    ) in err.getvalue()
