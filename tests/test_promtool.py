@@ -89,3 +89,26 @@ def test_the_unit_tests_catch_broken_alerts(plans: dict[str, Plan], tmp_path: Pa
     result = unit_test(groups, tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and f"alertname: {alert}" in output, output
+
+
+@pytest.mark.parametrize(
+    ("alerts", "alert"),
+    [
+        # 6 changes per 15 minutes no longer exceed a configured 6.
+        ({"frequentScalingChanges": 6}, "FrequentScaling"),
+        # A rollout stuck for 15 minutes is not yet stuck when rolloutStuckFor is 20m.
+        ({"rolloutStuckFor": "20m"}, "RolloutStuck"),
+    ],
+)
+def test_the_rules_follow_their_settings(alerts: dict[str, Any], alert: str, tmp_path: Path) -> None:
+    """The unit tests assume the defaults; rendered with other settings, the alert they expect to
+    fire stays quiet, so the thresholds reach the rules."""
+    from offline.engine import run_stack
+
+    plan = run_stack("production", {"monitoring": {"alerts": alerts}})
+    result = unit_test(rule_groups(plan), tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and f"alertname: {alert}" in output, output
+    failing = {line.split("alertname: ", 1)[1].split(",", 1)[0] for line in output.splitlines()
+               if "alertname: " in line}
+    assert failing == {alert}, output
