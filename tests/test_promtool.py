@@ -112,3 +112,15 @@ def test_the_rules_follow_their_settings(alerts: dict[str, Any], alert: str, tmp
     failing = {line.split("alertname: ", 1)[1].split(",", 1)[0] for line in output.splitlines()
                if "alertname: " in line}
     assert failing == {alert}, output
+
+
+def test_a_missing_promtool_skips_with_the_install_command_but_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests import promtool as tool
+
+    monkeypatch.setattr(tool.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install --no-install-recommends prometheus"):
+        tool.promtool()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true, so a missing promtool is a failure"):
+        tool.promtool()
