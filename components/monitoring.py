@@ -15,7 +15,7 @@ from config.operations import MonitoringSettings
 
 from .k8s import child_opts, helm_release, labels, metadata, register
 from .routes import ROUTE_LABEL
-from .workload import PORT_NAME, WorkloadArgs
+from .workload import METRICS_PORT_NAME, PORT_NAME, WorkloadArgs
 
 # kube-state-metrics series the alerts read, and the labels that identify one object.
 HPA_CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"
@@ -120,7 +120,7 @@ def build_service_monitor(args: MonitoringArgs) -> dict[str, Any] | None:
             "namespaceSelector": {"matchNames": [args.namespace]},
             "endpoints": [
                 {
-                    "port": PORT_NAME,
+                    "port": PORT_NAME if args.backend.settings.metrics_port is None else METRICS_PORT_NAME,
                     "path": monitor.path,
                     "interval": monitor.interval,
                     "scrapeTimeout": monitor.scrape_timeout,

@@ -97,7 +97,7 @@ class Platform(pulumi.ComponentResource):
                 controller_namespace=settings.ingress_controller.namespace,
                 controller_labels=CONTROLLER_SELECTOR,
                 monitoring_namespace=settings.monitoring.namespace,
-                metrics_port=backend.settings.container_port,
+                metrics_port=backend.settings.metrics_port or backend.settings.container_port,
                 prometheus_labels=settings.monitoring.prometheus_pod_labels,
                 vpc_cidr=cluster.vpc_cidr,
             ),

@@ -32,6 +32,7 @@ from .k8s import (
 )
 
 PORT_NAME = "http"
+METRICS_PORT_NAME = "metrics"  # the app's /metrics, on a port no route reaches
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def build_container(
         container["command"] = list(command)
     else:
         container["ports"] = [{"name": PORT_NAME, "containerPort": s.container_port, "protocol": "TCP"}]
+        if s.metrics_port is not None:
+            container["ports"].append({"name": METRICS_PORT_NAME, "containerPort": s.metrics_port, "protocol": "TCP"})
         container["livenessProbe"] = _probe(s.probes.liveness)
         container["readinessProbe"] = _probe(s.probes.readiness)
         if s.probes.startup is not None:
@@ -234,6 +237,16 @@ def build_service(args: WorkloadArgs) -> dict[str, Any]:
         "ports": [{"name": PORT_NAME, "port": service.port, "targetPort": PORT_NAME, "protocol": "TCP"}],
         "sessionAffinity": service.session_affinity,
     }
+    if args.settings.metrics_port is not None:
+        # For the ServiceMonitor only: every Ingress names `service.port`, never this one.
+        spec["ports"].append(
+            {
+                "name": METRICS_PORT_NAME,
+                "port": args.settings.metrics_port,
+                "targetPort": METRICS_PORT_NAME,
+                "protocol": "TCP",
+            }
+        )
     if service.session_affinity == "ClientIP":
         spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": service.session_affinity_timeout_seconds}}
     return {"apiVersion": "v1", "kind": "Service", "metadata": args.metadata(args.name), "spec": spec}

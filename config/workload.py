@@ -122,6 +122,13 @@ class WorkloadSettings(Model):
 
     image: Image = Field(description="Container image, pinned by tag or digest (not `latest`).")
     container_port: Port = Field(description="Port the app listens on.")
+    metrics_port: Port | None = Field(
+        None,
+        description="Port the app serves Prometheus `/metrics` on, apart from `containerPort`: no route reaches "
+        "it (the Ingresses send traffic to the serving port only) and only Prometheus pods may (NetworkPolicy). "
+        "The app must listen there (e.g. set its metrics port in `env`). `null`: metrics on `containerPort`, "
+        "which every route to it also exposes.",
+    )
     resources: Resources = Field(description="Container requests and limits.")
     autoscaling: Autoscaling = Field(description="HorizontalPodAutoscaler (autoscaling/v2).")
     disruption_budget: DisruptionBudget = Field(DisruptionBudget(), description="PodDisruptionBudget (policy/v1).")
@@ -160,6 +167,12 @@ class WorkloadSettings(Model):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> WorkloadSettings:
         problems = Problems()
+        if self.metrics_port is not None and self.metrics_port == self.container_port:
+            problems.add(
+                ("metricsPort",),
+                self.metrics_port,
+                "must differ from containerPort: the routes reach containerPort, so metrics there are public",
+            )
         for resource in ("cpu", "memory"):
             target = getattr(self.autoscaling, f"{resource}_utilization")
             if target is not None and getattr(self.resources.requests, resource) is None:
@@ -228,6 +241,8 @@ class BackendSettings(WorkloadSettings):
     COMPONENT: ClassVar[str] = "backend"
     WORKLOAD_DEFAULTS: ClassVar[dict[str, Any]] = {
         "containerPort": 3001,
+        # Prometheus exporters' customary port (OpenTelemetry's Prometheus exporter, prom-client servers).
+        "metricsPort": 9464,
         "resources": {
             "requests": {"cpu": "500m", "memory": "512Mi"},
             "limits": {"cpu": "1", "memory": "1Gi"},

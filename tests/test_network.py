@@ -105,7 +105,8 @@ def test_only_the_controller_reaches_the_serving_ports(plan: Plan) -> None:
 
 def test_monitoring_scrapes_the_backend_only(plan: Plan) -> None:
     prometheus = Peer("monitoring", {"app.kubernetes.io/name": "prometheus"})
-    assert allowed(plan, prometheus, app_pod(plan, "backend"), 3001)
+    assert allowed(plan, prometheus, app_pod(plan, "backend"), 9464)  # backend.metricsPort
+    assert not allowed(plan, prometheus, app_pod(plan, "backend"), 3001)
     assert not allowed(plan, prometheus, app_pod(plan, "frontend"), 80)
 
 

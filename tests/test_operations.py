@@ -130,7 +130,7 @@ def test_scraping_skips_the_route_services(plans: dict[str, Plan]) -> None:
     plan = plans["production"]
     monitor = plan.k8s("ServiceMonitor", "spywatcher-backend", "spywatcher")
     spec = monitor["spec"]
-    assert spec["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}]
+    assert spec["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}]
     assert spec["namespaceSelector"] == {"matchNames": ["spywatcher"]}
 
     def selected(service: dict[str, Any]) -> bool:

@@ -459,3 +459,33 @@ def test_adapter_api_is_verified_by_the_api_server() -> None:
     off = run_stack("production", {"monitoring": {"adapter": {"enabled": True, "certManager": False}}})
     [release] = [r for r in off.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "prometheus-adapter"]
     assert release.inputs["values"]["certManager"] == {"enabled": False}
+
+
+# --- Metrics on a port no route reaches -------------------------------------------------------
+
+
+def test_backend_metrics_are_on_a_port_no_route_reaches(plans: dict[str, Plan]) -> None:
+    plan = plans["production"]
+    service = plan.k8s("Service", "spywatcher-backend", "spywatcher")
+    ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+    assert ports == {"http": 3001, "metrics": 9464}
+    routed = {
+        (path["backend"]["service"]["name"], path["backend"]["service"]["port"]["number"])
+        for o in plan.k8s_objects()
+        if o["kind"] == "Ingress"
+        for rule in o["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    assert all(port != 9464 for _, port in routed) and ("spywatcher-backend", 3001) in routed
+    [endpoint] = plan.k8s("ServiceMonitor", "spywatcher-backend", "spywatcher")["spec"]["endpoints"]
+    assert endpoint["port"] == "metrics"
+    prometheus, grafana = Peer("monitoring", PROMETHEUS), Peer("monitoring", {"app.kubernetes.io/name": "grafana"})
+    backend = app_pod(plan, "backend")
+    assert allowed(plan, prometheus, backend, 9464) and not allowed(plan, grafana, backend, 9464)
+    assert not allowed(plan, prometheus, backend, 3001), "Prometheus scrapes the metrics port only"
+    assert not allowed(plan, controller(plan), backend, 9464), "the controller reaches the serving port only"
+
+
+def test_metrics_port_must_differ_from_the_serving_port() -> None:
+    error = config_error("staging", {"backend": {"metricsPort": 3001}})
+    assert "must differ from containerPort" in problem_for(error, "backend.metricsPort")

@@ -93,7 +93,10 @@ def test_deployment_rollout_is_zero_downtime(plan: Plan, workload: str) -> None:
 def test_backend_probes_match_the_guide(plan: Plan) -> None:
     container = _container(plan, "backend")
     http = {"port": "http", "scheme": "HTTP"}
-    assert container["ports"] == [{"name": "http", "containerPort": 3001, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 3001, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9464, "protocol": "TCP"},  # no route reaches it
+    ]
     assert container["livenessProbe"] == {
         "httpGet": {"path": "/health/live", **http}, "initialDelaySeconds": 30, "periodSeconds": 10,
         "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": 3,
@@ -163,7 +166,11 @@ def test_service_and_pdb(plan: Plan, workload: str) -> None:
     pdb = plan.k8s("PodDisruptionBudget", f"spywatcher-{workload}-pdb", namespace)
     selector = _deployment(plan, workload)["spec"]["selector"]["matchLabels"]
     assert service["type"] == "ClusterIP"
-    assert service["ports"] == [{"name": "http", "port": PORTS[workload], "targetPort": "http", "protocol": "TCP"}]
+    metrics = [{"name": "metrics", "port": 9464, "targetPort": "metrics", "protocol": "TCP"}]
+    assert service["ports"] == [
+        {"name": "http", "port": PORTS[workload], "targetPort": "http", "protocol": "TCP"},
+        *(metrics if workload == "backend" else []),
+    ]
     assert service["selector"] == selector
     if workload == "backend":
         assert service["sessionAffinity"] == "ClientIP"
