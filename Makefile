@@ -24,7 +24,7 @@ SCENARIO ?= spike
 ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
-.PHONY: install preview render check diff simulate kubeconfig test lint docs constraints clean
+.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints clean
 
 $(RUNTIME): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ install: $(RUNTIME)
 ## preview: print what STACK (default staging) would create, offline
 preview: $(RUNTIME)
 	$(BIN)/python -m offline preview --stack $(STACK)
+
+## prerequisites: the CRDs, controllers, chart repositories and AWS permissions STACK needs
+prerequisites: $(RUNTIME)
+	$(BIN)/python -m offline prerequisites --stack $(STACK)
 
 ## render: write STACK's desired state to OUT/STACK (default build/render/staging)
 render: $(RUNTIME)

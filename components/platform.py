@@ -53,7 +53,9 @@ class Platform(pulumi.ComponentResource):
         kubernetes = Provider(
             f"{name}-kubernetes",
             kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
-            context=cluster.context,
+            # A kubeconfig given as a secret is used with its own current context: the stack file's
+            # `cluster.context` names a context of the local kubeconfig, which that one need not have.
+            context=cluster.context if kubeconfig is None else None,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

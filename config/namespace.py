@@ -106,8 +106,9 @@ class ClusterSettings(Model):
     )
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         None,
-        description="kubeconfig context to deploy with. Alternatively set the whole kubeconfig as "
-        "the secret `spywatcher:kubeconfig`.",
+        description="Context of the local kubeconfig to deploy with (`make kubeconfig` names it by the "
+        "cluster's ARN). Alternatively set the whole kubeconfig as the secret `spywatcher:kubeconfig`: then "
+        "its current context is used and this key is ignored.",
     )
 
     def version_tuple(self) -> tuple[int, int]:

@@ -10,6 +10,8 @@ VERBS = {
     "preview": ("offline.preview", "print what a stack would create"),
     "render": ("offline.render", "write a stack's desired state as files (--check: validate the schemas)"),
     "diff": ("offline.diff", "compare two renders: stacks, or the working tree against a git ref"),
+    "charts": ("offline.charts", "which Helm releases a change touches, and `helm template` them (CI, networked)"),
+    "prerequisites": ("offline.prerequisites", "list the CRDs, controllers and AWS permissions a stack needs"),
     "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
     "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
 }

@@ -282,6 +282,11 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
 
         print(f"error: stack {args.stack}: {located(args.stack, exc)}", file=err)
         return 1
+    from .prerequisites import format_text, prerequisites
+    from .render import stack_settings
+
+    print(format_text(args.stack, prerequisites(plan, stack_settings(args.stack).existing_objects())), file=out)
+    print(file=out)
     print(format_plan(plan), file=out)
     return 0
 

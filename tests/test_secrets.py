@@ -84,3 +84,13 @@ def test_no_value_in_config_errors() -> None:
     )
     assert not leaks(str(error))
     assert any(p.path == "secrets.backend.bad key (key)" for p in error.problems)
+
+
+def test_a_secret_kubeconfig_is_used_with_its_own_current_context() -> None:
+    """`cluster.context` names a context of the local kubeconfig; a kubeconfig given as a secret
+    need not have it, so the provider gets no context and uses the kubeconfig's current one."""
+    plan = run_stack("staging", secrets={"kubeconfig": KUBECONFIG})
+    [provider] = plan.of_type("pulumi:providers:kubernetes")
+    assert "context" not in provider.inputs
+    assert "kubeconfig-token-5f1d2c" in str(reveal(provider.inputs["kubeconfig"]))
+    assert provider.inputs["kubeconfig"] != reveal(provider.inputs["kubeconfig"])  # still a secret

@@ -1,0 +1,372 @@
+"""`python -m offline prerequisites`: what a stack needs in the cluster and the AWS account before
+`pulumi up`, derived from what the stack registers.
+
+The program creates none of these; without one, `pulumi up` fails half-way (a custom resource
+whose CRD is missing is refused after the Deployments and the Job were created). The list is read
+off the plan, so it follows the config: a stack with alerts needs the Prometheus Operator's CRDs, one
+without does not.
+
+- **Existing objects**: what the stack's pods read but the program does not create (an
+  `existingSecret`), and how to create it on the first deploy.
+- **CRDs**: every custom resource kind the stack renders, with who installs its CRD.
+- **Controllers**: what must run for the rendered objects to work (metrics-server behind an HPA's
+  resource metrics, a NetworkPolicy-enforcing CNI, the AWS Load Balancer Controller behind a
+  TargetGroupBinding, a custom metrics API behind Pods metrics).
+- **Helm repositories**: each release's chart repository, reachable from where `pulumi up` runs.
+- **AWS permissions**: the IAM actions the deploy role needs for each AWS resource type the
+  stack registers.
+
+`make prerequisites STACK=…` prints them; `make preview` prints them first; the README's checklist
+is generated from the same data (`python -m offline docs`). Exit codes: 0 listed, 1 invalid stack
+config, 2 bad usage or unknown stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+from .engine import Plan, reveal
+
+# API groups served by Kubernetes itself: no CRD needed.
+BUILT_IN_GROUPS = {
+    "",
+    "apps",
+    "batch",
+    "policy",
+    "autoscaling",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+}
+
+# (group, kind) -> (CRD name, who installs the CRD and runs its controller)
+CRDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("elbv2.k8s.aws", "TargetGroupBinding"): (
+        "targetgroupbindings.elbv2.k8s.aws",
+        "the AWS Load Balancer Controller (Helm chart `eks/aws-load-balancer-controller`)",
+    ),
+    ("monitoring.coreos.com", "PrometheusRule"): (
+        "prometheusrules.monitoring.coreos.com",
+        "the Prometheus Operator (e.g. kube-prometheus-stack)",
+    ),
+    ("monitoring.coreos.com", "ServiceMonitor"): (
+        "servicemonitors.monitoring.coreos.com",
+        "the Prometheus Operator (e.g. kube-prometheus-stack)",
+    ),
+    ("autoscaling.k8s.io", "VerticalPodAutoscaler"): (
+        "verticalpodautoscalers.autoscaling.k8s.io",
+        "the Vertical Pod Autoscaler (its recommender; `kubernetes/autoscaler`)",
+    ),
+    ("gateway.networking.k8s.io", "GatewayClass"): ("gatewayclasses.gateway.networking.k8s.io", "Gateway API"),
+    ("gateway.networking.k8s.io", "Gateway"): ("gateways.gateway.networking.k8s.io", "Gateway API"),
+    ("gateway.networking.k8s.io", "HTTPRoute"): ("httproutes.gateway.networking.k8s.io", "Gateway API"),
+    ("gateway.networking.k8s.io", "ReferenceGrant"): ("referencegrants.gateway.networking.k8s.io", "Gateway API"),
+    ("gateway.envoyproxy.io", "EnvoyProxy"): ("envoyproxies.gateway.envoyproxy.io", "Envoy Gateway"),
+    ("gateway.envoyproxy.io", "BackendTrafficPolicy"): (
+        "backendtrafficpolicies.gateway.envoyproxy.io",
+        "Envoy Gateway",
+    ),
+    ("gateway.envoyproxy.io", "ClientTrafficPolicy"): (
+        "clienttrafficpolicies.gateway.envoyproxy.io",
+        "Envoy Gateway",
+    ),
+}
+
+ELB_TAGS = ("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", "elasticloadbalancing:DescribeTags")
+EC2_TAGS = ("ec2:CreateTags", "ec2:DeleteTags")
+# AWS resource type -> the IAM actions its create, read, update and delete call.
+AWS_ACTIONS: dict[str, tuple[str, ...]] = {
+    "aws:lb/loadBalancer:LoadBalancer": (
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets",
+        "elasticloadbalancing:DeleteLoadBalancer",
+        *ELB_TAGS,
+    ),
+    "aws:lb/targetGroup:TargetGroup": (
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:DeleteTargetGroup",
+        *ELB_TAGS,
+    ),
+    "aws:lb/listener:Listener": (
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeListenerAttributes",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:ModifyListenerAttributes",
+        "elasticloadbalancing:DeleteListener",
+        *ELB_TAGS,
+    ),
+    "aws:lb/listenerCertificate:ListenerCertificate": (
+        "elasticloadbalancing:AddListenerCertificates",
+        "elasticloadbalancing:DescribeListenerCertificates",
+        "elasticloadbalancing:RemoveListenerCertificates",
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": (
+        "ec2:CreateSecurityGroup",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DeleteSecurityGroup",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        *EC2_TAGS,
+    ),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:ModifySecurityGroupRules",
+        "ec2:RevokeSecurityGroupIngress",
+        *EC2_TAGS,
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:ModifySecurityGroupRules",
+        "ec2:RevokeSecurityGroupEgress",
+        *EC2_TAGS,
+    ),
+    "aws:route53/record:Record": (
+        "route53:ChangeResourceRecordSets",
+        "route53:GetChange",
+        "route53:ListResourceRecordSets",
+        "route53:GetHostedZone",
+    ),
+    "aws:wafv2/webAcl:WebAcl": (
+        "wafv2:CreateWebACL",
+        "wafv2:GetWebACL",
+        "wafv2:UpdateWebACL",
+        "wafv2:DeleteWebACL",
+        "wafv2:ListTagsForResource",
+        "wafv2:TagResource",
+        "wafv2:UntagResource",
+    ),
+    "aws:wafv2/webAclAssociation:WebAclAssociation": (
+        "wafv2:AssociateWebACL",
+        "wafv2:DisassociateWebACL",
+        "wafv2:GetWebACLForResource",
+        "elasticloadbalancing:SetWebACL",
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "cloudwatch:PutDashboard",
+        "cloudwatch:GetDashboard",
+        "cloudwatch:DeleteDashboards",
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:ListTagsForResource",
+        "cloudwatch:TagResource",
+        "cloudwatch:UntagResource",
+    ),
+    "aws:sns/topic:Topic": (
+        "sns:CreateTopic",
+        "sns:GetTopicAttributes",
+        "sns:SetTopicAttributes",
+        "sns:DeleteTopic",
+        "sns:ListTagsForResource",
+        "sns:TagResource",
+        "sns:UntagResource",
+    ),
+    "aws:sns/topicPolicy:TopicPolicy": ("sns:GetTopicAttributes", "sns:SetTopicAttributes"),
+}
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """One thing the cluster or account must have, and the objects that need it."""
+
+    section: str  # "CRD", "controller", "Helm repository", "AWS"
+    name: str
+    detail: str
+    needed_by: tuple[str, ...]
+
+    def line(self) -> str:
+        return f"{self.name}: {self.detail}" if self.detail else self.name
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
+def _needed(found: dict[tuple[str, str, str], set[str]], section: str, name: str, detail: str, by: str) -> None:
+    found.setdefault((section, name, detail), set()).add(by)
+
+
+def engine_urn(plan: Plan, urn: str) -> str:
+    """The URN the real engine gives a resource: its type qualified by *every* ancestor's type (the
+    SDK's mocks keep only the parent's), the stack resource excluded."""
+    by_urn = {r.urn: r for r in plan.resources}
+    resource = by_urn[urn]
+    types = [resource.type]
+    parent = by_urn.get(resource.parent)
+    while parent is not None:
+        types.insert(0, parent.type)
+        parent = by_urn.get(parent.parent)
+    head = urn.split("::", 2)
+    return f"{head[0]}::{head[1]}::{'$'.join(types)}::{resource.name}"
+
+
+def _namespace_targets(plan: Plan, namespace: str) -> str | None:
+    """`--target` arguments that create only the namespace (and the provider it is created with)."""
+    for r in plan.resources:
+        if r.type == "kubernetes:core/v1:Namespace" and (r.inputs.get("metadata") or {}).get("name") == namespace:
+            provider = r.provider.rsplit("::", 1)[0] if r.provider else ""
+            targets = [engine_urn(plan, u) for u in (provider, r.urn) if u in {x.urn for x in plan.resources}]
+            return " ".join(f"--target '{t}'" for t in targets)
+    return None
+
+
+def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> list[Prerequisite]:
+    """What ``plan`` needs before `pulumi up`, by section (raises KeyError naming a resource type or
+    custom resource kind this module does not know, so a new one is never silently left out).
+
+    ``existing`` are the objects the stack declares as existing (kind, namespace, name): its pods
+    read them, so they must be there before the pods start; one in a namespace this program
+    creates can only be made once that namespace exists (see :data:`SECTION_TITLES`)."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    unknown = []
+    for kind, namespace, name in existing:
+        targets = _namespace_targets(plan, namespace)
+        how = (
+            f"the namespace is this program's: on the first deploy, `pulumi up {targets}`, then create it, "
+            "then `pulumi up`"
+            if targets
+            else "create it before `pulumi up`"
+        )
+        _needed(found, "existing", f"{kind} {namespace}/{name}", how, "existingSecret")
+    for r in plan.resources:
+        if r.is_kubernetes_object:
+            obj = reveal(r.inputs)
+            kind, group = str(obj["kind"]), _group(str(obj["apiVersion"]))
+            label = f"{kind} {obj.get('metadata', {}).get('name', r.name)}"
+            if group not in BUILT_IN_GROUPS:
+                if (group, kind) not in CRDS:
+                    unknown.append(f"custom resource {group}/{kind}")
+                    continue
+                crd, owner = CRDS[(group, kind)]
+                _needed(found, "CRD", crd, owner, label)
+            if kind == "TargetGroupBinding":
+                _needed(found, "controller", "AWS Load Balancer Controller",
+                        "registers the targets and injects the pod readiness gates", label)
+            if kind == "NetworkPolicy":
+                _needed(found, "controller", "a CNI that enforces NetworkPolicies",
+                        "on EKS: the VPC CNI with network policy support enabled (off by default)", "NetworkPolicy")
+            if kind == "HorizontalPodAutoscaler":
+                for metric in obj.get("spec", {}).get("metrics", []):
+                    if metric.get("type") == "Resource":
+                        _needed(found, "controller", "metrics-server",
+                                "serves metrics.k8s.io: the HPAs' CPU and memory", label)
+                    elif metric.get("type") in ("Pods", "Object", "External"):
+                        _needed(found, "controller", "a custom metrics API (custom.metrics.k8s.io)",
+                                "prometheus-adapter and the Prometheus it queries", label)
+        elif r.type == HELM_RELEASE:
+            repository = str((reveal(r.inputs).get("repositoryOpts") or {}).get("repo", ""))
+            release = f"{r.inputs.get('chart')} {r.inputs.get('version')}"
+            _needed(found, "Helm repository", repository, "", release)
+        elif r.custom and r.type.startswith("aws:"):
+            if r.type not in AWS_ACTIONS:
+                unknown.append(f"AWS resource type {r.type}")
+                continue
+            for action in AWS_ACTIONS[r.type]:
+                _needed(found, "AWS", action, "", r.type.rsplit(":", 1)[-1])
+    if unknown:
+        raise KeyError(f"offline/prerequisites.py does not know {', '.join(sorted(set(unknown)))}: add it")
+    order = {"existing": -1, "CRD": 0, "controller": 1, "Helm repository": 2, "AWS": 3}
+    return sorted(
+        (Prerequisite(s, n, d, tuple(sorted(by))) for (s, n, d), by in found.items()),
+        key=lambda p: (order[p.section], p.name),
+    )
+
+
+SECTION_TITLES = {
+    "existing": "Objects the stack reads but does not create (its pods wait for them)",
+    "CRD": "CRDs (and the controllers that serve them)",
+    "controller": "Controllers",
+    "Helm repository": "Helm chart repositories (reachable from where `pulumi up` runs)",
+    "AWS": "AWS permissions of the deploy role",
+}
+
+
+def format_text(stack: str, items: Iterable[Prerequisite]) -> str:
+    items = list(items)
+    lines = [f"Prerequisites of stack {stack} (the program creates none of these):"]
+    for section, title in SECTION_TITLES.items():
+        chosen = [p for p in items if p.section == section]
+        if not chosen:
+            continue
+        lines.append(f"  {title}:")
+        if section == "AWS":
+            lines.append("    " + ", ".join(p.name for p in chosen))
+        else:
+            lines += [f"    - {p.line()}" for p in chosen]
+    return "\n".join(lines)
+
+
+def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
+    """The README's checklist: every prerequisite of any stack, with the stacks that need it."""
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for stack, items in by_stack.items():
+        for p in items:
+            rows.setdefault((p.section, p.name, p.detail), []).append(stack)
+    every = len(by_stack)
+    lines = []
+    for section, title in SECTION_TITLES.items():
+        chosen = sorted(k for k in rows if k[0] == section)
+        if not chosen:
+            continue
+        lines += ["", f"{title}:", ""]
+        if section == "AWS":  # one line per service (and set of stacks): `service`: Action, Action, …
+            groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+            for key in chosen:
+                service, action = key[1].split(":", 1)
+                groups.setdefault((service, tuple(rows[key])), []).append(action)
+            for (service, stacks), actions in sorted(groups.items()):
+                where = "" if len(stacks) == every else f" ({', '.join(stacks)} only)"
+                lines.append(f"- [ ] `{service}`: {', '.join(actions)}{where}")
+            continue
+        for key in chosen:
+            _, name, detail = key
+            where = "" if len(rows[key]) == every else f" ({', '.join(rows[key])} only)"
+            text = f"`{name}`" if section in ("CRD", "Helm repository", "existing") else name
+            lines.append(f"- [ ] {text}{f' — {detail}' if detail else ''}{where}")
+    return "\n".join(lines[1:])
+
+
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from config import ConfigError
+
+    from .engine import run_stack
+    from .stackfile import StackFileError
+
+    parser = argparse.ArgumentParser(prog="python -m offline prerequisites", description=__doc__.split("\n")[0])
+    parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
+    args = parser.parse_args(argv)
+    try:
+        plan = run_stack(args.stack)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    except ConfigError as exc:
+        print(f"error: stack {args.stack}: {exc}", file=err)
+        return 1
+    from .render import stack_settings
+
+    print(format_text(args.stack, prerequisites(plan, stack_settings(args.stack).existing_objects())), file=out)
+    return 0
