@@ -83,7 +83,7 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
 
 
 def _copy_docs(root: Path) -> None:
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT, ROOT / "README.md"):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -100,18 +100,20 @@ def test_check_reports_stale_docs_and_changes_nothing(
     plot.write_bytes(plot.read_bytes()[:-1])
     security = tmp_path / SECURITY_PAGE.relative_to(ROOT)
     security.write_text(security.read_text().replace("| `CKV_K8S_15` |", "| `CKV_K8S_16` |"))
-    before = {p: p.read_bytes() for p in (config, simulator, plot, security)}
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("- [ ] metrics-server", "- [ ] metrics server"))
+    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
-    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md",
+    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "README.md",
                  "docs/images/simulator-production-backend-spike.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT, ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 
