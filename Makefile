@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STACK  ?= staging
 # render: the parent folder of the renders (default build/render); diff: the report file.
 OUT    ?=
+# check: a folder of CRD YAML files to validate the custom resources against (e.g. kubectl get crd -o yaml)
+CRDS   ?=
 # diff: the git ref to compare the working tree with (default origin/main, else main, else HEAD),
 # or a stack to compare STACK with; FORMAT=markdown for a pull request comment.
 BASE    ?=
@@ -55,9 +57,10 @@ prerequisites: $(RUNTIME)
 render: $(RUNTIME)
 	$(BIN)/python -m offline render --stack $(STACK) $(OUT_ARG)
 
-## check: render and validate every Kubernetes object against the official schemas (all stacks, or STACK)
+## check: render and validate every Kubernetes object against the official schemas (all stacks, or STACK);
+## CRDS=DIR also validates every custom resource against the CRD YAML files in DIR
 check: $(DEV)
-	$(BIN)/python -m offline render --check $(or $(ONE_STACK),--all) $(OUT_ARG)
+	$(BIN)/python -m offline render --check $(or $(ONE_STACK),--all) $(OUT_ARG) $(if $(CRDS),--crds $(CRDS))
 
 ## diff: what the working tree changes against BASE, per stack; or STACK against AGAINST. Exit 0 no
 ## changes, 1 error, 2 changes

@@ -249,15 +249,16 @@ def write(rendered: Rendered, folder: Path) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def check(rendered: Rendered) -> list[str]:
+def check(rendered: Rendered, crds: Any = None) -> list[str]:
     """Every schema problem of the render's Kubernetes objects (checked against the schemas of its
-    Kubernetes version), as `<file>: <problem>` lines."""
+    Kubernetes version; custom resources against the CRDs of ``crds``, an
+    ``offline.crd_check.CrdChecker``, when given), as `<file>: <problem>` lines."""
     from .schema import check_object
 
     return [
         f"{file}: {problem}"
         for file, obj in rendered.kubernetes_files.items()
-        for problem in check_object(obj, rendered.kubernetes_version)
+        for problem in check_object(obj, rendered.kubernetes_version, crds)
     ]
 
 
@@ -269,7 +270,7 @@ def _counts(rendered: Rendered) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
 
 
-def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: TextIO) -> int:
+def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: TextIO, crds: Any = None) -> int:
     """Render (and check) one stack into ``out/<stack>``; the exit code for it."""
     from config import ConfigError
 
@@ -297,13 +298,18 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     print(f"rendered {stack}: {_counts(rendered)} files -> {folder}", file=stdout)
     if not run_check:
         return 0
-    problems = check(rendered)
+    before = (crds.checked, crds.cel_rules) if crds is not None else (0, 0)
+    problems = check(rendered, crds)
     for problem in problems:
         print(f"error: stack {stack}: {folder / problem}", file=stderr)
     objects = len(rendered.kubernetes_files)
     verdict = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}" if problems else "valid"
-    print(f"checked {stack}: {objects} Kubernetes objects against the Kubernetes {rendered.kubernetes_version} "
-          f"schemas (strict): {verdict}", file=stdout)
+    against = f"the Kubernetes {rendered.kubernetes_version} schemas (strict)"
+    if crds is not None:
+        custom, cel = crds.checked - before[0], crds.cel_rules - before[1]
+        against += (f", {custom} custom resources against the CRDs in {crds.folder} "
+                    f"({cel} CEL rules in their schemas not evaluated)")
+    print(f"checked {stack}: {objects} Kubernetes objects against {against}: {verdict}", file=stdout)
     for problem in rendered.deploy_problems:
         print(f"error: stack {stack}: pulumi up: {problem}", file=stderr)
     deploy = len(rendered.deploy_problems)
@@ -331,6 +337,10 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
                         help="parent folder: each stack goes to OUT/<stack>/ (default build/render)")
     parser.add_argument("--check", action="store_true",
                         help="validate every Kubernetes object against the official schemas (strict)")
+    parser.add_argument("--crds", type=Path, metavar="DIR",
+                        help="with --check: validate custom resources against the CRDs in DIR's YAML files "
+                             "(e.g. `kubectl get crd -o yaml`)")
+    checker = None
     try:
         args = parser.parse_args(argv)
         stacks = _stacks(args.stack, args.all)
@@ -339,8 +349,17 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
             known = ", ".join(stack_names()) or "none"
             raise UsageError(f"no stack file {stackfile.stack_file(unknown[0]).name} (stacks here: {known})")
         folder = output_folder(args.out, "--out", default=DEFAULT_OUT)
+        if args.crds is not None:
+            from .crd_check import CrdChecker, CrdError
+
+            if not args.check:
+                raise UsageError("--crds needs --check")
+            try:
+                checker = CrdChecker(args.crds)
+            except CrdError as exc:
+                raise UsageError(f"--crds: {exc}") from None
     except UsageError as exc:
         print(f"error: {exc}", file=err)
         return 2
-    codes = [render_one(stack, folder, args.check, out, err) for stack in stacks]
+    codes = [render_one(stack, folder, args.check, out, err, checker) for stack in stacks]
     return max(codes)

@@ -51,13 +51,29 @@ def _definitions(version: str) -> Registry:
 
 
 @cache
-def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+def _official(version: str, kind: str, api_version: str) -> dict[str, Any] | None:
+    """The official strict schema of a built-in kind; None for a custom resource."""
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     name = f"{kind.lower()}-{group_version}.json"
     try:
-        schema = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/{name}", version)
-        registry = Resource.from_contents(schema) @ _definitions(version)
+        schema: dict[str, Any] = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/{name}", version)
     except FileNotFoundError:
+        return None
+    return schema
+
+
+def is_builtin(obj: dict[str, Any], kubernetes_version: str) -> bool:
+    """Whether Kubernetes itself serves the object's kind (else a CRD must)."""
+    version = schema_version(kubernetes_version)
+    return _official(version, str(obj.get("kind")), str(obj.get("apiVersion"))) is not None
+
+
+@cache
+def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+    schema = _official(version, kind, api_version)
+    if schema is not None:
+        registry = Resource.from_contents(schema) @ _definitions(version)
+    else:
         crd = CRD_DIR / f"{kind.lower()}-{api_version.replace('/', '-')}.json"
         if not crd.is_file():
             return None
@@ -66,13 +82,24 @@ def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocol
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
-def check_object(obj: dict[str, Any], kubernetes_version: str) -> list[SchemaProblem]:
-    """Every schema violation of one object (empty when it is valid)."""
+def check_object(obj: dict[str, Any], kubernetes_version: str, crds: Any = None) -> list[SchemaProblem]:
+    """Every schema violation of one object (empty when it is valid). ``crds`` (an
+    ``offline.crd_check.CrdChecker``) checks custom resources against CRD files instead of the
+    schemas vendored in ``offline/crds/``."""
     meta = obj.get("metadata") or {}
     kind, name, namespace = str(obj.get("kind")), str(meta.get("name")), str(meta.get("namespace") or "")
+    if crds is not None and not is_builtin(obj, kubernetes_version):
+        problems: list[SchemaProblem] = crds.check(obj)
+        return problems
     validator = _validator(schema_version(kubernetes_version), kind, str(obj.get("apiVersion")))
     if validator is None:
-        return [SchemaProblem(kind, name, namespace, "", f"no schema for {obj.get('apiVersion')} {kind}")]
+        return [
+            SchemaProblem(
+                kind, name, namespace, "",
+                f"no schema for {obj.get('apiVersion')} {kind}: check it against its CRD with --crds DIR "
+                "(e.g. `kubectl get crd -o yaml > DIR/crds.yaml`)",
+            )
+        ]
     return [
         SchemaProblem(kind, name, namespace, ".".join(str(p) for p in error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
