@@ -80,7 +80,8 @@ class Canary(pulumi.ComponentResource):
         )
         service = register(build_service(workload), f"{name}-service", child_opts(self, opts))
         register(build_canary_pdb(args), f"{name}-pdb", child_opts(self, opts))
-        register(
-            build_canary_ingress(args), f"{name}-ingress", child_opts(self, opts, depends_on=[deployment, service])
-        )
+        if args.routes.ingresses:
+            register(
+                build_canary_ingress(args), f"{name}-ingress", child_opts(self, opts, depends_on=[deployment, service])
+            )
         self.register_outputs({})

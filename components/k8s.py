@@ -101,19 +101,24 @@ def helm_release(
     ``value_files`` are YAML documents merged under ``values``. They are the only way to hand the
     chart a ``null`` (Helm's "delete this default"): the Python SDK drops ``None`` from ``values``
     before the provider sees it (pulumi/pulumi#12178), a YAML asset reaches Helm as written.
+
+    An `oci://` repository is an OCI registry: the chart is then `<repository>/<chart>`, and the
+    release never installs the chart's crds/ folder (Helm would install it once and never upgrade it).
     """
     from pulumi_kubernetes.helm.v3 import Release
 
     extra: dict[str, Any] = {}
     if value_files:
         extra["value_yaml_files"] = [pulumi.StringAsset(text) for text in value_files]
-
+    if repository.startswith("oci://"):
+        source: dict[str, Any] = {"chart": f"{repository}/{chart}", "skip_crds": True}
+    else:
+        source = {"chart": chart, "repository_opts": {"repo": repository}}
     return Release(
         name,
         name=release,  # an explicit release name: Pulumi would otherwise add a random suffix
-        chart=chart,
+        **source,
         version=version,
-        repository_opts={"repo": repository},
         namespace=namespace,
         create_namespace=False,
         atomic=True,

@@ -32,6 +32,8 @@ class LoadBalancerArgs:
     tags: tuple[tuple[str, str], ...] = ()
     # What the AWS console shows in the `Name` tag (the physical names are Pulumi's auto-names).
     label: str = "spywatcher"
+    nginx: bool = True  # ingress-nginx is a backend: its target group exists
+    gateway_port: int | None = None  # Envoy Gateway is a backend: its proxies' container port
 
     @property
     def alb(self) -> bool:
@@ -39,6 +41,19 @@ class LoadBalancerArgs:
 
     def tag_map(self, name: str) -> dict[str, str]:
         return {**dict(self.tags), "Name": name}
+
+    def backends(self) -> list[str]:
+        """The target groups there are: `nginx`, `envoy` or both."""
+        return [b for b, on in (("nginx", self.nginx), ("envoy", self.gateway_port is not None)) if on]
+
+    def weight(self, backend: str) -> int:
+        """Percent of requests the listener sends to a backend's target group."""
+        if backend not in self.backends():
+            return 0
+        weights = self.settings.weights
+        if weights is None or len(self.backends()) == 1:
+            return 100
+        return weights.ingress_nginx if backend == "nginx" else weights.envoy_gateway
 
 
 def build_security_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
@@ -85,6 +100,19 @@ def build_egress_rule_args(args: LoadBalancerArgs) -> dict[str, Any]:
         "to_port": CONTROLLER_HTTP_PORT,
         "ip_protocol": "tcp",
         "description": "to ingress-nginx pods (traffic and health checks)",
+    }
+
+
+def build_gateway_egress_rule_args(args: LoadBalancerArgs) -> dict[str, Any] | None:
+    """With Envoy Gateway on, the load balancer may also reach the proxies' container port."""
+    if args.gateway_port is None:
+        return None
+    return {
+        "cidr_ipv4": args.vpc_cidr,
+        "from_port": args.gateway_port,
+        "to_port": args.gateway_port,
+        "ip_protocol": "tcp",
+        "description": "to Envoy Gateway proxy pods (traffic and health checks)",
     }
 
 
@@ -145,6 +173,32 @@ def build_target_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
         result["proxy_protocol_v2"] = True
         result["connection_termination"] = True
     return result
+
+
+def build_gateway_target_group_args(args: LoadBalancerArgs) -> dict[str, Any] | None:
+    """The Envoy proxies' target group: the same health check and draining as ingress-nginx's, on
+    the port the proxy container really listens on."""
+    if args.gateway_port is None:
+        return None
+    result = build_target_group_args(args)
+    result.update(port=args.gateway_port, tags=args.tag_map(f"{args.label}-envoy"))
+    return result
+
+
+def build_forward_action(args: LoadBalancerArgs, arns: dict[str, Any]) -> dict[str, Any]:
+    """The HTTPS listener's forward action: to the one target group there is, or, with both
+    backends on, to both with the configured weights and target-group stickiness, so a client stays
+    on the data plane that holds its Socket.IO session and affinity cookie. Changing a weight
+    updates this action in place."""
+    if len(arns) == 1:
+        return {"type": "forward", "target_group_arn": next(iter(arns.values()))}
+    return {
+        "type": "forward",
+        "forward": {
+            "target_groups": [{"arn": arns[b], "weight": args.weight(b)} for b in args.backends()],
+            "stickiness": {"enabled": True, "duration": args.settings.stickiness_seconds},
+        },
+    }
 
 
 def build_listener_args(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
@@ -235,6 +289,7 @@ class LoadBalancer(pulumi.ComponentResource):
     arn_suffix: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
+    target_group_arns: dict[str, pulumi.Output[str]]
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
@@ -245,12 +300,18 @@ class LoadBalancer(pulumi.ComponentResource):
             vpc.SecurityGroupIngressRule(
                 f"{name}-in-{key}", security_group_id=group.id, **rule, opts=child_opts(self, opts)
             )
-        vpc.SecurityGroupEgressRule(
-            f"{name}-out-controller",
-            security_group_id=group.id,
-            **build_egress_rule_args(args),
-            opts=child_opts(self, opts),
-        )
+        if args.nginx:
+            vpc.SecurityGroupEgressRule(
+                f"{name}-out-controller",
+                security_group_id=group.id,
+                **build_egress_rule_args(args),
+                opts=child_opts(self, opts),
+            )
+        gateway_egress = build_gateway_egress_rule_args(args)
+        if gateway_egress is not None:
+            vpc.SecurityGroupEgressRule(
+                f"{name}-out-gateway", security_group_id=group.id, **gateway_egress, opts=child_opts(self, opts)
+            )
         # A pinned name cannot be taken twice: its replacement deletes the old load balancer first.
         balancer = lb.LoadBalancer(
             name,
@@ -258,15 +319,26 @@ class LoadBalancer(pulumi.ComponentResource):
             **build_load_balancer_args(args),
             opts=child_opts(self, opts, protect=protect, delete_before_replace=args.settings.name is not None),
         )
-        target_group = lb.TargetGroup(
-            f"{name}-nginx", **build_target_group_args(args), opts=child_opts(self, opts, protect=protect)
-        )
+        # A target group whose weight is 0 is not protected, so the last step of a migration (turning
+        # that backend off) can delete it.
+        groups: dict[str, lb.TargetGroup] = {}
+        if args.nginx:
+            groups["nginx"] = lb.TargetGroup(
+                f"{name}-nginx",
+                **build_target_group_args(args),
+                opts=child_opts(self, opts, protect=protect and args.weight("nginx") > 0),
+            )
+        gateway_group = build_gateway_target_group_args(args)
+        if gateway_group is not None:
+            groups["envoy"] = lb.TargetGroup(
+                f"{name}-envoy",
+                **gateway_group,
+                opts=child_opts(self, opts, protect=protect and args.weight("envoy") > 0),
+            )
+        forward = build_forward_action(args, {b: g.arn for b, g in groups.items()})
         https = None
         for key, listener in build_listener_args(args).items():
-            actions = [
-                {**a, "target_group_arn": target_group.arn} if a["type"] == "forward" else a
-                for a in listener["default_actions"]
-            ]
+            actions = [forward if a["type"] == "forward" else a for a in listener["default_actions"]]
             created = lb.Listener(
                 f"{name}-{key}",
                 load_balancer_arn=balancer.arn,
@@ -303,9 +375,15 @@ class LoadBalancer(pulumi.ComponentResource):
         self.zone_id = balancer.zone_id
         self.arn = balancer.arn
         self.arn_suffix = balancer.arn_suffix  # the CloudWatch `LoadBalancer` dimension
-        self.target_group_arn = target_group.arn
-        self.target_group_arn_suffix = target_group.arn_suffix  # the CloudWatch `TargetGroup` dimension
+        self.target_group_arns = {b: g.arn for b, g in groups.items()}
+        # ingress-nginx's target group while it runs, else Envoy Gateway's.
+        serving = groups.get("nginx") or groups["envoy"]
+        self.target_group_arn = serving.arn
+        self.target_group_arn_suffix = serving.arn_suffix  # the CloudWatch `TargetGroup` dimension
         self.security_group_id = group.id
-        self.register_outputs(
-            {"dnsName": self.dns_name, "zoneId": self.zone_id, "targetGroupArn": self.target_group_arn}
-        )
+        outputs: dict[str, Any] = {"dnsName": self.dns_name, "zoneId": self.zone_id}
+        if args.nginx:
+            outputs["targetGroupArn"] = self.target_group_arns["nginx"]
+        if "envoy" in groups:
+            outputs["gatewayTargetGroupArn"] = self.target_group_arns["envoy"]
+        self.register_outputs(outputs)

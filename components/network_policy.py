@@ -32,6 +32,9 @@ class NetworkPolicyArgs:
     metrics_port: int
     prometheus_labels: Mapping[str, str]
     vpc_cidr: str
+    nginx: bool = True  # the ingress-nginx controller pods reach the serving ports
+    # Envoy Gateway's proxy pods (namespace, labels) reach them too, when the gateway is on.
+    gateway_proxies: tuple[str, Mapping[str, str]] | None = None
 
 
 def _pods(args: NetworkPolicyArgs, components: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
@@ -99,6 +102,22 @@ def build_policies(args: NetworkPolicyArgs) -> list[dict[str, Any]]:
         _policy(args, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
         _dns_policy(args),
     ]
+    sources = []
+    if args.nginx:
+        sources.append(
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: args.controller_namespace}},
+                "podSelector": {"matchLabels": dict(args.controller_labels)},
+            }
+        )
+    if args.gateway_proxies is not None:
+        proxy_namespace, proxy_labels = args.gateway_proxies
+        sources.append(
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: proxy_namespace}},
+                "podSelector": {"matchLabels": dict(proxy_labels)},
+            }
+        )
     for component, port in sorted(args.serving.items()):
         policies.append(
             _policy(
@@ -107,17 +126,7 @@ def build_policies(args: NetworkPolicyArgs) -> list[dict[str, Any]]:
                 {
                     "podSelector": _pods(args, [component]),
                     "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {
-                                    "namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: args.controller_namespace}},
-                                    "podSelector": {"matchLabels": dict(args.controller_labels)},
-                                }
-                            ],
-                            "ports": _tcp(port),
-                        }
-                    ],
+                    "ingress": [{"from": [dict(source) for source in sources], "ports": _tcp(port)}],
                 },
             )
         )

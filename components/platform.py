@@ -11,6 +11,7 @@ from config import StackSettings
 from .canary import Canary, CanaryArgs
 from .cloudwatch import CloudWatch, CloudWatchArgs
 from .dashboards import DashboardArgs, GrafanaDashboard
+from .gateway import Gateway, GatewayArgs, proxy_pod_selector
 from .ingress_controller import (
     CONTROLLER_SELECTOR,
     PROXY_PORT,
@@ -85,6 +86,25 @@ class Platform(pulumi.ComponentResource):
         if settings.canary.enabled:
             serving[f"{backend.component}-canary"] = backend.settings.container_port
             backend_components += (f"{backend.component}-canary",)
+        nginx_on, gateway_on = settings.ingress_controller.enabled, settings.gateway.enabled
+        routes_args = RoutesArgs(
+            settings.routing, settings.ingress_controller.ingress_class, workload_args, instance, ingresses=nginx_on
+        )
+        gateway_args = GatewayArgs(
+            settings=settings.gateway,
+            defaults=settings.ingress_controller,
+            load_balancer=settings.load_balancer,
+            routes=routes_args,
+            canary=settings.canary,
+            canary_service=f"{backend.name}-canary" if settings.canary.enabled else None,
+            network=settings.network_policy,
+            serving=serving,
+            app_namespace=settings.namespace.name,
+            monitoring_namespace=settings.monitoring.namespace,
+            prometheus_labels=settings.monitoring.prometheus_pod_labels,
+            kubernetes_version=cluster.kubernetes_version,
+            instance=instance,
+        )
         isolation = NetworkPolicies(
             "network",
             NetworkPolicyArgs(
@@ -102,6 +122,10 @@ class Platform(pulumi.ComponentResource):
                 metrics_port=backend.settings.metrics_port or backend.settings.container_port,
                 prometheus_labels=settings.monitoring.prometheus_pod_labels,
                 vpc_cidr=cluster.vpc_cidr,
+                nginx=nginx_on,
+                gateway_proxies=(
+                    (settings.gateway.proxy_namespace, proxy_pod_selector(gateway_args)) if gateway_on else None
+                ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
@@ -148,54 +172,80 @@ class Platform(pulumi.ComponentResource):
         hosts = tuple(sorted(set(settings.routing.used_hosts().values())))
         self.load_balancer = LoadBalancer(
             "edge",
-            LoadBalancerArgs(settings.load_balancer, cluster.vpc_id, cluster.vpc_cidr, hosts, label=instance),
+            LoadBalancerArgs(
+                settings.load_balancer,
+                cluster.vpc_id,
+                cluster.vpc_cidr,
+                hosts,
+                nginx=nginx_on,
+                gateway_port=settings.gateway.container_port if gateway_on else None,
+                label=instance,
+            ),
             opts=pulumi.ResourceOptions(parent=self, provider=aws),
         )
-        controller = IngressController(
-            "ingress",
-            IngressControllerArgs(
-                settings.ingress_controller,
-                settings.load_balancer,
-                cluster.vpc_cidr,
-                cluster.kubernetes_version,
-                instance,
-                watch_namespace=settings.namespace.name,
-            ),
-            target_group_arn=self.load_balancer.target_group_arn,
-            security_group_id=self.load_balancer.security_group_id,
-            network=ControllerNetworkArgs(
-                settings=settings.network_policy,
-                namespace=settings.ingress_controller.namespace,
-                instance=instance,
-                controller_labels=CONTROLLER_SELECTOR,
-                webhook_job_labels=WEBHOOK_JOB_SELECTOR,
-                proxy_port=PROXY_PORT,
-                webhook_port=WEBHOOK_PORT,
-                metrics_port=STATUS_PORT,
-                load_balancer_cidrs=tuple(settings.load_balancer.subnet_cidrs),
-                monitoring_namespace=settings.monitoring.namespace,
-                prometheus_labels=settings.monitoring.prometheus_pod_labels,
-                app_namespace=settings.namespace.name,
-                app_pod_labels={"app.kubernetes.io/name": PART_OF, "app.kubernetes.io/instance": instance},
-                serving_ports=tuple(serving.values()),
-            ),
-            # Its Role and RoleBinding live in the app namespace.
-            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
-        )
+        controllers: list[pulumi.Resource] = []
+        if nginx_on:
+            controllers.append(
+                IngressController(
+                    "ingress",
+                    IngressControllerArgs(
+                        settings.ingress_controller,
+                        settings.load_balancer,
+                        cluster.vpc_cidr,
+                        cluster.kubernetes_version,
+                        instance,
+                        watch_namespace=settings.namespace.name,
+                    ),
+                    target_group_arn=self.load_balancer.target_group_arns["nginx"],
+                    security_group_id=self.load_balancer.security_group_id,
+                    network=ControllerNetworkArgs(
+                        settings=settings.network_policy,
+                        namespace=settings.ingress_controller.namespace,
+                        instance=instance,
+                        controller_labels=CONTROLLER_SELECTOR,
+                        webhook_job_labels=WEBHOOK_JOB_SELECTOR,
+                        proxy_port=PROXY_PORT,
+                        webhook_port=WEBHOOK_PORT,
+                        metrics_port=STATUS_PORT,
+                        load_balancer_cidrs=tuple(settings.load_balancer.subnet_cidrs),
+                        monitoring_namespace=settings.monitoring.namespace,
+                        prometheus_labels=settings.monitoring.prometheus_pod_labels,
+                        app_namespace=settings.namespace.name,
+                        app_pod_labels={"app.kubernetes.io/name": PART_OF, "app.kubernetes.io/instance": instance},
+                        serving_ports=tuple(serving.values()),
+                    ),
+                    # Its Role and RoleBinding live in the app namespace.
+                    opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+                )
+            )
         # Ingresses wait for the controller: its admission webhook validates them.
-        routes_args = RoutesArgs(settings.routing, settings.ingress_controller.ingress_class, workload_args, instance)
         routes = Routes(
             "routes",
             routes_args,
             opts=pulumi.ResourceOptions.merge(
-                k8s, pulumi.ResourceOptions(depends_on=[namespace, controller, *self.workloads.values()])
+                k8s, pulumi.ResourceOptions(depends_on=[namespace, *controllers, *self.workloads.values()])
             ),
         )
+        served: list[pulumi.Resource] = [routes, *self.workloads.values()]
         if settings.canary.enabled:
-            Canary(
-                "canary",
-                CanaryArgs(settings.canary, workload_args["backend"], routes_args),
-                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[routes, configs["backend"]])),
+            served.append(
+                Canary(
+                    "canary",
+                    CanaryArgs(settings.canary, workload_args["backend"], routes_args),
+                    opts=pulumi.ResourceOptions.merge(
+                        k8s, pulumi.ResourceOptions(depends_on=[routes, configs["backend"]])
+                    ),
+                )
+            )
+        # HTTPRoutes wait for the Services they send traffic to.
+        if gateway_on:
+            Gateway(
+                "gateway",
+                gateway_args,
+                target_group_arn=self.load_balancer.target_group_arns["envoy"],
+                security_group_id=self.load_balancer.security_group_id,
+                workloads=served,
+                opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
             )
         Monitoring(
             "monitoring",

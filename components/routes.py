@@ -30,6 +30,9 @@ class RoutesArgs:
     ingress_class: str
     workloads: Mapping[str, WorkloadArgs]
     instance: str
+    # False when ingress-nginx is off: the routes' own Services stay (Envoy Gateway routes to them
+    # too), the Ingresses go.
+    ingresses: bool = True
 
 
 def service_name(args: RoutesArgs, route: Route) -> str:
@@ -161,6 +164,7 @@ class Routes(pulumi.ComponentResource):
             depends = []
             if service is not None:
                 depends.append(register(service, f"{name}-{route.name}-service", child_opts(self, opts)))
-            register(build_ingress(args, route), f"{name}-{route.name}", child_opts(self, opts, depends_on=depends))
+            if args.ingresses:
+                register(build_ingress(args, route), f"{name}-{route.name}", child_opts(self, opts, depends_on=depends))
         self.hosts = sorted(set(args.routing.used_hosts().values()))
         self.register_outputs({"hosts": self.hosts})

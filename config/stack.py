@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from .base import EnvName, Loc, Model, Problems, amount_text
+from .gateway import GatewaySettings
 from .namespace import ClusterSettings, NamespaceSettings
 from .network import NetworkPolicySettings
 from .operations import (
@@ -45,6 +46,9 @@ class StackSettings(Model):
     frontend: FrontendSettings = Field(description="The nginx-served frontend (port 80).")
     ingress_controller: IngressControllerSettings = Field(
         IngressControllerSettings(), description="The ingress-nginx controller (Helm release) and its ConfigMap."
+    )
+    gateway: GatewaySettings = Field(
+        GatewaySettings(), description="Envoy Gateway (Gateway API): the second routing backend, off by default."
     )
     routing: RoutingSettings = Field(description="Hosts and routes (one Ingress per route, class nginx).")
     load_balancer: LoadBalancerSettings = Field(description="The AWS load balancer in front of ingress-nginx.")
@@ -246,6 +250,7 @@ class StackSettings(Model):
                     f"{region} (cluster.region): a listener accepts only certificates of its own region, so "
                     f"AWS would refuse it at `pulumi up`; request or import the certificate in {region}",
                 )
+        self._check_backends(problems)
         domains = [d for c in lb.certificates() for d in c.domains]
         for key, host in self.routing.used_hosts().items():
             if not any(covers(d, host) for d in domains):
@@ -270,6 +275,52 @@ class StackSettings(Model):
                     f"must exceed the {estimate.seconds} s a normal rollout of {name} takes at its "
                     f"maxReplicas ({estimate.explain()}), or RolloutStuck fires on an ordinary rollout at peak",
                 )
+
+    def _check_backends(self, problems: Problems) -> None:
+        """Which routing backends run, and how the load balancer splits traffic between them."""
+        nginx, gateway, lb = self.ingress_controller.enabled, self.gateway.enabled, self.load_balancer
+        if not nginx and not gateway:
+            problems.add(
+                ("ingressController", "enabled"),
+                False,
+                "at least one routing backend must be enabled: ingressController.enabled or gateway.enabled",
+            )
+        if nginx and gateway:
+            if lb.weights is None:
+                problems.add(
+                    ("loadBalancer", "weights"),
+                    None,
+                    "is required when both ingressController and gateway are enabled, e.g. "
+                    "{ingressNginx: 100, envoyGateway: 0} to start a migration",
+                )
+            if lb.type == "network":
+                problems.add(
+                    ("loadBalancer", "type"),
+                    lb.type,
+                    "cannot split traffic between ingress-nginx and Envoy Gateway: a network load "
+                    "balancer forwards a listener to a single target group (no weights, no stickiness). "
+                    "Use an application load balancer for the cut-over, or enable one backend only",
+                )
+        elif lb.weights is not None:
+            only = "ingressController" if nginx else "gateway"
+            problems.add(
+                ("loadBalancer", "weights"),
+                None,
+                f"applies only when both routing backends are enabled; only {only} is, so all traffic "
+                "goes to it: remove loadBalancer.weights",
+            )
+        if gateway:
+            taken = {
+                self.namespace.name: "namespace.name",
+                self.ingress_controller.namespace: "ingressController.namespace",
+            }
+            for key, value in (("namespace", self.gateway.namespace), ("proxyNamespace", self.gateway.proxy_namespace)):
+                if value in taken:
+                    problems.add(
+                        ("gateway", key),
+                        value,
+                        f"must differ from {taken[value]}: each namespace carries its own network policies",
+                    )
 
     def _check_operations(self, problems: Problems) -> None:
         self._check_alerts(problems)

@@ -160,6 +160,28 @@ class WafSettings(Model):
         return self
 
 
+class Weights(Model):
+    ingress_nginx: Annotated[int, int32(ge=0, le=100)] = Field(
+        description="Share of requests (percent) the load balancer sends to ingress-nginx."
+    )
+    envoy_gateway: Annotated[int, int32(ge=0, le=100)] = Field(
+        description="Share of requests (percent) the load balancer sends to Envoy Gateway."
+    )
+
+    @model_validator(mode="after")
+    def _sum(self) -> Weights:
+        problems = Problems()
+        if self.ingress_nginx + self.envoy_gateway != 100:
+            problems.add(
+                ("envoyGateway",),
+                self.envoy_gateway,
+                f"must sum to 100 with ingressNginx ({self.ingress_nginx}); got "
+                f"{self.ingress_nginx + self.envoy_gateway}",
+            )
+        problems.raise_if_any("Weights")
+        return self
+
+
 class LoadBalancerSettings(Model):
     type: Literal["application", "network"] = Field(
         "application", description="`application` (ALB, default) or `network` (NLB). Guide: 'the ALB/NLB'."
@@ -237,6 +259,18 @@ class LoadBalancerSettings(Model):
         description="Guide: 'Connection draining (60-second timeout for graceful shutdown)': how long "
         "a deregistered controller pod keeps its in-flight connections.",
     )
+    weights: Weights | None = Field(
+        None,
+        description="Required when both `ingressController.enabled` and `gateway.enabled`: the HTTPS "
+        "listener forwards this share of requests to each, e.g. `{ingressNginx: 90, envoyGateway: 10}`. "
+        "With one backend enabled, all traffic goes to it and this must be unset.",
+    )
+    stickiness_seconds: Annotated[int, int32(ge=1, le=604800)] = Field(
+        10800,
+        description="With both backends enabled, a client stays on the target group (data plane) it "
+        "first reached for this long (target-group stickiness), so its Socket.IO session and affinity "
+        "cookie stay valid. Default: the guide's '3-hour timeout for backend sessions'. ALB only (AWS: 1-604800).",
+    )
     protect: bool = Field(
         True,
         description="Pulumi `protect` on the load balancer and target group: `pulumi destroy` or a "
@@ -255,6 +289,7 @@ class LoadBalancerSettings(Model):
                 ("enable_http2", "enableHttp2"),
                 ("idle_timeout_seconds", "idleTimeoutSeconds"),
                 ("drop_invalid_header_fields", "dropInvalidHeaderFields"),
+                ("stickiness_seconds", "stickinessSeconds"),
             ):
                 if field in self.model_fields_set:
                     problems.add((key,), getattr(self, field), "applies to an application load balancer only")
@@ -343,6 +378,11 @@ class ControllerAutoscaling(Model):
 
 
 class IngressControllerSettings(Model):
+    enabled: bool = Field(
+        True,
+        description="Run ingress-nginx (the guide's controller, the default backend). `false` once "
+        "every request goes through Envoy Gateway (`gateway.enabled`); one of the two must be on.",
+    )
     namespace: DnsLabel = Field("ingress-nginx", description="Namespace of the controller.")
     chart_version: Annotated[str, matching(r"^\d+\.\d+\.\d+$", "a chart version such as 4.15.1")] = Field(
         "4.15.1",

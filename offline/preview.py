@@ -82,7 +82,49 @@ def _binding(o: dict[str, Any]) -> str:
     return f"service={spec['serviceRef']['name']}:{spec['serviceRef']['port']} targetType={spec.get('targetType')}"
 
 
+def _http_route(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    parts = []
+    for rule in spec.get("rules", []):
+        match = (rule.get("matches") or [{}])[0]
+        headers = "".join(f"[{h['name']}={h['value']}]" for h in match.get("headers", []))
+        backends = ",".join(
+            f"{b['name']}" + (f"@{b['weight']}" if "weight" in b else "") for b in rule.get("backendRefs", [])
+        )
+        text = f"{match.get('path', {}).get('value', '/')}{headers}->{backends}"
+        if "timeouts" in rule:
+            text += f" timeout={rule['timeouts'].get('request')}"
+        if "sessionPersistence" in rule:
+            persistence = rule["sessionPersistence"]
+            text += f" session={persistence.get('sessionName')}/{persistence.get('absoluteTimeout')}"
+        parts.append(text)
+    return " ".join([",".join(spec.get("hostnames", [])), *parts])
+
+
+def _backend_policy(o: dict[str, Any]) -> str:
+    spec = o["spec"]
+    retry = spec.get("retry", {})
+    text = f"lb={spec.get('loadBalancer', {}).get('type')}"
+    if retry:
+        codes = retry.get("retryOn", {}).get("httpStatusCodes", [])
+        text += f" retries={retry.get('numRetries')}x on={','.join(map(str, codes))}"
+    timeouts = spec.get("timeout", {}).get("http", {})
+    return text + "".join(f" {k}={v}" for k, v in sorted(timeouts.items()))
+
+
+def _envoy_proxy(o: dict[str, Any]) -> str:
+    kubernetes = o["spec"]["provider"]["kubernetes"]
+    hpa, shutdown = kubernetes.get("envoyHpa", {}), o["spec"].get("shutdown", {})
+    return (f"service={kubernetes['envoyService'].get('name')}/{kubernetes['envoyService'].get('type')} "
+            f"replicas={hpa.get('minReplicas')}..{hpa.get('maxReplicas')} "
+            f"drain={shutdown.get('minDrainDuration')}..{shutdown.get('drainTimeout')}")
+
+
 def _release(inputs: dict[str, Any]) -> str:
+    if "controller" not in inputs.get("values", {}):
+        values = inputs.get("values", {})
+        return (f"chart={inputs.get('chart')}@{inputs.get('version')} "
+                f"replicas={values.get('deployment', {}).get('replicas')}")
     controller = inputs.get("values", {}).get("controller", {})
     config = controller.get("config", {})
     scaling = controller.get("autoscaling", {})
@@ -115,6 +157,10 @@ def _aws(type_: str, i: dict[str, Any]) -> str:
     if type_ == "aws:lb/listener:Listener":
         action = i.get("defaultActions", [{}])[0]
         text = f"{i.get('protocol')}:{i.get('port')} -> {action.get('type')}"
+        forward = action.get("forward") or {}
+        if forward.get("targetGroups"):
+            weights = ",".join(str(g.get("weight")) for g in forward["targetGroups"])
+            text += f" weights={weights} sticky={forward.get('stickiness', {}).get('duration')}s"
         return text + (f" policy={i['sslPolicy']}" if "sslPolicy" in i else "")
     if type_.startswith("aws:vpc/securityGroup"):
         return f"tcp:{i.get('fromPort')} {i.get('cidrIpv4') or i.get('cidrIpv6')}"
@@ -193,6 +239,12 @@ SUMMARIES: dict[str, Summary] = {
     "ConfigMap": lambda o: _dashboard(o) or _keys(o.get("data")),
     "Ingress": _ingress,
     "TargetGroupBinding": _binding,
+    "HTTPRoute": _http_route,
+    "BackendTrafficPolicy": _backend_policy,
+    "EnvoyProxy": _envoy_proxy,
+    "Gateway": lambda o: " ".join(f"{li['name']}={li['protocol']}:{li['port']}" for li in o["spec"]["listeners"]),
+    "GatewayClass": lambda o: f"controller={o['spec']['controllerName']}",
+    "ClientTrafficPolicy": lambda o: f"healthCheck={o['spec'].get('healthCheck', {}).get('path')}",
     "Secret": lambda o: _keys(o.get("stringData")),
 }
 

@@ -1,0 +1,144 @@
+"""Settings of the second routing backend: Gateway API on Envoy Gateway.
+
+The routing intent (hosts, routes, balancing, retries, affinity, timeouts, canary) stays in
+``routing`` and the controller-wide defaults of ``ingressController`` (load balancing, keepalive,
+retries); this backend renders it as a Gateway, HTTPRoutes and Envoy Gateway policies. What is set
+here is Envoy Gateway's own: the controller's Helm release, the proxy fleet (an ``EnvoyProxy``) and
+its drain.
+
+Two namespaces: the controller (``namespace``) and the Gateway with its proxy pods
+(``proxyNamespace``; Envoy Gateway's *GatewayNamespace* deploy mode puts each Gateway's proxies in
+the Gateway's namespace).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import DnsLabel, Model, PositiveInt, Problems, int32, matching
+from .traffic import ControllerAutoscaling
+from .workload import Resources
+
+# Envoy Gateway binds a listener port below 1024 on the port + 10000 inside the proxy container, so
+# that the proxy needs no NET_BIND_SERVICE (internal/gatewayapi/listener.go, wellKnownPortShift).
+PRIVILEGED_PORT_SHIFT = 10000
+
+
+def container_port(listener_port: int) -> int:
+    """The port the proxy container really listens on for a Gateway listener port."""
+    return listener_port + PRIVILEGED_PORT_SHIFT if listener_port < 1024 else listener_port
+
+
+OciRepository = Annotated[str, matching(r"^oci://", "an OCI registry such as oci://docker.io/envoyproxy")]
+
+
+class GatewayController(Model):
+    replicas: Annotated[int, int32(ge=2, le=10)] = Field(
+        2,
+        description="Envoy Gateway controller replicas (leader-elected): a second one keeps serving "
+        "configuration to the proxies while the first is drained or rolled.",
+    )
+    min_available: PositiveInt = Field(1, description="The controller's PodDisruptionBudget.")
+    resources: Resources = Field(
+        Resources.model_validate({"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1024Mi"}}),
+        description="Controller container requests and limits (the chart's defaults).",
+    )
+
+    @model_validator(mode="after")
+    def _budget(self) -> GatewayController:
+        problems = Problems()
+        if self.min_available >= self.replicas:
+            problems.add(
+                ("minAvailable",),
+                self.min_available,
+                f"must be below replicas ({self.replicas}), or a node drain can never evict a controller pod",
+            )
+        problems.raise_if_any("GatewayController")
+        return self
+
+
+class GatewayShutdown(Model):
+    margin_seconds: Annotated[int, int32(ge=0, le=300)] = Field(
+        5,
+        description="Extra time after the load balancer's deregistration delay before the proxy may "
+        "stop: its minimum drain (`EnvoyProxy.spec.shutdown.minDrainDuration`) is delay + margin.",
+    )
+    drain_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
+        30,
+        description="After the minimum drain, how long the proxy waits for open connections to close "
+        "before it exits (`drainTimeout` = minDrainDuration + this). Envoy Gateway sets the pods' "
+        "grace period to drainTimeout + 300 s, so the drain always fits inside it.",
+    )
+
+
+class GatewaySettings(Model):
+    enabled: bool = Field(
+        False,
+        description="Render the routing intent with Envoy Gateway (Gateway API) too. With "
+        "`ingressController.enabled` also true, `loadBalancer.weights` splits traffic between them.",
+    )
+    namespace: DnsLabel = Field("envoy-gateway-system", description="Namespace of the Envoy Gateway controller.")
+    proxy_namespace: DnsLabel = Field(
+        "spywatcher-gateway", description="Namespace of the Gateway, its policies and its Envoy proxy pods."
+    )
+    chart_version: Annotated[str, matching(r"^v\d+\.\d+\.\d+$", "a chart version such as v1.9.0")] = Field(
+        "v1.9.0",
+        description="Envoy Gateway Helm chart (`gateway-helm`) version, the newest v1.9 patch: v1.8 is out "
+        "of support since November 2026. It serves Gateway API v1.6 (experimental channel).",
+    )
+    chart_repository: OciRepository = Field("oci://docker.io/envoyproxy", description="OCI registry of the chart.")
+    gateway_class: DnsLabel = Field("spywatcher", description="GatewayClass (cluster-wide) of the Gateway.")
+    name: DnsLabel = Field("spywatcher", description="Gateway name; the EnvoyProxy is `<name>-proxy`.")
+    service_name: DnsLabel = Field(
+        "spywatcher-gateway",
+        description="Fixed name of the proxies' ClusterIP Service (the TargetGroupBinding's target).",
+    )
+    listener_port: Annotated[int, int32(ge=1, le=65535)] = Field(
+        80,
+        description="HTTP port of the Gateway listener (TLS ends at the load balancer). Below 1024 the "
+        "proxy container listens on port + 10000, which the target group really reaches.",
+    )
+    pod_security: Literal["restricted", "baseline"] = Field(
+        "restricted", description="Pod Security Admission level enforced in both Envoy Gateway namespaces."
+    )
+    controller: GatewayController = Field(GatewayController(), description="The Envoy Gateway controller.")
+    autoscaling: ControllerAutoscaling = Field(ControllerAutoscaling(), description="The proxies' own HPA.")
+    min_available: PositiveInt = Field(1, description="The proxies' PodDisruptionBudget.")
+    resources: Resources = Field(
+        Resources.model_validate({"requests": {"cpu": "200m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}),
+        description="Envoy proxy container requests and limits.",
+    )
+    shutdown: GatewayShutdown = Field(GatewayShutdown(), description="How a proxy pod drains when it stops.")
+
+    @model_validator(mode="after")
+    def _rules(self) -> GatewaySettings:
+        problems = Problems()
+        if self.namespace == self.proxy_namespace:
+            problems.add(
+                ("proxyNamespace",),
+                self.proxy_namespace,
+                f"must differ from gateway.namespace ({self.namespace}): the controller and the proxies "
+                "carry different network policies and only the proxies' namespace gets readiness gates",
+            )
+        if self.min_available >= self.autoscaling.min_replicas:
+            problems.add(
+                ("minAvailable",),
+                self.min_available,
+                f"must be below autoscaling.minReplicas ({self.autoscaling.min_replicas}), or a node drain "
+                "can never evict a proxy pod",
+            )
+        problems.raise_if_any("GatewaySettings")
+        return self
+
+    def min_drain_seconds(self, deregistration_delay: int) -> int:
+        """The proxy keeps serving at least this long after it was told to stop."""
+        return deregistration_delay + self.shutdown.margin_seconds
+
+    def drain_timeout_seconds(self, deregistration_delay: int) -> int:
+        return self.min_drain_seconds(deregistration_delay) + self.shutdown.drain_seconds
+
+    @property
+    def container_port(self) -> int:
+        return container_port(self.listener_port)
