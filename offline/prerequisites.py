@@ -280,6 +280,10 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
             repository = str((reveal(r.inputs).get("repositoryOpts") or {}).get("repo", ""))
             release = f"{r.inputs.get('chart')} {r.inputs.get('version')}"
             _needed(found, "Helm repository", repository, "", release)
+            # A chart that renders cert-manager objects (the adapter's serving certificate).
+            if ((reveal(r.inputs).get("values") or {}).get("certManager") or {}).get("enabled"):
+                for crd in ("certificates.cert-manager.io", "issuers.cert-manager.io"):
+                    _needed(found, "CRD", crd, "cert-manager (issues the chart's serving certificate)", release)
         elif r.custom and r.type.startswith("aws:"):
             if r.type not in AWS_ACTIONS:
                 unknown.append(f"AWS resource type {r.type}")

@@ -270,3 +270,18 @@ def test_a_replacement_in_production_stops_at_protect_and_says_what_to_do(
 
 def test_no_change_replaces_nothing(plans: dict[str, Plan]) -> None:
     assert replacements(plans["staging"], run_stack("staging")) == []
+
+
+def test_ingresses_get_a_status_so_pulumi_stops_waiting(plans: dict[str, Plan]) -> None:
+    """pulumi-kubernetes awaits an Ingress until `status.loadBalancer.ingress` is set. Behind a
+    ClusterIP Service, ingress-nginx writes that Service's ClusterIP there (status.go,
+    statusAddressFromService), but only with publish-service on (the chart's default) and status
+    updates on: neither may be turned off, or every route's create waits out its 10 minutes."""
+    for plan in plans.values():
+        [release] = plan.of_type("kubernetes:helm.sh/v3:Release")
+        controller = release.inputs["values"]["controller"]
+        assert controller.get("publishService", {}).get("enabled", True) is True
+        assert str(controller.get("extraArgs", {}).get("update-status", "true")) == "true"
+        assert controller["service"]["type"] == "ClusterIP"
+        ingresses = plan.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+        assert ingresses and "pulumi.com/skipAwait" not in str([r.inputs for r in ingresses])

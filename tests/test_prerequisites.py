@@ -47,6 +47,8 @@ def test_every_option_on_is_known_and_needs_the_custom_metrics_api() -> None:
     found = by_section(prerequisites(run_stack("all-options")))
     assert "a custom metrics API (custom.metrics.k8s.io)" in found["controller"]
     assert "https://prometheus-community.github.io/helm-charts" in found["Helm repository"]
+    # The adapter's serving certificate comes from cert-manager objects the chart renders.
+    assert {"certificates.cert-manager.io", "issuers.cert-manager.io"} <= found["CRD"]
 
 
 def test_each_requirement_names_what_needs_it(plans: dict[str, Plan]) -> None:
