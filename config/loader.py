@@ -13,6 +13,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Union
 
 from pulumi import RunError
@@ -95,12 +96,37 @@ def load_settings() -> StackSettings:
     import pulumi
 
     values, secret = read_pulumi_config()
+    plain = plain_secret_problems(pulumi.get_stack())
     if values.get("secrets") == OFFLINE_PLACEHOLDER:
         pulumi.log.warn(
             f"{PROJECT}:secrets is one encrypted object: offline its entries are unknown, so no app Secret "
             "is rendered from it (`pulumi up` decrypts it and creates them)"
         )
+    if plain:
+        raise ConfigError(plain)
     return validate_settings(values, secret, pulumi.get_stack())
+
+
+def plain_secret_problems(stack: str, folder: Path | None = None) -> list[ConfigProblem]:
+    """Plain values beside secure ones under a secret key of the stack file, if the stack file is
+    at hand (`pulumi up` runs the program in the project folder): Pulumi hands the program the whole
+    key as a secret, so only the file shows that a leaf of it is stored readable."""
+    from .stackyaml import StackYamlError, parse, plain_secret_leaves
+
+    path = (folder or Path.cwd()) / f"Pulumi.{stack}.yaml"
+    try:
+        document = parse(path.read_text(encoding="utf-8"), path.name)
+    except (OSError, UnicodeDecodeError, StackYamlError):
+        return []  # no stack file here (config from elsewhere), or one the CLI reports itself
+    return [
+        ConfigProblem(
+            ".".join([key, *(f"[{p}]" if isinstance(p, int) else str(p) for p in leaf)]).replace(".[", "["),
+            "",
+            f"is plain text in {path.name}:{line} under a secret key: every value under it must be a secret "
+            f"(`pulumi config set --secret --path ...`)",
+        )
+        for key, leaf, line in plain_secret_leaves(document, PROJECT, SECRET_KEYS)
+    ]
 
 
 def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str = "stack") -> StackSettings:

@@ -201,3 +201,42 @@ def non_finite(value: Any, path: Path = ()) -> Path | None:
             if (found := non_finite(item, (*path, index))) is not None:
                 return found
     return None
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def plain_leaves(value: Any, path: Path = ()) -> list[Path]:
+    """Every leaf under ``value`` that is not a `secure:` value (a secret in a stack file)."""
+    if _is_secure(value):
+        return []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in plain_leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in plain_leaves(item, (*path, index))]
+    return [path]
+
+
+def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...]) -> list[tuple[str, Path, int]]:
+    """(key, path, line) of every plain leaf beside a `secure:` one under the project's ``keys``."""
+    config = document.value.get("config") if isinstance(document.value, dict) else None
+    found = []
+    for key, value in (config or {}).items() if isinstance(config, dict) else ():
+        short = key.removeprefix(f"{project}:") if isinstance(key, str) else key
+        if short not in keys or not isinstance(value, dict | list) or _is_secure(value):
+            continue
+        plain = plain_leaves(value)
+        if plain and len(plain) < len(_leaves_count(value)):
+            found += [(short, p, document.line(("config", key, *p))) for p in plain]
+    return found
+
+
+def _leaves_count(value: Any, path: Path = ()) -> list[Path]:
+    if _is_secure(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _leaves_count(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _leaves_count(item, (*path, index))]
+    return [path]

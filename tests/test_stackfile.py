@@ -175,3 +175,26 @@ def test_config_problems_name_the_stack_file_line(tmp_path: Path, monkeypatch: p
         "  - backend.autoscaling.maxReplicas: 4000000000 — must be at most 2147483647 (Kubernetes integers are "
         f"32-bit) (Pulumi.{stack}.yaml:{line})\n"
     ) in err.getvalue()
+
+
+def test_pulumi_up_refuses_a_plain_leaf_under_a_secret_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pulumi up` hands the program the whole key as a secret; the stack file beside it shows the
+    plain leaf, so the program refuses it there too, not only the offline tools."""
+    from config.loader import plain_secret_problems
+
+    secrets = "  spywatcher:secrets:\n    frontend:\n      A: {secure: v1:abc}\n      B: plain\n"
+    (tmp_path / "Pulumi.mixed.yaml").write_text(STAGING + secrets)
+    [problem] = plain_secret_problems("mixed", tmp_path)
+    assert str(problem) == (
+        "secrets.frontend.B: is plain text in Pulumi.mixed.yaml:"
+        f"{len(STAGING.splitlines()) + 4} under a secret key: every value under it must be a secret "
+        "(`pulumi config set --secret --path ...`)"
+    )
+    config, secret_keys = read_stack_config("staging")
+    config["spywatcher:secrets"] = {"frontend": {"A": "x", "B": "plain"}}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        run_program("mixed", config, secret_keys | {"spywatcher:secrets"})
+    assert [p.path for p in caught.value.problems] == ["secrets.frontend.B"]
+    assert caught.value.plan.resources == []  # type: ignore[attr-defined]
+    assert plain_secret_problems("staging", ROOT) == []
