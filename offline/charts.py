@@ -17,7 +17,6 @@ difference of the objects.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -118,7 +117,9 @@ def template(render: Path, out: Path, dry_run: bool, stdout: TextIO, stderr: Tex
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline charts", description=__doc__.split("\n")[0])
+    from .cli import Parser, UsageError
+
+    parser = Parser(prog="python -m offline charts", description=__doc__.split("\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
     compare = verbs.add_parser("changed", help="did a chart, its version or its values change")
     compare.add_argument("base", type=Path)
@@ -127,7 +128,11 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
     run.add_argument("render", type=Path)
     run.add_argument("out", type=Path)
     run.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
     if args.verb == "changed":
         differ = changed(args.base, args.head)
         for key in differ:

@@ -23,7 +23,6 @@ config, 2 bad usage or unknown stack.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -353,24 +352,14 @@ def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
     return "\n".join(lines[1:])
 
 
-def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from config import ConfigError
-
-    from .engine import run_stack
-    from .stackfile import StackFileError
-
-    parser = argparse.ArgumentParser(prog="python -m offline prerequisites", description=__doc__.split("\n")[0])
-    parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
-    args = parser.parse_args(argv)
-    try:
-        plan = run_stack(args.stack)
-    except StackFileError as exc:
-        print(f"error: {exc}", file=err)
-        return exc.exit_code
-    except ConfigError as exc:
-        print(f"error: stack {args.stack}: {exc}", file=err)
-        return 1
+def stack_prerequisites(plan: Plan, stack: str) -> str:
+    """The text `make prerequisites` prints for ``stack`` (its existing objects from its settings)."""
     from .render import stack_settings
 
-    print(format_text(args.stack, prerequisites(plan, stack_settings(args.stack).existing_objects())), file=out)
-    return 0
+    return format_text(stack, prerequisites(plan, stack_settings(stack).existing_objects()))
+
+
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .preview import run_verb
+
+    return run_verb("python -m offline prerequisites", __doc__.split("\n")[0], argv, out, err, stack_prerequisites)

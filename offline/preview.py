@@ -312,10 +312,13 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_verb(prog: str, description: str, argv: list[str], out: TextIO, err: TextIO,
+             show: Callable[[Plan, str], str]) -> int:
+    """A verb that runs one stack (``--stack``, default staging) and prints ``show(plan, stack)``:
+    bad usage exits 2, a stack file problem with its own code, a config problem 1, each in one line."""
     from .cli import Parser, UsageError
 
-    parser = Parser(prog="python -m offline preview", description=__doc__.split("\n")[0])
+    parser = Parser(prog=prog, description=description)
     parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
     try:
         args = parser.parse_args(argv)
@@ -334,13 +337,15 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
 
         print(f"error: stack {args.stack}: {located(args.stack, exc)}", file=err)
         return 1
-    from .prerequisites import format_text, prerequisites
-    from .render import stack_settings
-
-    print(format_text(args.stack, prerequisites(plan, stack_settings(args.stack).existing_objects())), file=out)
-    print(file=out)
-    print(format_plan(plan), file=out)
+    print(show(plan, args.stack), file=out)
     return 0
 
 
-__all__ = ["format_plan", "main", "settings_of"]
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .prerequisites import stack_prerequisites
+
+    return run_verb("python -m offline preview", __doc__.split("\n")[0], argv, out, err,
+                    lambda plan, stack: f"{stack_prerequisites(plan, stack)}\n\n{format_plan(plan)}")
+
+
+__all__ = ["format_plan", "main", "run_verb", "settings_of"]

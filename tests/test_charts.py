@@ -90,3 +90,13 @@ def test_the_workflow_templates_only_when_a_chart_changed() -> None:
     assert "offline charts changed" in steps["Did a chart, its version or its values change?"]["run"]
     assert "secrets." not in str(job)  # no credentials: it runs for forks too
     assert (ROOT / "offline" / "charts.py").is_file()
+
+
+BAD_USAGE = [[], ["changed"], ["template", "a"], ["tmplate", "a", "b"], ["changed", "a", "b", "--x"]]
+
+
+@pytest.mark.parametrize("argv", BAD_USAGE)
+def test_bad_usage_is_one_line_and_exit_2(argv: list[str]) -> None:
+    err = io.StringIO()
+    assert main(argv, out=io.StringIO(), err=err) == 2
+    assert err.getvalue().startswith("error: ") and err.getvalue().count("\n") == 1
