@@ -26,7 +26,7 @@ SCENARIO ?= spike
 ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
-.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints clean
+.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints clean mutation
 
 $(RUNTIME): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,14 @@ kubeconfig: $(RUNTIME)
 ## test: the whole test suite (Pulumi mocks, no network; checkov from .venv-scan)
 test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
+
+## mutation: mutation score of config/, components/, offline/simulate/, policy/ with mutmut, one worker,
+## niced; report in build/mutation/report.md. Hours for all mutants (resumable): ONLY='config.schedule.*'
+## runs the mutants matching a glob, SAMPLE=300 a random sample (an estimate). Not part of `make test`.
+ONLY   ?=
+SAMPLE ?=
+mutation: $(DEV)
+	nice $(BIN)/python -m offline mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE))
 
 ## lint: ruff and mypy
 lint: $(DEV)

@@ -13,6 +13,7 @@ VERBS = {
     "charts": ("offline.charts", "which Helm releases a change touches, and `helm template` them (CI, networked)"),
     "prerequisites": ("offline.prerequisites", "list the CRDs, controllers and AWS permissions a stack needs"),
     "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
+    "mutation": ("offline.mutation", "mutation score of the program's packages (slow: see docs/development.md)"),
     "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
 }
 

@@ -1,0 +1,385 @@
+"""`python -m offline mutation`: the mutation score of config/, components/, offline/simulate/, policy/.
+
+mutmut (pinned in requirements-dev.txt, configured under `[tool.mutmut]` in pyproject.toml) changes
+the program in one small way at a time and runs the tests that reach the changed function; a mutant
+no test notices "survives". It runs in a copy of the tree under build/mutation/work (so editing the
+working tree during a run changes nothing), with one worker, niced. Results are kept there: a run
+that is stopped resumes where it stopped, and only functions that changed since are run again.
+
+Two things mutmut does not do by itself, done here:
+- pydantic `@model_validator(mode="after")` methods (the cross-field rules) are mutated too: mutmut
+  skips every decorated function, but such a validator takes only `self` and is safe to trampoline.
+- survivors that are equivalent mutants (no observable difference) are excused by an entry in
+  `mutation-skips.yaml`, each with its reason; tests/test_mutation_skips.py fails when an entry has
+  no reason or its line is gone from the source, and the report lists entries no survivor matched.
+
+The score: killed / (killed + survived), timeouts counting as killed and "no tests" (a mutant no
+test reaches) as survived; excused mutants count in neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "mutation"
+WORK = BUILD / "work"
+SKIPS = ROOT / "mutation-skips.yaml"
+PACKAGES = ("config", "components", "offline.simulate", "policy")
+
+# mutmut's exit codes per mutant, grouped into what the score counts.
+KILLED = {1, 3, 24, 36, -24, 152, 255, -9, -11, 37}  # failed test, pytest error, timeouts, killed
+SURVIVED = {0, 5, 33}  # all tests passed, no tests ran, no test reaches the function
+SKIPPED = {34}
+
+
+# --- the mutmut side (runs inside build/mutation/work) ------------------------------------------
+
+
+def _patch_mutmut() -> None:
+    """Let mutmut mutate pydantic after-validators (the cross-field rules) like plain methods."""
+    import libcst as cst
+    from libcst import matchers as m
+    from mutmut.mutation import file_mutation as fm
+
+    after = m.Call(func=m.Name("model_validator"),
+                   args=[m.Arg(keyword=m.Name("mode"), value=m.SimpleString('"after"'))])
+
+    def is_after_validator(node: object) -> bool:
+        return (isinstance(node, cst.FunctionDef) and len(node.decorators) == 1
+                and m.matches(node.decorators[0].decorator, after))
+
+    skip = fm.MutationVisitor._skip_node_and_children
+
+    def skip_node(self: Any, node: Any) -> bool:
+        return bool(skip(self, node.with_changes(decorators=()) if is_after_validator(node) else node))
+
+    arrange = fm.function_trampoline_arrangement
+
+    def arrangement(function: Any, mutants: Any, class_name: str | None) -> Any:
+        declared, methods, assigned, names = arrange(function, mutants, class_name)
+        if is_after_validator(function):
+            # only the trampoline stays a validator; the original and the mutants are plain methods
+            methods = [methods[0], *(node.with_changes(decorators=()) for node in methods[1:])]
+        return declared, methods, assigned, names
+
+    fm.MutationVisitor._skip_node_and_children = skip_node  # type: ignore[method-assign]
+    fm.function_trampoline_arrangement = arrangement
+
+
+def _mutmut(argv: list[str]) -> int:
+    _patch_mutmut()
+    from mutmut.__main__ import cli
+
+    try:
+        cli.main(argv, prog_name="mutmut", standalone_mode=False)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    return 0
+
+
+def _collect() -> int:
+    """Print every mutant's name, file, exit code and diff as JSON (cwd: the work copy)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    out: list[dict[str, Any]] = []
+    for meta in sorted(Path("mutants").rglob("*.py.meta")):
+        source = meta.relative_to("mutants").with_suffix("")
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        for name, code in sorted(codes.items()):
+            diff = get_diff_for_mutant(name) if code in SURVIVED else ""
+            out.append({"name": name, "file": str(source), "code": code, "diff": diff})
+    json.dump(out, sys.stdout)
+    return 0
+
+
+# --- the driver ---------------------------------------------------------------------------------
+
+
+def _tracked_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def sync_work_copy() -> None:
+    """Make build/mutation/work the working tree's files, touching only files that changed."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    wanted = set(_tracked_files())
+    for name in sorted(wanted):
+        source, target = ROOT / name, WORK / name
+        if not target.is_file() or target.read_bytes() != source.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for path in sorted(WORK.rglob("*"), reverse=True):
+        relative = path.relative_to(WORK)
+        if relative.parts[0] == "mutants" or "__pycache__" in relative.parts:
+            continue
+        if path.is_file() and str(relative) not in wanted:
+            path.unlink()
+
+
+def _run_in_work(args: list[str], capture: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([sys.executable, "-m", "offline.mutation", *args], cwd=WORK, env=env, text=True,
+                          capture_output=capture, check=False, preexec_fn=lambda: os.nice(10))
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    code: int | None
+    diff: str
+
+    @property
+    def package(self) -> str:
+        module = self.name.rsplit(".", 1)[0]
+        return next((p for p in PACKAGES if module == p or module.startswith(p + ".")), module)
+
+    @property
+    def function(self) -> str:
+        key = self.name.rsplit(".", 1)[1].rsplit("__mutmut_", 1)[0]
+        return key[1:].strip("ǁ").replace("ǁ", ".") if key.startswith("xǁ") else key.removeprefix("x_")
+
+    def changed_lines(self) -> tuple[str, str]:
+        removed = [line[1:].strip() for line in self.diff.splitlines()
+                   if line.startswith("-") and not line.startswith("---")]
+        added = [line[1:].strip() for line in self.diff.splitlines()
+                 if line.startswith("+") and not line.startswith("+++")]
+        return " ".join(removed), " ".join(added)
+
+
+def load_skips(path: Path = SKIPS) -> list[dict[str, str]]:
+    entries = yaml.safe_load(path.read_text()) or []
+    if not isinstance(entries, list):
+        raise ValueError(f"{path.name}: must be a list of entries")
+    return entries
+
+
+def skip_for(mutant: Mutant, skips: list[dict[str, str]]) -> dict[str, str] | None:
+    original, mutated = mutant.changed_lines()
+    for entry in skips:
+        if (entry.get("file") == mutant.file and entry.get("function") == mutant.function
+                and " ".join(entry.get("original", "").split()) == " ".join(original.split())
+                and " ".join(entry.get("mutated", "").split()) == " ".join(mutated.split())):
+            return entry
+    return None
+
+
+def function_source(file: Path, function: str) -> str | None:
+    """The source of `function` (`name` or `Class.name`) in `file`, or None if it is not there."""
+    tree = ast.parse(file.read_text())
+    scope: list[ast.stmt] = tree.body
+    *classes, name = function.split(".")
+    for class_name in classes:
+        found = next((n for n in scope if isinstance(n, ast.ClassDef) and n.name == class_name), None)
+        if found is None:
+            return None
+        scope = found.body
+    node = next((n for n in scope if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name), None)
+    return None if node is None else ast.get_source_segment(file.read_text(), node)
+
+
+def skip_problems(skips: list[dict[str, str]], root: Path = ROOT) -> list[str]:
+    """What is wrong with the skip file without running mutmut: missing reasons, stale lines."""
+    problems = []
+    for index, entry in enumerate(skips):
+        label = f"entry {index} ({entry.get('file')}:{entry.get('function')})"
+        missing = [k for k in ("file", "function", "original", "mutated", "reason") if not str(entry.get(k, "")).strip()]
+        if missing:
+            problems.append(f"{label}: missing {', '.join(missing)}")
+            continue
+        if len(entry["reason"].split()) < 5:
+            problems.append(f"{label}: the reason must say why the mutant is equivalent")
+        if " ".join(entry["original"].split()) == " ".join(entry["mutated"].split()):
+            problems.append(f"{label}: original and mutated are the same")
+        file = root / entry["file"]
+        source = function_source(file, entry["function"]) if file.is_file() else None
+        if source is None:
+            problems.append(f"{label}: stale, the function is gone")
+            continue
+        lines = {" ".join(line.split()) for line in source.splitlines()}
+        if not all(" ".join(part.split()) in lines for part in _entry_lines(entry["original"], source)):
+            problems.append(f"{label}: stale, `{entry['original']}` is no longer in the function")
+    return problems
+
+
+def _entry_lines(original: str, source: str) -> list[str]:
+    """The source lines an entry's `original` stands for (a joined multi-line change is one string)."""
+    normalized = [" ".join(line.split()) for line in source.splitlines()]
+    text = " ".join(original.split())
+    if text in normalized:
+        return [text]
+    for start in range(len(normalized)):  # consecutive lines joined by one space
+        joined = ""
+        for end in range(start, len(normalized)):
+            joined = f"{joined} {normalized[end]}".strip()
+            if joined == text:
+                return normalized[start:end + 1]
+            if len(joined) > len(text):
+                break
+    return [text]
+
+
+@dataclass
+class Score:
+    killed: int = 0
+    survived: int = 0
+    excused: int = 0
+    not_run: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def value(self) -> float | None:
+        total = self.killed + self.survived
+        return None if total == 0 else self.killed / total
+
+    def text(self) -> str:
+        value = self.value
+        shown = "n/a" if value is None else f"{100 * value:.1f} %"
+        return f"{shown} ({self.killed} killed, {self.survived} survived, {self.excused} excused)"
+
+
+def wilson(killed: int, total: int) -> tuple[float, float]:
+    """95 % Wilson interval of a score measured on a random sample."""
+    if total == 0:
+        return 0.0, 1.0
+    z, p = 1.96, killed / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def score(mutants: list[Mutant], skips: list[dict[str, str]]) -> tuple[dict[str, Score], list[Mutant], set[int]]:
+    per_package: dict[str, Score] = defaultdict(Score)
+    survivors: list[Mutant] = []
+    used: set[int] = set()
+    for mutant in mutants:
+        entry = per_package[mutant.package]
+        if mutant.code is None:
+            entry.not_run += 1
+        elif mutant.code in SURVIVED:
+            skip = skip_for(mutant, skips)
+            if skip is not None:
+                entry.excused += 1
+                used.add(id(skip))
+            else:
+                entry.survived += 1
+                survivors.append(mutant)
+        elif mutant.code in SKIPPED:
+            entry.excused += 1
+        else:
+            entry.killed += 1
+    return per_package, survivors, used
+
+
+def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | None) -> str:
+    per_package, survivors, used = score(mutants, skips)
+    total = Score(killed=sum(s.killed for s in per_package.values()),
+                  survived=sum(s.survived for s in per_package.values()),
+                  excused=sum(s.excused for s in per_package.values()),
+                  not_run=sum(s.not_run for s in per_package.values()))
+    version = _mutmut_version()
+    lines = [f"# Mutation testing report ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {version})", ""]
+    if sampled:
+        low, high = wilson(total.killed, total.killed + total.survived)
+        lines.append(f"Random sample of {sampled} mutants: score {total.text()}, 95 % interval "
+                     f"{100 * low:.1f}–{100 * high:.1f} %.")
+    lines += ["", "| package | score | killed | survived | excused | not run |", "| --- | --- | --- | --- | --- | --- |"]
+    for package in sorted(per_package):
+        s = per_package[package]
+        shown = "n/a" if s.value is None else f"{100 * s.value:.1f} %"
+        lines.append(f"| {package} | {shown} | {s.killed} | {s.survived} | {s.excused} | {s.not_run} |")
+    shown = "n/a" if total.value is None else f"{100 * total.value:.1f} %"
+    lines.append(f"| **all** | **{shown}** | {total.killed} | {total.survived} | {total.excused} | {total.not_run} |")
+    unused = [e for e in skips if id(e) not in used]
+    if unused and not sampled and total.not_run == 0:
+        lines += ["", "## Stale skip entries (no surviving mutant matches them)", ""]
+        lines += [f"- {e.get('file')} `{e.get('function')}`: `{e.get('original')}`" for e in unused]
+    lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
+    for mutant in survivors:
+        status = "no test reaches it" if mutant.code == 33 else "survived"
+        lines += [f"### {mutant.name} ({status})", "", "```diff", mutant.diff.strip(), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _mutmut_version() -> str:
+    from importlib.metadata import version
+
+    return version("mutmut")
+
+
+def collect_results() -> list[Mutant]:
+    result = _run_in_work(["_collect"], capture=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"reading mutmut's results failed:\n{result.stderr}")
+    return [Mutant(**item) for item in json.loads(result.stdout or "[]")]
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["_mutmut"]:
+        return _mutmut(argv[1:])
+    if argv[:1] == ["_collect"]:
+        return _collect()
+    parser = argparse.ArgumentParser(prog="python -m offline mutation", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", action="append", default=[],
+                        help="mutant names to run, as globs (e.g. 'config.schedule.*'); default: all")
+    parser.add_argument("--sample", type=int, help="run a random sample of this many mutants (an estimate)")
+    parser.add_argument("--seed", type=int, default=18, help="seed of --sample")
+    parser.add_argument("--report-only", action="store_true", help="write the report from the last results")
+    args = parser.parse_args(argv)
+
+    skips = load_skips()
+    if problems := skip_problems(skips):
+        print("mutation-skips.yaml:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 1
+    started = datetime.now(UTC)
+    names: list[str] = list(args.only)
+    if not args.report_only:
+        sync_work_copy()
+        if args.sample:
+            known = [m.name for m in collect_results()]
+            if not known:  # generate the mutants first (runs no mutant)
+                _run_in_work(["_mutmut", "run", "--max-children", "1", "nothing.matches.this"])
+                known = [m.name for m in collect_results()]
+            names = sorted(random.Random(args.seed).sample(sorted(known), min(args.sample, len(known))))
+        run = _run_in_work(["_mutmut", "run", "--max-children", "1", *names])
+        if run.returncode not in (0, 1):
+            print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
+            return 1
+    mutants = collect_results()
+    if names:
+        import fnmatch
+
+        mutants = [m for m in mutants if any(fnmatch.fnmatch(m.name, n) for n in names)]
+    text = report(mutants, skips, args.sample)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    text = text.replace("\n\n", f"\n\nRun time: {elapsed:.0f} s for {len(mutants)} mutants "
+                        f"({', '.join(names) if names and not args.sample else 'all' if not args.sample else 'sample'}).\n\n", 1)
+    BUILD.mkdir(parents=True, exist_ok=True)
+    (BUILD / "report.md").write_text(text)
+    summary, _, survivors = text.partition("## Surviving mutants")
+    print(summary.rstrip())
+    print(f"\n## Surviving mutants{survivors}" if survivors.strip() else "")
+    print(f"report: {BUILD / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,144 @@
+"""`make mutation`'s reviewed skip file and scoring, checked without running mutmut."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offline import mutation
+from offline.mutation import Mutant, load_skips, score, skip_for, skip_problems
+
+SOURCE = '''
+from pydantic import BaseModel, model_validator
+
+
+def half(value: int) -> int:
+    return value // 2
+
+
+class Window(BaseModel):
+    low: int
+    high: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+'''
+
+ENTRY = {"file": "pkg/window.py", "function": "Window._ordered", "original": "if self.low > self.high:",
+         "mutated": "if self.low >= self.high:", "reason": "equal bounds are refused elsewhere before this runs"}
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "window.py").write_text(SOURCE)
+    return tmp_path
+
+
+def test_the_reviewed_skip_file_is_valid_and_every_entry_explained() -> None:
+    skips = load_skips()
+    assert isinstance(skips, list)
+    assert skip_problems(skips) == []
+
+
+def test_a_valid_entry_passes(tree: Path) -> None:
+    assert skip_problems([ENTRY], tree) == []
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"reason": ""}, "entry 0 (pkg/window.py:Window._ordered): missing reason"),
+    ({"reason": "   "}, "entry 0 (pkg/window.py:Window._ordered): missing reason"),
+    ({"reason": "equivalent"}, "entry 0 (pkg/window.py:Window._ordered): the reason must say why the mutant is "
+                               "equivalent"),
+    ({"mutated": "if  self.low > self.high:"}, "entry 0 (pkg/window.py:Window._ordered): original and mutated are "
+                                               "the same"),
+    ({"original": "if self.low < self.high:"}, "entry 0 (pkg/window.py:Window._ordered): stale, "
+                                               "`if self.low < self.high:` is no longer in the function"),
+    ({"function": "Window._gone"}, "entry 0 (pkg/window.py:Window._gone): stale, the function is gone"),
+    ({"function": "Gone._ordered"}, "entry 0 (pkg/window.py:Gone._ordered): stale, the function is gone"),
+    ({"file": "pkg/gone.py"}, "entry 0 (pkg/gone.py:Window._ordered): stale, the function is gone"),
+])
+def test_an_entry_without_a_reason_or_whose_line_is_gone_fails(tree: Path, change: dict[str, str],
+                                                                problem: str) -> None:
+    assert skip_problems([{**ENTRY, **change}], tree) == [problem]
+
+
+def test_a_line_of_another_function_does_not_keep_an_entry_alive(tree: Path) -> None:
+    entry = {**ENTRY, "function": "half", "original": "if self.low > self.high:"}
+    assert skip_problems([entry], tree) == [
+        "entry 0 (pkg/window.py:half): stale, `if self.low > self.high:` is no longer in the function"]
+
+
+def mutant(name: str, code: int | None, diff: str = "", file: str = "config/x.py") -> Mutant:
+    return Mutant(name=name, file=file, code=code, diff=diff)
+
+
+DIFF = """--- pkg/window.py
++++ pkg/window.py
+@@ -1,4 +1,4 @@
+ def _ordered(self) -> "Window":
+-    if self.low > self.high:
++    if self.low >= self.high:
+         raise ValueError("low must not exceed high")
+"""
+
+
+def test_mutant_names_give_the_package_function_and_changed_lines() -> None:
+    method = mutant("config.namespace.xǁLimitRangeǁ_ordered__mutmut_7", 0, DIFF)
+    assert (method.package, method.function) == ("config", "LimitRange._ordered")
+    assert method.changed_lines() == ("if self.low > self.high:", "if self.low >= self.high:")
+    function = mutant("offline.simulate.controller.x_desired_replicas__mutmut_12", 1)
+    assert (function.package, function.function) == ("offline.simulate", "desired_replicas")
+    assert mutant("policy.spywatcher_policies.x_check__mutmut_1", 1).package == "policy"
+    assert mutant("components.k8s.x_labels__mutmut_1", 1).package == "components"
+
+
+def test_an_entry_excuses_only_its_own_mutant() -> None:
+    survivor = mutant("pkg.window.xǁWindowǁ_ordered__mutmut_3", 0, DIFF, file="pkg/window.py")
+    assert skip_for(survivor, [ENTRY]) is ENTRY
+    assert skip_for(survivor, [{**ENTRY, "mutated": "if self.low < self.high:"}]) is None
+    assert skip_for(survivor, [{**ENTRY, "function": "Window.other"}]) is None
+    assert skip_for(survivor, [{**ENTRY, "file": "pkg/other.py"}]) is None
+
+
+def test_the_score_counts_timeouts_as_killed_and_untested_as_survived() -> None:
+    excused = mutant("pkg.window.xǁWindowǁ_ordered__mutmut_3", 0, DIFF, file="pkg/window.py")
+    mutants = [
+        mutant("config.a.x_f__mutmut_1", 1),     # a test failed
+        mutant("config.a.x_f__mutmut_2", 36),    # timeout
+        mutant("config.a.x_f__mutmut_3", 0),     # survived
+        mutant("config.a.x_f__mutmut_4", 33),    # no test reaches it
+        mutant("config.a.x_f__mutmut_5", None),  # not run yet
+        mutant("policy.p.x_g__mutmut_1", 3),     # pytest internal error: killed
+        excused,
+    ]
+    per_package, survivors, used = score(mutants, [ENTRY])
+    config = per_package["config"]
+    assert (config.killed, config.survived, config.excused, config.not_run) == (2, 2, 0, 1)
+    assert config.value == 0.5
+    assert (per_package["policy"].killed, per_package["policy"].value) == (1, 1.0)
+    assert (per_package["pkg.window"].excused, per_package["pkg.window"].value) == (1, None)
+    assert [m.name for m in survivors] == ["config.a.x_f__mutmut_3", "config.a.x_f__mutmut_4"]
+    assert used == {id(ENTRY)}
+
+
+def test_the_sample_interval_brackets_the_observed_score() -> None:
+    low, high = mutation.wilson(90, 100)
+    assert (round(low, 3), round(high, 3)) == (0.826, 0.945)
+    assert mutation.wilson(0, 0) == (0.0, 1.0)
+
+
+def test_mutmut_mutates_pydantic_after_validators_and_keeps_one_validator() -> None:
+    pytest.importorskip("mutmut")
+    from mutmut.mutation import file_mutation
+
+    mutation._patch_mutmut()
+    mutated = file_mutation.mutate_file_contents("window.py", SOURCE)
+    validator_mutants = [n for n in mutated.mutant_names if "_ordered" in n]
+    assert len(validator_mutants) >= 3, mutated.mutant_names
+    # pydantic must see exactly one validator: the trampoline; the copies are plain methods
+    assert mutated.code.count('@model_validator(mode="after")') == 1
