@@ -1,0 +1,192 @@
+"""Every cross-field rule at its edge, from both sides: the last accepted value passes, one step
+past it is refused with the exact problem. A rule tested only on clear violations stays green when
+its `<` becomes `<=` (mutation testing found several); these tests do not.
+
+The expected numbers are worked out by hand from the guide's defaults (see each comment), never
+recomputed with the code under test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from config import ConfigError, validate_settings
+from config.base import deep_merge
+from config.schedule import cron_problem
+from tests.conftest import MINIMAL_CONFIG
+
+
+def problems(overrides: dict[str, Any]) -> list[str]:
+    """The problems of MINIMAL_CONFIG with ``overrides`` as `path: value — message` lines ([] if valid)."""
+    try:
+        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set())
+    except ConfigError as error:
+        return [str(p) for p in error.problems]
+    return []
+
+
+NO_QUOTA = {"namespace": {"resourceQuota": None}}
+
+# (case, accepted at the edge, refused one step past it, the exact problem of the refused one)
+EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    (
+        # backend 10 + maxSurge 1, frontend 5 + 1: 17 pods at the peak
+        "quota pods",
+        {"namespace": {"resourceQuota": {"pods": 17}}},
+        {"namespace": {"resourceQuota": {"pods": 16}}},
+        "namespace.resourceQuota.pods: 16 — is below the 17 pods the stack runs at its peak, the workloads at "
+        "maxReplicas plus rollout surge; the HPA would silently stop short of its maximum",
+    ),
+    (
+        # maxSurge 25 % rounds up, as Kubernetes does: backend 10 + ceil(2.5) = 13, frontend 5 + ceil(1.25) = 7
+        "surge rounds up",
+        {"namespace": {"resourceQuota": {"pods": 20}}, "backend": {"rollout": {"maxSurge": "25%"}},
+         "frontend": {"rollout": {"maxSurge": "25%"}}},
+        {"namespace": {"resourceQuota": {"pods": 19}}, "backend": {"rollout": {"maxSurge": "25%"}},
+         "frontend": {"rollout": {"maxSurge": "25%"}}},
+        "namespace.resourceQuota.pods: 19 — is below the 20 pods the stack runs at its peak, the workloads at "
+        "maxReplicas plus rollout surge; the HPA would silently stop short of its maximum",
+    ),
+    (
+        # requests.cpu: 11 x 500m + 6 x 100m = 6.1 cores
+        "quota requests.cpu",
+        {"namespace": {"resourceQuota": {"requests": {"cpu": "6100m"}}}},
+        {"namespace": {"resourceQuota": {"requests": {"cpu": "6099m"}}}},
+        "namespace.resourceQuota.requests.cpu: \"6099m\" — is below the 6100m the stack's pods need at their peak, "
+        "the workloads at maxReplicas plus rollout surge (backend 11 x 500m, frontend 6 x 100m); the HPA would "
+        "silently stop short of its maximum",
+    ),
+    (
+        # limits.memory: 11 x 1Gi + 6 x 256Mi = 12800Mi
+        "quota limits.memory",
+        {"namespace": {"resourceQuota": {"limits": {"memory": "12800Mi"}}}},
+        {"namespace": {"resourceQuota": {"limits": {"memory": "12799Mi"}}}},
+        "namespace.resourceQuota.limits.memory: \"12799Mi\" — is below the 12800Mi the stack's pods need at their "
+        "peak, the workloads at maxReplicas plus rollout surge (backend 11 x 1Gi, frontend 6 x 256Mi); the HPA "
+        "would silently stop short of its maximum",
+    ),
+    (
+        "a workload's limit against the LimitRange max",
+        {**NO_QUOTA, "backend": {"resources": {"limits": {"cpu": "2"}}}},
+        {**NO_QUOTA, "backend": {"resources": {"limits": {"cpu": "2001m"}}}},
+        "backend.resources.limits.cpu: \"2001m\" — exceeds namespace.limitRange.max.cpu (2); admission would reject "
+        "the pods",
+    ),
+    (
+        "LimitRange default within max",
+        {"namespace": {"limitRange": {"default": {"cpu": "2"}}}},
+        {"namespace": {"limitRange": {"default": {"cpu": "2001m"}}}},
+        "namespace.limitRange.default.cpu: \"2001m\" — must not exceed max.cpu (2)",
+    ),
+    (
+        "LimitRange defaultRequest within default",
+        {"namespace": {"limitRange": {"defaultRequest": {"memory": "256Mi"}}}},
+        {"namespace": {"limitRange": {"defaultRequest": {"memory": "257Mi"}}}},
+        "namespace.limitRange.defaultRequest.memory: \"257Mi\" — must not exceed default.memory (256Mi)",
+    ),
+    (
+        "a request within its limit",
+        {**NO_QUOTA, "backend": {"resources": {"requests": {"cpu": "1"}}}},
+        {**NO_QUOTA, "backend": {"resources": {"requests": {"cpu": "1001m"}}}},
+        "backend.resources.requests.cpu: \"1001m\" — must not exceed limits.cpu (1); Kubernetes rejects a container "
+        "whose request is above its limit",
+    ),
+    (
+        # deregistration 60 s + margin 5 s + nginx drain 30 s + exit 10 s = 105 s
+        "controller grace period covers the drain",
+        {"ingressController": {"terminationGracePeriodSeconds": 105}},
+        {"ingressController": {"terminationGracePeriodSeconds": 104}},
+        "ingressController.terminationGracePeriodSeconds: 104 — must cover the load balancer's deregistration "
+        "delay plus the controller's drain: 60 s (loadBalancer.deregistrationDelaySeconds) + 5 s margin + 30 s "
+        "nginx drain + 10 s exit = 105 s, or the kubelet kills pods that still hold connections",
+    ),
+    (
+        "minReplicas up to maxReplicas",
+        {"frontend": {"autoscaling": {"minReplicas": 5}}},
+        {"frontend": {"autoscaling": {"minReplicas": 6}}},
+        "frontend.autoscaling.minReplicas: 6 — must not exceed autoscaling.maxReplicas (5)",
+    ),
+    (
+        "PDB minAvailable below minReplicas",
+        {"backend": {"autoscaling": {"minReplicas": 3}, "disruptionBudget": {"minAvailable": 2}}},
+        {"backend": {"autoscaling": {"minReplicas": 3}, "disruptionBudget": {"minAvailable": 3}}},
+        "backend.disruptionBudget.minAvailable: 3 — must be less than autoscaling.minReplicas (3), or a node "
+        "drain can never evict a pod at minimum scale",
+    ),
+    (
+        # the backend's startup probe: 0 s + 10 s x 30 = 300 s
+        "progress deadline beyond the startup budget",
+        {"backend": {"rollout": {"progressDeadlineSeconds": 301}}},
+        {"backend": {"rollout": {"progressDeadlineSeconds": 300}}},
+        "backend.rollout.progressDeadlineSeconds: 300 — must exceed the startup probe's budget (300 s), or a "
+        "slow but healthy pod fails the rollout",
+    ),
+    (
+        "progress deadline beyond minReadySeconds",
+        {"backend": {"rollout": {"progressDeadlineSeconds": 401, "minReadySeconds": 400}}},
+        {"backend": {"rollout": {"progressDeadlineSeconds": 400, "minReadySeconds": 400}}},
+        "backend.rollout.progressDeadlineSeconds: 400 — must exceed rollout.minReadySeconds (400)",
+    ),
+    (
+        "grace period beyond the preStop sleep",
+        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 11, "preStopSleepSeconds": 10}}},
+        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10, "preStopSleepSeconds": 10}}},
+        "backend.shutdown.terminationGracePeriodSeconds: 10 — must exceed shutdown.preStopSleepSeconds (10), or "
+        "the kubelet kills the container before it has had any time to shut down",
+    ),
+    (
+        "a schedule's minimum up to maxReplicas",
+        {"frontend": {"schedules": [{"name": "peak", "cron": "0 8 * * *", "minReplicas": 5}]}},
+        {"frontend": {"schedules": [{"name": "peak", "cron": "0 8 * * *", "minReplicas": 6}]}},
+        "frontend.schedules[0].minReplicas: 6 — must not exceed autoscaling.maxReplicas (5)",
+    ),
+    (
+        "a schedule's minimum above the PDB's minAvailable",
+        {"frontend": {"schedules": [{"name": "night", "cron": "0 22 * * *", "minReplicas": 2}]}},
+        {"frontend": {"schedules": [{"name": "night", "cron": "0 22 * * *", "minReplicas": 1}]}},
+        "frontend.schedules[0].minReplicas: 1 — must exceed disruptionBudget.minAvailable (1), or a node drain "
+        "can never evict a pod while the schedule holds",
+    ),
+]
+
+
+@pytest.mark.parametrize(("accepted", "refused", "problem"), [case[1:] for case in EDGES],
+                         ids=[case[0] for case in EDGES])
+def test_rule_edges(accepted: dict[str, Any], refused: dict[str, Any], problem: str) -> None:
+    assert problems(accepted) == []
+    assert problems(refused) == [problem]
+
+
+def test_the_edge_table_is_not_empty() -> None:
+    assert len(EDGES) == 16
+
+
+# cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7
+CRON_EDGES = [
+    ("0 0 1 1 0", None),
+    ("59 23 31 12 7", None),
+    ("*/15 0-23 1,15,31 1-12 1-5", None),
+    ("60 0 1 1 0", "field `60` must stay within 0-59"),
+    ("0 24 1 1 0", "field `24` must stay within 0-23"),
+    ("0 0 0 1 0", "field `0` must stay within 1-31"),
+    ("0 0 32 1 0", "field `32` must stay within 1-31"),
+    ("0 0 1 0 0", "field `0` must stay within 1-12"),
+    ("0 0 1 13 0", "field `13` must stay within 1-12"),
+    ("0 0 1 1 8", "field `8` must stay within 0-7"),
+    ("0 0 1-32 1 0", "field `1-32` must stay within 1-31"),
+    ("*/60 0 1 1 0", None),  # a step is not a value of the field
+    ("0 22 * * 1-5 *", "must be a five-field cron expression such as `0 22 * * 1-5`"),
+    ("0 22 * *", "must be a five-field cron expression such as `0 22 * * 1-5`"),
+    ("0 22 * * MON", "must be a five-field cron expression such as `0 22 * * 1-5`"),
+]
+
+
+@pytest.mark.parametrize(("expression", "problem"), CRON_EDGES, ids=[c[0] for c in CRON_EDGES])
+def test_cron_field_ranges_at_both_ends(expression: str, problem: str | None) -> None:
+    assert cron_problem(expression) == problem
+
+
+def test_a_bad_cron_is_reported_on_its_key() -> None:
+    schedules = {"frontend": {"schedules": [{"name": "night", "cron": "0 24 * * *", "minReplicas": 2}]}}
+    assert problems(schedules) == ["frontend.schedules[0].cron: \"0 24 * * *\" — field `24` must stay within 0-23"]
