@@ -201,7 +201,8 @@ def skip_problems(skips: list[dict[str, str]], root: Path = ROOT) -> list[str]:
     problems = []
     for index, entry in enumerate(skips):
         label = f"entry {index} ({entry.get('file')}:{entry.get('function')})"
-        missing = [k for k in ("file", "function", "original", "mutated", "reason") if not str(entry.get(k, "")).strip()]
+        missing = [k for k in ("file", "function", "original", "mutated", "reason")
+                   if not str(entry.get(k, "")).strip()]
         if missing:
             problems.append(f"{label}: missing {', '.join(missing)}")
             continue
@@ -289,7 +290,7 @@ def score(mutants: list[Mutant], skips: list[dict[str, str]]) -> tuple[dict[str,
     return per_package, survivors, used
 
 
-def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | None) -> str:
+def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | None, scope: str = "") -> str:
     per_package, survivors, used = score(mutants, skips)
     total = Score(killed=sum(s.killed for s in per_package.values()),
                   survived=sum(s.survived for s in per_package.values()),
@@ -297,11 +298,14 @@ def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | No
                   not_run=sum(s.not_run for s in per_package.values()))
     version = _mutmut_version()
     lines = [f"# Mutation testing report ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {version})", ""]
+    if scope:
+        lines += [scope, ""]
     if sampled:
         low, high = wilson(total.killed, total.killed + total.survived)
         lines.append(f"Random sample of {sampled} mutants: score {total.text()}, 95 % interval "
                      f"{100 * low:.1f}–{100 * high:.1f} %.")
-    lines += ["", "| package | score | killed | survived | excused | not run |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| package | score | killed | survived | excused | not run |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for package in sorted(per_package):
         s = per_package[package]
         shown = "n/a" if s.value is None else f"{100 * s.value:.1f} %"
@@ -368,10 +372,10 @@ def main(argv: list[str]) -> int:
         import fnmatch
 
         mutants = [m for m in mutants if any(fnmatch.fnmatch(m.name, n) for n in names)]
-    text = report(mutants, skips, args.sample)
     elapsed = (datetime.now(UTC) - started).total_seconds()
-    text = text.replace("\n\n", f"\n\nRun time: {elapsed:.0f} s for {len(mutants)} mutants "
-                        f"({', '.join(names) if names and not args.sample else 'all' if not args.sample else 'sample'}).\n\n", 1)
+    which = "a random sample" if args.sample else ", ".join(names) if names else "all mutants"
+    scope = f"Scope: {which}; {len(mutants)} mutants; this run took {elapsed:.0f} s."
+    text = report(mutants, skips, args.sample, scope)
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "report.md").write_text(text)
     summary, _, survivors = text.partition("## Surviving mutants")
