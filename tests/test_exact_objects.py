@@ -191,6 +191,9 @@ ANNOTATIONS_SOCKETIO: Any = {
 
 CONTROLLER_VALUES: Any = {
     "controller": {
+        "admissionWebhooks": {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "spywatcher-staging"}}
+        },
         "allowSnippetAnnotations": False,
         "autoscaling": {
             "behavior": {
@@ -219,16 +222,16 @@ CONTROLLER_VALUES: Any = {
         },
         "config": {
             "allow-snippet-annotations": "false",
-            "compute-full-forwarded-for": "true",
+            "enable-real-ip": "true",
+            "forwarded-for-header": "X-Forwarded-For",
             "load-balance": "ewma",
             "proxy-next-upstream": "error timeout http_502 http_503 http_504",
             "proxy-next-upstream-timeout": "10",
             "proxy-next-upstream-tries": "3",
-            "proxy-real-ip-cidr": "10.1.0.0/16",
+            "proxy-real-ip-cidr": "10.1.0.0/24,10.1.1.0/24",
             "upstream-keepalive-connections": "100",
             "upstream-keepalive-requests": "100",
             "upstream-keepalive-timeout": "60",
-            "use-forwarded-headers": "true",
             "worker-shutdown-timeout": "30s",
         },
         "extraArgs": {"shutdown-grace-period": "65"},
@@ -251,6 +254,7 @@ CONTROLLER_VALUES: Any = {
         },
         "metrics": {"enabled": True},
         "minAvailable": 1,
+        "podAnnotations": {"checksum/config": "2c64993d9a1b13aa4f20549a7f8f0e5641b51a6e2be255d12bf7460c9207bfcf"},
         "podLabels": {"app.kubernetes.io/part-of": "spywatcher"},
         "readinessProbe": {
             "failureThreshold": 3,
@@ -261,6 +265,7 @@ CONTROLLER_VALUES: Any = {
             "timeoutSeconds": 1,
         },
         "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "200m", "memory": "256Mi"}},
+        "scope": {"enabled": True, "namespace": "spywatcher-staging"},
         "service": {"enableHttp": True, "enableHttps": False, "type": "ClusterIP"},
         "terminationGracePeriodSeconds": 120,
         "topologySpreadConstraints": [
@@ -291,12 +296,12 @@ CONTROLLER_VALUES: Any = {
                 "whenUnsatisfiable": "ScheduleAnyway",
             },
         ],
-    }
+    },
+    "rbac": {"create": True, "scope": True},
 }
 
 AWS_EDGE_SG: Any = {
-    "description": "spywatcher-staging: clients to the load balancer, load balancer to ingress-nginx pods",
-    "name": "spywatcher-staging-lb",
+    "description": "spywatcher: clients to the load balancer, load balancer to ingress-nginx pods",
     "revokeRulesOnDelete": True,
     "tags": {"Name": "spywatcher-staging-lb"},
     "vpcId": "vpc-0f1e2d3c4b5a60000",
@@ -316,7 +321,6 @@ AWS_EDGE_NGINX: Any = {
         "unhealthyThreshold": 3,
     },
     "loadBalancingCrossZoneEnabled": "true",
-    "name": "spywatcher-staging-nginx",
     "port": 80,
     "protocol": "HTTP",
     "protocolVersion": "HTTP1",
@@ -329,13 +333,12 @@ AWS_EDGE: Any = {
     "desyncMitigationMode": "defensive",
     "dropInvalidHeaderFields": True,
     "enableCrossZoneLoadBalancing": True,
-    "enableDeletionProtection": True,
+    "enableDeletionProtection": False,
     "enableHttp2": True,
     "idleTimeout": 60,
     "internal": False,
     "ipAddressType": "ipv4",
     "loadBalancerType": "application",
-    "name": "spywatcher-staging",
     "securityGroups": ["sg-8b9253562514e82a"],
     "subnets": ["subnet-0f1e2d3c4b5a60001", "subnet-0f1e2d3c4b5a60002"],
     "tags": {"Name": "spywatcher-staging"},
@@ -345,8 +348,8 @@ AWS_EDGE_HTTP: Any = {
     "defaultActions": [
         {"redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}, "type": "redirect"}
     ],
-    "loadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:"
-                       "loadbalancer/app/spywatcher-staging/a1cb100f57e971ca",
+    "loadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/edge-a1cb100/"
+                       "a1cb100f57e971ca",
     "port": 80,
     "protocol": "HTTP",
 }
@@ -355,13 +358,13 @@ AWS_EDGE_HTTPS: Any = {
     "certificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
     "defaultActions": [
         {
-            "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:"
-                              "targetgroup/spywatcher-staging-nginx/ff983e1ae7346409",
+            "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-nginx-ff983e1/"
+                              "ff983e1ae7346409",
             "type": "forward",
         }
     ],
-    "loadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:"
-                       "loadbalancer/app/spywatcher-staging/a1cb100f57e971ca",
+    "loadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/edge-a1cb100/"
+                       "a1cb100f57e971ca",
     "port": 443,
     "protocol": "HTTPS",
     "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -567,7 +570,6 @@ NLB_TARGET_GROUP: Any = {
         "unhealthyThreshold": 3,
     },
     "loadBalancingCrossZoneEnabled": "true",
-    "name": "spywatcher-staging-nginx",
     "port": 80,
     "protocol": "TCP",
     "proxyProtocolV2": True,
@@ -578,11 +580,10 @@ NLB_TARGET_GROUP: Any = {
 
 NLB: Any = {
     "enableCrossZoneLoadBalancing": True,
-    "enableDeletionProtection": True,
+    "enableDeletionProtection": False,
     "internal": False,
     "ipAddressType": "ipv4",
     "loadBalancerType": "network",
-    "name": "spywatcher-staging",
     "securityGroups": ["sg-8b9253562514e82a"],
     "subnets": ["subnet-0f1e2d3c4b5a60001", "subnet-0f1e2d3c4b5a60002"],
     "tags": {"Name": "spywatcher-staging"},
@@ -601,8 +602,8 @@ def all_options() -> Plan:
 
 def test_dns_is_the_only_egress_every_pod_has(staging: Plan) -> None:
     """kube-dns in kube-system only, on port 53 over UDP and TCP; everything else is denied."""
-    assert staging.k8s("NetworkPolicy", "spywatcher-allow-dns") == ALLOW_DNS
-    assert staging.k8s("NetworkPolicy", "spywatcher-default-deny") == DEFAULT_DENY
+    assert staging.k8s("NetworkPolicy", "spywatcher-allow-dns", "spywatcher-staging") == ALLOW_DNS
+    assert staging.k8s("NetworkPolicy", "spywatcher-default-deny", "spywatcher-staging") == DEFAULT_DENY
 
 
 def test_backend_pod_spec_is_exact(staging: Plan) -> None:
