@@ -111,9 +111,5 @@ class ClusterSettings(Model):
         "its current context is used and this key is ignored.",
     )
 
-    def version_tuple(self) -> tuple[int, int]:
-        major, minor = self.kubernetes_version.split(".")
-        return int(major), int(minor)
-
 
 __all__ = ["ClusterSettings", "LimitRange", "NamespaceSettings", "Quantity", "ResourceQuota"]

@@ -190,3 +190,14 @@ def test_cron_field_ranges_at_both_ends(expression: str, problem: str | None) ->
 def test_a_bad_cron_is_reported_on_its_key() -> None:
     schedules = {"frontend": {"schedules": [{"name": "night", "cron": "0 24 * * *", "minReplicas": 2}]}}
     assert problems(schedules) == ["frontend.schedules[0].cron: \"0 24 * * *\" — field `24` must stay within 0-23"]
+
+
+def test_a_limit_range_may_leave_a_resource_unset() -> None:
+    """Only resources set on both sides are compared: a LimitRange without a cpu default request is valid."""
+    from config.namespace import LimitRange
+    from config.workload import ResourceAmounts
+
+    partial = LimitRange(default_request=ResourceAmounts(memory="128Mi"), default=ResourceAmounts(cpu="3"),
+                         max=ResourceAmounts(memory="2Gi"))
+    assert (partial.default_request.cpu, partial.default.memory, partial.max.cpu) == (None, None, None)
+    assert problems({"namespace": {"limitRange": {"defaultRequest": {"cpu": None}, "max": {"memory": None}}}}) == []
