@@ -166,9 +166,14 @@ FRONTEND_CONTAINER_SECURITY: Any = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 
-ANNOTATIONS_FRONTEND: Any = None
+ANNOTATIONS_FRONTEND: Any = {
+    "nginx.ingress.kubernetes.io/limit-connections": "50",
+    "nginx.ingress.kubernetes.io/limit-rps": "50",
+}
 
 ANNOTATIONS_API: Any = {
+    "nginx.ingress.kubernetes.io/limit-connections": "50",
+    "nginx.ingress.kubernetes.io/limit-rps": "50",
     "nginx.ingress.kubernetes.io/load-balance": "ewma",
     "nginx.ingress.kubernetes.io/proxy-next-upstream": "error timeout http_502 http_503 http_504",
     "nginx.ingress.kubernetes.io/proxy-next-upstream-timeout": "10",
@@ -178,6 +183,8 @@ ANNOTATIONS_API: Any = {
 ANNOTATIONS_SOCKETIO: Any = {
     "nginx.ingress.kubernetes.io/affinity": "cookie",
     "nginx.ingress.kubernetes.io/affinity-mode": "persistent",
+    "nginx.ingress.kubernetes.io/limit-connections": "50",
+    "nginx.ingress.kubernetes.io/limit-rps": "50",
     "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
     "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
     "nginx.ingress.kubernetes.io/session-cookie-change-on-failure": "true",
@@ -367,7 +374,8 @@ AWS_EDGE_HTTPS: Any = {
                        "a1cb100f57e971ca",
     "port": 443,
     "protocol": "HTTPS",
-    "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=31536000; includeSubDomains",
+    "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
 }
 
 ADAPTER: Any = {
@@ -623,7 +631,7 @@ def test_frontend_security_is_exact(staging: Plan) -> None:
 
 def test_route_annotations_are_exact(staging: Plan) -> None:
     """ingress-nginx annotations: EWMA and the guide's retries on the API; cookie affinity for
-    Socket.IO (3 hours, changed when its pod fails); none on the frontend."""
+    Socket.IO (3 hours, changed when its pod fails); per-client limits on every route."""
     annotations = {
         o["metadata"]["name"]: o["metadata"].get("annotations") for o in staging.k8s_objects() if o["kind"] == "Ingress"
     }
