@@ -144,5 +144,5 @@ def test_the_entry_point_builds_a_mandatory_pack_of_every_policy(monkeypatch: py
                      "policies": spywatcher_policies.POLICIES}]
     assert [p.name for p in spywatcher_policies.POLICIES] == [
         "hpa-deployments-without-replicas", "hpa-targets-not-fixed", "zero-downtime-rolling-update",
-        "readiness-liveness-startup-probes", "disruption-budget-allows-drain", NON_ROOT, "production-load-balancer-protected",
-        "no-cluster-wide-secret-access", "namespaces-deny-by-default"]
+        "readiness-liveness-startup-probes", "disruption-budget-allows-drain", NON_ROOT,
+        "production-load-balancer-protected", "no-cluster-wide-secret-access", "namespaces-deny-by-default"]
