@@ -166,11 +166,6 @@ FRONTEND_CONTAINER_SECURITY: Any = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 
-ANNOTATIONS_FRONTEND: Any = {
-    "nginx.ingress.kubernetes.io/limit-connections": "50",
-    "nginx.ingress.kubernetes.io/limit-rps": "50",
-}
-
 ANNOTATIONS_API: Any = {
     "nginx.ingress.kubernetes.io/limit-connections": "50",
     "nginx.ingress.kubernetes.io/limit-rps": "50",
@@ -178,6 +173,11 @@ ANNOTATIONS_API: Any = {
     "nginx.ingress.kubernetes.io/proxy-next-upstream": "error timeout http_502 http_503 http_504",
     "nginx.ingress.kubernetes.io/proxy-next-upstream-timeout": "10",
     "nginx.ingress.kubernetes.io/proxy-next-upstream-tries": "3",
+}
+
+ANNOTATIONS_FRONTEND: Any = {
+    "nginx.ingress.kubernetes.io/limit-connections": "50",
+    "nginx.ingress.kubernetes.io/limit-rps": "50",
 }
 
 ANNOTATIONS_SOCKETIO: Any = {
@@ -399,6 +399,7 @@ ADAPTER: Any = {
         }
     ],
     "values": {
+        "certManager": {"enabled": True},
         "prometheus": {"port": 9090, "url": "http://kube-prometheus-stack-prometheus.monitoring.svc"},
         "replicas": 2,
         "rules": {
@@ -473,7 +474,8 @@ CRONJOB: Any = {
                                     '{"spec": {"minReplicas": 2}}',
                                 ],
                                 "env": [{"name": "HOME", "value": "/tmp"}],
-                                "image": "registry.k8s.io/kubectl:v1.34.3",
+                                "image": "registry.k8s.io/kubectl:v1.34.1@sha256:"
+                                         "59bafa07ff3a6d4b417e7633ddb9d79a9606ca98bf64bac080b3e65748669250",
                                 "imagePullPolicy": "IfNotPresent",
                                 "name": "kubectl",
                                 "resources": {
