@@ -115,7 +115,10 @@ BACKEND_CONTAINER: Any = {
         "timeoutSeconds": 5,
     },
     "name": "backend",
-    "ports": [{"containerPort": 3001, "name": "http", "protocol": "TCP"}],
+    "ports": [
+        {"containerPort": 3001, "name": "http", "protocol": "TCP"},
+        {"containerPort": 9464, "name": "metrics", "protocol": "TCP"},
+    ],
     "readinessProbe": {
         "failureThreshold": 3,
         "httpGet": {"path": "/health/ready", "port": "http", "scheme": "HTTP"},
@@ -166,6 +169,11 @@ FRONTEND_CONTAINER_SECURITY: Any = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 
+ANNOTATIONS_FRONTEND: Any = {
+    "nginx.ingress.kubernetes.io/limit-connections": "50",
+    "nginx.ingress.kubernetes.io/limit-rps": "50",
+}
+
 ANNOTATIONS_API: Any = {
     "nginx.ingress.kubernetes.io/limit-connections": "50",
     "nginx.ingress.kubernetes.io/limit-rps": "50",
@@ -173,11 +181,6 @@ ANNOTATIONS_API: Any = {
     "nginx.ingress.kubernetes.io/proxy-next-upstream": "error timeout http_502 http_503 http_504",
     "nginx.ingress.kubernetes.io/proxy-next-upstream-timeout": "10",
     "nginx.ingress.kubernetes.io/proxy-next-upstream-tries": "3",
-}
-
-ANNOTATIONS_FRONTEND: Any = {
-    "nginx.ingress.kubernetes.io/limit-connections": "50",
-    "nginx.ingress.kubernetes.io/limit-rps": "50",
 }
 
 ANNOTATIONS_SOCKETIO: Any = {
