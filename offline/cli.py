@@ -1,4 +1,5 @@
-"""What every verb's command line shares: one-line usage errors and output paths checked up front.
+"""What every verb's command line shares: one-line usage errors, output paths checked up front,
+and running one stack for a verb that prints something about it (`run_verb`).
 
 A bad argument or path ends a verb with one line on stderr (``error: …``) and the verb's usage
 exit code, before anything is rendered or written; see docs/reviewing-changes.md for the codes.
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from .stackfile import ROOT
 
@@ -82,3 +84,31 @@ def output_folder(text: str, option: str, default: Path | None = None) -> Path:
     if not os.access(path if path.exists() else parent, os.W_OK):
         raise UsageError(f"{option} {text}: cannot be written (permission denied)")
     return path
+
+
+def run_verb(prog: str, description: str, argv: list[str], out: TextIO, err: TextIO,
+             show: Callable[[Any, str], str]) -> int:
+    """A verb that runs one stack (``--stack``, default staging) and prints ``show(plan, stack)``:
+    bad usage exits 2, a stack file problem with its own code, a config problem 1, each in one line."""
+    from config import ConfigError
+
+    from .engine import run_stack
+    from .stackfile import StackFileError, located
+
+    parser = Parser(prog=prog, description=description)
+    parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    try:
+        plan = run_stack(args.stack)
+    except StackFileError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    except ConfigError as exc:
+        print(f"error: stack {args.stack}: {located(args.stack, exc)}", file=err)
+        return 1
+    print(show(plan, args.stack), file=out)
+    return 0

@@ -360,6 +360,6 @@ def stack_prerequisites(plan: Plan, stack: str) -> str:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from .preview import run_verb
+    from .cli import run_verb
 
     return run_verb("python -m offline prerequisites", __doc__.split("\n")[0], argv, out, err, stack_prerequisites)

@@ -11,8 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .engine import Plan, Registration, Secret, run_stack
-from .stackfile import StackFileError
+from .engine import Plan, Registration, Secret
 
 Summary = Callable[[dict[str, Any]], str]
 
@@ -312,40 +311,12 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def run_verb(prog: str, description: str, argv: list[str], out: TextIO, err: TextIO,
-             show: Callable[[Plan, str], str]) -> int:
-    """A verb that runs one stack (``--stack``, default staging) and prints ``show(plan, stack)``:
-    bad usage exits 2, a stack file problem with its own code, a config problem 1, each in one line."""
-    from .cli import Parser, UsageError
-
-    parser = Parser(prog=prog, description=description)
-    parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as exc:
-        print(f"error: {exc}", file=err)
-        return 2
-    from config import ConfigError
-
-    try:
-        plan = run_stack(args.stack)
-    except StackFileError as exc:
-        print(f"error: {exc}", file=err)
-        return exc.exit_code
-    except ConfigError as exc:
-        from .stackfile import located
-
-        print(f"error: stack {args.stack}: {located(args.stack, exc)}", file=err)
-        return 1
-    print(show(plan, args.stack), file=out)
-    return 0
-
-
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from .cli import run_verb
     from .prerequisites import stack_prerequisites
 
     return run_verb("python -m offline preview", __doc__.split("\n")[0], argv, out, err,
                     lambda plan, stack: f"{stack_prerequisites(plan, stack)}\n\n{format_plan(plan)}")
 
 
-__all__ = ["format_plan", "main", "run_verb", "settings_of"]
+__all__ = ["format_plan", "main", "settings_of"]

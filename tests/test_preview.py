@@ -46,7 +46,7 @@ def test_bad_stack_file_exits_1_with_the_problems(tmp_path, monkeypatch) -> None
         return original(stack, {"backend": {"autoscaling": {"minReplicas": 0}}})
 
     original = engine.run_stack
-    monkeypatch.setattr("offline.preview.run_stack", broken)
+    monkeypatch.setattr("offline.engine.run_stack", broken)  # what every stack-running verb calls
     code, out, err = run("--stack", "staging")
     assert code == 1 and out == ""
     assert "backend.autoscaling.minReplicas: 0 — must be at least 1" in err
