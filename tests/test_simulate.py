@@ -351,7 +351,7 @@ def test_summary_of_a_hand_computed_run() -> None:
     assert summary.pod_hours == pytest.approx((1 * 15 + 1 * 15 + 4 * 15 * 8) / 3600)
     # Split: the controller proposed 4 at once (metrics delay 0 s) and created the pods then (policy 0 s);
     # they started for 30 s and the sync at 60 s counted them (sync 0 s).
-    assert summary.rises[0].steps == (0, 0, 0, 30, 0)
+    assert summary.rises[0].steps == (0, 0, 0, 0, 30, 0, 0)
     assert "  at 30 s: caught up in 30 s (pod startup)" in summary.lines()
 
 

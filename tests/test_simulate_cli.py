@@ -202,7 +202,7 @@ def test_pipeline_flags_change_the_run_and_the_report() -> None:
     ]
     assert (
         "time to capacity:    rise at 300 s caught up in 105 s (dominant: policy limit; metrics delay 15 s, "
-        "policy limit 60 s, node provisioning 0 s, pod startup 20 s, sync 10 s)"
+        "policy limit 60 s, pod startup 20 s, sync 10 s)"
     ) in out
     # No room for more pods on the nodes and 90 s per node: every new pod waits for a node.
     code, out, err = simulate_cli(
@@ -259,14 +259,13 @@ def test_help_documents_every_pipeline_flag(capsys: pytest.CaptureFixture[str]) 
         # Kubernetes' default scale-up: 2 -> max(2 + 4, 4) = 6 at 315 s, 10 at 330 s; Ready at 350 s.
         (
             [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 4, "periodSeconds": 15}],
-            "caught up in 60 s (dominant: pod startup; metrics delay 15 s, policy limit 15 s, node provisioning 0 s, "
-            "pod startup 20 s, sync 10 s)",
+            "caught up in 60 s (dominant: pod startup; metrics delay 15 s, policy limit 15 s, pod startup 20 s, "
+            "sync 10 s)",
         ),
         # 8 pods per 15 s: 2 -> 10 at 315 s, Ready at 335 s, counted at 345 s.
         (
             [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 8, "periodSeconds": 15}],
-            "caught up in 45 s (dominant: pod startup; metrics delay 15 s, policy limit 0 s, node provisioning 0 s, "
-            "pod startup 20 s, sync 10 s)",
+            "caught up in 45 s (dominant: pod startup; metrics delay 15 s, pod startup 20 s, sync 10 s)",
         ),
     ],
 )

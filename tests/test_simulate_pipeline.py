@@ -343,7 +343,7 @@ def test_spike_through_the_pipeline_hand_computed() -> None:
     summary = summarize(timeline)
     # 300 -> 405: metrics delay 15 s (seen at 315), policy limit 60 s (last pods created at 375),
     # pod startup 20 s (Ready 395), sync 10 s (counted at 405).
-    assert [(r.start_s, r.seconds_to_capacity, r.steps) for r in summary.rises] == [(300, 105, (15, 60, 0, 20, 10))]
+    assert [(r.start_s, r.seconds_to_capacity, r.steps) for r in summary.rises] == [(300, 105, (15, 0, 60, 0, 20, 10, 0))]
     assert summary.rises[0].dominant == "policy limit"
 
 

@@ -91,6 +91,7 @@ class Timeline:
     """Every pod of the run, the initial ones first, in creation order."""
     startup: Startup | None = None
     pipeline: Pipeline | None = None
+    max_replicas: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -341,4 +342,5 @@ def simulate(
         pods=tuple(pods.all_pods),
         startup=startup,
         pipeline=pipeline,
+        max_replicas=spec.max_replicas,
     )

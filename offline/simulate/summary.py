@@ -9,13 +9,18 @@ at the first sync); it lasts until the first sync whose capacity meets the deman
 Each rise that is met is split into the steps that made it take that long (:data:`STEPS`), along
 the path of the pod that completed the capacity (the last to turn Ready before the rise was met):
 
-- **metrics delay**: from the rise until the first sync whose proposal exceeds the count it had (the
-  metrics pipeline showing the load: sample age, window, missing and unready pods);
+- **metrics delay**: from the rise until the first sync whose reading of some metric is over its
+  target (sample age and window);
+- **tolerance**: from there until the first sync that proposes more pods than it has (the ratio
+  within the tolerance band, or missing and unready pods pulling it back);
 - **policy limit**: from there until that pod was created (scale-up policies, stabilization,
   and the controller holding while new pods are unready or missing);
 - **node provisioning**: the pod waiting for a new node;
 - **pod startup**: scheduling, image pull and probes until the pod turned Ready;
-- **sync**: from Ready until the next sync, where the capacity is counted.
+- **sync**: from Ready until the next sync, where the capacity is counted;
+- **max replicas** (or **tolerance**): the rest, when that pod was not enough and the capacity
+  only met the demand later: at maxReplicas, or with the count inside the tolerance band, the
+  demand had to fall.
 
 Steps never overlap and add up to the time to capacity; a step that began before the rise
 counts from the rise.
@@ -28,10 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from .metrics import Gauge
 from .simulator import SyncRecord, Timeline
 
 SHOWN_RISES = 10
-STEPS = ("metrics delay", "policy limit", "node provisioning", "pod startup", "sync")
+STEPS = ("metrics delay", "tolerance", "policy limit", "node provisioning", "pod startup", "sync", "max replicas")
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class Rise:
     start_s: float
     seconds_to_capacity: float | None
     steps: tuple[float, ...] | None = None
-    """Seconds per step of :data:`STEPS`; None when never met, or met because the demand fell."""
+    """Seconds per step of :data:`STEPS`; None when never met."""
 
     @property
     def dominant(self) -> str | None:
@@ -55,8 +61,8 @@ class Rise:
         if self.seconds_to_capacity is None:
             return "capacity never caught up"
         if self.steps is None:
-            return f"caught up in {self.seconds_to_capacity:g} s (the demand fell back; no new pod needed)"
-        parts = ", ".join(f"{name} {seconds:g} s" for name, seconds in zip(STEPS, self.steps, strict=True))
+            return f"caught up in {self.seconds_to_capacity:g} s"
+        parts = ", ".join(f"{name} {seconds:g} s" for name, seconds in zip(STEPS, self.steps, strict=True) if seconds)
         return f"caught up in {self.seconds_to_capacity:g} s (dominant: {self.dominant}; {parts})"
 
 
@@ -104,26 +110,51 @@ def over_target(timeline: Timeline, row: SyncRecord) -> bool:
     return any(d > row.ready_replicas * g.target_per_pod for g, d in zip(timeline.gauges, row.demand, strict=True))
 
 
+def reads_over_target(gauge: Gauge, reading: float | None) -> bool:
+    """Whether a sync's reading of a metric is over its target (ratio above 1)."""
+    if reading is None:
+        return False
+    if gauge.request_milli is not None:
+        return reading > gauge.spec.target
+    return reading * gauge.milli_per_unit > gauge.spec.target
+
+
 def rise_steps(
     timeline: Timeline, start: int, met: int, before: Sequence[int] | None = None
-) -> tuple[float, ...] | None:
+) -> tuple[float, ...]:
     """The seconds of each step of :data:`STEPS` from row ``start`` (over) to row ``met`` (met again).
 
     ``before[i]`` is the count in effect before row ``i`` (computed from the timeline if not given).
     """
     rows, t0, t1 = timeline.rows, timeline.rows[start].time_s, timeline.rows[met].time_s
-    ready = [p for p in timeline.pods if t0 < p.ready <= t1 and p.deleted > t1]
-    if not ready:
-        return None
-    pod = max(ready, key=lambda p: (p.ready, p.index))
     if before is None:
         before = [timeline.initial_replicas] + [r.replicas for r in rows]
-    detect = next((rows[i].time_s for i in range(start, met + 1) if rows[i].desired_replicas > before[i]), pod.created)
-    node = pod.started - pod.created - (timeline.startup.scheduling_s if timeline.startup else 0.0)
-    bounds = [t0, detect, pod.created, pod.created + (node if pod.waited_for_node else 0.0), pod.ready, t1]
+    at_max = timeline.max_replicas is not None and before[met] >= timeline.max_replicas
+    span = range(start, met + 1)
+    ready = [p for p in timeline.pods if t0 < p.ready <= t1 and p.deleted > t1]
+    pod = max(ready, key=lambda p: (p.ready, p.index)) if ready else None
+    fallback = t1 if pod is None else pod.created
+    seen = next(
+        (rows[i].time_s for i in span if any(map(reads_over_target, timeline.gauges, rows[i].readings))), fallback
+    )
+    if pod is None:
+        # No pod turned Ready during the rise: the demand fell back under the capacity.
+        bounds = [t0, seen, t1, t1, t1, t1, t1, t1]
+    else:
+        detect = next((rows[i].time_s for i in span if rows[i].desired_replicas > before[i]), pod.created)
+        node = pod.started - pod.created - (timeline.startup.scheduling_s if timeline.startup else 0.0)
+        counted = next((r.time_s for r in rows[start : met + 1] if r.time_s >= pod.ready), t1)
+        bounds = [t0, seen, detect, pod.created, pod.created + (node if pod.waited_for_node else 0.0), pod.ready]
+        bounds += [counted, t1]
     for i in range(1, len(bounds)):
         bounds[i] = min(max(bounds[i], bounds[i - 1]), t1)
-    return tuple(b - a for a, b in pairwise(bounds))
+    steps = [b - a for a, b in pairwise(bounds)]
+    # The tail after the pod was counted: at maxReplicas, or held by the tolerance band.
+    if pod is None:
+        steps[1], steps[-1] = (0.0, steps[1]) if at_max else (steps[1], 0.0)
+    elif not at_max:
+        steps[1], steps[-1] = steps[1] + steps[-1], 0.0
+    return tuple(steps)
 
 
 def summarize(timeline: Timeline) -> Summary:
