@@ -218,7 +218,8 @@ def test_pipeline_flags_change_the_run_and_the_report() -> None:
     [
         (["--ideal-metrics", "--metric-resolution", "30"], "--metric-resolution has no effect with --ideal-metrics"),
         (["--node-provisioning", "60"], "--node-provisioning needs --spare-pods N"),
-        (["--metric-resolution", "0"], "--metric-resolution must be more than 0 seconds"),
+        (["--metric-resolution", "5"], "--metric-resolution must be at least 10 seconds, not 5"),
+        (["--startup-usage", "lots"], "argument --startup-usage: 'lots' is not a number"),
         (["--scrape-offset", "20"], "--scrape-offset must be at least 0 and below --metric-resolution (15)"),
         (["--imbalance", "1.5"], "--imbalance must be at least 0 and below 1, not 1.5"),
         (["--spare-pods", "-1"], "argument --spare-pods: '-1' must be a whole number from 0 to 100,000"),

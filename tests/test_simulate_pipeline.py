@@ -300,7 +300,7 @@ def test_bad_startup_is_reported(startup: dict[str, Any], message: str) -> None:
 @pytest.mark.parametrize(
     ("pipeline", "message"),
     [
-        ({"resolution_s": 0}, "--metric-resolution must be a positive number of seconds"),
+        ({"resolution_s": 9}, "--metric-resolution must be at least 10 seconds, not 9"),
         ({"scrape_offset_s": 15}, r"--scrape-offset must be at least 0 and below --metric-resolution \(15\)"),
         ({"imbalance": 1}, "--imbalance must be at least 0 and below 1"),
         ({"cpu_initialization_period_s": -1}, "--cpu-initialization-period must be 0 or more seconds"),
@@ -343,7 +343,8 @@ def test_spike_through_the_pipeline_hand_computed() -> None:
     summary = summarize(timeline)
     # 300 -> 405: metrics delay 15 s (seen at 315), policy limit 60 s (last pods created at 375),
     # pod startup 20 s (Ready 395), sync 10 s (counted at 405).
-    assert [(r.start_s, r.seconds_to_capacity, r.steps) for r in summary.rises] == [(300, 105, (15, 0, 60, 0, 20, 10, 0))]
+    steps = (15, 0, 60, 0, 20, 10, 0)
+    assert [(r.start_s, r.seconds_to_capacity, r.steps) for r in summary.rises] == [(300, 105, steps)]
     assert summary.rises[0].dominant == "policy limit"
 
 

@@ -90,6 +90,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def _whole(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"{text!r} must be a whole number from 0 to {MAX_COUNT:,}")
@@ -171,7 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     metrics = parser.add_argument_group("metrics pipeline")
     metrics.add_argument(
-        "--metric-resolution", type=_seconds, metavar="SECONDS", help="metrics-server's scrape interval (default: 15)"
+        "--metric-resolution",
+        type=_seconds,
+        metavar="SECONDS",
+        help="metrics-server's scrape interval, at least 10 as metrics-server requires (default: 15)",
     )
     metrics.add_argument(
         "--scrape-offset",
@@ -200,13 +213,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument(
         "--startup-usage",
-        type=_seconds,
+        type=_number,
         metavar="PERCENT",
         help="usage of a Running pod before it is Ready, in %% of one pod's share at the target (default: 0)",
     )
     metrics.add_argument(
         "--imbalance",
-        type=_seconds,
+        type=_number,
         metavar="FRACTION",
         help="Ready pods alternately carry 1 + F and 1 - F shares of the demand (default: 0)",
     )
@@ -278,9 +291,8 @@ def startup_and_pipeline(args: argparse.Namespace, probes_s: float) -> tuple[Sta
     values = {name: _setting(args, name) for name in DEFAULTS}
     if args.ideal_metrics:
         return startup, None
-    if values["metric_resolution"] <= 0 or values["kubelet_housekeeping"] <= 0:
-        which = "--metric-resolution" if values["metric_resolution"] <= 0 else "--kubelet-housekeeping"
-        raise SimulationError(f"{which} must be more than 0 seconds")
+    if values["kubelet_housekeeping"] <= 0:
+        raise SimulationError("--kubelet-housekeeping must be more than 0 seconds")
     pipeline = Pipeline(
         resolution_s=values["metric_resolution"],
         scrape_offset_s=None if args.scrape_offset is None else values["scrape_offset"],

@@ -44,6 +44,7 @@ from .pods import Pod
 from .trace import Trace
 
 FRESH_CONTAINER_MIN_S = 10.0  # metrics-server freshContainerMinMetricsResolution
+MIN_RESOLUTION_S = 10.0  # metrics-server refuses a --metric-resolution below 10 s
 _EPSILON = 1e-9
 
 
@@ -67,10 +68,9 @@ class Pipeline:
     """Ready pods alternately carry ``1 + imbalance`` and ``1 - imbalance`` shares of the demand."""
 
     def __post_init__(self) -> None:
-        if not self.resolution_s > 0 or not math.isfinite(self.resolution_s):
-            raise SimulationError(
-                f"--metric-resolution must be a positive number of seconds, not {self.resolution_s:g}"
-            )
+        if not MIN_RESOLUTION_S <= self.resolution_s < math.inf:
+            # metrics-server's Options.validate: "metric-resolution should be a time duration at least 10s".
+            raise SimulationError(f"--metric-resolution must be at least 10 seconds, not {self.resolution_s:g}")
         if self.scrape_offset_s is not None and not 0 <= self.scrape_offset_s < self.resolution_s:
             raise SimulationError(
                 f"--scrape-offset must be at least 0 and below --metric-resolution ({self.resolution_s:g}), "
