@@ -254,7 +254,8 @@ def immutable_references(plan: Plan) -> list[str]:
         if not r.is_kubernetes_object:
             continue
         for dotted in IMMUTABLE_FIELDS.get(str(r.inputs.get("kind")), ()):
-            if _field(r.inputs, dotted) is None or not r.depends_on:
+            # Only a field whose top-level input reads another resource's Output can be made to change.
+            if _field(r.inputs, dotted) is None or not r.property_dependencies.get(dotted.split(".", 1)[0]):
                 continue
             if dotted not in r.replace_on_changes or not r.delete_before_replace:
                 problems.append(

@@ -285,3 +285,13 @@ def test_ingresses_get_a_status_so_pulumi_stops_waiting(plans: dict[str, Plan]) 
         assert controller["service"]["type"] == "ClusterIP"
         ingresses = plan.of_type("kubernetes:networking.k8s.io/v1:Ingress")
         assert ingresses and "pulumi.com/skipAwait" not in str([r.inputs for r in ingresses])
+
+
+def test_an_immutable_field_set_from_a_literal_needs_no_replacement_option(plans: dict[str, Plan]) -> None:
+    """A binding whose ARN is written out (not read from a resource) never changes with one."""
+
+    def literal(r: Registration) -> None:
+        r.replace_on_changes, r.property_dependencies = (), {}
+
+    broken = edited(plans["staging"], "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets", literal)
+    assert immutable_references(broken) == []
