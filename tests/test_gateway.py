@@ -19,7 +19,8 @@ from offline.engine import Plan, Registration, run_stack
 from offline.preview import format_plan
 from offline.render import check, render_plan
 from tests.conftest import MINIMAL_CONFIG, STACKS, config_error, problem_for, stack_settings
-from tests.test_network import CONTROLLER, Peer, _peer_matches, _selects
+from tests.netpol import Peer, peer_matches, selects
+from tests.test_network import CONTROLLER
 from tests.upstream import MISSING, upstream_dir, upstream_file
 
 NGINX = "nginx.ingress.kubernetes.io"
@@ -508,13 +509,13 @@ def allowed(plan: Plan, source: Peer, target: Peer, port: int) -> bool:
 
     def allows(pod: Peer, kind: str, other: Peer) -> bool:
         applying = [p for p in policies if p["metadata"]["namespace"] == pod.namespace
-                    and kind in p["spec"]["policyTypes"] and _selects(p["spec"]["podSelector"], pod.labels)]
+                    and kind in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], pod.labels)]
         if not applying:
             return True
         key, peers = ("egress", "to") if kind == "Egress" else ("ingress", "from")
         return any(
             any(p["protocol"] == "TCP" and p["port"] == port for p in rule.get("ports", []))
-            and any(_peer_matches(peer, other, pod.namespace or "") for peer in rule.get(peers, []))
+            and any(peer_matches(peer, other, pod.namespace or "") for peer in rule.get(peers, []))
             for policy in applying for rule in policy["spec"].get(key, [])
         )
 

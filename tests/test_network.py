@@ -3,13 +3,10 @@ paths the traffic path and the operations need."""
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
-from typing import Any
-
 import pytest
 
 from offline.engine import Plan, run_stack
+from tests.netpol import Peer, allowed
 
 NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
 CONTROLLER = {
@@ -17,13 +14,6 @@ CONTROLLER = {
     "app.kubernetes.io/instance": "ingress-nginx",
     "app.kubernetes.io/component": "controller",
 }
-
-
-@dataclass(frozen=True)
-class Peer:
-    namespace: str | None = None  # None: outside the cluster (an IP)
-    labels: dict[str, str] = field(default_factory=dict)
-    ip: str = "10.99.0.1"
 
 
 def app_pod(plan: Plan, component: str) -> Peer:
@@ -35,55 +25,6 @@ def app_pod(plan: Plan, component: str) -> Peer:
             "app.kubernetes.io/component": component,
         },
     )
-
-
-def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
-        return False
-    for expression in selector.get("matchExpressions", []):
-        assert expression["operator"] == "In", "the evaluator knows In only"
-        if labels.get(expression["key"]) not in expression["values"]:
-            return False
-    return True
-
-
-def _peer_matches(rule_peer: dict[str, Any], peer: Peer, own_namespace: str) -> bool:
-    if "ipBlock" in rule_peer:
-        return ipaddress.ip_address(peer.ip) in ipaddress.ip_network(rule_peer["ipBlock"]["cidr"])
-    if peer.namespace is None:
-        return False
-    if "namespaceSelector" in rule_peer:
-        if not _selects(rule_peer["namespaceSelector"], {"kubernetes.io/metadata.name": peer.namespace}):
-            return False
-    elif peer.namespace != own_namespace:
-        return False
-    return "podSelector" not in rule_peer or _selects(rule_peer["podSelector"], peer.labels)
-
-
-def allowed(plan: Plan, source: Peer, target: Peer, port: int, protocol: str = "TCP") -> bool:
-    """Whether NetworkPolicies let ``source`` open ``port`` on ``target`` (egress and ingress)."""
-    policies = [o for o in plan.k8s_objects() if o["kind"] == "NetworkPolicy"]
-
-    def direction_allows(pod: Peer, kind: str, other: Peer) -> bool:
-        applying = [
-            p
-            for p in policies
-            if p["metadata"]["namespace"] == pod.namespace
-            and kind in p["spec"]["policyTypes"]
-            and _selects(p["spec"]["podSelector"], pod.labels)
-        ]
-        if pod.namespace != NAMESPACE[plan.stack] or not applying:
-            return True  # not isolated in this direction
-        key, peers_key = ("egress", "to") if kind == "Egress" else ("ingress", "from")
-        for policy in applying:
-            for rule in policy["spec"].get(key, []):
-                ports_ok = any(p["protocol"] == protocol and p["port"] == port for p in rule.get("ports", []))
-                peers_ok = any(_peer_matches(peer, other, pod.namespace or "") for peer in rule.get(peers_key, []))
-                if ports_ok and peers_ok:
-                    return True
-        return False
-
-    return direction_allows(source, "Egress", target) and direction_allows(target, "Ingress", source)
 
 
 def test_default_deny_both_ways(plan: Plan) -> None:
