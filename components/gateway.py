@@ -31,7 +31,16 @@ from config.network import NetworkPolicySettings
 from config.operations import CanarySettings
 from config.traffic import IngressControllerSettings, LoadBalancerSettings, Retries, Route
 
-from .k8s import child_opts, helm_release, labels, metadata, register, resource_requirements, scaling_rules
+from .k8s import (
+    child_opts,
+    helm_release,
+    labels,
+    metadata,
+    register,
+    resource_requirements,
+    scaling_rules,
+    spread_constraints,
+)
 from .routes import RoutesArgs, service_name
 
 RELEASE = "envoy-gateway"
@@ -128,22 +137,6 @@ def build_namespaces(args: GatewayArgs) -> list[dict[str, Any]]:
     return result
 
 
-def _spread(selector: Mapping[str, str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "maxSkew": 1,
-            "topologyKey": key,
-            "whenUnsatisfiable": when,
-            "labelSelector": {"matchLabels": dict(selector)},
-            "matchLabelKeys": ["pod-template-hash"],
-        }
-        for key, when in (
-            ("topology.kubernetes.io/zone", "DoNotSchedule"),
-            ("kubernetes.io/hostname", "ScheduleAnyway"),
-        )
-    ]
-
-
 def build_values(args: GatewayArgs) -> dict[str, Any]:
     """Helm values of the `gateway-helm` chart (keys as in its values.yaml)."""
     s = args.settings
@@ -155,7 +148,7 @@ def build_values(args: GatewayArgs) -> dict[str, Any]:
             "envoyGateway": {"resources": resource_requirements(s.controller.resources)},
             "pod": {
                 "labels": {"app.kubernetes.io/part-of": "spywatcher"},
-                "topologySpreadConstraints": _spread(CONTROLLER_SELECTOR),
+                "topologySpreadConstraints": spread_constraints(CONTROLLER_SELECTOR),
             },
         },
         "podDisruptionBudget": {"minAvailable": s.controller.min_available},
@@ -228,7 +221,7 @@ def build_envoy_proxy(args: GatewayArgs) -> dict[str, Any]:
                         "pod": {
                             "labels": {"app.kubernetes.io/part-of": "spywatcher"},
                             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                            "topologySpreadConstraints": _spread(proxy_pod_selector(args)),
+                            "topologySpreadConstraints": spread_constraints(dict(proxy_pod_selector(args))),
                         },
                         # Applies to the envoy and the shutdown-manager containers alike.
                         "container": {

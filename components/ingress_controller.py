@@ -24,7 +24,16 @@ import pulumi
 
 from config.traffic import IngressControllerSettings, LoadBalancerSettings
 
-from .k8s import child_opts, helm_release, labels, metadata, register, resource_requirements, scaling_rules
+from .k8s import (
+    child_opts,
+    helm_release,
+    labels,
+    metadata,
+    register,
+    resource_requirements,
+    scaling_rules,
+    spread_constraints,
+)
 from .network_policy import ControllerNetworkArgs, build_controller_policies
 
 RELEASE = "ingress-nginx"  # also the chart's fullname, so the Service is `ingress-nginx-controller`
@@ -165,19 +174,7 @@ def build_values(args: IngressControllerArgs) -> dict[str, Any]:
             },
             "minAvailable": s.min_available,
             "resources": resource_requirements(s.resources),
-            "topologySpreadConstraints": [
-                {
-                    "maxSkew": 1,
-                    "topologyKey": key,
-                    "whenUnsatisfiable": when,
-                    "labelSelector": {"matchLabels": dict(CONTROLLER_SELECTOR)},
-                    "matchLabelKeys": ["pod-template-hash"],
-                }
-                for key, when in (
-                    ("topology.kubernetes.io/zone", "DoNotSchedule"),
-                    ("kubernetes.io/hostname", "ScheduleAnyway"),
-                )
-            ],
+            "topologySpreadConstraints": spread_constraints(CONTROLLER_SELECTOR),
             "metrics": {"enabled": True},
             "podLabels": {"app.kubernetes.io/part-of": "spywatcher"},
             "podAnnotations": {"checksum/config": config_checksum(args)},

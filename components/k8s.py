@@ -84,6 +84,23 @@ def scaling_rules(rules: Any) -> dict[str, Any]:
     }
 
 
+def spread_constraints(
+    selector: dict[str, str], max_skew: int = 1, zone: str = "DoNotSchedule", host: str = "ScheduleAnyway"
+) -> list[dict[str, Any]]:
+    """Pod `topologySpreadConstraints` over zones and hosts for the pods ``selector`` picks, each
+    ReplicaSet spread on its own (`pod-template-hash`), so a rollout does not skew the new pods."""
+    return [
+        {
+            "maxSkew": max_skew,
+            "topologyKey": key,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": dict(selector)},
+            "matchLabelKeys": ["pod-template-hash"],
+        }
+        for key, when in (("topology.kubernetes.io/zone", zone), ("kubernetes.io/hostname", host))
+    ]
+
+
 def helm_release(
     name: str,
     *,

@@ -29,6 +29,7 @@ from .k8s import (
     resource_requirements,
     scaling_rules,
     selector,
+    spread_constraints,
 )
 
 PORT_NAME = "http"
@@ -186,17 +187,7 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
     """The serving pods: spread over zones (required) and hosts (preferred)."""
     spread = args.settings.topology_spread
     spec = build_pod_spec(args, build_container(args))
-    spec["topologySpreadConstraints"] = [
-        {
-            "maxSkew": spread.max_skew,
-            "topologyKey": key,
-            "whenUnsatisfiable": when,
-            "labelSelector": {"matchLabels": args.selector()},
-            # Spread each ReplicaSet on its own, so a rollout does not skew the new pods.
-            "matchLabelKeys": ["pod-template-hash"],
-        }
-        for key, when in (("topology.kubernetes.io/zone", spread.zone), ("kubernetes.io/hostname", spread.host))
-    ]
+    spec["topologySpreadConstraints"] = spread_constraints(args.selector(), spread.max_skew, spread.zone, spread.host)
     template_metadata: dict[str, Any] = {"labels": args.labels()}
     if args.config_map_name:
         template_metadata["annotations"] = {"checksum/config": config_checksum(args)}
