@@ -26,20 +26,26 @@ SCENARIO ?= spike
 ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
-.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints clean mutation
+.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints locks clean mutation
 
-$(RUNTIME): requirements.txt constraints.txt
+# PIP_LOCKED=1 (the GitHub workflows set it): install from the hashed locks/ with --require-hashes,
+# so pip refuses any file whose sha256 the lock does not list. Otherwise from the pins (PIP_LOCKED=
+# unset works offline against a local mirror whose wheels were rebuilt).
+PIP = -m pip install --quiet --disable-pip-version-check
+LOCKED = $(if $(filter 1,$(PIP_LOCKED)),--require-hashes --no-deps -r locks/$(1).txt,$(2))
+
+$(RUNTIME): requirements.txt constraints.txt locks/runtime.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python $(PIP) $(call LOCKED,runtime,-r requirements.txt -c constraints.txt)
 	touch $@
 
-$(DEV): $(RUNTIME) requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+$(DEV): $(RUNTIME) requirements-dev.txt locks/dev.txt
+	$(BIN)/python $(PIP) $(call LOCKED,dev,-r requirements-dev.txt -c constraints.txt)
 	touch $@
 
-$(SCAN): requirements-scan.txt constraints-scan.txt
+$(SCAN): requirements-scan.txt constraints-scan.txt locks/scan.txt
 	test -x .venv-scan/bin/python || $(PYTHON) -m venv .venv-scan
-	.venv-scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt -c constraints-scan.txt
+	.venv-scan/bin/python $(PIP) $(call LOCKED,scan,-r requirements-scan.txt -c constraints-scan.txt)
 	touch $@
 
 ## install: .venv with the program's requirements only (what `pulumi up` needs)
@@ -109,6 +115,12 @@ constraints:
 	  build/pin/dev/bin/python -m pip freeze; } > constraints.txt
 	{ echo "# pip freeze of a fresh .venv-scan with requirements-scan.txt (make constraints)."; \
 	  build/pin/scan/bin/python -m pip freeze; } > constraints-scan.txt
+	build/pin/dev/bin/python -m offline locks write
+
+## locks: write locks/*.txt and policy/requirements.txt: every pin with the sha256 of each of its
+## files on PyPI (network); `make constraints` runs it after re-pinning
+locks: $(DEV)
+	$(BIN)/python -m offline locks write
 
 clean:
 	rm -rf $(VENV) .venv-scan build .pytest_cache .mypy_cache .ruff_cache

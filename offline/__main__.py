@@ -14,6 +14,7 @@ VERBS = {
     "prerequisites": ("offline.prerequisites", "list the CRDs, controllers and AWS permissions a stack needs"),
     "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
     "mutation": ("offline.mutation", "mutation score of the program's packages (slow: see docs/development.md)"),
+    "locks": ("offline.locks", "write the hashed lock files CI installs from (network), or check them"),
     "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
 }
 
