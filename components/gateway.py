@@ -53,6 +53,18 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 XDS_PORT = 18000  # the controller's xDS server the proxies connect to (chart `deployment.ports` grpc)
 CONTROLLER_METRICS_PORT = 19001  # the controller's metrics (chart `deployment.ports` metrics)
 PROXY_METRICS_PORT = 19001  # each proxy's Prometheus endpoint (/stats/prometheus)
+# The global rate-limit service Envoy Gateway deploys in its namespace (internal/infrastructure/
+# kubernetes/ratelimit: InfraName, InfraGRPCPort, rateLimitLabels); it takes its rules from the
+# controller's rate-limit xDS server (chart `deployment.ports` ratelimit).
+RATELIMIT_SELECTOR = {
+    "app.kubernetes.io/name": "envoy-ratelimit",
+    "app.kubernetes.io/component": "ratelimit",
+    "app.kubernetes.io/managed-by": "envoy-gateway",
+}
+RATELIMIT_PORT = 8081
+RATELIMIT_XDS_PORT = 18001
+# Every client address, each counted apart (`Distinct`): IPv4 and IPv6.
+EVERY_CLIENT = ("0.0.0.0/0", "::/0")
 PROXY_USER = 65532  # the user Envoy Gateway runs its proxy containers as
 # Labels of the controller pods (chart `eg.selectorLabels` + `control-plane`).
 CONTROLLER_SELECTOR = {
@@ -154,13 +166,21 @@ def build_values(args: GatewayArgs) -> dict[str, Any]:
         "podDisruptionBudget": {"minAvailable": s.controller.min_available},
         # Zone-aware routing is not used: no mutating webhook for the API server to reach.
         "topologyInjector": {"enabled": False},
-        "config": {
-            "envoyGateway": {
-                "gateway": {"controllerName": CONTROLLER_NAME},
-                "provider": {"type": "Kubernetes", "kubernetes": {"deploy": {"type": "GatewayNamespace"}}},
-            }
-        },
+        "config": {"envoyGateway": envoy_gateway_config(args)},
     }
+
+
+def envoy_gateway_config(args: GatewayArgs) -> dict[str, Any]:
+    """The controller's EnvoyGateway configuration (chart `config.envoyGateway`)."""
+    config: dict[str, Any] = {
+        "gateway": {"controllerName": CONTROLLER_NAME},
+        "provider": {"type": "Kubernetes", "kubernetes": {"deploy": {"type": "GatewayNamespace"}}},
+    }
+    redis = args.settings.rate_limit.redis_url
+    if redis is not None:
+        # Deploys the global rate-limit service, counting in this Redis.
+        config["rateLimit"] = {"backend": {"type": "Redis", "redis": {"url": redis}}}
+    return config
 
 
 # --- GatewayClass, EnvoyProxy, Gateway, ClientTrafficPolicy ------------------------------------
@@ -443,6 +463,21 @@ def build_backend_policy(args: GatewayArgs, route: Route) -> dict[str, Any]:
     retries = effective_retries(args, route)
     if retries is not None:
         spec["retry"] = retry_of(retries)
+    rate = route.client_limits.requests_per_second
+    if rate is not None:
+        # Per client address, as nginx's `limit-rps` (the address comes from the ClientTrafficPolicy's
+        # clientIPDetection or proxy protocol), but counted across every proxy replica.
+        spec["rateLimit"] = {
+            "global": {
+                "rules": [
+                    {
+                        "clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": block}}],
+                        "limit": {"requests": rate, "unit": "Second"},
+                    }
+                    for block in EVERY_CLIENT
+                ]
+            }
+        }
     return {
         "apiVersion": f"{ENVOY_API}/v1alpha1",
         "kind": "BackendTrafficPolicy",
@@ -595,11 +630,65 @@ def build_network_policies(args: GatewayArgs) -> list[dict[str, Any]]:
                         "to": [_peer(args.app_namespace)],
                         "ports": _tcp(*sorted(set(args.serving.values()))),
                     },
+                    *(
+                        [{"to": [_peer(s.namespace, RATELIMIT_SELECTOR)], "ports": _tcp(RATELIMIT_PORT)}]
+                        if s.rate_limit.redis_url is not None
+                        else []
+                    ),
                 ],
             },
         ),
     ]
-    return policies
+    return policies + rate_limit_policies(args)
+
+
+def rate_limit_policies(args: GatewayArgs) -> list[dict[str, Any]]:
+    """The rate-limit service: asked by the proxies, configured by the controller, counting in Redis."""
+    s = args.settings
+    limit = s.rate_limit
+    if limit.redis_port is None:
+        return []
+    ratelimit = {"matchLabels": dict(RATELIMIT_SELECTOR)}
+    return [
+        _policy(
+            args,
+            s.namespace,
+            "ratelimit-from-proxies",
+            {
+                "podSelector": ratelimit,
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {"from": [_peer(s.proxy_namespace, proxy_pod_selector(args))], "ports": _tcp(RATELIMIT_PORT)}
+                ],
+            },
+        ),
+        _policy(
+            args,
+            s.namespace,
+            "controller-from-ratelimit",
+            {
+                "podSelector": {"matchLabels": dict(CONTROLLER_SELECTOR)},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": ratelimit}], "ports": _tcp(RATELIMIT_XDS_PORT)}],
+            },
+        ),
+        _policy(
+            args,
+            s.namespace,
+            "ratelimit-egress",
+            {
+                "podSelector": ratelimit,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"podSelector": {"matchLabels": dict(CONTROLLER_SELECTOR)}}],
+                        "ports": _tcp(RATELIMIT_XDS_PORT),
+                    },
+                    {"to": [{"ipBlock": {"cidr": c}} for c in limit.redis_cidrs], "ports": _tcp(limit.redis_port)},
+                ],
+            },
+        ),
+    ]
 
 
 class Gateway(pulumi.ComponentResource):

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, Model, PositiveInt, Problems, int32, matching
+from .base import Cidr, DnsLabel, Model, PositiveInt, Problems, int32, matching
 from .traffic import ControllerAutoscaling
 from .workload import Resources
 
@@ -57,6 +57,47 @@ class GatewayController(Model):
             )
         problems.raise_if_any("GatewayController")
         return self
+
+
+RedisUrl = Annotated[
+    str,
+    matching(
+        r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$", "host:port, e.g. rl.abc123.cache.amazonaws.com:6379"
+    ),
+]
+
+
+class GatewayRateLimit(Model):
+    """Envoy Gateway's global rate limit: the only way it counts requests per client address (its
+    local rate limit refuses a `Distinct` client selector). Envoy Gateway runs the rate-limit
+    service (`envoy-ratelimit`, in the controller's namespace); it counts in a Redis this program
+    does not create."""
+
+    redis_url: RedisUrl | None = Field(
+        None,
+        description="`host:port` of the Redis the rate-limit service counts in. Required while a route "
+        "sets `clientLimits.requestsPerSecond` (the default does): each route's BackendTrafficPolicy "
+        "then limits every client address to that rate.",
+    )
+    redis_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Where that Redis is (its subnets, or a /32): the rate-limit service's only egress "
+        "besides DNS and the controller.",
+    )
+
+    @model_validator(mode="after")
+    def _redis_reachable(self) -> GatewayRateLimit:
+        problems = Problems()
+        if self.redis_url is not None and not self.redis_cidrs:
+            problems.add(
+                ("redisCidrs",), [], f"must list where {self.redis_url} is: the namespace denies all other egress"
+            )
+        problems.raise_if_any("GatewayRateLimit")
+        return self
+
+    @property
+    def redis_port(self) -> int | None:
+        return None if self.redis_url is None else int(self.redis_url.rsplit(":", 1)[1])
 
 
 class GatewayShutdown(Model):
@@ -111,6 +152,9 @@ class GatewaySettings(Model):
         description="Envoy proxy container requests and limits.",
     )
     shutdown: GatewayShutdown = Field(GatewayShutdown(), description="How a proxy pod drains when it stops.")
+    rate_limit: GatewayRateLimit = Field(
+        GatewayRateLimit(), description="Per-client request rates on the routes (`routing.routes[].clientLimits`)."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> GatewaySettings:

@@ -310,6 +310,7 @@ class StackSettings(Model):
                 "goes to it: remove loadBalancer.weights",
             )
         if gateway:
+            self._check_gateway_client_limits(problems)
             taken = {
                 self.namespace.name: "namespace.name",
                 self.ingress_controller.namespace: "ingressController.namespace",
@@ -321,6 +322,19 @@ class StackSettings(Model):
                         value,
                         f"must differ from {taken[value]}: each namespace carries its own network policies",
                     )
+
+    def _check_gateway_client_limits(self, problems: Problems) -> None:
+        """Envoy Gateway counts requests per client only in its global rate limit (a Redis)."""
+        limited = [r.name for r in self.routing.routes if r.client_limits.requests_per_second is not None]
+        if limited and self.gateway.rate_limit.redis_url is None:
+            problems.add(
+                ("gateway", "rateLimit", "redisUrl"),
+                None,
+                f"is required: routes {', '.join(limited)} set clientLimits.requestsPerSecond, and Envoy "
+                "Gateway limits a rate per client address only with its global rate limit, which counts in "
+                "Redis (its local rate limit refuses per-client selectors). Set it (and redisCidrs), or set "
+                "those routes' clientLimits.requestsPerSecond to null",
+            )
 
     def _check_operations(self, problems: Problems) -> None:
         self._check_alerts(problems)

@@ -279,8 +279,15 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
             repository = str((reveal(r.inputs).get("repositoryOpts") or {}).get("repo", ""))
             release = f"{r.inputs.get('chart')} {r.inputs.get('version')}"
             _needed(found, "Helm repository", repository, "", release)
+            values = reveal(r.inputs).get("values") or {}
+            # Envoy Gateway's global rate limit counts in a Redis this program does not create.
+            redis = (((values.get("config") or {}).get("envoyGateway") or {}).get("rateLimit") or {}).get("backend")
+            if redis:
+                _needed(found, "controller", f"Redis at {redis['redis']['url']}",
+                        "Envoy Gateway's rate-limit service counts the per-client request rates in it "
+                        "(e.g. ElastiCache; gateway.rateLimit.redisCidrs must cover it)", release)
             # A chart that renders cert-manager objects (the adapter's serving certificate).
-            if ((reveal(r.inputs).get("values") or {}).get("certManager") or {}).get("enabled"):
+            if (values.get("certManager") or {}).get("enabled"):
                 for crd in ("certificates.cert-manager.io", "issuers.cert-manager.io"):
                     _needed(found, "CRD", crd, "cert-manager (issues the chart's serving certificate)", release)
         elif r.custom and r.type.startswith("aws:"):

@@ -16,6 +16,7 @@ from components.routes import RoutesArgs, route_annotations
 from config.loader import validate_settings
 from offline.crd_check import CrdChecker
 from offline.engine import Plan, Registration, run_stack
+from offline.prerequisites import prerequisites
 from offline.preview import format_plan
 from offline.render import check, render_plan
 from tests.conftest import MINIMAL_CONFIG, STACKS, config_error, problem_for, stack_settings
@@ -24,14 +25,17 @@ from tests.test_network import CONTROLLER
 from tests.upstream import MISSING, upstream_dir, upstream_file
 
 NGINX = "nginx.ingress.kubernetes.io"
+# Where the global rate limit counts (required while routes limit requests per client).
+RATE_LIMIT = {"redisUrl": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "redisCidrs": ["10.0.96.0/24"]}
+GW = {"enabled": True, "rateLimit": RATE_LIMIT}
 CANARY_IMAGE = "ghcr.io/subculture-collective/spywatcher-backend:v2.1.0"
 CUTOVER = {
-    "gateway": {"enabled": True},
+    "gateway": GW,
     "loadBalancer": {"weights": {"ingressNginx": 90, "envoyGateway": 10}},
     "canary": {"enabled": True, "image": CANARY_IMAGE},
 }
 SHIFTED = {**CUTOVER, "loadBalancer": {"weights": {"ingressNginx": 0, "envoyGateway": 100}}}
-GATEWAY_ONLY = {"gateway": {"enabled": True}, "ingressController": {"enabled": False}}
+GATEWAY_ONLY = {"gateway": GW, "ingressController": {"enabled": False}}
 APP = "spywatcher"  # production's app namespace
 PROXIES = "spywatcher-gateway"
 CONTROLLER_NS = "envoy-gateway-system"
@@ -87,14 +91,14 @@ def arn(plan: Plan, name: str) -> str:
 @pytest.mark.parametrize(
     ("overrides", "path", "words"),
     [
-        ({"gateway": {"enabled": True}}, "loadBalancer.weights", "is required when both"),
+        ({"gateway": GW}, "loadBalancer.weights", "is required when both"),
         (
-            {"gateway": {"enabled": True}, "loadBalancer": {"weights": {"ingressNginx": 60, "envoyGateway": 50}}},
+            {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 60, "envoyGateway": 50}}},
             "loadBalancer.weights.envoyGateway",
             "must sum to 100",
         ),
         (
-            {"gateway": {"enabled": True}, "loadBalancer": {"weights": {"ingressNginx": 101, "envoyGateway": -1}}},
+            {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 101, "envoyGateway": -1}}},
             "loadBalancer.weights.ingressNginx",
             "must be at most 100",
         ),
@@ -102,24 +106,24 @@ def arn(plan: Plan, name: str) -> str:
          "only ingressController is"),
         ({"ingressController": {"enabled": False}}, "ingressController.enabled", "at least one routing backend"),
         (
-            {"gateway": {"enabled": True}, "loadBalancer": {"type": "network", "weights": {"ingressNginx": 50,
+            {"gateway": GW, "loadBalancer": {"type": "network", "weights": {"ingressNginx": 50,
                                                                                           "envoyGateway": 50}}},
             "loadBalancer.type",
             "forwards a listener to a single target group",
         ),
         ({"loadBalancer": {"type": "network", "stickinessSeconds": 60}}, "loadBalancer.stickinessSeconds",
          "application load balancer only"),
-        ({**GATEWAY_ONLY, "gateway": {"enabled": True, "proxyNamespace": "spywatcher-staging"}},
+        ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "spywatcher-staging"}},
          "gateway.proxyNamespace", "must differ from namespace.name"),
-        ({**GATEWAY_ONLY, "gateway": {"enabled": True, "namespace": "ingress-nginx"}},
+        ({**GATEWAY_ONLY, "gateway": {**GW, "namespace": "ingress-nginx"}},
          "gateway.namespace", "must differ from ingressController.namespace"),
-        ({**GATEWAY_ONLY, "gateway": {"enabled": True, "proxyNamespace": "envoy-gateway-system"}},
+        ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "envoy-gateway-system"}},
          "gateway.proxyNamespace", "must differ from gateway.namespace"),
-        ({**GATEWAY_ONLY, "gateway": {"enabled": True, "minAvailable": 2}}, "gateway.minAvailable",
+        ({**GATEWAY_ONLY, "gateway": {**GW, "minAvailable": 2}}, "gateway.minAvailable",
          "below autoscaling.minReplicas"),
-        ({**GATEWAY_ONLY, "gateway": {"enabled": True, "controller": {"replicas": 1}}},
+        ({**GATEWAY_ONLY, "gateway": {**GW, "controller": {"replicas": 1}}},
          "gateway.controller.replicas", "must be at least 2"),
-        ({"gateway": {"enabled": True, "chartVersion": "1.9.0"}}, "gateway.chartVersion",
+        ({"gateway": {**GW, "chartVersion": "1.9.0"}}, "gateway.chartVersion",
          "a chart version such as v1.9.0"),
     ],
 )
@@ -397,7 +401,7 @@ def test_client_ip_hashing_is_one_per_route_choice_for_both() -> None:
 
 
 def test_behind_an_nlb_client_addresses_come_from_proxy_protocol() -> None:
-    settings = _settings(loadBalancer={"type": "network"}, gateway={"enabled": True},
+    settings = _settings(loadBalancer={"type": "network"}, gateway=GW,
                          ingressController={"enabled": False})
     spec = build_client_policy(_gateway_args(settings))["spec"]
     assert spec["proxyProtocol"] == {"optional": False} and "clientIPDetection" not in spec
@@ -457,7 +461,7 @@ def test_controller_values_are_keys_of_the_chart() -> None:
 def run_values() -> dict[str, Any]:
     from components.gateway import build_values
 
-    settings = _settings(gateway={"enabled": True}, ingressController={"enabled": False})
+    settings = _settings(gateway=GW, ingressController={"enabled": False})
     return build_values(_gateway_args(settings))
 
 
@@ -630,3 +634,90 @@ def test_preview_and_diff_show_the_new_objects(plans: dict[str, Plan], cutover: 
         assert ("create", created) in changes, sorted(changes)
     assert ("update", "aws:lb/listener:Listener::edge-https") in changes
     assert ("update", "aws:lb/targetGroup:TargetGroup::edge-nginx") not in changes
+
+
+# --- Per-client request rates (global rate limit) ---------------------------------------------------
+
+RATELIMIT = Peer(CONTROLLER_NS, {"app.kubernetes.io/name": "envoy-ratelimit",
+                                 "app.kubernetes.io/component": "ratelimit",
+                                 "app.kubernetes.io/managed-by": "envoy-gateway"})
+STAGING = "spywatcher-staging"
+
+
+def _staging_policy(plan: Plan, route: str) -> dict[str, Any]:
+    return obj(plan, "BackendTrafficPolicy", f"spywatcher-{route}", STAGING)["spec"]
+
+
+LIMITED_ROUTES = [
+    {"name": "frontend", "host": "frontend", "workload": "frontend", "clientLimits": {"requestsPerSecond": 7}},
+    {"name": "api", "host": "api", "workload": "backend", "clientLimits": {"requestsPerSecond": None}},
+]
+
+
+def test_each_route_limits_every_client_address_to_its_rate(gateway_only: Plan) -> None:
+    assert _staging_policy(gateway_only, "api")["rateLimit"] == {"global": {"rules": [
+        {"clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}],
+         "limit": {"requests": 50, "unit": "Second"}},
+        {"clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": "::/0"}}],
+         "limit": {"requests": 50, "unit": "Second"}},
+    ]}}
+    [release] = [r for r in gateway_only.of_type("kubernetes:helm.sh/v3:Release")
+                 if r.inputs["name"] == "envoy-gateway"]
+    assert release.inputs["values"]["config"]["envoyGateway"]["rateLimit"] == {
+        "backend": {"type": "Redis", "redis": {"url": "spywatcher-rl.abc123.cache.amazonaws.com:6379"}}}
+
+
+def test_a_route_without_a_rate_has_no_rate_limit_and_the_rate_is_the_routes_own() -> None:
+    plan = run_stack("staging", {**GATEWAY_ONLY, "routing": {"routes": LIMITED_ROUTES}})
+    assert "rateLimit" not in _staging_policy(plan, "api")
+    rules = _staging_policy(plan, "frontend")["rateLimit"]["global"]["rules"]
+    assert [r["limit"] for r in rules] == [{"requests": 7, "unit": "Second"}] * 2
+
+
+def test_per_client_rates_on_envoy_need_a_redis() -> None:
+    gateway = {"enabled": True}
+    error = config_error("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": LIMITED_ROUTES}})
+    message = problem_for(error, "gateway.rateLimit.redisUrl")
+    assert "routes frontend set clientLimits.requestsPerSecond" in message and "refuses per-client" in message
+    # No route limits a rate: no Redis needed, no rate-limit service, no policies for it.
+    unlimited = [{**r, "clientLimits": {"requestsPerSecond": None}} for r in LIMITED_ROUTES]
+    plan = run_stack("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": unlimited}})
+    assert all("rateLimit" not in _staging_policy(plan, r["name"]) for r in unlimited)
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "envoy-gateway"]
+    assert "rateLimit" not in release.inputs["values"]["config"]["envoyGateway"]
+    assert not [o for o in plan.k8s_objects() if "ratelimit" in o["metadata"]["name"]]
+
+
+@pytest.mark.parametrize(("rate_limit", "path", "text"), [
+    ({"redisUrl": "redis.internal:6379"}, "gateway.rateLimit.redisCidrs", "must list where redis.internal:6379 is"),
+    ({"redisUrl": "redis://redis.internal:6379", "redisCidrs": ["10.0.96.0/24"]}, "gateway.rateLimit.redisUrl",
+     "host:port"),
+    ({"redisUrl": "redis.internal", "redisCidrs": ["10.0.96.0/24"]}, "gateway.rateLimit.redisUrl", "host:port"),
+])
+def test_a_redis_must_be_a_host_and_port_with_its_network(rate_limit: dict[str, Any], path: str, text: str) -> None:
+    error = config_error("staging", {**GATEWAY_ONLY, "gateway": {"enabled": True, "rateLimit": rate_limit}})
+    assert text in problem_for(error, path)
+
+
+def test_only_the_proxies_ask_the_rate_limit_service_and_it_reaches_only_redis(gateway_only: Plan) -> None:
+    proxy = Peer(PROXIES, PROXY_LABELS)
+    controller = Peer(CONTROLLER_NS, {"control-plane": "envoy-gateway", "app.kubernetes.io/name": "gateway-helm",
+                                      "app.kubernetes.io/instance": "envoy-gateway"})
+    assert allowed(gateway_only, proxy, RATELIMIT, 8081)
+    assert not allowed(gateway_only, Peer(STAGING, {"app": "x"}), RATELIMIT, 8081)
+    assert not allowed(gateway_only, Peer(PROXIES, {"app": "debug"}), RATELIMIT, 8081)
+    assert allowed(gateway_only, RATELIMIT, controller, 18001), "its rules come from the controller"
+    assert not allowed(gateway_only, proxy, controller, 18001)
+    assert allowed(gateway_only, RATELIMIT, Peer(None, ip="10.0.96.20"), 6379)
+    assert not allowed(gateway_only, RATELIMIT, Peer(None, ip="10.0.96.20"), 6380)
+    assert not allowed(gateway_only, RATELIMIT, Peer(None, ip="10.0.97.20"), 6379)
+    assert not allowed(gateway_only, controller, Peer(None, ip="10.0.96.20"), 6379)
+
+
+def test_the_redis_is_a_prerequisite(gateway_only: Plan) -> None:
+
+
+    [redis] = [p for p in prerequisites(gateway_only) if p.name.startswith("Redis")]
+    assert (redis.section, redis.name, redis.needed_by) == (
+        "controller", "Redis at spywatcher-rl.abc123.cache.amazonaws.com:6379",
+        ("oci://docker.io/envoyproxy/gateway-helm v1.9.0",))
