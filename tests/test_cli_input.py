@@ -261,7 +261,7 @@ def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["rendr"]) == 2
     assert capsys.readouterr().err == (
         "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, mutation, "
-        "docs; --help lists them)\n"
+        "locks, docs; --help lists them)\n"
     )
 
 
