@@ -1,0 +1,134 @@
+"""The diff reports' formatting edges, compared with the exact output: a value at the width limit
+and one past it, backticks inside a Markdown code block, list items addressed by their port, and
+the notes. Every expected string is written out by hand from offline/report.py's documented format
+(`+`/`-`/`~`, five spaces, the path, JSON values, `…` at 240 characters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offline.changes import MISSING, Change, diff_snapshots, diff_values, leaves
+from offline.report import markdown, show, text
+from offline.snapshot import Resource, Snapshot
+
+OPTIONS = {"parent": "stack", "provider": "", "protect": False, "dependsOn": [], "customTimeouts": {},
+           "deleteBeforeReplace": False, "ignoreChanges": [], "retainOnDelete": False}
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap::cfg"
+
+
+def snap(inputs: Any, **options: Any) -> Snapshot:
+    return Snapshot("s", {}, {CONFIG_MAP: Resource(CONFIG_MAP, {**OPTIONS, **options}, inputs)})
+
+
+def test_a_value_of_exactly_240_characters_is_shown_whole() -> None:
+    assert show("x" * 238) == '"' + "x" * 238 + '"'  # 240 characters with its quotes
+
+
+def test_a_longer_value_is_cut_to_240_characters_ending_in_an_ellipsis() -> None:
+    shown = show("x" * 239)  # 241 characters as JSON
+    assert shown == '"' + "x" * 238 + "…"
+    assert len(shown) == 240
+
+
+def test_values_are_json_with_sorted_keys_and_unicode_kept() -> None:
+    assert show({"b": 1, "a": [True, None]}) == '{"a": [true, null], "b": 1}'
+    assert show("café → ok") == '"café → ok"'
+
+
+def test_items_with_a_unique_port_are_addressed_by_it() -> None:
+    old = {"ports": [{"port": 80, "protocol": "TCP"}, {"port": 443, "protocol": "TCP"}]}
+    new = {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}]}
+    assert diff_values(old, new) == [
+        Change("ports[port=8443]", MISSING, {"port": 8443, "protocol": "TCP"}),
+        Change("ports[port=80]", {"port": 80, "protocol": "TCP"}, MISSING),
+    ]
+    assert list(leaves(new)) == [("ports[port=443].port", 443), ("ports[port=443].protocol", "TCP"),
+                                 ("ports[port=8443].port", 8443), ("ports[port=8443].protocol", "TCP")]
+
+
+def test_the_first_unique_key_wins_in_the_documented_order() -> None:
+    """name, key, topologyKey, type, port: `type` repeats here, so `port` addresses the items."""
+    old = [{"type": "A", "port": 1, "v": 1}, {"type": "A", "port": 2, "v": 1}]
+    new = [{"type": "A", "port": 1, "v": 1}, {"type": "A", "port": 2, "v": 2}]
+    assert diff_values({"l": old}, {"l": new}) == [Change("l[port=2].v", 1, 2)]
+    named = [{"name": "n", "type": "T", "port": 1}]
+    assert diff_values({"l": named}, {"l": [{**named[0], "port": 2}]}) == [Change("l[name=n].port", 1, 2)]
+
+
+def test_the_text_report_of_every_kind_of_change() -> None:
+    old = snap({"data": {"keep": "1", "gone": "x", "long": "a"}}, protect=True)
+    new = snap({"data": {"keep": "1", "new": "y", "long": "b" * 239}}, parent="other::p")
+    deleted = diff_snapshots("gone", snap({"data": {}}, protect=True), None)
+    assert text("base → head", [diff_snapshots("staging", old, new), deleted]) == "\n".join([
+        "Offline plan diff: base → head",
+        "",
+        "stack staging: 0 to create, 1 to update, 0 to delete, 0 unchanged",
+        f"~ {CONFIG_MAP}",
+        "!     parent changed: the URN changes, so Pulumi replaces the resource unless it has an alias",
+        '~     (options).parent: "stack" → "other::p"',
+        "~     (options).protect: true → false",
+        '-     data.gone: "x"',
+        '~     data.long: "a" → "' + "b" * 238 + "…",
+        '+     data.new: "y"',
+        "",
+        "stack gone: 0 to create, 0 to update, 1 to delete, 0 unchanged",
+        f"- {CONFIG_MAP}",
+        "!     protected: `pulumi up` refuses to delete it until protect is turned off",
+        "",
+    ])
+
+
+def test_a_renamed_object_is_noted() -> None:
+    old = snap({"metadata": {"name": "a", "namespace": "n"}})
+    new = snap({"metadata": {"name": "b", "namespace": "n"}})
+    [change] = diff_snapshots("s", old, new).resources
+    assert change.notes == ("name or namespace changed: Kubernetes sees a new object, Pulumi replaces it",)
+
+
+def section(report: str) -> str:
+    """The one stack's <details> section of a Markdown report."""
+    return "<details>" + report.split("<details>")[1].split("</details>")[0] + "</details>"
+
+
+def test_markdown_fence_is_three_backticks_without_backticks_in_the_lines() -> None:
+    diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "b"}}))
+    assert section(markdown("t", [diff])) == "\n".join([
+        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to delete, 0 unchanged</summary>",
+        "",
+        "```diff",
+        f"~ {CONFIG_MAP}",
+        '~     data.v: "a" → "b"',
+        "```",
+        "",
+        "</details>",
+    ])
+
+
+def test_markdown_fence_is_longer_than_the_longest_run_of_backticks() -> None:
+    diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "x ```` y ``"}}))
+    assert section(markdown("t", [diff])) == "\n".join([
+        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to delete, 0 unchanged</summary>",
+        "",
+        "`````diff",
+        f"~ {CONFIG_MAP}",
+        '~     data.v: "a" → "x ```` y ``"',
+        "`````",
+        "",
+        "</details>",
+    ])
+
+
+def test_markdown_a_run_of_two_backticks_keeps_the_fence_at_three() -> None:
+    diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "``"}}))
+    assert section(markdown("t", [diff])).splitlines()[2:6] == [
+        "```diff", f"~ {CONFIG_MAP}", '~     data.v: "a" → "``"', "```"]
+
+
+def test_markdown_escapes_html_in_labels_and_title() -> None:
+    diff = diff_snapshots("a<b>", snap({"data": {}}), snap({"data": {}}))
+    report = markdown("x & <y>", [diff])
+    assert report.splitlines()[3] == "<code>x &amp; &lt;y&gt;</code>"
+    assert report.splitlines()[7] == "| <code>a&lt;b&gt;</code> | no changes | 0 | 0 | 0 | 1 |"
+    assert section(report).splitlines()[:4] == [
+        "<details><summary><code>a&lt;b&gt;</code>: no changes (1 resources)</summary>", "", "```text",
+        "No changes."]
