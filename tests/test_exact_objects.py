@@ -513,6 +513,40 @@ CRONJOB: Any = {
     },
 }
 
+SCHEDULE_META: Any = {
+    "labels": {
+        "app.kubernetes.io/component": "frontend",
+        "app.kubernetes.io/instance": "spywatcher-all-options",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/name": "spywatcher",
+        "app.kubernetes.io/part-of": "spywatcher",
+        "app.kubernetes.io/version": "v2.0.0",
+    },
+    "name": "spywatcher-frontend-schedule",
+    "namespace": "spywatcher-all",
+}
+
+# The schedule's identity: no token on the account itself (only its CronJob's pod mounts one), and
+# a Role that may get and patch exactly its own HPA.
+SCHEDULE_RBAC: Any = {
+    "ServiceAccount": {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+                       "metadata": SCHEDULE_META},
+    "Role": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": SCHEDULE_META,
+        "rules": [{"apiGroups": ["autoscaling"], "resourceNames": ["spywatcher-frontend-hpa"],
+                   "resources": ["horizontalpodautoscalers"], "verbs": ["get", "patch"]}],
+    },
+    "RoleBinding": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": SCHEDULE_META,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "spywatcher-frontend-schedule"},
+        "subjects": [{"kind": "ServiceAccount", "name": "spywatcher-frontend-schedule", "namespace": "spywatcher-all"}],
+    },
+}
+
 JOB: Any = {
     "activeDeadlineSeconds": 600,
     "backoffLimit": 0,
@@ -609,8 +643,8 @@ def staging(plans: dict[str, Plan]) -> Plan:
 
 
 @pytest.fixture(scope="module")
-def all_options() -> Plan:
-    return run_stack("all-options")
+def all_options(fixture_plans: dict[str, Plan]) -> Plan:
+    return fixture_plans["all-options"]
 
 
 def test_dns_is_the_only_egress_every_pod_has(staging: Plan) -> None:
@@ -683,6 +717,11 @@ def test_prometheus_adapter_release_is_exact(all_options: Plan) -> None:
 def test_schedule_cronjob_is_exact(all_options: Plan) -> None:
     """Deadlines, history, Forbid, its own token (it patches the HPA) and a non-root kubectl."""
     assert all_options.k8s("CronJob", "spywatcher-frontend-night") == CRONJOB
+
+
+@pytest.mark.parametrize("kind", ["ServiceAccount", "Role", "RoleBinding"])
+def test_schedule_rbac_is_exact(all_options: Plan, kind: str) -> None:
+    assert all_options.k8s(kind, "spywatcher-frontend-schedule") == SCHEDULE_RBAC[kind]
 
 
 def test_migration_job_is_exact(all_options: Plan) -> None:
