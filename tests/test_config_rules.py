@@ -291,10 +291,12 @@ def test_secret_and_env_must_not_share_a_name() -> None:
 
 
 def test_the_stack_files_are_valid() -> None:
-    for stack in ("staging", "production"):
+    """Both keep the guide's minimum of 2 replicas (zero downtime); staging caps the maximum lower."""
+    for stack, maximum in (("staging", (4, 3)), ("production", (10, 5))):
         settings = stack_settings(stack)
-        assert settings.backend.autoscaling.min_replicas >= 2, "zero-downtime needs two replicas at least"
-        assert settings.frontend.autoscaling.min_replicas >= 2
+        backend, frontend = settings.backend.autoscaling, settings.frontend.autoscaling
+        assert (backend.min_replicas, frontend.min_replicas) == (2, 2)
+        assert (backend.max_replicas, frontend.max_replicas) == maximum
 
 
 def test_defaults_are_the_guide_values() -> None:
@@ -316,7 +318,7 @@ def test_defaults_are_the_guide_values() -> None:
     assert (check.path, check.interval_seconds, check.timeout_seconds) == ("/health/live", 30, 5)
     assert (check.healthy_threshold, check.unhealthy_threshold) == (2, 3)
     assert lb.deregistration_delay_seconds == 60
-    assert lb.deletion_protection and lb.cross_zone and lb.enable_http2 and lb.protect
+    assert (lb.cross_zone, lb.enable_http2, lb.idle_timeout_seconds) == (True, True, 60)
     assert controller.chart_version == "4.15.1" and controller.load_balance == "ewma"
     assert (
         controller.upstream_keepalive_connections,

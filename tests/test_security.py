@@ -17,6 +17,7 @@ from offline.engine import Plan, run_stack
 from tests.conftest import config_error, problem_for
 from tests.helm import UPSTREAM
 from tests.netpol import Peer, allowed
+from tests.test_traffic import ingresses
 
 APP = {"production": "spywatcher", "staging": "spywatcher-staging", "all-options": "spywatcher-all"}
 LB_SUBNETS = {
@@ -203,8 +204,8 @@ def test_no_client_header_chooses_the_upstream_host(plan: Plan) -> None:
     config = values(plan)["controller"]["config"]
     assert config.get("use-forwarded-headers", "false") == "false"
     assert config["allow-snippet-annotations"] == "false"
-    for ingress in (o for o in plan.k8s_objects() if o["kind"] == "Ingress"):
-        annotations = ingress["metadata"].get("annotations", {})
+    for ingress in ingresses(plan):
+        annotations = ingress["metadata"]["annotations"]
         vhost = annotations.get("nginx.ingress.kubernetes.io/upstream-vhost")
         assert vhost is None or "$" not in vhost, ingress["metadata"]["name"]
         assert not any(k.endswith("-snippet") for k in annotations), ingress["metadata"]["name"]
@@ -350,7 +351,7 @@ def test_hsts_is_configurable_and_alb_only() -> None:
 
 
 def test_every_route_limits_each_client(plan: Plan) -> None:
-    for obj in (o for o in plan.k8s_objects() if o["kind"] == "Ingress"):
+    for obj in ingresses(plan):
         annotations = obj["metadata"]["annotations"]
         assert annotations["nginx.ingress.kubernetes.io/limit-connections"] == "50", obj["metadata"]["name"]
         assert annotations["nginx.ingress.kubernetes.io/limit-rps"] == "50", obj["metadata"]["name"]

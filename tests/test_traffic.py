@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -19,6 +18,16 @@ HOSTS = {
 NGINX = "nginx.ingress.kubernetes.io"
 # Every route's default per-client limits (routing.routes[].clientLimits).
 LIMITS = {f"{NGINX}/limit-connections": "50", f"{NGINX}/limit-rps": "50"}
+# The Ingress objects of the default routes, in registration order (a loop over them must not be empty).
+ROUTE_INGRESSES = ["spywatcher-frontend", "spywatcher-api", "spywatcher-socketio"]
+
+# The stack files' subnets and certificates; the ids AWS would assign are offline/mock_outputs.py's.
+SUBNETS = {"staging": ["subnet-0f1e2d3c4b5a60001", "subnet-0f1e2d3c4b5a60002"],
+           "production": ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"]}
+CERTIFICATES = {"staging": "arn:aws:acm:us-east-1:111122223333:certificate/7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+                "production": "arn:aws:acm:us-east-1:111122223333:certificate/0b6e8f1c-2d4a-4c3e-9f7b-1a2b3c4d5e6f"}
+EDGE_SG = "sg-8b9253562514e82a"
+TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-nginx-ff983e1/ff983e1ae7346409"
 
 
 def release(plan: Plan) -> Registration:
@@ -127,11 +136,11 @@ def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
     assert binding["spec"]["targetGroupARN"] == plan.outputs["targetGroupArn"]
     # Pulumi names the target group (`edge-nginx-<7 hex>`); the ARN carries that name.
     assert "name" not in target_group.inputs
-    assert re.search(r":targetgroup/edge-nginx-[0-9a-f]{7}/", binding["spec"]["targetGroupARN"])
+    assert binding["spec"]["targetGroupARN"] == TARGET_GROUP_ARN
     [rule] = binding["spec"]["networking"]["ingress"]
     # The load balancer's own security group may reach the pods.
     assert rule["from"] == [{"securityGroup": {"groupID": balancer.inputs["securityGroups"][0]}}]
-    assert rule["from"][0]["securityGroup"]["groupID"].startswith("sg-")
+    assert rule["from"][0]["securityGroup"]["groupID"] == EDGE_SG
     assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
     registration = plan.get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets")
     assert release(plan).urn in registration.depends_on
@@ -190,16 +199,24 @@ def test_socketio_route_is_sticky_on_a_service_of_its_own(plan: Plan) -> None:
     assert dedicated["ports"] == [{"name": "http", "port": 3001, "targetPort": "http", "protocol": "TCP"}]
 
 
+def ingresses(plan: Plan) -> list[dict[str, Any]]:
+    """The stack's Ingress objects, checked to be the default routes' three."""
+    found = [o for o in plan.k8s_objects() if o["kind"] == "Ingress"]
+    assert [o["metadata"]["name"] for o in found] == ROUTE_INGRESSES
+    return found
+
+
 def test_no_load_balancer_annotations_on_nginx_ingresses(plan: Plan) -> None:
-    for obj in plan.k8s_objects():
-        if obj["kind"] == "Ingress":
-            keys = obj["metadata"].get("annotations", {})
-            assert all(k.startswith(f"{NGINX}/") for k in keys), keys
-            assert "tls" not in obj["spec"], "TLS ends at the load balancer"
+    for obj in ingresses(plan):
+        keys = obj["metadata"]["annotations"]
+        assert [k for k in keys if not k.startswith(f"{NGINX}/")] == [], keys
+        assert "tls" not in obj["spec"], "TLS ends at the load balancer"
 
 
 def test_routes_wait_for_the_controller(plan: Plan) -> None:
-    for r in plan.of_type("kubernetes:networking.k8s.io/v1:Ingress"):
+    routes = plan.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert [r.name for r in routes] == ["routes-frontend", "routes-api", "routes-socketio"]
+    for r in routes:
         assert release(plan).urn in r.depends_on, r.name
 
 
@@ -225,7 +242,7 @@ def test_application_load_balancer(plan: Plan) -> None:
     assert "name" not in inputs and "namePrefix" not in inputs  # Pulumi names it: replaceable
     assert balancer.delete_before_replace is False
     assert inputs["tags"]["Name"] == f"spywatcher-{plan.stack}"
-    assert len(inputs["subnets"]) >= 2
+    assert inputs["subnets"] == SUBNETS[plan.stack]
     # Production: AWS deletion protection and Pulumi `protect`; staging: neither, so it can be destroyed.
     assert inputs["enableDeletionProtection"] is (plan.stack == "production")
     assert balancer.protect is (plan.stack == "production")
@@ -233,8 +250,7 @@ def test_application_load_balancer(plan: Plan) -> None:
     assert inputs["enableHttp2"] is True
     assert inputs["dropInvalidHeaderFields"] is True
     assert inputs["idleTimeout"] == 60
-    [group] = inputs["securityGroups"]
-    assert group.startswith("sg-")
+    assert inputs["securityGroups"] == [EDGE_SG]
 
 
 def test_target_group(plan: Plan) -> None:
@@ -259,7 +275,7 @@ def test_listeners_redirect_and_terminate_tls(plan: Plan) -> None:
     https = listeners[443]
     assert https["protocol"] == "HTTPS"
     assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"  # no CBC ciphers
-    assert https["certificateArn"].startswith("arn:aws:acm:us-east-1:111122223333:certificate/")
+    assert https["certificateArn"] == CERTIFICATES[plan.stack]
     assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": plan.outputs["targetGroupArn"]}]
 
 
@@ -282,9 +298,9 @@ def test_production_protects_the_load_balancer(plans: dict[str, Plan]) -> None:
 
 def test_outputs_and_dns(plans: dict[str, Plan]) -> None:
     for stack, plan in plans.items():
-        assert plan.outputs["loadBalancerDnsName"].endswith(".elb.us-east-1.amazonaws.com")
+        assert plan.outputs["loadBalancerDnsName"] == "edge-a1cb100-a1cb100f57.elb.us-east-1.amazonaws.com"
         assert plan.outputs["loadBalancerZoneId"] == "Z35SXDOTRQ7X7K"
-        assert plan.outputs["targetGroupArn"].startswith("arn:aws:elasticloadbalancing:")
+        assert plan.outputs["targetGroupArn"] == TARGET_GROUP_ARN
         records = {r.inputs["name"]: r.inputs for r in plan.of_type("aws:route53/record:Record")}
         if stack == "production":
             assert set(records) == set(HOSTS[stack])
@@ -299,9 +315,12 @@ def test_outputs_and_dns(plans: dict[str, Plan]) -> None:
 def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
     provider = one(plan, "pulumi:providers:aws")
     assert provider.inputs["region"] == "us-east-1"
-    for r in plan:
-        if r.type.startswith("aws:"):
-            assert r.provider.startswith(provider.urn), r.name
+    aws = [r for r in plan if r.type.startswith("aws:")]
+    # staging: the load balancer, its listeners, target group and security group with 3 rules;
+    # production adds 2 DNS records, the web ACL and its association, 4 alarms, their topic, a dashboard.
+    assert len(aws) == {"staging": 8, "production": 18}[plan.stack]
+    for r in aws:
+        assert r.provider.startswith(provider.urn), r.name
 
 
 def test_network_load_balancer_variant() -> None:

@@ -133,6 +133,15 @@ def test_requests_and_limits(plan: Plan, workload: str) -> None:
     }
 
 
+# Non-root ids of the images (node: 1000, nginx-unprivileged: 101) and the writable scratch dirs
+# of a read-only root filesystem.
+USER = {"backend": (1000, 1000), "frontend": (101, 101)}
+SCRATCH = {
+    "backend": {"scratch-tmp": "/tmp"},
+    "frontend": {"scratch-tmp": "/tmp", "scratch-var-cache-nginx": "/var/cache/nginx", "scratch-var-run": "/var/run"},
+}
+
+
 @pytest.mark.parametrize("workload", WORKLOADS)
 def test_pod_security_and_spread(plan: Plan, workload: str) -> None:
     pod = _deployment(plan, workload)["spec"]["template"]["spec"]
@@ -144,11 +153,10 @@ def test_pod_security_and_spread(plan: Plan, workload: str) -> None:
     assert security["allowPrivilegeEscalation"] is False
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"] == {"drop": ["ALL"]}
-    assert security["runAsUser"] >= 1
+    assert (security["runAsUser"], security["runAsGroup"]) == USER[workload]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    assert "/tmp" in mounts.values()
-    assert set(mounts) == set(volumes) and all("emptyDir" in v for v in volumes.values())
+    assert mounts == SCRATCH[workload]
+    assert pod["volumes"] == [{"name": name, "emptyDir": {"sizeLimit": "64Mi"}} for name in SCRATCH[workload]]
     spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
     selector = _deployment(plan, workload)["spec"]["selector"]["matchLabels"]
     assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
@@ -249,9 +257,11 @@ def test_namespace_baseline(plan: Plan) -> None:
     }]
     # Every namespaced object waits for the namespace.
     namespace_urn = plan.get("kubernetes:core/v1:Namespace", "app-namespace").urn
-    for r in plan:
-        if r.is_kubernetes_object and r.inputs["kind"] in ("Deployment", "ResourceQuota", "LimitRange"):
-            assert namespace_urn in r.depends_on, f"{r.name} does not wait for the namespace"
+    waiting = [r for r in plan if r.is_kubernetes_object and r.inputs["kind"] in ("Deployment", "ResourceQuota",
+                                                                                   "LimitRange")]
+    assert sorted(r.name for r in waiting) == ["app-limits", "app-quota", "backend-deployment", "frontend-deployment"]
+    for r in waiting:
+        assert namespace_urn in r.depends_on, f"{r.name} does not wait for the namespace"
 
 
 def test_app_settings_in_a_configmap(plans: dict[str, Plan]) -> None:
