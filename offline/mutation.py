@@ -93,6 +93,22 @@ def _mutmut(argv: list[str]) -> int:
     return 0
 
 
+def _generate() -> int:
+    """Write (or refresh) the mutants without running any (cwd: the work copy)."""
+    _patch_mutmut()
+    from mutmut.__main__ import create_mutants
+    from mutmut.mutation.trampoline import set_mutant_under_test
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, setup_source_paths
+
+    set_mutant_under_test("mutant_generation")
+    Path("mutants").mkdir(exist_ok=True)
+    copy_src_dir()
+    copy_also_copy_files()
+    setup_source_paths()
+    create_mutants(1)
+    return 0
+
+
 def _collect() -> int:
     """Print every mutant's name, file, exit code and diff as JSON (cwd: the work copy)."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
@@ -238,6 +254,24 @@ def _entry_lines(original: str, source: str) -> list[str]:
     return [text]
 
 
+def stratified_sample(names: list[str], size: int, seed: int) -> list[str]:
+    """About `size` mutants, each package's share in proportion to its mutants (rounded up).
+
+    Each package's mutants are shuffled once by `seed`, and the sample takes a prefix of that
+    order, so a larger sample keeps every mutant of a smaller one: extending a sample only runs the
+    new mutants.
+    """
+    by_package: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(names):
+        by_package[Mutant(name, "", None, "").package].append(name)
+    chosen: list[str] = []
+    for package, members in sorted(by_package.items()):
+        order = list(members)
+        random.Random(f"{seed}:{package}").shuffle(order)
+        chosen += order[:math.ceil(min(size, len(names)) * len(members) / len(names))]
+    return sorted(chosen)
+
+
 @dataclass
 class Score:
     killed: int = 0
@@ -302,16 +336,16 @@ def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | No
         lines += [scope, ""]
     if sampled:
         low, high = wilson(total.killed, total.killed + total.survived)
-        lines.append(f"Random sample of {sampled} mutants: score {total.text()}, 95 % interval "
-                     f"{100 * low:.1f}–{100 * high:.1f} %.")
-    lines += ["", "| package | score | killed | survived | excused | not run |",
-              "| --- | --- | --- | --- | --- | --- |"]
+        lines.append(f"Stratified random sample of {len(mutants)} mutants (in proportion to each package's "
+                     f"mutants): score {total.text()}, 95 % interval {100 * low:.1f}–{100 * high:.1f} %.")
+    lines += ["", "| package | score | 95 % interval | killed | survived | excused | not run |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     for package in sorted(per_package):
         s = per_package[package]
-        shown = "n/a" if s.value is None else f"{100 * s.value:.1f} %"
-        lines.append(f"| {package} | {shown} | {s.killed} | {s.survived} | {s.excused} | {s.not_run} |")
-    shown = "n/a" if total.value is None else f"{100 * total.value:.1f} %"
-    lines.append(f"| **all** | **{shown}** | {total.killed} | {total.survived} | {total.excused} | {total.not_run} |")
+        lines.append(f"| {package} | {_shown(s)} | {_interval(s)} | {s.killed} | {s.survived} | {s.excused} "
+                     f"| {s.not_run} |")
+    lines.append(f"| **all** | **{_shown(total)}** | {_interval(total)} | {total.killed} | {total.survived} "
+                 f"| {total.excused} | {total.not_run} |")
     unused = [e for e in skips if id(e) not in used]
     if unused and not sampled and total.not_run == 0:
         lines += ["", "## Stale skip entries (no surviving mutant matches them)", ""]
@@ -321,6 +355,17 @@ def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | No
         status = "no test reaches it" if mutant.code == 33 else "survived"
         lines += [f"### {mutant.name} ({status})", "", "```diff", mutant.diff.strip(), "```", ""]
     return "\n".join(lines) + "\n"
+
+
+def _shown(s: Score) -> str:
+    return "n/a" if s.value is None else f"{100 * s.value:.1f} %"
+
+
+def _interval(s: Score) -> str:
+    if s.value is None:
+        return "n/a"
+    low, high = wilson(s.killed, s.killed + s.survived)
+    return f"{100 * low:.1f}–{100 * high:.1f} %"
 
 
 def _mutmut_version() -> str:
@@ -341,10 +386,16 @@ def main(argv: list[str]) -> int:
         return _mutmut(argv[1:])
     if argv[:1] == ["_collect"]:
         return _collect()
+    if argv[:1] == ["_generate"]:
+        return _generate()
     parser = argparse.ArgumentParser(prog="python -m offline mutation", description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", default=[],
                         help="mutant names to run, as globs (e.g. 'config.schedule.*'); default: all")
-    parser.add_argument("--sample", type=int, help="run a random sample of this many mutants (an estimate)")
+    parser.add_argument("--sample", type=int,
+                        help="run a random sample of about this many mutants, stratified by package (an estimate); "
+                             "mutants with a result are not run again")
+    parser.add_argument("--retest", action="store_true",
+                        help="with --sample: run the sample's survivors again too (after adding tests)")
     parser.add_argument("--seed", type=int, default=18, help="seed of --sample")
     parser.add_argument("--report-only", action="store_true", help="write the report from the last results")
     args = parser.parse_args(argv)
@@ -355,20 +406,26 @@ def main(argv: list[str]) -> int:
         return 1
     started = datetime.now(UTC)
     names: list[str] = list(args.only)
+    run_names = names
     if not args.report_only:
         sync_work_copy()
-        if args.sample:
-            known = [m.name for m in collect_results()]
-            if not known:  # generate the mutants first (runs no mutant)
-                _run_in_work(["_mutmut", "run", "--max-children", "1", "nothing.matches.this"])
-                known = [m.name for m in collect_results()]
-            names = sorted(random.Random(args.seed).sample(sorted(known), min(args.sample, len(known))))
-        run = _run_in_work(["_mutmut", "run", "--max-children", "1", *names])
-        if run.returncode not in (0, 1):
+    if args.sample:
+        if not args.report_only:  # new or changed functions' mutants lose their result
+            _run_in_work(["_generate"], capture=True)
+        known = {m.name: m.code for m in collect_results()}
+        names = stratified_sample(sorted(known), args.sample, args.seed)
+        run_names = [n for n in names if known[n] is None or (args.retest and known[n] in SURVIVED)]
+        print(f"sample: {len(names)} mutants, {len(run_names)} to run")
+    if not args.report_only and (run_names or not args.sample):
+        run = _run_in_work(["_mutmut", "run", "--max-children", "1", *run_names])
+        if run.returncode != 0:
             print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
             return 1
     mutants = collect_results()
-    if names:
+    if args.sample:
+        chosen = set(names)
+        mutants = [m for m in mutants if m.name in chosen]
+    elif names:
         import fnmatch
 
         mutants = [m for m in mutants if any(fnmatch.fnmatch(m.name, n) for n in names)]

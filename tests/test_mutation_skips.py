@@ -9,6 +9,8 @@ import pytest
 from offline import mutation
 from offline.mutation import Mutant, load_skips, score, skip_for, skip_problems
 
+ROOT = Path(__file__).resolve().parent.parent
+
 SOURCE = '''
 from pydantic import BaseModel, model_validator
 
@@ -130,6 +132,32 @@ def test_the_sample_interval_brackets_the_observed_score() -> None:
     low, high = mutation.wilson(90, 100)
     assert (round(low, 3), round(high, 3)) == (0.826, 0.945)
     assert mutation.wilson(0, 0) == (0.0, 1.0)
+
+
+def test_mutmut_copies_every_module_of_offline_the_tests_import() -> None:
+    """offline/simulate is mutated (a source path); the rest of offline/ is copied file by file, and
+    a module missing from the list fails the whole run at collection ("failed to collect stats")."""
+    import tomllib
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    entries = {path.relative_to(ROOT).as_posix() for path in (ROOT / "offline").iterdir()
+               if path.name not in ("simulate", "__pycache__")}
+    assert entries <= set(settings["also_copy"]), sorted(entries - set(settings["also_copy"]))
+    assert "offline/simulate" in settings["source_paths"]
+
+
+def test_the_sample_is_stratified_by_package_and_a_larger_one_extends_it() -> None:
+    names = ([f"config.a.x_f__mutmut_{i}" for i in range(600)]
+             + [f"components.b.x_g__mutmut_{i}" for i in range(300)]
+             + [f"policy.spywatcher_policies.x_h__mutmut_{i}" for i in range(100)])
+    small = mutation.stratified_sample(names, 100, seed=18)
+    packages = [Mutant(n, "", None, "").package for n in small]
+    assert (packages.count("config"), packages.count("components"), packages.count("policy")) == (60, 30, 10)
+    assert small == mutation.stratified_sample(list(reversed(names)), 100, seed=18)
+    assert small != mutation.stratified_sample(names, 100, seed=19)
+    larger = mutation.stratified_sample(names, 250, seed=18)
+    assert len(larger) == 250 and set(small) < set(larger)
+    assert sorted(mutation.stratified_sample(names, 5000, seed=18)) == sorted(names)
 
 
 def test_mutmut_mutates_pydantic_after_validators_and_keeps_one_validator() -> None:
