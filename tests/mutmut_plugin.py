@@ -18,11 +18,21 @@
    and tears a module's fixtures down each time it moves to another module, so a module's shared
    plan could be built again and again within one mutant's run. The tests are put back in file
    order (the same tests, only grouped), so each module's fixtures are built once per run.
+
+4. mutmut forks each mutant's pytest from a server that has only collected the tests. The pulumi
+   SDKs load their resource modules lazily, on first use, so every mutant's first stack paid
+   seconds of module loading again. The server loads them once, after collection: the modules a
+   clean run of every stack loads (listed by a separate process) that sit lazily in sys.modules
+   are loaded. Only third-party modules are loaded this way and no program function runs in the
+   server, so nothing a mutant changes can be computed before it is switched on.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -74,3 +84,41 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     order = {id(item): index for index, item in enumerate(items)}
     items.sort(key=lambda item: (str(item.path), order[id(item)]))
+
+
+_LISTING = """
+import json, sys
+from offline.engine import run_stack
+from offline.stackfile import fixture_names, stack_names
+for stack in [*stack_names(), *fixture_names()]:
+    run_stack(stack)
+print(json.dumps(list(sys.modules)))
+"""
+
+
+def load_what_the_program_loads() -> int:
+    """Load the lazily imported modules a run of every stack loads; how many were loaded."""
+    env = {**os.environ, "MUTANT_UNDER_TEST": ""}
+    listed = subprocess.run([sys.executable, "-c", _LISTING], capture_output=True, text=True, env=env, check=False)
+    if listed.returncode != 0:
+        return 0  # only a speed-up: each mutant then loads them itself
+    names = json.loads(listed.stdout.splitlines()[-1])
+    tried: set[str] = set()
+    while True:  # loading a package can put more of its modules in sys.modules, lazily
+        lazy = [n for n in names if n not in tried and type(sys.modules.get(n)).__name__ == "_LazyModule"]
+        if not lazy:
+            return len(tried)
+        for name in lazy:
+            tried.add(name)
+            try:
+                vars(sys.modules[name])  # the first attribute access executes a lazy module
+            except Exception:  # the mutant's own run meets the same error
+                continue
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In mutmut's fork server only: its warm-up is a collection with no mutant switched on."""
+    from mutmut.mutation.trampoline import get_mutant_under_test
+
+    if session.config.option.collectonly and get_mutant_under_test() == "":
+        load_what_the_program_loads()
