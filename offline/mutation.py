@@ -82,8 +82,18 @@ def _patch_mutmut() -> None:
     fm.function_trampoline_arrangement = arrangement
 
 
+def _forget_unmutated_offline() -> None:
+    """mutmut runs as `python -m offline.mutation`, which imported the work copy's own, unmutated
+    `offline` package; every process mutmut forks would then import `offline.simulate` from it and
+    never meet a simulator mutant. Forgetting it lets `offline` be imported from mutants/, which
+    mutmut puts first on sys.path."""
+    for name in [n for n in sys.modules if n == "offline" or n.startswith("offline.")]:
+        del sys.modules[name]
+
+
 def _mutmut(argv: list[str]) -> int:
     _patch_mutmut()
+    _forget_unmutated_offline()
     from mutmut.__main__ import cli
 
     try:
