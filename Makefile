@@ -89,12 +89,14 @@ test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
 
 ## mutation: mutation score of config/, components/, offline/simulate/, policy/ with mutmut, one worker,
-## niced; report in build/mutation/report.md. Hours for all mutants (resumable): ONLY='config.schedule.*'
-## runs the mutants matching a glob, SAMPLE=300 a random sample (an estimate). Not part of `make test`.
+## niced; report in build/mutation/report.md. Days for all mutants (resumable): ONLY='config.schedule.*'
+## runs the mutants matching a glob, SAMPLE=300 a random sample stratified by package (an estimate;
+## RETEST=1 runs its survivors again). Not part of `make test`.
 ONLY   ?=
 SAMPLE ?=
+RETEST ?=
 mutation: $(DEV)
-	nice $(BIN)/python -m offline mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE))
+	nice $(BIN)/python -m offline mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(RETEST),--retest)
 
 ## lint: ruff and mypy
 lint: $(DEV)

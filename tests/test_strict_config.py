@@ -59,6 +59,27 @@ def test_every_pattern_of_the_models_has_words_for_messages() -> None:
     assert sorted(p for p in patterns if p not in PATTERN_TEXT) == [], "use config.base.matching(pattern, words)"
 
 
+def test_the_field_helpers_give_strict_bounded_metadata_and_one_wording_per_pattern(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """int32() and matching() run when the models are defined; called here, so a change to them shows."""
+    from config import base
+
+    field = base.int32(ge=-(2**40), le=2**40, description="d")
+    assert (field.description, repr(field.metadata)) == (
+        "d", f"[Strict(strict=True), Ge(ge={INT32_MIN}), Le(le={INT32_MAX})]")
+    assert repr(base.int32(ge=1, le=9).metadata) == "[Strict(strict=True), Ge(ge=1), Le(le=9)]"
+    monkeypatch.setattr(base, "PATTERN_TEXT", {})
+    field = base.matching("^[a-z]$", "one lowercase letter", description="d")
+    assert (field.description, repr(field.metadata)) == (
+        "d", "[Strict(strict=True), _PydanticGeneralMetadata(pattern='^[a-z]$')]")
+    assert base.PATTERN_TEXT == {"^[a-z]$": "one lowercase letter"}
+    base.matching("^[a-z]$", "one lowercase letter")
+    with pytest.raises(ValueError, match=r"pattern '\^\[a-z\]\$' is described both as "
+                                         r"'one lowercase letter' and 'a letter'"):
+        base.matching("^[a-z]$", "a letter")
+    assert base.PATTERN_TEXT == {"^[a-z]$": "one lowercase letter"}
+
+
 def test_the_models_are_strict() -> None:
     from config import base
 
