@@ -17,10 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config import ConfigError, validate_settings
-from config.base import INT32_MAX, INT32_MIN, PATTERN_TEXT
+from config.base import PATTERN_TEXT
 from config.stack import StackSettings
 from offline.engine import run_program
 from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
+
+# The Kubernetes API's int32 range, written out: not read from config.base, which is under test.
+INT32_MIN, INT32_MAX = -2_147_483_648, 2_147_483_647
 
 Path = tuple[str | int, ...]
 # Leaves that are Kubernetes quantities: the API reads `cpu: 1` and `cpu: "1"` alike.
