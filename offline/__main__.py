@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -18,6 +19,12 @@ VERBS = {
     "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
 }
 
+# Verbs whose process runs the program once per stack and ends: the cyclic garbage collector stays
+# off in them. Their heap is mostly the provider packages' classes (hundreds of thousands of
+# objects, none garbage), which every collection would walk again; a run frees almost everything
+# by reference counting (peak memory of `render --check --all` is within 4 % either way).
+SHORT_LIVED = frozenset({"preview", "prerequisites", "render", "diff"})
+
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] not in VERBS and argv[0] not in ("-h", "--help"):
@@ -33,4 +40,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] and sys.argv[1] in SHORT_LIVED:
+        gc.disable()
     sys.exit(main(sys.argv[1:]))

@@ -7,16 +7,19 @@ recorder keeps what the program asked for — type, name, inputs and resource op
 
 from __future__ import annotations
 
+import gc
 import logging
 import runpy
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
@@ -127,6 +130,8 @@ class Plan:
     resources: list[Registration]
     outputs: dict[str, Any]
     logs: list[str]
+    # The validated settings the program ran with (its module-level `settings`), if it got that far.
+    settings: Any = None
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(self.resources)
@@ -233,8 +238,30 @@ class _LogCollector(logging.Handler):
 _RUN_LOCK = threading.Lock()
 
 
-def _run_file(program: Path) -> None:
-    runpy.run_path(str(program), run_name="__main__")
+def _run_file(program: Path, namespace: dict[str, Any]) -> None:
+    namespace.update(runpy.run_path(str(program), run_name="__main__"))
+
+
+def _no_stack_trace() -> Any:
+    return runtime_resource.source_pb2.StackTrace()
+
+
+@contextmanager
+def _lean_runtime() -> Iterator[None]:
+    """What a run under the mocks does not need, switched off for its duration: the cyclic garbage
+    collector (a run makes little garbage, but each collection walks every object the provider
+    packages loaded, hundreds of thousands) and the stack trace the SDK extracts for every
+    registration (for the engine's source positions, which the mock monitor drops)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    get_stack_trace = runtime_resource._get_stack_trace
+    runtime_resource._get_stack_trace = _no_stack_trace
+    try:
+        yield
+    finally:
+        runtime_resource._get_stack_trace = get_stack_trace
+        if collecting:
+            gc.enable()
 
 
 def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset(),
@@ -247,7 +274,7 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
     root = str(program.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    with _RUN_LOCK:
+    with _RUN_LOCK, _lean_runtime():
         mocks = _Mocks()
         monitor = _Recorder(mocks)
         collector = _LogCollector()
@@ -260,15 +287,17 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
         )
         set_root_resource(None)  # type: ignore[arg-type]  # run_in_stack creates the stack resource, as the real host does
         pulumi.runtime.set_all_config({k: encode(v) for k, v in config.items()}, sorted(secret_keys))
+        namespace: dict[str, Any] = {}
         try:
-            _sync_await(run_in_stack(lambda: _run_file(program)))
+            _sync_await(run_in_stack(lambda: _run_file(program, namespace)))
         except BaseException as exc:
             # What was registered before the failure, for callers that check "nothing registered".
             exc.plan = Plan(stack, list(monitor.registrations), {}, list(collector.lines))  # type: ignore[attr-defined]
             raise
         finally:
             set_root_resource(None)  # type: ignore[arg-type]
-    return Plan(stack, list(monitor.registrations), dict(monitor.stack_outputs), list(collector.lines))
+    return Plan(stack, list(monitor.registrations), dict(monitor.stack_outputs), list(collector.lines),
+                namespace.get("settings"))
 
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
