@@ -248,12 +248,11 @@ def prerequisites_checklist() -> str:
     """The README's generated checklist: what each committed stack renders needs (Markdown)."""
     from offline.engine import run_stack
     from offline.prerequisites import format_markdown, prerequisites
-    from offline.render import stack_settings
+    from offline.render import plan_settings
     from offline.stackfile import stack_names
 
-    return format_markdown(
-        {s: prerequisites(run_stack(s), stack_settings(s).existing_objects()) for s in stack_names()}
-    ) + "\n"
+    plans = [run_stack(s) for s in stack_names()]
+    return format_markdown({p.stack: prerequisites(p, plan_settings(p).existing_objects()) for p in plans}) + "\n"
 
 
 def generated(root: Path = ROOT) -> dict[Path, bytes]:

@@ -361,9 +361,9 @@ def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
 
 def stack_prerequisites(plan: Plan, stack: str) -> str:
     """The text `make prerequisites` prints for ``stack`` (its existing objects from its settings)."""
-    from .render import stack_settings
+    from .render import plan_settings
 
-    return format_text(stack, prerequisites(plan, stack_settings(stack).existing_objects()))
+    return format_text(stack, prerequisites(plan, plan_settings(plan).existing_objects()))
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:

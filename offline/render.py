@@ -214,6 +214,11 @@ def stack_settings(stack: str) -> Any:
     return validate_settings(*project_config(*read_stack_config(stack)), stack)
 
 
+def plan_settings(plan: Plan) -> Any:
+    """The validated settings ``plan`` was run with: the program's own, else the stack file's."""
+    return plan.settings if plan.settings is not None else stack_settings(plan.stack)
+
+
 def kubernetes_version(stack: str) -> str:
     """The stack's `cluster.kubernetesVersion`."""
     return str(stack_settings(stack).cluster.kubernetes_version)
@@ -231,7 +236,7 @@ def render_stack(stack: str) -> Rendered:
     from .rules import check_plan
 
     plan = run_stack(stack)
-    settings = stack_settings(stack)
+    settings = plan_settings(plan)
     rendered = render_plan(plan, settings.cluster.kubernetes_version)
     problems = tuple(check_plan(plan, settings.existing_objects()))
     return Rendered(rendered.kubernetes_version, rendered.files, rendered.kubernetes_files, problems)
