@@ -57,10 +57,13 @@ class Crd:
     versions: dict[str, ServedVersion] = field(default_factory=dict)  # served versions only
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same documents, ~10x faster
+
+
 def _documents(path: Path) -> Iterator[dict[str, Any]]:
     text = path.read_text(encoding="utf-8")
     try:
-        docs = list(yaml.safe_load_all(text)) if path.suffix != ".json" else [json.loads(text)]
+        docs = list(yaml.load_all(text, Loader=_LOADER)) if path.suffix != ".json" else [json.loads(text)]
     except (yaml.YAMLError, ValueError) as exc:
         raise CrdError(f"{path}: not valid YAML/JSON: {exc}") from None
     for doc in docs:
