@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi import resource as sdk_resource
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
@@ -191,6 +192,14 @@ class _Recorder(MockMonitor):
         self.registrations: list[Registration] = []
         self.stack_outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # (type, name) -> when the program constructed it. The SDK sends registrations from a pool
+        # of threads, so their arrival order varies from run to run; the plan lists them in the
+        # program's order (the same type and name under two parents: by URN).
+        self.constructed: dict[tuple[str, str], int] = {}
+
+    def in_program_order(self) -> list[Registration]:
+        last = len(self.constructed)
+        return sorted(self.registrations, key=lambda r: (self.constructed.get((r.type, r.name), last), r.urn))
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)
@@ -247,19 +256,31 @@ def _no_stack_trace() -> Any:
 
 
 @contextmanager
-def _lean_runtime() -> Iterator[None]:
-    """What a run under the mocks does not need, switched off for its duration: the cyclic garbage
-    collector (a run makes little garbage, but each collection walks every object the provider
-    packages loaded, hundreds of thousands) and the stack trace the SDK extracts for every
-    registration (for the engine's source positions, which the mock monitor drops)."""
+def _offline_runtime(monitor: _Recorder) -> Iterator[None]:
+    """The SDK as a run under the mocks needs it, for the duration of the run:
+
+    - every resource's construction is numbered (:meth:`_Recorder.in_program_order`);
+    - no stack trace is extracted per registration (it gives the engine source positions, which
+      the mock monitor drops);
+    - the cyclic garbage collector is off: a run makes little garbage, but each collection walks
+      every object the provider packages loaded, hundreds of thousands.
+    """
+    register = sdk_resource.register_resource
+
+    def numbered(res: Any, ty: str, name: str, *args: Any, **kwargs: Any) -> None:
+        monitor.constructed.setdefault((ty, name), len(monitor.constructed))
+        register(res, ty, name, *args, **kwargs)
+
     collecting = gc.isenabled()
     gc.disable()
     get_stack_trace = runtime_resource._get_stack_trace
+    sdk_resource.register_resource = numbered
     runtime_resource._get_stack_trace = _no_stack_trace
     try:
         yield
     finally:
         runtime_resource._get_stack_trace = get_stack_trace
+        sdk_resource.register_resource = register
         if collecting:
             gc.enable()
 
@@ -274,7 +295,7 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
     root = str(program.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    with _RUN_LOCK, _lean_runtime():
+    with _RUN_LOCK:
         mocks = _Mocks()
         monitor = _Recorder(mocks)
         collector = _LogCollector()
@@ -289,14 +310,15 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
         pulumi.runtime.set_all_config({k: encode(v) for k, v in config.items()}, sorted(secret_keys))
         namespace: dict[str, Any] = {}
         try:
-            _sync_await(run_in_stack(lambda: _run_file(program, namespace)))
+            with _offline_runtime(monitor):
+                _sync_await(run_in_stack(lambda: _run_file(program, namespace)))
         except BaseException as exc:
             # What was registered before the failure, for callers that check "nothing registered".
-            exc.plan = Plan(stack, list(monitor.registrations), {}, list(collector.lines))  # type: ignore[attr-defined]
+            exc.plan = Plan(stack, monitor.in_program_order(), {}, list(collector.lines))  # type: ignore[attr-defined]
             raise
         finally:
             set_root_resource(None)  # type: ignore[arg-type]
-    return Plan(stack, list(monitor.registrations), dict(monitor.stack_outputs), list(collector.lines),
+    return Plan(stack, monitor.in_program_order(), dict(monitor.stack_outputs), list(collector.lines),
                 namespace.get("settings"))
 
 

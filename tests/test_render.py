@@ -55,6 +55,39 @@ def other_process(request: pytest.FixtureRequest,
     process.communicate()
 
 
+
+def test_the_plan_lists_resources_in_the_order_the_program_constructs_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK sends registrations from a pool of threads, so they arrive in an order that varies
+    from run to run; the plan (and every test reading it) sees the program's order. Arrivals are
+    delayed at random here, and the order is compared with the constructors' own."""
+    import random
+    import time
+
+    import pulumi
+
+    from offline import engine
+
+    constructed: list[tuple[str, str]] = []
+    init = pulumi.Resource.__init__
+
+    def constructor(self: Any, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        constructed.append((t, name))
+        init(self, t, name, *args, **kwargs)
+
+    arrive = engine._Recorder.RegisterResource
+    jitter = random.Random(16)
+
+    def late(self: Any, request: Any) -> Any:
+        time.sleep(jitter.random() / 500)
+        return arrive(self, request)
+
+    monkeypatch.setattr(pulumi.Resource, "__init__", constructor)
+    monkeypatch.setattr(engine._Recorder, "RegisterResource", late)
+    plan = run_stack("production")
+    order = [(r.type, r.name) for r in plan]
+    assert order == [c for c in constructed if c[0] != "pulumi:pulumi:Stack"]
+    assert len(order) > 50
+
 def test_one_file_per_resource_with_stable_names(plans: dict[str, Plan]) -> None:
     files = render_plan(plans["production"], "1.34").files
     hpa = yaml.safe_load(files["kubernetes/spywatcher/horizontalpodautoscaler-spywatcher-backend-hpa.yaml"])
