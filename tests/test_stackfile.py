@@ -22,6 +22,16 @@ from tests.conftest import config_error, problem_for
 STAGING = (ROOT / "Pulumi.staging.yaml").read_text()
 
 
+def test_the_stacks_every_per_stack_test_runs_on_are_found() -> None:
+    """`plan`, `stack` and `fixture_plans` are parametrized by these lists: one stack missing here
+    would drop its tests silently, not fail them."""
+    from offline.stackfile import fixture_names, stack_names
+    from tests.conftest import STACKS
+
+    assert (STACKS, stack_names(), fixture_names()) == (["production", "staging"], ["production", "staging"],
+                                                        ["all-options"])
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [
