@@ -46,6 +46,7 @@ PACKAGES = ("config", "components", "offline.simulate", "policy")
 KILLED = {1, 3, 24, 36, -24, 152, 255, -9, -11, 37}  # failed test, pytest error, timeouts, killed
 SURVIVED = {0, 5, 33}  # all tests passed, no tests ran, no test reaches the function
 SKIPPED = {34}
+TIMEOUTS = {24, -24, 152, 255, 36}  # counted as killed, and shown apart
 
 
 # --- the mutmut side (runs inside build/mutation/work) ------------------------------------------
@@ -288,6 +289,7 @@ class Score:
     survived: int = 0
     excused: int = 0
     not_run: int = 0
+    timeouts: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -331,6 +333,7 @@ def score(mutants: list[Mutant], skips: list[dict[str, str]]) -> tuple[dict[str,
             entry.excused += 1
         else:
             entry.killed += 1
+            entry.timeouts += mutant.code in TIMEOUTS
     return per_package, survivors, used
 
 
@@ -339,7 +342,8 @@ def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | No
     total = Score(killed=sum(s.killed for s in per_package.values()),
                   survived=sum(s.survived for s in per_package.values()),
                   excused=sum(s.excused for s in per_package.values()),
-                  not_run=sum(s.not_run for s in per_package.values()))
+                  not_run=sum(s.not_run for s in per_package.values()),
+                  timeouts=sum(s.timeouts for s in per_package.values()))
     version = _mutmut_version()
     lines = [f"# Mutation testing report ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {version})", ""]
     if scope:
@@ -348,14 +352,14 @@ def report(mutants: list[Mutant], skips: list[dict[str, str]], sampled: int | No
         low, high = wilson(total.killed, total.killed + total.survived)
         lines.append(f"Stratified random sample of {len(mutants)} mutants (in proportion to each package's "
                      f"mutants): score {total.text()}, 95 % interval {100 * low:.1f}–{100 * high:.1f} %.")
-    lines += ["", "| package | score | 95 % interval | killed | survived | excused | not run |",
+    lines += ["", "| package | score | 95 % interval | killed (of them timeouts) | survived | excused | not run |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for package in sorted(per_package):
         s = per_package[package]
-        lines.append(f"| {package} | {_shown(s)} | {_interval(s)} | {s.killed} | {s.survived} | {s.excused} "
-                     f"| {s.not_run} |")
-    lines.append(f"| **all** | **{_shown(total)}** | {_interval(total)} | {total.killed} | {total.survived} "
-                 f"| {total.excused} | {total.not_run} |")
+        lines.append(f"| {package} | {_shown(s)} | {_interval(s)} | {s.killed} ({s.timeouts}) | {s.survived} "
+                     f"| {s.excused} | {s.not_run} |")
+    lines.append(f"| **all** | **{_shown(total)}** | {_interval(total)} | {total.killed} ({total.timeouts}) "
+                 f"| {total.survived} | {total.excused} | {total.not_run} |")
     unused = [e for e in skips if id(e) not in used]
     if unused and not sampled and total.not_run == 0:
         lines += ["", "## Stale skip entries (no surviving mutant matches them)", ""]

@@ -721,3 +721,92 @@ def test_the_redis_is_a_prerequisite(gateway_only: Plan) -> None:
     assert (redis.section, redis.name, redis.needed_by) == (
         "controller", "Redis at spywatcher-rl.abc123.cache.amazonaws.com:6379",
         ("oci://docker.io/envoyproxy/gateway-helm v1.9.0",))
+
+
+def _selector(namespace: str | None, labels: dict[str, str]) -> dict[str, Any]:
+    peer: dict[str, Any] = {"podSelector": {"matchLabels": labels}}
+    if namespace is not None:
+        peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    return peer
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def test_the_gateway_isolation_and_target_binding_are_exact(gateway_only: Plan) -> None:
+    """Every NetworkPolicy of both Envoy Gateway namespaces, and the TargetGroupBinding, whole
+    (staging, ingress-nginx off): ports, peers, selectors and policy types as reviewed against
+    the Envoy Gateway chart (xDS 18000, rate-limit xDS 18001, metrics 19001, rate limit 8081)."""
+    controller = {"control-plane": "envoy-gateway", "app.kubernetes.io/instance": "envoy-gateway",
+                  "app.kubernetes.io/name": "gateway-helm"}
+    ratelimit = {"app.kubernetes.io/component": "ratelimit", "app.kubernetes.io/name": "envoy-ratelimit",
+                 "app.kubernetes.io/managed-by": "envoy-gateway"}
+    prometheus = _selector("monitoring", {"app.kubernetes.io/name": "prometheus"})
+    dns = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+           "to": [_selector("kube-system", {"k8s-app": "kube-dns"})]}
+    deny = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    allow_dns = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [dns]}
+    expected = {
+        (CONTROLLER_NS, "spywatcher-default-deny"): deny,
+        (CONTROLLER_NS, "spywatcher-allow-dns"): allow_dns,
+        (PROXIES, "spywatcher-default-deny"): deny,
+        (PROXIES, "spywatcher-allow-dns"): allow_dns,
+        (CONTROLLER_NS, "spywatcher-to-api-server"): {
+            "podSelector": {}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in ("172.20.0.1/32", "10.1.16.0/24", "10.1.17.0/24")],
+                        "ports": _tcp(443)}]},
+        (CONTROLLER_NS, "spywatcher-controller-from-proxies"): {
+            "podSelector": {"matchLabels": controller}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_selector(PROXIES, PROXY_LABELS)], "ports": _tcp(18000)}]},
+        (CONTROLLER_NS, "spywatcher-controller-from-monitoring"): {
+            "podSelector": {"matchLabels": controller}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [prometheus], "ports": _tcp(19001)}]},
+        (PROXIES, "spywatcher-proxies-from-load-balancer"): {
+            "podSelector": {"matchLabels": PROXY_LABELS}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"ipBlock": {"cidr": "10.1.0.0/24"}}, {"ipBlock": {"cidr": "10.1.1.0/24"}}],
+                         "ports": _tcp(10080)}]},
+        (PROXIES, "spywatcher-proxies-from-monitoring"): {
+            "podSelector": {"matchLabels": PROXY_LABELS}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [prometheus], "ports": _tcp(19001)}]},
+        (PROXIES, "spywatcher-proxies-egress"): {
+            "podSelector": {"matchLabels": PROXY_LABELS}, "policyTypes": ["Egress"],
+            "egress": [{"to": [_selector(CONTROLLER_NS, controller)], "ports": _tcp(18000)},
+                       {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": STAGING}}}],
+                        "ports": _tcp(80, 3001)},
+                       {"to": [_selector(CONTROLLER_NS, ratelimit)], "ports": _tcp(8081)}]},
+        (CONTROLLER_NS, "spywatcher-ratelimit-from-proxies"): {
+            "podSelector": {"matchLabels": ratelimit}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_selector(PROXIES, PROXY_LABELS)], "ports": _tcp(8081)}]},
+        (CONTROLLER_NS, "spywatcher-controller-from-ratelimit"): {
+            "podSelector": {"matchLabels": controller}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [_selector(None, ratelimit)], "ports": _tcp(18001)}]},
+        (CONTROLLER_NS, "spywatcher-ratelimit-egress"): {
+            "podSelector": {"matchLabels": ratelimit}, "policyTypes": ["Egress"],
+            "egress": [{"to": [_selector(None, controller)], "ports": _tcp(18001)},
+                       {"to": [{"ipBlock": {"cidr": "10.0.96.0/24"}}], "ports": _tcp(6379)}]},
+    }
+    labels = {"app.kubernetes.io/component": "gateway-network", "app.kubernetes.io/part-of": "spywatcher",
+              "app.kubernetes.io/name": "spywatcher", "app.kubernetes.io/instance": "spywatcher-staging",
+              "app.kubernetes.io/managed-by": "pulumi"}
+    policies = [o for o in gateway_only.k8s_objects()
+                if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] in (CONTROLLER_NS, PROXIES)]
+    assert {(p["metadata"]["namespace"], p["metadata"]["name"]): p for p in policies} == {
+        (namespace, name): {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                            "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}
+        for (namespace, name), spec in expected.items()}
+    assert len(policies) == len(expected)
+    [binding] = [o for o in gateway_only.k8s_objects() if o["kind"] == "TargetGroupBinding"]
+    assert binding == {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": PROXIES, "namespace": PROXIES,
+                     "labels": {**labels, "app.kubernetes.io/component": "gateway-proxy"}},
+        "spec": {
+            "serviceRef": {"name": PROXIES, "port": 80},
+            "targetGroupARN": arn(gateway_only, "edge-envoy"),
+            "targetType": "ip",
+            "networking": {"ingress": [{"from": [{"securityGroup": {"groupID": "sg-8b9253562514e82a"}}],
+                                        "ports": _tcp(10080)}]},
+        },
+    }
