@@ -25,6 +25,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -144,13 +145,38 @@ def _tracked_files() -> list[str]:
     return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
+def also_copy(files: list[str], source_paths: list[str]) -> list[str]:
+    """What mutmut must copy beside the mutated packages: every other file of the working tree
+    (tests read stack files, docs, requirements, the rest of offline/ ...)."""
+    return sorted(f for f in files if not any(f == p or f.startswith(p.rstrip("/") + "/") for p in source_paths))
+
+
+def with_also_copy(pyproject: str, files: list[str]) -> str:
+    """pyproject.toml's text with [tool.mutmut] also_copy set to `files`."""
+    listed = "also_copy = [" + ", ".join(json.dumps(f) for f in files) + "]"
+    text, count = re.subn(r"^also_copy = \[[^\]]*\]", lambda _: listed, pyproject, count=1, flags=re.MULTILINE)
+    if count != 1:
+        raise ValueError("pyproject.toml: [tool.mutmut] has no also_copy = [...] line")
+    return text
+
+
 def sync_work_copy() -> None:
-    """Make build/mutation/work the working tree's files, touching only files that changed."""
+    """Make build/mutation/work the working tree's files, touching only files that changed; its
+    pyproject.toml lists every file outside the mutated packages in mutmut's also_copy."""
+    import tomllib
+
     WORK.mkdir(parents=True, exist_ok=True)
     wanted = set(_tracked_files())
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    source_paths = tomllib.loads(pyproject)["tool"]["mutmut"]["source_paths"]
+    contents = {"pyproject.toml": with_also_copy(pyproject, also_copy(sorted(wanted), source_paths)).encode()}
     for name in sorted(wanted):
         source, target = ROOT / name, WORK / name
-        if not target.is_file() or target.read_bytes() != source.read_bytes():
+        content = contents.get(name)
+        if content is not None:
+            if not target.is_file() or target.read_bytes() != content:
+                target.write_bytes(content)
+        elif not target.is_file() or target.read_bytes() != source.read_bytes():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     for path in sorted(WORK.rglob("*"), reverse=True):

@@ -134,16 +134,21 @@ def test_the_sample_interval_brackets_the_observed_score() -> None:
     assert mutation.wilson(0, 0) == (0.0, 1.0)
 
 
-def test_mutmut_copies_every_module_of_offline_the_tests_import() -> None:
-    """offline/simulate is mutated (a source path); the rest of offline/ is copied file by file, and
-    a module missing from the list fails the whole run at collection ("failed to collect stats")."""
+def test_mutmut_copies_every_file_but_the_mutated_packages() -> None:
+    """A file the tests read that mutmut did not copy fails the whole run at collection."""
     import tomllib
 
-    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
-    entries = {path.relative_to(ROOT).as_posix() for path in (ROOT / "offline").iterdir()
-               if path.name not in ("simulate", "__pycache__")}
-    assert entries <= set(settings["also_copy"]), sorted(entries - set(settings["also_copy"]))
-    assert "offline/simulate" in settings["source_paths"]
+    files = ["offline/locks.py", "offline/simulate/hpa.py", "offline/simulated.py", "config/base.py",
+             "requirements.txt", "tests/conftest.py", "policy/PulumiPolicy.yaml", "configs/x.yaml"]
+    copied = mutation.also_copy(files, ["config", "components", "offline/simulate", "policy"])
+    assert copied == ["configs/x.yaml", "offline/locks.py", "offline/simulated.py", "requirements.txt",
+                      "tests/conftest.py"]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    written = tomllib.loads(mutation.with_also_copy(pyproject, copied))["tool"]["mutmut"]
+    assert written["also_copy"] == copied
+    assert written["source_paths"] == tomllib.loads(pyproject)["tool"]["mutmut"]["source_paths"]
+    with pytest.raises(ValueError, match="no also_copy"):
+        mutation.with_also_copy("[tool.mutmut]\n", copied)
 
 
 def test_the_sample_is_stratified_by_package_and_a_larger_one_extends_it() -> None:
