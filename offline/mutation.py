@@ -147,8 +147,20 @@ def _tracked_files() -> list[str]:
 
 def also_copy(files: list[str], source_paths: list[str]) -> list[str]:
     """What mutmut must copy beside the mutated packages: every other file of the working tree
-    (tests read stack files, docs, requirements, the rest of offline/ ...)."""
-    return sorted(f for f in files if not any(f == p or f.startswith(p.rstrip("/") + "/") for p in source_paths))
+    (tests read stack files, docs, requirements, the rest of offline/ ...), as the largest folders
+    that hold no mutated package (mutmut copies an entry into a folder that must already exist)."""
+    roots = [p.rstrip("/") for p in source_paths]
+    copied = set()
+    for name in files:
+        parts = name.split("/")
+        for end in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:end])
+            if prefix in roots:
+                break
+            if not any(root.startswith(prefix + "/") for root in roots):
+                copied.add(prefix)
+                break
+    return sorted(copied)
 
 
 def with_also_copy(pyproject: str, files: list[str]) -> str:

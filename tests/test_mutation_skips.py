@@ -139,10 +139,10 @@ def test_mutmut_copies_every_file_but_the_mutated_packages() -> None:
     import tomllib
 
     files = ["offline/locks.py", "offline/simulate/hpa.py", "offline/simulated.py", "config/base.py",
-             "requirements.txt", "tests/conftest.py", "policy/PulumiPolicy.yaml", "configs/x.yaml"]
+             "requirements.txt", "tests/conftest.py", "tests/stacks/a.yaml", "policy/PulumiPolicy.yaml",
+             "configs/x.yaml", ".ci/run"]
     copied = mutation.also_copy(files, ["config", "components", "offline/simulate", "policy"])
-    assert copied == ["configs/x.yaml", "offline/locks.py", "offline/simulated.py", "requirements.txt",
-                      "tests/conftest.py"]
+    assert copied == [".ci", "configs", "offline/locks.py", "offline/simulated.py", "requirements.txt", "tests"]
     pyproject = (ROOT / "pyproject.toml").read_text()
     written = tomllib.loads(mutation.with_also_copy(pyproject, copied))["tool"]["mutmut"]
     assert written["also_copy"] == copied
