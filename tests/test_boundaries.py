@@ -148,6 +148,40 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "frontend.schedules[0].minReplicas: 1 — must exceed disruptionBudget.minAvailable (1), or a node drain "
         "can never evict a pod while the schedule holds",
     ),
+    (
+        # the controller's HPA: maxReplicas 6
+        "the controller's minReplicas up to its maxReplicas",
+        {"ingressController": {"autoscaling": {"minReplicas": 6}}},
+        {"ingressController": {"autoscaling": {"minReplicas": 7}}},
+        "ingressController.autoscaling.minReplicas: 7 — must not exceed maxReplicas (6)",
+    ),
+    (
+        # the interval is 30 s
+        "health check timeout below the interval",
+        {"loadBalancer": {"healthCheck": {"timeoutSeconds": 29}}},
+        {"loadBalancer": {"healthCheck": {"timeoutSeconds": 30}}},
+        "loadBalancer.healthCheck.timeoutSeconds: 30 — must be shorter than healthCheck.intervalSeconds (30); AWS "
+        "rejects it otherwise",
+    ),
+    (
+        "an alarm's datapoints up to its evaluation periods",
+        {"monitoring": {"cloudWatch": {"alarms": {"unhealthyTargets": {"evaluationPeriods": 4,
+                                                                         "datapointsToAlarm": 4}}}}},
+        {"monitoring": {"cloudWatch": {"alarms": {"unhealthyTargets": {"evaluationPeriods": 4,
+                                                                         "datapointsToAlarm": 5}}}}},
+        "monitoring.cloudWatch.alarms.unhealthyTargets.datapointsToAlarm: 5 — must not exceed evaluationPeriods (4) "
+        "(CloudWatch rejects the alarm)",
+    ),
+    (
+        # 300 s x 288 = 86400 s, CloudWatch's one day
+        "an alarm's lookback up to one day",
+        {"monitoring": {"cloudWatch": {"alarms": {"unhealthyTargets": {"periodSeconds": 300,
+                                                                         "evaluationPeriods": 288}}}}},
+        {"monitoring": {"cloudWatch": {"alarms": {"unhealthyTargets": {"periodSeconds": 300,
+                                                                         "evaluationPeriods": 289}}}}},
+        "monitoring.cloudWatch.alarms.unhealthyTargets.evaluationPeriods: 289 — x periodSeconds (300) = 86700 s "
+        "exceeds the one day (86400 s) CloudWatch lets an alarm evaluate",
+    ),
 ]
 
 
@@ -159,7 +193,7 @@ def test_rule_edges(accepted: dict[str, Any], refused: dict[str, Any], problem: 
 
 
 def test_the_edge_table_is_not_empty() -> None:
-    assert len(EDGES) == 16
+    assert len(EDGES) == 20
 
 
 # cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7
