@@ -637,6 +637,23 @@ NLB: Any = {
 }
 
 
+def selector(workload: str) -> dict[str, Any]:
+    return {"matchLabels": {"app.kubernetes.io/component": workload, "app.kubernetes.io/instance": "spywatcher-staging",
+                            "app.kubernetes.io/name": "spywatcher"}}
+
+
+def deployment_spec(workload: str) -> dict[str, Any]:
+    """A workload's Deployment spec without its pod template: the guide's rollout, no replicas (the HPA's)."""
+    return {"minReadySeconds": 0, "progressDeadlineSeconds": 600, "revisionHistoryLimit": 10,
+            "selector": selector(workload),
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}}
+
+
+def budget_spec(workload: str) -> dict[str, Any]:
+    """The guide's minAvailable 1; a pod that is not ready anyway never blocks a drain."""
+    return {"minAvailable": 1, "selector": selector(workload), "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+
+
 @pytest.fixture(scope="module")
 def staging(plans: dict[str, Plan]) -> Plan:
     return plans["staging"]
@@ -659,6 +676,13 @@ def test_backend_pod_spec_is_exact(staging: Plan) -> None:
     [container] = spec["containers"]
     assert {k: v for k, v in spec.items() if k != "containers"} == BACKEND_POD
     assert {k: v for k, v in container.items() if k not in ("env", "envFrom", "image")} == BACKEND_CONTAINER
+
+
+@pytest.mark.parametrize("workload", ["backend", "frontend"])
+def test_deployment_and_budget_specs_are_exact(staging: Plan, workload: str) -> None:
+    spec = staging.k8s("Deployment", f"spywatcher-{workload}")["spec"]
+    assert {k: v for k, v in spec.items() if k != "template"} == deployment_spec(workload)
+    assert staging.k8s("PodDisruptionBudget", f"spywatcher-{workload}-pdb")["spec"] == budget_spec(workload)
 
 
 def test_frontend_security_is_exact(staging: Plan) -> None:
