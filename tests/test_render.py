@@ -88,6 +88,7 @@ def test_the_plan_lists_resources_in_the_order_the_program_constructs_them(monke
     assert order == [c for c in constructed if c[0] != "pulumi:pulumi:Stack"]
     assert len(order) > 50
 
+
 def test_one_file_per_resource_with_stable_names(plans: dict[str, Plan]) -> None:
     files = render_plan(plans["production"], "1.34").files
     hpa = yaml.safe_load(files["kubernetes/spywatcher/horizontalpodautoscaler-spywatcher-backend-hpa.yaml"])
