@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -22,11 +23,21 @@ def test_preview_lists_every_resource_with_key_settings() -> None:
     assert "Previewing stack production offline" in out
     rows = [line for line in out.splitlines() if line.startswith(" +")]
     assert len(rows) == int(out.rsplit("+ ", 1)[1].split()[0])
-    hpa = next(line for line in rows if "backend-hpa" in line)
-    assert "replicas=2..10 cpu=70% memory=80%" in hpa
-    assert "up=Max(100%/30s,2 pods/30s) window=0s down=Min(50%/60s,1 pods/60s) window=300s" in hpa
-    deployment = next(line for line in rows if "backend-deployment" in line)
-    assert "replicas=HPA surge=1 unavailable=0" in deployment and "  spywatcher  " in deployment
+    def settings(logical: str, name: str) -> str:
+        """The settings column of a row (columns are two spaces apart or more, settings one)."""
+        [line] = [row for row in rows if f" {logical} " in row]
+        *_, namespace, object_name, text = re.split(r"\s{2,}", line.strip())
+        assert (namespace, object_name) == ("spywatcher", name)
+        return text
+
+    assert settings("backend-hpa", "spywatcher-backend-hpa") == (
+        "replicas=2..10 cpu=70% memory=80% up=Max(100%/30s,2 pods/30s) window=0s down=Min(50%/60s,1 pods/60s) "
+        "window=300s")
+    assert settings("backend-deployment", "spywatcher-backend") == (
+        "image=ghcr.io/subculture-collective/spywatcher-backend:v2.0.0 replicas=HPA surge=1 unavailable=0 "
+        "requests=500m/512Mi limits=1/1Gi grace=30s preStop=10s")
+    assert settings("frontend-pdb", "spywatcher-frontend-pdb") == (
+        "minAvailable=1 unhealthyPodEvictionPolicy=AlwaysAllow")
 
 
 def test_preview_staging_is_the_default() -> None:
