@@ -148,7 +148,8 @@ def _tracked_files() -> list[str]:
 def also_copy(files: list[str], source_paths: list[str]) -> list[str]:
     """What mutmut must copy beside the mutated packages: every other file of the working tree
     (tests read stack files, docs, requirements, the rest of offline/ ...), as the largest folders
-    that hold no mutated package (mutmut copies an entry into a folder that must already exist)."""
+    that hold no mutated package (mutmut copies an entry into a folder that must already exist),
+    and the packages' own files that are not Python (mutmut copies those once and never again)."""
     roots = [p.rstrip("/") for p in source_paths]
     copied = set()
     for name in files:
@@ -156,6 +157,8 @@ def also_copy(files: list[str], source_paths: list[str]) -> list[str]:
         for end in range(1, len(parts) + 1):
             prefix = "/".join(parts[:end])
             if prefix in roots:
+                if not name.endswith(".py"):
+                    copied.add(name)
                 break
             if not any(root.startswith(prefix + "/") for root in roots):
                 copied.add(prefix)

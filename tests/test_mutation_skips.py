@@ -142,7 +142,8 @@ def test_mutmut_copies_every_file_but_the_mutated_packages() -> None:
              "requirements.txt", "tests/conftest.py", "tests/stacks/a.yaml", "policy/PulumiPolicy.yaml",
              "configs/x.yaml", ".ci/run"]
     copied = mutation.also_copy(files, ["config", "components", "offline/simulate", "policy"])
-    assert copied == [".ci", "configs", "offline/locks.py", "offline/simulated.py", "requirements.txt", "tests"]
+    assert copied == [".ci", "configs", "offline/locks.py", "offline/simulated.py", "policy/PulumiPolicy.yaml",
+                      "requirements.txt", "tests"]
     pyproject = (ROOT / "pyproject.toml").read_text()
     written = tomllib.loads(mutation.with_also_copy(pyproject, copied))["tool"]["mutmut"]
     assert written["also_copy"] == copied
