@@ -318,3 +318,6 @@ def test_simulate_reads_a_bom_and_warns_of_unused_columns(work: Path) -> None:
     assert code == 0, err
     assert err == f"warning: trace {trace}: column note not used by the HPA's metrics\n"
     assert "syncs every 15 s" in out
+    trace = _trace(work, "two.csv", "time_s,cpu,note,zone\n0,2000,a,b\n60,4000,b,c\n")
+    code, out, err = run(simulate.main, ["--hpa", "hpa.yaml", "--trace", trace, "--requests", "cpu=500m"], work)
+    assert (code, err) == (0, f"warning: trace {trace}: columns note, zone not used by the HPA's metrics\n")

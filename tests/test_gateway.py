@@ -678,7 +678,11 @@ def test_per_client_rates_on_envoy_need_a_redis() -> None:
     gateway = {"enabled": True}
     error = config_error("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": LIMITED_ROUTES}})
     message = problem_for(error, "gateway.rateLimit.redisUrl")
-    assert "routes frontend set clientLimits.requestsPerSecond" in message and "refuses per-client" in message
+    assert message == (
+        "gateway.rateLimit.redisUrl: is required: routes frontend set clientLimits.requestsPerSecond, and Envoy "
+        "Gateway limits a rate per client address only with its global rate limit, which counts in Redis (its "
+        "local rate limit refuses per-client selectors). Set it (and redisCidrs), or set those routes' "
+        "clientLimits.requestsPerSecond to null")
     # No route limits a rate: no Redis needed, no rate-limit service, no policies for it.
     unlimited = [{**r, "clientLimits": {"requestsPerSecond": None}} for r in LIMITED_ROUTES]
     plan = run_stack("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": unlimited}})
