@@ -196,7 +196,7 @@ def test_the_confusions_cover_every_kind_of_leaf() -> None:
     ("overrides", "path", "words"),
     [
         ({"backend": {"autoscaling": {"cpuUtilization": True}}}, "backend.autoscaling.cpuUtilization",
-         "must be a whole number, not a boolean"),
+         "must be a whole number, not a boolean: YAML reads `true` as true/false"),
         ({"backend": {"autoscaling": {"maxReplicas": 3_000_000_000}}}, "backend.autoscaling.maxReplicas",
          "must be at most 2147483647 (Kubernetes integers are 32-bit)"),
         ({"backend": {"autoscaling": {"maxReplicas": 4.0}}}, "backend.autoscaling.maxReplicas",
