@@ -282,3 +282,66 @@ def test_what_makes_the_guides_60_seconds_hold(tmp_path: Path, policies: list[An
     code, out, err = simulate_cli(*args)
     assert (code, err) == (0, "")
     assert f"time to capacity:    rise at 300 s {report}" in out
+
+
+def test_every_option_says_exactly_what_it_takes_and_does() -> None:
+    """The help of each option, whole (its metavar and words), and the groups they are shown in."""
+    from offline.simulate import cli
+
+    parser = cli._parser()
+    assert {a.option_strings[-1]: (a.metavar, a.help) for a in parser._actions} == {
+        '--help': (None,
+            'show this help message and exit'),
+        '--hpa': ('HPA.yaml',
+            'an autoscaling/v2 HorizontalPodAutoscaler (YAML or JSON)'),
+        '--stack': (None,
+            "take the HPA and requests from this stack's rendered objects"),
+        '--workload': ('NAME',
+            'with --stack: backend or frontend'),
+        '--trace': ('TRACE.csv',
+            'load trace CSV'),
+        '--scenario': ('NAME',
+            'a built-in trace: spike, ramp, daily, flash'),
+        '--requests': ('cpu=500m,memory=512Mi',
+            "one pod's requests (overrides the stack's)"),
+        '--initial-replicas': ('N',
+            'pods at t = 0, all ready (default: minReplicas)'),
+        '--pod-startup': ('SECONDS',
+            "seconds from a pod's containers running until it is Ready (default: from the stack's probes)"),
+        '--scheduling-delay': ('SECONDS',
+            'creation until bound and started by the kubelet (default: 2; 0 with --ideal-metrics)'),
+        '--image-pull': ('SECONDS',
+            'started until the containers run: image pull and container start (default: 3; 0 with --ideal-metrics)'),
+        '--spare-pods': ('N',
+            'pods the existing nodes fit beyond the initial ones; more wait for a new node (default: no limit)'),
+        '--node-provisioning': ('SECONDS',
+            'with --spare-pods: how long a pod waits for a new node (default: 90)'),
+        '--metric-resolution': ('SECONDS',
+            "metrics-server's scrape interval, at least 10 as metrics-server requires (default: 15)"),
+        '--scrape-offset': ('SECONDS',
+            'when in each resolution period metrics-server scrapes (default: half-way); syncs are at multiples of '
+            '--sync-period'),
+        '--kubelet-housekeeping': ('SECONDS',
+            "how often the kubelet refreshes a pod's CPU and memory (default: 10)"),
+        '--cpu-initialization-period': ('SECONDS',
+            "the controller's --horizontal-pod-autoscaler-cpu-initialization-period (default: 300)"),
+        '--initial-readiness-delay': ('SECONDS',
+            "the controller's --horizontal-pod-autoscaler-initial-readiness-delay (default: 30)"),
+        '--startup-usage': ('PERCENT',
+            "usage of a Running pod before it is Ready, in %% of one pod's share at the target (default: 0)"),
+        '--imbalance': ('FRACTION',
+            'Ready pods alternately carry 1 + F and 1 - F shares of the demand (default: 0)'),
+        '--ideal-metrics': (None,
+            'exact, instantaneous totals at each sync: no metrics pipeline (the simulator before the per-pod model)'),
+        '--sync-period': ('SECONDS',
+            'controller sync period (default: 15)'),
+        '--duration': ('SECONDS',
+            "seconds to simulate (default: the trace's last time)"),
+        '--out': ('TIMELINE.csv',
+            'write the timeline CSV here'),
+        '--plot': ('PLOT.png',
+            'write a PNG of demand, capacity and replicas here'),
+    }
+    assert [g.title for g in parser._action_groups] == [
+        'positional arguments', 'options', 'pod startup and nodes', 'metrics pipeline']
+    assert parser.description == 'Replay the Kubernetes HPA controller on an HPA against a load trace.'
