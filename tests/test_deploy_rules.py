@@ -89,6 +89,11 @@ def test_the_migration_job_waits_for_the_config_it_reads(plans: dict[str, Plan])
         assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
 
 
+# The staging migration Job and the ConfigMap it reads, as the rules name them.
+MIGRATE = "Job spywatcher-staging/spywatcher-backend-migrate-5ad60b82bf (migration-job)"
+CONFIG = "ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)"
+
+
 def test_config_created_after_the_job_is_an_inverted_order(plans: dict[str, Plan]) -> None:
     """The defect as it was: the ConfigMap depended on the Job (through the Workload's dependsOn)."""
     plan = plans["staging"]
@@ -100,10 +105,9 @@ def test_config_created_after_the_job_is_an_inverted_order(plans: dict[str, Plan
     without_edge = edited(plan, JOB, "migration-job", lambda r: setattr(r, "depends_on", tuple(
         d for d in r.depends_on if d != plan.get(CONFIG_MAP, "backend-config").urn)))
     broken = edited(without_edge, CONFIG_MAP, "backend-config", after_job)
-    [problem] = reference_order(broken, existing("staging"))
-    assert "Job spywatcher-staging/spywatcher-backend-migrate-" in problem
-    assert "ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)" in problem
-    assert "cycle or inverted order" in problem
+    assert reference_order(broken, existing("staging")) == [
+        f"{MIGRATE} reads {CONFIG} (containers[migrate].envFrom), but {CONFIG} is created after it (it depends "
+        f"on {MIGRATE}): a cycle or inverted order, the pods cannot start before it exists"]
 
 
 def test_a_pod_not_waiting_for_its_config_is_reported(plans: dict[str, Plan]) -> None:
@@ -111,10 +115,9 @@ def test_a_pod_not_waiting_for_its_config_is_reported(plans: dict[str, Plan]) ->
     urn = plan.get(CONFIG_MAP, "backend-config").urn
     broken = edited(plan, JOB, "migration-job",
                     lambda r: setattr(r, "depends_on", tuple(d for d in r.depends_on if d != urn)))
-    [problem] = reference_order(broken, existing("staging"))
-    assert problem.startswith("Job spywatcher-staging/spywatcher-backend-migrate-")
-    assert "reads ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)" in problem
-    assert "without depending on it" in problem
+    assert reference_order(broken, existing("staging")) == [
+        f"{MIGRATE} reads {CONFIG} (containers[migrate].envFrom) without depending on it: Pulumi may create the "
+        "pods first"]
 
 
 def test_a_secret_nobody_creates_or_declares_is_reported(plans: dict[str, Plan]) -> None:
@@ -167,15 +170,17 @@ def test_no_aws_resource_has_a_fixed_name(plans: dict[str, Plan]) -> None:
 def test_a_fixed_name_without_delete_first_is_reported(plans: dict[str, Plan]) -> None:
     broken = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
                     lambda r: r.inputs.update(name="spywatcher-staging-nginx"))
-    [problem] = fixed_names(broken)
-    assert "fixed name 'spywatcher-staging-nginx'" in problem and "name is taken" in problem
+    assert fixed_names(broken) == [
+        "TargetGroup edge-nginx has the fixed name 'spywatcher-staging-nginx' and is replaced create-before-delete: "
+        "a replacement would fail because the name is taken (let Pulumi name it, or set deleteBeforeReplace)"]
 
 
 def test_an_auto_name_prefix_too_long_for_aws_is_reported(plans: dict[str, Plan]) -> None:
     broken = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
                     lambda r: setattr(r, "name", "spywatcher-staging-ingress"))  # 26 + 8 > 32
-    [problem] = fixed_names(broken)
-    assert "longer than AWS's 32 characters" in problem and "24 characters" in problem
+    assert fixed_names(broken) == [
+        "TargetGroup spywatcher-staging-ingress: Pulumi auto-names it `spywatcher-staging-ingress-<7 hex>`, longer "
+        "than AWS's 32 characters; shorten the logical name to 24 characters"]
     ok = edited(plans["staging"], "aws:lb/targetGroup:TargetGroup", "edge-nginx",
                 lambda r: setattr(r, "name", "x" * 24))  # exactly fits
     assert fixed_names(ok) == []
@@ -192,8 +197,10 @@ def test_the_binding_is_replaced_with_its_target_group(plans: dict[str, Plan]) -
         )
     broken = edited(plans["staging"], "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets",
                     lambda r: setattr(r, "replace_on_changes", ()))
-    [problem] = immutable_references(broken)
-    assert "TargetGroupBinding ingress-nginx/ingress-nginx" in problem and "spec.targetGroupARN" in problem
+    assert immutable_references(broken) == [
+        "TargetGroupBinding ingress-nginx/ingress-nginx (ingress-targets): `spec.targetGroupARN` cannot change once "
+        "created, and it is read from another resource; it needs replaceOnChanges [spec.targetGroupARN] with "
+        "deleteBeforeReplace, or a replacement of that resource fails at `pulumi up`"]
 
 
 def _replaced(before: Plan, after: Plan) -> dict[str, Replacement]:
