@@ -407,6 +407,19 @@ def test_behind_an_nlb_client_addresses_come_from_proxy_protocol() -> None:
     assert spec["proxyProtocol"] == {"optional": False} and "clientIPDetection" not in spec
 
 
+def test_the_client_policy_is_exact_behind_an_alb() -> None:
+    """Client addresses from X-Forwarded-For only from the LB's subnets; idle connections kept 75 s,
+    15 s past the ALB's idle timeout of 60 s, so the ALB closes them first (no 502 on reuse)."""
+    settings = _settings(gateway=GW, ingressController={"enabled": False})
+    assert build_client_policy(_gateway_args(settings))["spec"] == {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "spywatcher"}],
+        "healthCheck": {"path": "/health/live"},
+        "timeout": {"http": {"idleTimeout": "75s"}},
+        "headers": {"withUnderscoresAction": "DropHeader"},
+        "clientIPDetection": {"xForwardedFor": {"trustedCIDRs": ["10.0.0.0/24", "10.0.1.0/24"]}},
+    }
+
+
 def test_ewma_with_affinity_is_refused_for_both_backends() -> None:
     route = {"name": "api", "host": "api", "workload": "backend", "loadBalance": "ewma", "affinity": "cookie"}
     error = config_error("staging", {**GATEWAY_ONLY, "routing": {"routes": [route]}})
