@@ -136,11 +136,17 @@ def test_scraping_skips_the_route_services(plans: dict[str, Plan]) -> None:
     spec = monitor["spec"]
     assert spec["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}]
     assert spec["namespaceSelector"] == {"matchNames": ["spywatcher"]}
+    assert spec["selector"] == {
+        "matchLabels": {"app.kubernetes.io/component": "backend", "app.kubernetes.io/instance": "spywatcher-production",
+                        "app.kubernetes.io/name": "spywatcher"},
+        "matchExpressions": [{"key": "spywatcher.io/route", "operator": "DoesNotExist"}],
+    }
 
     def selected(service: dict[str, Any]) -> bool:
+        """The selector above, as the API server evaluates it (DoesNotExist: the label is absent)."""
         labels = service["metadata"]["labels"]
         matched = all(labels.get(k) == v for k, v in spec["selector"]["matchLabels"].items())
-        return matched and all(e["key"] not in labels for e in spec["selector"]["matchExpressions"])
+        return matched and "spywatcher.io/route" not in labels
 
     assert selected(plan.k8s("Service", "spywatcher-backend", "spywatcher"))
     assert not selected(plan.k8s("Service", "spywatcher-backend-socketio", "spywatcher"))
