@@ -743,6 +743,18 @@ def test_schedule_cronjob_is_exact(all_options: Plan) -> None:
     assert all_options.k8s("CronJob", "spywatcher-frontend-night") == CRONJOB
 
 
+def test_canary_budget_is_exact(all_options: Plan) -> None:
+    """One canary pod may always be evicted (its single replica must not block a drain), and a pod
+    that is not ready anyway never blocks one."""
+    assert all_options.k8s("PodDisruptionBudget", "spywatcher-backend-canary-pdb")["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {"app.kubernetes.io/component": "backend-canary",
+                                     "app.kubernetes.io/instance": "spywatcher-all-options",
+                                     "app.kubernetes.io/name": "spywatcher"}},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+
+
 @pytest.mark.parametrize("kind", ["ServiceAccount", "Role", "RoleBinding"])
 def test_schedule_rbac_is_exact(all_options: Plan, kind: str) -> None:
     assert all_options.k8s(kind, "spywatcher-frontend-schedule") == SCHEDULE_RBAC[kind]
