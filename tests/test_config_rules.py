@@ -10,38 +10,42 @@ from config import ConfigError, validate_settings
 from offline.engine import DELETE, run_stack
 from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
 
-# (overrides of the staging stack file, key path that must be named, words the message must carry)
+# (overrides of the staging stack file, key path that must be named, the exact problem reported for it)
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "unknown key",
         {"backend": {"autoscaling": {"maxReplicaz": 3}}},
         "backend.autoscaling.maxReplicaz",
-        "did you mean `maxReplicas`",
+        ("backend.autoscaling.maxReplicaz: 3 — unknown key; did you mean `maxReplicas`? allowed keys: behavior, "
+         "cpuUtilization, customMetrics, maxReplicas, memoryUtilization, minReplicas"),
     ),
-    ("unknown top-level key", {"spywatcher:bakend": {"image": "x:1"}}, "bakend", "unknown key"),
+    ("unknown top-level key", {"spywatcher:bakend": {"image": "x:1"}}, "bakend",
+     ("bakend: {\"image\": \"x:1\"} — unknown key; did you mean `backend`? allowed keys: backend, canary, cluster, "
+      "frontend, gateway, ingressController, kubeconfig, loadBalancer, migration, monitoring, namespace, "
+      "networkPolicy, routing, scheduling, secrets")),
     (
         "wrong type",
         {"backend": {"autoscaling": {"minReplicas": "two"}}},
         "backend.autoscaling.minReplicas",
-        "must be a whole number",
+        "backend.autoscaling.minReplicas: \"two\" — must be a whole number",
     ),
     (
         "replicas >= 1",
         {"frontend": {"autoscaling": {"minReplicas": 0}}},
         "frontend.autoscaling.minReplicas",
-        "at least 1",
+        "frontend.autoscaling.minReplicas: 0 — must be at least 1",
     ),
     (
         "utilization <= 100",
         {"backend": {"autoscaling": {"cpuUtilization": 101}}},
         "backend.autoscaling.cpuUtilization",
-        "at most 100",
+        "backend.autoscaling.cpuUtilization: 101 — must be at most 100",
     ),
     (
         "utilization >= 1",
         {"backend": {"autoscaling": {"memoryUtilization": 0}}},
         "backend.autoscaling.memoryUtilization",
-        "at least 1",
+        "backend.autoscaling.memoryUtilization: 0 — must be at least 1",
     ),
     (
         "policy period <= 1800",
@@ -53,7 +57,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds",
-        "at most 1800",
+        "backend.autoscaling.behavior.scaleUp.policies[0].periodSeconds: 1801 — must be at most 1800",
     ),
     (
         "policy period >= 1",
@@ -65,19 +69,19 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds",
-        "at least 1",
+        "frontend.autoscaling.behavior.scaleDown.policies[0].periodSeconds: 0 — must be at least 1",
     ),
     (
         "stabilization <= 3600",
         {"backend": {"autoscaling": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 3601}}}}},
         "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds",
-        "at most 3600",
+        "backend.autoscaling.behavior.scaleDown.stabilizationWindowSeconds: 3601 — must be at most 3600",
     ),
     (
         "stabilization >= 0",
         {"backend": {"autoscaling": {"behavior": {"scaleUp": {"stabilizationWindowSeconds": -1}}}}},
         "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds",
-        "at least 0",
+        "backend.autoscaling.behavior.scaleUp.stabilizationWindowSeconds: -1 — must be at least 0",
     ),
     (
         "policy type",
@@ -89,156 +93,176 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "backend.autoscaling.behavior.scaleUp.policies[0].type",
-        "must be Percent or Pods",
+        "backend.autoscaling.behavior.scaleUp.policies[0].type: \"Percentage\" — must be Percent or Pods",
     ),
     (
         "at least one policy",
         {"backend": {"autoscaling": {"behavior": {"scaleUp": {"policies": []}}}}},
         "backend.autoscaling.behavior.scaleUp.policies",
-        "at least 1 item",
+        "backend.autoscaling.behavior.scaleUp.policies: [] — must have at least 1 item (it has 0)",
     ),
     (
         "probe period >= 1",
         {"backend": {"probes": {"readiness": {"periodSeconds": 0}}}},
         "backend.probes.readiness.periodSeconds",
-        "at least 1",
+        "backend.probes.readiness.periodSeconds: 0 — must be at least 1",
     ),
     (
         "probe timeout >= 1",
         {"backend": {"probes": {"liveness": {"timeoutSeconds": 0}}}},
         "backend.probes.liveness.timeoutSeconds",
-        "at least 1",
+        "backend.probes.liveness.timeoutSeconds: 0 — must be at least 1",
     ),
     (
         "probe failures >= 1",
         {"frontend": {"probes": {"liveness": {"failureThreshold": 0}}}},
         "frontend.probes.liveness.failureThreshold",
-        "at least 1",
+        "frontend.probes.liveness.failureThreshold: 0 — must be at least 1",
     ),
     (
         "liveness success threshold is 1",
         {"backend": {"probes": {"liveness": {"successThreshold": 2}}}},
         "backend.probes.liveness.successThreshold",
-        "must be 1",
+        ("backend.probes.liveness.successThreshold: 2 — must be 1: Kubernetes accepts no other value for a "
+         "liveness probe"),
     ),
     (
         "min <= max",
         {"backend": {"autoscaling": {"minReplicas": 5, "maxReplicas": 4}}},
         "backend.autoscaling.minReplicas",
-        "must not exceed autoscaling.maxReplicas (4)",
+        "backend.autoscaling.minReplicas: 5 — must not exceed autoscaling.maxReplicas (4)",
     ),
     (
         "cpu target needs a cpu request",
         {"backend": {"resources": {"requests": {"cpu": None}}}},
         "backend.autoscaling.cpuUtilization",
-        "needs resources.requests.cpu",
+        ("backend.autoscaling.cpuUtilization: 70 — needs resources.requests.cpu: utilization is a percentage of "
+         "the request"),
     ),
     (
         "memory target needs a memory request",
         {"frontend": {"resources": {"requests": {"memory": None}}}},
         "frontend.autoscaling.memoryUtilization",
-        "needs resources.requests.memory",
+        ("frontend.autoscaling.memoryUtilization: 80 — needs resources.requests.memory: utilization is a "
+         "percentage of the request"),
     ),
     (
         "pdb leaves room for a drain",
         {"backend": {"disruptionBudget": {"minAvailable": 2}}},
         "backend.disruptionBudget.minAvailable",
-        "must be less than autoscaling.minReplicas (2)",
+        ("backend.disruptionBudget.minAvailable: 2 — must be less than autoscaling.minReplicas (2), or a node "
+         "drain can never evict a pod at minimum scale"),
     ),
     (
         "surge when nothing may be unavailable",
         {"frontend": {"rollout": {"maxSurge": 0, "maxUnavailable": 0}}},
         "frontend.rollout.maxSurge",
-        "at least 1 when rollout.maxUnavailable is 0",
+        ("frontend.rollout.maxSurge: 0 — must be at least 1 when rollout.maxUnavailable is 0, or a rollout can "
+         "never start"),
     ),
     (
         "surge as 0%",
         {"frontend": {"rollout": {"maxSurge": "0%", "maxUnavailable": "0%"}}},
         "frontend.rollout.maxSurge",
-        "at least 1 when rollout.maxUnavailable is 0",
+        ("frontend.rollout.maxSurge: \"0%\" — must be at least 1 when rollout.maxUnavailable is 0, or a rollout can "
+         "never start"),
     ),
     (
         "surge format",
         {"frontend": {"rollout": {"maxSurge": "lots"}}},
         "frontend.rollout.maxSurge",
-        "percentage such as 25%",
+        ("frontend.rollout.maxSurge: \"lots\" — must be a whole number from 0 to 2147483647 or a percentage such as "
+         "25%"),
     ),
     (
         "grace period exceeds preStop",
         {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10}}},
         "backend.shutdown.terminationGracePeriodSeconds",
-        "must exceed shutdown.preStopSleepSeconds (10)",
+        ("backend.shutdown.terminationGracePeriodSeconds: 10 — must exceed shutdown.preStopSleepSeconds (10), or "
+         "the kubelet kills the container before it has had any time to shut down"),
     ),
     (
         "quota fits every workload at max plus surge (cpu)",
         {"backend": {"autoscaling": {"maxReplicas": 8}}},
         "namespace.resourceQuota.requests.cpu",
-        "2700m the stack's pods need at their peak, the workloads at maxReplicas plus rollout surge "
-        "(backend 9 x 250m, frontend 4 x 50m, migration 1 x 250m)",
+        ("namespace.resourceQuota.requests.cpu: \"2\" — is below the 2700m the stack's pods need at their peak, the "
+         "workloads at maxReplicas plus rollout surge (backend 9 x 250m, frontend 4 x 50m, migration 1 x 250m); "
+         "the HPA would silently stop short of its maximum"),
     ),
     (
         "quota fits (pods)",
         {"namespace": {"resourceQuota": {"pods": 8}}},
         "namespace.resourceQuota.pods",
-        "below the 10 pods",
+        ("namespace.resourceQuota.pods: 8 — is below the 10 pods the stack runs at its peak, the workloads at "
+         "maxReplicas plus rollout surge; the HPA would silently stop short of its maximum"),
     ),
     (
         "quota fits (memory limits)",
         {"frontend": {"resources": {"limits": {"memory": "1Gi"}}}},
         "namespace.resourceQuota.limits.memory",
-        "the workloads at maxReplicas plus rollout surge",
+        ("namespace.resourceQuota.limits.memory: \"6Gi\" — is below the 7Gi the stack's pods need at their peak, the"
+         " workloads at maxReplicas plus rollout surge (backend 5 x 512Mi, frontend 4 x 1Gi, migration 1 x 512Mi);"
+         " the HPA would silently stop short of its maximum"),
     ),
     (
         "limits within the LimitRange",
         {"backend": {"resources": {"limits": {"memory": "4Gi"}}}},
         "backend.resources.limits.memory",
-        "exceeds namespace.limitRange.max.memory (2Gi)",
+        ("backend.resources.limits.memory: \"4Gi\" — exceeds namespace.limitRange.max.memory (2Gi); admission would "
+         "reject the pods"),
     ),
     (
         "request within limit",
         {"frontend": {"resources": {"requests": {"cpu": "1"}}}},
         "frontend.resources.requests.cpu",
-        "must not exceed limits.cpu",
+        ("frontend.resources.requests.cpu: \"1\" — must not exceed limits.cpu (250m); Kubernetes rejects a container"
+         " whose request is above its limit"),
     ),
     (
         "quantity format",
         {"backend": {"resources": {"requests": {"memory": "lots"}}}},
         "backend.resources.requests.memory",
-        "Kubernetes quantity",
+        "backend.resources.requests.memory: \"lots\" — must be a Kubernetes quantity such as 500m, 1, 512Mi or 2Gi",
     ),
-    ("image required", {"frontend": {"image": DELETE}}, "frontend.image", "is required"),
+    ("image required", {"frontend": {"image": DELETE}}, "frontend.image", "frontend.image: is required"),
     (
         "image pinned",
         {"frontend": {"image": "ghcr.io/subculture-collective/spywatcher-frontend"}},
         "frontend.image",
-        "pinned",
+        ("frontend.image: \"ghcr.io/subculture-collective/spywatcher-frontend\" — must be pinned with a tag other "
+         "than `latest` (it moves under a running Deployment), or a digest"),
     ),
     (
         "image not latest",
         {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:latest"}},
         "backend.image",
-        "`latest`",
+        ("backend.image: \"ghcr.io/subculture-collective/spywatcher-backend:latest\" — must be pinned with a tag "
+         "other than `latest` (it moves under a running Deployment), or a digest"),
     ),
     (
         "progress deadline covers startup",
         {"backend": {"rollout": {"progressDeadlineSeconds": 300}}},
         "backend.rollout.progressDeadlineSeconds",
-        "startup probe's budget (300 s)",
+        ("backend.rollout.progressDeadlineSeconds: 300 — must exceed the startup probe's budget (300 s), or a slow"
+         " but healthy pod fails the rollout"),
     ),
-    ("explicit provider", {"cluster": {"context": None}}, "cluster.context", "spywatcher:kubeconfig"),
-    ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name", "must be a DNS label: lowercase"),
+    ("explicit provider", {"cluster": {"context": None}}, "cluster.context",
+     ("cluster.context: is required unless the secret spywatcher:kubeconfig is set: the program deploys only "
+      "through an explicit provider")),
+    ("namespace name", {"namespace": {"name": "Spy_Watcher"}}, "namespace.name",
+     "namespace.name: \"Spy_Watcher\" — must be a DNS label: lowercase letters, digits and inner hyphens, such as "
+     "my-app"),
     ("kubernetes version", {"cluster": {"kubernetesVersion": "1.29"}}, "cluster.kubernetesVersion",
-     'a Kubernetes minor version such as "1.34"'),
+     "cluster.kubernetesVersion: \"1.29\" — must be a Kubernetes minor version such as \"1.34\" (1.30 or later)"),
     ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)",
-     "must be an environment variable name"),
+     ("backend.env.bad-name (key): \"bad-name\" — must be an environment variable name: letters, digits and _, not "
+      "starting with a digit")),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "path", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_config_is_refused_before_any_resource(overrides: dict[str, Any], path: str, words: str) -> None:
-    error = config_error("staging", overrides)
-    message = problem_for(error, path)
-    assert words in message, message
+@pytest.mark.parametrize(("overrides", "path", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_config_is_refused_before_any_resource(overrides: dict[str, Any], path: str, message: str) -> None:
+    assert problem_for(config_error("staging", overrides), path) == message
 
 
 def test_every_problem_is_reported_at_once() -> None:
