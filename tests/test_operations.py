@@ -317,7 +317,9 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
         "custom metric without the adapter",
         {"backend": {"autoscaling": {"customMetrics": {"enabled": True}}}},
         "backend.autoscaling.customMetrics.requestsPerSecond.metricName",
-        "monitoring.adapter is not enabled",
+        ("backend.autoscaling.customMetrics.requestsPerSecond.metricName: \"http_requests_per_second\" — is not "
+         "served by the Prometheus Adapter (monitoring.adapter is not enabled): the HPA would report the metric as"
+         " unknown and never scale on it"),
     ),
     (
         "custom metric without an adapter rule",
@@ -331,7 +333,9 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             },
         },
         "backend.autoscaling.customMetrics.requestsPerSecond.metricName",
-        "no monitoring.adapter.rules entry serves it",
+        ("backend.autoscaling.customMetrics.requestsPerSecond.metricName: \"http_requests_per_second\" — is not "
+         "served by the Prometheus Adapter (no monitoring.adapter.rules entry serves it): the HPA would report the"
+         " metric as unknown and never scale on it"),
     ),
     (
         "two adapter rules for one metric",
@@ -346,58 +350,66 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "monitoring.adapter.rules[1].metricName",
-        "served by another rule",
+        "monitoring.adapter.rules[1].metricName: \"a\" — is served by another rule already",
     ),
-    ("canary needs an image", {"canary": {"enabled": True}}, "canary.image", "required when the canary is enabled"),
+    ("canary needs an image", {"canary": {"enabled": True}}, "canary.image",
+     "canary.image: is required when the canary is enabled"),
     (
         "canary image pinned",
         {"canary": {"enabled": True, "image": "ghcr.io/x/backend:latest"}},
         "canary.image",
-        "pinned",
+        ("canary.image: \"ghcr.io/x/backend:latest\" — must be pinned with a tag other than `latest` (it moves under"
+         " a running Deployment), or a digest"),
     ),
     (
         "canary route exists",
         {"canary": {"enabled": True, "image": "b:2", "route": "admin"}},
         "canary.route",
-        "not a route name",
+        "canary.route: \"admin\" — is not a route name (frontend, api, socketio)",
     ),
     (
         "canary on a sticky route",
         {"canary": {"enabled": True, "image": "b:2", "route": "socketio"}},
         "canary.route",
-        "without affinity",
+        ("canary.route: \"socketio\" — must be a backend route without affinity: the canary splits requests, not "
+         "sessions"),
     ),
-    ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "at most 100"),
+    ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "canary.weight: 101 — must be at most 100"),
     (
         "quota counts the canary",
         {"canary": {"enabled": True, "image": "b:2", "replicas": 4}},
         "namespace.resourceQuota.requests.cpu",
-        "canary 5 x 250m",
+        ("namespace.resourceQuota.requests.cpu: \"2\" — is below the 2950m the stack's pods need at their peak, the "
+         "workloads at maxReplicas plus rollout surge (backend 5 x 250m, frontend 4 x 50m, canary 5 x 250m, "
+         "migration 1 x 250m); the HPA would silently stop short of its maximum"),
     ),
-    ("migration image pinned", {"migration": {"image": "ghcr.io/x/backend"}}, "migration.image", "pinned"),
+    ("migration image pinned", {"migration": {"image": "ghcr.io/x/backend"}}, "migration.image",
+     ("migration.image: \"ghcr.io/x/backend\" — must be pinned with a tag other than `latest` (it moves under a "
+      "running Deployment), or a digest")),
     (
         "schedule within maxReplicas",
         {"backend": {"schedules": [{"name": "peak", "cron": "0 8 * * *", "minReplicas": 5}]}},
         "backend.schedules[0].minReplicas",
-        "must not exceed autoscaling.maxReplicas (4)",
+        "backend.schedules[0].minReplicas: 5 — must not exceed autoscaling.maxReplicas (4)",
     ),
     (
         "schedule leaves room for a drain",
         {"frontend": {"schedules": [{"name": "night", "cron": "0 1 * * *", "minReplicas": 1}]}},
         "frontend.schedules[0].minReplicas",
-        "must exceed disruptionBudget.minAvailable (1)",
+        ("frontend.schedules[0].minReplicas: 1 — must exceed disruptionBudget.minAvailable (1), or a node drain "
+         "can never evict a pod while the schedule holds"),
     ),
     (
         "schedule cron",
         {"backend": {"schedules": [{"name": "x", "cron": "every day", "minReplicas": 2}]}},
         "backend.schedules[0].cron",
-        "five-field cron expression",
+        "backend.schedules[0].cron: \"every day\" — must be a five-field cron expression such as `0 22 * * 1-5`",
     ),
     (
         "schedule cron ranges",
         {"backend": {"schedules": [{"name": "x", "cron": "0 25 * * *", "minReplicas": 2}]}},
         "backend.schedules[0].cron",
-        "0-23",
+        "backend.schedules[0].cron: \"0 25 * * *\" — field `25` must stay within 0-23",
     ),
     (
         "schedule names",
@@ -410,16 +422,16 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             }
         },
         "backend.schedules[1].name",
-        "used by another schedule",
+        "backend.schedules[1].name: \"x\" — is used by another schedule",
     ),
     (
         "RolloutStuck shorter than a rollout at peak",
         {"monitoring": {"alerts": {"rolloutStuckFor": "3m"}}},
         "monitoring.alerts.rolloutStuckFor",
-        "must exceed the 180 s a normal rollout of backend takes at its maxReplicas (4 batches of 1 pod(s) "
-        "(maxReplicas 4, maxSurge + maxUnavailable 1) x 45 s per pod (30 s start + 10 s readiness "
-        "initialDelaySeconds + 1 x 5 s readiness periodSeconds + 0 s minReadySeconds) = 180 s), or RolloutStuck "
-        "fires on an ordinary rollout at peak",
+        ("monitoring.alerts.rolloutStuckFor: \"3m\" — must exceed the 180 s a normal rollout of backend takes at its"
+         " maxReplicas (4 batches of 1 pod(s) (maxReplicas 4, maxSurge + maxUnavailable 1) x 45 s per pod (30 s "
+         "start + 10 s readiness initialDelaySeconds + 1 x 5 s readiness periodSeconds + 0 s minReadySeconds) = "
+         "180 s), or RolloutStuck fires on an ordinary rollout at peak"),
     ),
     (
         "RolloutStuck counts the surge",
@@ -428,20 +440,20 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
             "backend": {"rollout": {"maxSurge": 2, "minReadySeconds": 40}},
         },
         "monitoring.alerts.rolloutStuckFor",
-        "170 s a normal rollout of backend takes at its maxReplicas (2 batches of 2 pod(s) (maxReplicas 4, "
-        "maxSurge + maxUnavailable 2) x 85 s per pod (30 s start + 10 s readiness initialDelaySeconds + 1 x 5 s "
-        "readiness periodSeconds + 40 s minReadySeconds) = 170 s)",
+        ("monitoring.alerts.rolloutStuckFor: \"150s\" — must exceed the 170 s a normal rollout of backend takes at "
+         "its maxReplicas (2 batches of 2 pod(s) (maxReplicas 4, maxSurge + maxUnavailable 2) x 85 s per pod (30 s"
+         " start + 10 s readiness initialDelaySeconds + 1 x 5 s readiness periodSeconds + 40 s minReadySeconds) = "
+         "170 s), or RolloutStuck fires on an ordinary rollout at peak"),
     ),
     (
         "alert threshold",
         {"monitoring": {"alerts": {"frequentScalingChanges": 0}}},
         "monitoring.alerts.frequentScalingChanges",
-        "at least 1",
+        "monitoring.alerts.frequentScalingChanges: 0 — must be at least 1",
     ),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "path", "words"), [c[1:] for c in RULES], ids=[c[0] for c in RULES])
-def test_operations_rules(overrides: dict[str, Any], path: str, words: str) -> None:
-    message = problem_for(config_error("staging", overrides), path)
-    assert words in message, message
+@pytest.mark.parametrize(("overrides", "path", "message"), [c[1:] for c in RULES], ids=[c[0] for c in RULES])
+def test_operations_rules(overrides: dict[str, Any], path: str, message: str) -> None:
+    assert problem_for(config_error("staging", overrides), path) == message
