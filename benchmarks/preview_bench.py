@@ -10,8 +10,15 @@ for (the program's own component classes are the program, not the floor).
 
 Runs alternate floor and preview, after one untimed warm-up of each, so both see the same machine
 load; the machine is shared and noisy, so the headline is the ratio of the **minima** (medians are
-printed too). Target: at most 1.3x the floor. `--stack all-options` measures the test stack with
+printed too). Target: at most 1.3x the floor. The runner keeps the cyclic garbage collector off and
+freezes everything before the interpreter's last collection (offline/__main__.py), which the floor
+does not; a "lean floor" that does the same is timed too, so the runner's own cost shows on equal
+terms. `--stack all-options` measures the test stack with
 every optional part switched on (tests/stacks/Pulumi.all-options.yaml).
+
+``--diff REF`` also times `make diff` (every stack against git REF: the base renders in its own
+process while the working tree renders in this one) against one preview, alternating; target at
+most 2.5x.
 
 ``--breakdown`` also times the phases of one preview inside a single process (the floor's imports,
 the offline runner, the config models, the program, the report), to show where time above the
@@ -31,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
+DIFF_TARGET = 2.5
 
 # Runs the program once and prints, for every type it registered, the public path of the class that
 # registered it: the class reached from its package (`pulumi_aws.lb.TargetGroup`), as a program
@@ -61,15 +69,22 @@ if missing:
 print(json.dumps(sorted(set(paths.values()))))
 """
 
-# The floor: pulumi, then each class by attribute access from its top-level package.
+# The floor: pulumi, then each class by attribute access from its top-level package. With `lean`
+# first, it treats the garbage collector as the offline runner does (off, everything frozen before
+# the interpreter's last collection), to show the runner's own cost on equal terms.
 FLOOR = """
-import importlib, sys
+import gc, importlib, sys
+lean = sys.argv[1] == "lean"
+if lean:
+    gc.disable()
 import pulumi
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     top, *attributes = path.split(".")
     target = importlib.import_module(top)
     for attribute in attributes:
         target = getattr(target, attribute)
+if lean:
+    gc.freeze()
 """
 
 # Phases of one preview in one process.
@@ -99,18 +114,18 @@ print(json.dumps([(label, end - start) for (_, start), (label, end) in zip(marks
 """
 
 
-def python(*args: str) -> subprocess.CompletedProcess[str]:
+def python(*args: str, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter running ``args`` in the project; its stderr on failure."""
     result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
+    if result.returncode not in ok:
         raise SystemExit(f"failed: python {' '.join(args[:3])} ...\n{result.stderr}")
     return result
 
 
-def wall(*args: str) -> float:
+def wall(*args: str, ok: tuple[int, ...] = (0,)) -> float:
     """Wall time of one fresh interpreter running ``args``."""
     start = time.perf_counter()
-    python(*args)
+    python(*args, ok=ok)
     return time.perf_counter() - start
 
 
@@ -119,16 +134,30 @@ def registered_classes(stack: str) -> list[str]:
     return list(json.loads(python("-c", REGISTERED_CLASSES, stack).stdout))
 
 
-def measure(stack: str, classes: list[str], runs: int) -> tuple[list[float], list[float]]:
-    """Floor and preview wall times, alternating, after one untimed warm-up of each."""
-    floor_args = ("-c", FLOOR, *classes)
+def measure(stack: str, classes: list[str], runs: int) -> tuple[list[float], list[float], list[float]]:
+    """Floor, lean floor and preview wall times, alternating, after one untimed warm-up of each."""
+    floor_args = ("-c", FLOOR, "plain", *classes)
+    lean_args = ("-c", FLOOR, "lean", *classes)
     preview_args = ("-m", "offline", "preview", "--stack", stack)
-    wall(*floor_args), wall(*preview_args)  # bytecode caches and the OS page cache
-    floors, previews = [], []
+    wall(*floor_args), wall(*lean_args), wall(*preview_args)  # bytecode caches and the OS page cache
+    floors, leans, previews = [], [], []
     for _ in range(runs):
         floors.append(wall(*floor_args))
+        leans.append(wall(*lean_args))
         previews.append(wall(*preview_args))
-    return floors, previews
+    return floors, leans, previews
+
+
+def measure_diff(stack: str, ref: str, runs: int) -> tuple[list[float], list[float]]:
+    """One preview and `make diff` (every stack against ``ref``; exit 2 = changes) alternating."""
+    preview_args = ("-m", "offline", "preview", "--stack", stack)
+    diff_args = ("-m", "offline", "diff", "--base", ref)
+    wall(*preview_args), wall(*diff_args, ok=(0, 2))
+    previews, diffs = [], []
+    for _ in range(runs):
+        previews.append(wall(*preview_args))
+        diffs.append(wall(*diff_args, ok=(0, 2)))
+    return previews, diffs
 
 
 def breakdown(stack: str, classes: list[str]) -> list[tuple[str, float]]:
@@ -143,13 +172,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each (at least 5; default 7)")
     parser.add_argument("--breakdown", action="store_true", help="also time the phases of one preview")
     parser.add_argument("--list", action="store_true", help="print the floor's classes")
+    parser.add_argument("--diff", metavar="REF",
+                        help=f"also time `make diff` against git REF (every stack) against one preview "
+                             f"(target: at most {DIFF_TARGET}x)")
     args = parser.parse_args()
     runs = max(args.runs, 5)
     classes = registered_classes(args.stack)
     if args.list:
         print("\n".join(classes))
     load = os.getloadavg()
-    floors, previews = measure(args.stack, classes, runs)
+    floors, leans, previews = measure(args.stack, classes, runs)
     ratio = min(previews) / min(floors)
     print(f"load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load)}, "
           f"after {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
@@ -160,6 +192,18 @@ def main() -> int:
     medians = statistics.median(previews) / statistics.median(floors)
     print(f"ratio   {ratio:.2f}x the floor (minima; medians {medians:.2f}x)"
           f" (target: at most {TARGET}x) -> {'ok' if ratio <= TARGET else 'OVER'}")
+    print(f"lean floor (the same with the collector treated as the runner treats it): min {min(leans):.2f} s, "
+          f"median {statistics.median(leans):.2f} s; preview {min(previews) / min(leans):.2f}x it (minima; "
+          f"medians {statistics.median(previews) / statistics.median(leans):.2f}x)")
+    if args.diff:
+        previews, diffs = measure_diff(args.stack, args.diff, runs)
+        ratio = min(diffs) / min(previews)
+        print(f"\ndiff    (python -m offline diff --base {args.diff}): min {min(diffs):.2f} s, "
+              f"median {statistics.median(diffs):.2f} s; preview min {min(previews):.2f} s, "
+              f"median {statistics.median(previews):.2f} s over {runs} runs each")
+        print(f"ratio   {ratio:.2f}x one preview (minima; medians "
+              f"{statistics.median(diffs) / statistics.median(previews):.2f}x) "
+              f"(target: at most {DIFF_TARGET}x) -> {'ok' if ratio <= DIFF_TARGET else 'OVER'}")
     if args.breakdown:
         print("\none preview, phase by phase (one process):")
         for label, seconds in breakdown(args.stack, classes):
