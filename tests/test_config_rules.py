@@ -285,24 +285,32 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_secrets_in_plain_text_are_refused() -> None:
     error = config_error("staging", {"kubeconfig": "apiVersion: v1", "secrets": {"frontend": {"TOKEN": "t0ps3cret"}}})
-    assert "must be stored as a secret" in problem_for(error, "kubeconfig")
-    assert "must be stored as a secret" in problem_for(error, "secrets")
+    for key in ("kubeconfig", "secrets"):
+        assert problem_for(error, key) == (
+            f"{key}: must be stored as a secret: `pulumi config set --secret spywatcher:{key} ...` (or `--secret "
+            "--path` for one entry); plain text would land in the stack file and state")
     assert "t0ps3cret" not in str(error)
 
 
 def test_secret_values_never_appear_in_messages() -> None:
     error = config_error("staging", secrets={"secrets": {"backend": {"API_KEY": "s3cr3t-value"}}})
     assert "s3cr3t-value" not in str(error)
-    assert "conflicts with backend.existingSecret" in problem_for(error, "secrets.backend")
+    assert problem_for(error, "secrets.backend") == (
+        "secrets.backend: [secret] — conflicts with backend.existingSecret (spywatcher-backend-secrets): use one "
+        "source of secrets per workload")
     error = config_error("staging", secrets={"secrets": {"backend": {"bad key": "s3cr3t-value", "N": 5}}})
     assert "s3cr3t-value" not in str(error)
-    assert "must be an environment variable name" in problem_for(error, "secrets.backend.bad key (key)")
-    assert "[secret]" in problem_for(error, "secrets.backend.N")
+    assert problem_for(error, "secrets.backend.bad key (key)") == (
+        "secrets.backend.bad key (key): [secret] — must be an environment variable name: letters, digits and _, "
+        "not starting with a digit")
+    assert problem_for(error, "secrets.backend.N") == (
+        "secrets.backend.N: [secret] — must be text, not a number: write it in quotes so YAML keeps it text "
+        "(unquoted, YAML reads a number and drops what a number does not need, such as trailing zeros)")
 
 
 def test_secret_for_an_unknown_workload() -> None:
     error = config_error("staging", secrets={"secrets": {"worker": {"A": "b"}}})
-    assert "must be backend or frontend" in problem_for(error, "secrets.worker (key)")
+    assert problem_for(error, "secrets.worker (key)") == "secrets.worker (key): [secret] — must be backend or frontend"
 
 
 def test_secret_and_env_must_not_share_a_name() -> None:
@@ -311,7 +319,8 @@ def test_secret_and_env_must_not_share_a_name() -> None:
         {"frontend": {"env": {"API_URL": "https://x"}}},
         secrets={"secrets": {"frontend": {"API_URL": "https://y"}}},
     )
-    assert "also set in frontend.env" in problem_for(error, "secrets.frontend.API_URL")
+    assert problem_for(error, "secrets.frontend.API_URL") == (
+        "secrets.frontend.API_URL: [secret] — is also set in frontend.env; one variable must have one source")
 
 
 def test_the_stack_files_are_valid() -> None:
