@@ -65,6 +65,8 @@ def test_ideal_metrics_reproduce_the_old_simulator(
     new = simulate(hpa, REQUESTS, trace, pod_startup_s=startup, initial_replicas=start, duration_s=end)
     old = simulate_oracle(hpa, REQUESTS, trace, pod_startup_s=startup, initial_replicas=start, duration_s=end)
     assert rows(new) == rows(old)
+    # Ideal metrics are read at the sync itself: each sync's samples span only its own instant.
+    assert [r.samples_span for r in new.rows] == [(r.time_s, r.time_s) for r in new.rows]
 
 
 @pytest.mark.parametrize(
