@@ -461,6 +461,9 @@ def test_bad_trace_is_reported(times: list[float], cpu: list[float], message: st
 def test_utilization_needs_a_request() -> None:
     with pytest.raises(SimulationError, match="no cpu request was given"):
         simulate(make_hpa(), {}, cpu_trace({0: 1}, 15), pod_startup_s=0)
+    with pytest.raises(SimulationError) as caught:
+        simulate(make_hpa(), {"cpu": "0"}, cpu_trace({0: 1}, 15), pod_startup_s=0)
+    assert str(caught.value) == "cpu request must be greater than zero, not '0'"
 
 
 # --- Properties ------------------------------------------------------------------------------
