@@ -154,6 +154,35 @@ def test_nlb_dashboard_and_alarms(nlb: Plan) -> None:
     assert found["UnhealthyTargets"]["dimensions"] == group
 
 
+def layout(body: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Each widget's place, title, period, view and line labels (what metrics_of leaves out)."""
+    assert set(body) == {"widgets"}
+    return [(w["x"], w["y"], w["width"], w["height"], p["title"], p["period"], p["stacked"], p["view"],
+             [row[-1]["label"] for row in p["metrics"]])
+            for w in body["widgets"] for p in [w["properties"]]]
+
+
+def test_dashboards_lay_out_two_widgets_a_row_with_labelled_lines(plans: dict[str, Plan], nlb: Plan) -> None:
+    group = "edge-nginx-ff983e1"
+    targets = (0, 0, 12, 6, "Targets: healthy and unhealthy", 60, False, "timeSeries",
+               [f"healthy {group}", f"unhealthy {group}"])
+    assert layout(dashboard(plans["production"])) == [
+        targets,
+        (12, 0, 12, 6, "Requests", 60, False, "timeSeries", ["requests"]),
+        (0, 6, 12, 6, "Target response time (seconds)", 60, False, "timeSeries",
+         [f"p50 {group}", f"p95 {group}", f"p99 {group}"]),
+        (12, 6, 12, 6, "HTTP 4xx and 5xx", 60, False, "timeSeries",
+         ["target 4xx", "target 5xx", "load balancer 4xx", "load balancer 5xx"]),
+        (0, 12, 12, 6, "Connections", 60, False, "timeSeries", ["active", "new", "rejected"]),
+    ]
+    assert layout(dashboard(nlb)) == [
+        targets,
+        (12, 0, 12, 6, "Flows", 60, False, "timeSeries", ["active", "new"]),
+        (0, 6, 12, 6, "Processed bytes", 60, False, "timeSeries", ["bytes"]),
+        (12, 6, 12, 6, "TCP resets", 60, False, "timeSeries", ["client", "target", "load balancer"]),
+    ]
+
+
 def test_an_existing_topic_is_used_as_is() -> None:
     arn = "arn:aws:sns:us-east-1:111122223333:oncall"
     plan = run_stack("staging", {"monitoring": {"cloudWatch": {"enabled": True, "snsTopicArn": arn, "alarms": {
