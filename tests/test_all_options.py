@@ -80,3 +80,27 @@ def test_inline_none_never_reaches_helm() -> None:
     release = plan.get("kubernetes:helm.sh/v3:Release", "monitoring-adapter").inputs
     assert "podDisruptionBudget" not in release["values"]
     assert adapter_pdb(release) is None, "one adapter replica: no PDB that would block every drain"
+
+
+def test_the_component_tree_is_exact(plan: Plan) -> None:
+    """Every component's type token, name and parent: the URNs a real stack's state is keyed by
+    (a changed token or name would replace everything under it)."""
+    assert [(r.type, r.name, r.parent.rsplit("::", 1)[-1]) for r in plan if not r.custom] == [
+        ("spywatcher:platform:Platform", "spywatcher", "spywatcher-all-options"),
+        ("spywatcher:namespace:NamespaceBaseline", "app", "spywatcher"),
+        ("spywatcher:network:NetworkPolicies", "network", "spywatcher"),
+        ("spywatcher:workload:WorkloadConfig", "backend", "spywatcher"),
+        ("spywatcher:workload:WorkloadConfig", "frontend", "spywatcher"),
+        ("spywatcher:migration:Migration", "migration", "spywatcher"),
+        ("spywatcher:workload:Workload", "backend", "spywatcher"),
+        ("spywatcher:workload:Workload", "frontend", "spywatcher"),
+        ("spywatcher:schedules:ScaleSchedules", "backend-schedules", "spywatcher"),
+        ("spywatcher:schedules:ScaleSchedules", "frontend-schedules", "spywatcher"),
+        ("spywatcher:loadbalancer:LoadBalancer", "edge", "spywatcher"),
+        ("spywatcher:ingress:IngressController", "ingress", "spywatcher"),
+        ("spywatcher:routes:Routes", "routes", "spywatcher"),
+        ("spywatcher:canary:Canary", "canary", "spywatcher"),
+        ("spywatcher:monitoring:Monitoring", "monitoring", "spywatcher"),
+        ("spywatcher:dashboards:GrafanaDashboard", "dashboard", "spywatcher"),
+        ("spywatcher:cloudwatch:CloudWatch", "cloudwatch", "spywatcher"),
+    ]

@@ -190,6 +190,8 @@ def test_changing_weights_replaces_nothing(cutover: Plan, shifted: Plan) -> None
 
 
 def test_one_backend_takes_all_traffic(gateway_only: Plan) -> None:
+    assert [(r.type, r.parent.rsplit("::", 1)[-1]) for r in gateway_only if r.name == "gateway" and not r.custom] == [
+        ("spywatcher:gateway:Gateway", "spywatcher")]
     assert https_action(gateway_only) == {"type": "forward", "targetGroupArn": arn(gateway_only, "edge-envoy")}
     assert [r.name for r in gateway_only.of_type(TARGET_GROUP)] == ["edge-envoy"]
     assert not gateway_only.of_type("kubernetes:networking.k8s.io/v1:Ingress")
