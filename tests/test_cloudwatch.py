@@ -236,15 +236,19 @@ def test_aws_limits_are_checked_before_anything_is_registered(window: dict[str, 
 
 
 @pytest.mark.parametrize(
-    ("overrides", "path", "words"),
+    ("overrides", "path", "message"),
     [
-        ({"snsTopicArn": "oncall"}, "monitoring.cloudWatch.snsTopicArn", "must be an SNS topic ARN such as"),
-        ({"alarms": {"errorRatePercent": 0}}, "monitoring.cloudWatch.alarms.errorRatePercent", "at least 1"),
-        ({"alarms": {"errorRatePercent": 0.5}}, "monitoring.cloudWatch.alarms.errorRatePercent", "whole number"),
+        ({"snsTopicArn": "oncall"}, "monitoring.cloudWatch.snsTopicArn",
+         ("monitoring.cloudWatch.snsTopicArn: \"oncall\" — must be an SNS topic ARN such as "
+          "arn:aws:sns:us-east-1:111122223333:oncall")),
+        ({"alarms": {"errorRatePercent": 0}}, "monitoring.cloudWatch.alarms.errorRatePercent",
+         "monitoring.cloudWatch.alarms.errorRatePercent: 0 — must be at least 1"),
+        ({"alarms": {"errorRatePercent": 0.5}}, "monitoring.cloudWatch.alarms.errorRatePercent",
+         "monitoring.cloudWatch.alarms.errorRatePercent: 0.5 — must be a whole number"),
         ({"alarms": {"responseTimeP95Milliseconds": 0}},
-         "monitoring.cloudWatch.alarms.responseTimeP95Milliseconds", "at least 1"),
+         "monitoring.cloudWatch.alarms.responseTimeP95Milliseconds",
+         "monitoring.cloudWatch.alarms.responseTimeP95Milliseconds: 0 — must be at least 1"),
     ],
 )
-def test_bad_settings_name_their_key(overrides: dict[str, Any], path: str, words: str) -> None:
-    message = problem_for(config_error("staging", {"monitoring": {"cloudWatch": overrides}}), path)
-    assert words in message, message
+def test_bad_settings_name_their_key(overrides: dict[str, Any], path: str, message: str) -> None:
+    assert problem_for(config_error("staging", {"monitoring": {"cloudWatch": overrides}}), path) == message

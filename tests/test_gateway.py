@@ -89,46 +89,61 @@ def arn(plan: Plan, name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "path", "words"),
+    ("overrides", "path", "message"),
     [
-        ({"gateway": GW}, "loadBalancer.weights", "is required when both"),
+        ({"gateway": GW}, "loadBalancer.weights",
+         ("loadBalancer.weights: is required when both ingressController and gateway are enabled, e.g. "
+          "(ingressNginx: 100, envoyGateway: 0) to start a migration")),
         (
             {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 60, "envoyGateway": 50}}},
             "loadBalancer.weights.envoyGateway",
-            "must sum to 100",
+            "loadBalancer.weights.envoyGateway: 50 — must sum to 100 with ingressNginx (60); got 110",
         ),
         (
             {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 101, "envoyGateway": -1}}},
             "loadBalancer.weights.ingressNginx",
-            "must be at most 100",
+            "loadBalancer.weights.ingressNginx: 101 — must be at most 100",
         ),
         ({"loadBalancer": {"weights": {"ingressNginx": 100, "envoyGateway": 0}}}, "loadBalancer.weights",
-         "only ingressController is"),
-        ({"ingressController": {"enabled": False}}, "ingressController.enabled", "at least one routing backend"),
+         ("loadBalancer.weights: applies only when both routing backends are enabled; only ingressController is, "
+          "so all traffic goes to it: remove loadBalancer.weights")),
+        ({"ingressController": {"enabled": False}}, "ingressController.enabled",
+         ("ingressController.enabled: false — at least one routing backend must be enabled: "
+          "ingressController.enabled or gateway.enabled")),
         (
             {"gateway": GW, "loadBalancer": {"type": "network", "weights": {"ingressNginx": 50,
                                                                                           "envoyGateway": 50}}},
             "loadBalancer.type",
-            "forwards a listener to a single target group",
+            ("loadBalancer.type: \"network\" — cannot split traffic between ingress-nginx and Envoy Gateway: a "
+             "network load balancer forwards a listener to a single target group (no weights, no stickiness). Use "
+             "an application load balancer for the cut-over, or enable one backend only"),
         ),
         ({"loadBalancer": {"type": "network", "stickinessSeconds": 60}}, "loadBalancer.stickinessSeconds",
-         "application load balancer only"),
+         "loadBalancer.stickinessSeconds: 60 — applies to an application load balancer only"),
         ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "spywatcher-staging"}},
-         "gateway.proxyNamespace", "must differ from namespace.name"),
+         "gateway.proxyNamespace",
+         ("gateway.proxyNamespace: \"spywatcher-staging\" — must differ from namespace.name: each namespace carries "
+          "its own network policies")),
         ({**GATEWAY_ONLY, "gateway": {**GW, "namespace": "ingress-nginx"}},
-         "gateway.namespace", "must differ from ingressController.namespace"),
+         "gateway.namespace",
+         ("gateway.namespace: \"ingress-nginx\" — must differ from ingressController.namespace: each namespace "
+          "carries its own network policies")),
         ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "envoy-gateway-system"}},
-         "gateway.proxyNamespace", "must differ from gateway.namespace"),
+         "gateway.proxyNamespace",
+         ("gateway.proxyNamespace: \"envoy-gateway-system\" — must differ from gateway.namespace "
+          "(envoy-gateway-system): the controller and the proxies carry different network policies and only the "
+          "proxies' namespace gets readiness gates")),
         ({**GATEWAY_ONLY, "gateway": {**GW, "minAvailable": 2}}, "gateway.minAvailable",
-         "below autoscaling.minReplicas"),
+         ("gateway.minAvailable: 2 — must be below autoscaling.minReplicas (2), or a node drain can never evict a "
+          "proxy pod")),
         ({**GATEWAY_ONLY, "gateway": {**GW, "controller": {"replicas": 1}}},
-         "gateway.controller.replicas", "must be at least 2"),
+         "gateway.controller.replicas", "gateway.controller.replicas: 1 — must be at least 2"),
         ({"gateway": {**GW, "chartVersion": "1.9.0"}}, "gateway.chartVersion",
-         "a chart version such as v1.9.0"),
+         "gateway.chartVersion: \"1.9.0\" — must be a chart version such as v1.9.0"),
     ],
 )
-def test_backend_rules_refuse_with_the_key(overrides: dict[str, Any], path: str, words: str) -> None:
-    assert words in problem_for(config_error("staging", overrides), path)
+def test_backend_rules_refuse_with_the_key(overrides: dict[str, Any], path: str, message: str) -> None:
+    assert problem_for(config_error("staging", overrides), path) == message
 
 
 def test_defaults_keep_ingress_nginx_alone(plans: dict[str, Plan]) -> None:
