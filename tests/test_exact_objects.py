@@ -310,6 +310,56 @@ CONTROLLER_VALUES: Any = {
     "rbac": {"create": True, "scope": True},
 }
 
+INGRESS_LABELS: Any = {
+    "app.kubernetes.io/component": "ingress",
+    "app.kubernetes.io/instance": "spywatcher-staging",
+    "app.kubernetes.io/managed-by": "pulumi",
+    "app.kubernetes.io/name": "spywatcher",
+    "app.kubernetes.io/part-of": "spywatcher",
+}
+READ = ["get", "list", "watch"]
+CONTROLLER_ACCOUNT: Any = [{"kind": "ServiceAccount", "name": "ingress-nginx", "namespace": "ingress-nginx"}]
+CLASSES = "spywatcher-staging-ingress-nginx-ingressclasses"
+
+# The scoped controller's access: the chart ClusterRole's namespaced rules as a Role in the app's
+# namespace only, and cluster-wide nothing but reading IngressClasses.
+CONTROLLER_RBAC: Any = {
+    "ingress-role": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"labels": INGRESS_LABELS, "name": "ingress-nginx-controller", "namespace": "spywatcher-staging"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["configmaps", "pods", "secrets", "endpoints"], "verbs": READ},
+            {"apiGroups": [""], "resources": ["services"], "verbs": READ},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": READ},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+        ],
+    },
+    "ingress-rolebinding": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"labels": INGRESS_LABELS, "name": "ingress-nginx-controller", "namespace": "spywatcher-staging"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "ingress-nginx-controller"},
+        "subjects": CONTROLLER_ACCOUNT,
+    },
+    "ingress-clusterrole": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"labels": INGRESS_LABELS, "name": CLASSES},
+        "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": READ}],
+    },
+    "ingress-clusterrolebinding": {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"labels": INGRESS_LABELS, "name": CLASSES},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLASSES},
+        "subjects": CONTROLLER_ACCOUNT,
+    },
+}
+
 AWS_EDGE_SG: Any = {
     "description": "spywatcher: clients to the load balancer, load balancer to ingress-nginx pods",
     "revokeRulesOnDelete": True,
@@ -708,6 +758,12 @@ def test_route_annotations_are_exact(staging: Plan) -> None:
 def test_controller_values_are_exact(staging: Plan) -> None:
     """The controller's chart values: probes, spread, drain, keepalive and the HPA of the guide."""
     assert staging.get("kubernetes:helm.sh/v3:Release", "ingress").inputs["values"] == CONTROLLER_VALUES
+
+
+def test_controller_rbac_is_exact(staging: Plan) -> None:
+    rbac = {r.name: r.inputs for r in staging if r.is_kubernetes_object and r.inputs["kind"] in (
+        "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding") and r.name.startswith("ingress-")}
+    assert rbac == CONTROLLER_RBAC
 
 
 @pytest.mark.parametrize(
