@@ -182,6 +182,20 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "monitoring.cloudWatch.alarms.unhealthyTargets.evaluationPeriods: 289 — x periodSeconds (300) = 86700 s "
         "exceeds the one day (86400 s) CloudWatch lets an alarm evaluate",
     ),
+    (
+        "Envoy Gateway's controller budget below its replicas",
+        {"gateway": {"controller": {"replicas": 3, "minAvailable": 2}}},
+        {"gateway": {"controller": {"replicas": 3, "minAvailable": 3}}},
+        "gateway.controller.minAvailable: 3 — must be below replicas (3), or a node drain can never evict a "
+        "controller pod",
+    ),
+    (
+        "Envoy proxies' budget below their minReplicas",
+        {"gateway": {"autoscaling": {"minReplicas": 3}, "minAvailable": 2}},
+        {"gateway": {"autoscaling": {"minReplicas": 3}, "minAvailable": 3}},
+        "gateway.minAvailable: 3 — must be below autoscaling.minReplicas (3), or a node drain can never evict a "
+        "proxy pod",
+    ),
 ]
 
 
@@ -193,7 +207,7 @@ def test_rule_edges(accepted: dict[str, Any], refused: dict[str, Any], problem: 
 
 
 def test_the_edge_table_is_not_empty() -> None:
-    assert len(EDGES) == 20
+    assert len(EDGES) == 22
 
 
 # cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7
