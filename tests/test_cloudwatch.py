@@ -218,21 +218,24 @@ def test_preview_lists_dashboard_and_alarms(plans: dict[str, Plan]) -> None:
     assert "topic spywatcher-production-alarms" in text
 
 
+# (responseTime's window, the key reported, what is reported after `key: `)
 LIMITS = [
-    ({"periodSeconds": 90}, "periodSeconds", "must be a multiple of 60"),
-    ({"evaluationPeriods": 2, "datapointsToAlarm": 3}, "datapointsToAlarm", "must not exceed evaluationPeriods (2)"),
+    ({"periodSeconds": 90}, "periodSeconds",
+     "90 — must be a multiple of 60: load balancer metrics are published once a minute, and CloudWatch accepts 10, "
+     "20 or 30 s only for high-resolution metrics"),
+    ({"evaluationPeriods": 2, "datapointsToAlarm": 3}, "datapointsToAlarm",
+     "3 — must not exceed evaluationPeriods (2) (CloudWatch rejects the alarm)"),
     ({"periodSeconds": 3600, "evaluationPeriods": 25, "datapointsToAlarm": 1}, "evaluationPeriods",
-     "= 90000 s exceeds the one day (86400 s)"),
-    ({"periodSeconds": 30}, "periodSeconds", "at least 60"),
+     "25 — x periodSeconds (3600) = 90000 s exceeds the one day (86400 s) CloudWatch lets an alarm evaluate"),
+    ({"periodSeconds": 30}, "periodSeconds", "30 — must be at least 60"),
 ]
 
 
-@pytest.mark.parametrize(("window", "key", "words"), LIMITS, ids=[w for *_, w in LIMITS])
-def test_aws_limits_are_checked_before_anything_is_registered(window: dict[str, Any], key: str, words: str) -> None:
+@pytest.mark.parametrize(("window", "key", "reported"), LIMITS, ids=["period 90", "datapoints", "one day", "period 30"])
+def test_aws_limits_are_checked_before_anything_is_registered(window: dict[str, Any], key: str, reported: str) -> None:
     overrides = {"monitoring": {"cloudWatch": {"enabled": True, "alarms": {"responseTime": window}}}}
-    error = config_error("staging", overrides)
-    message = problem_for(error, f"monitoring.cloudWatch.alarms.responseTime.{key}")
-    assert words in message, message
+    path = f"monitoring.cloudWatch.alarms.responseTime.{key}"
+    assert problem_for(config_error("staging", overrides), path) == f"{path}: {reported}"
 
 
 @pytest.mark.parametrize(
