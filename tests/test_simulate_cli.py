@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import csv
 import io
@@ -345,3 +346,13 @@ def test_every_option_says_exactly_what_it_takes_and_does() -> None:
     assert [g.title for g in parser._action_groups] == [
         'positional arguments', 'options', 'pod startup and nodes', 'metrics pipeline']
     assert parser.description == 'Replay the Kubernetes HPA controller on an HPA against a load trace.'
+
+
+def test_initial_replicas_take_1_to_100000_both_ends_checked() -> None:
+    from offline.simulate import cli
+
+    assert (cli._count("1"), cli._count("100000")) == (1, 100_000)
+    for text in ("0", "100001", "-1", "1.0", "١"):
+        with pytest.raises(argparse.ArgumentTypeError) as caught:
+            cli._count(text)
+        assert str(caught.value) == f"{text!r} must be a whole number from 1 to 100,000"
