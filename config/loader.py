@@ -146,7 +146,7 @@ def validate_settings(values: dict[str, Any], secret_keys: set[str], stack: str 
         if key in values and key not in secret_keys
     ]
     try:
-        settings = StackSettings.model_validate(values, context={"stack": stack})
+        settings = StackSettings.model_validate(values)
     except ValidationError as exc:
         problems += describe(exc, secret_keys)
     if problems:
