@@ -257,6 +257,10 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)",
      ("backend.env.bad-name (key): \"bad-name\" — must be an environment variable name: letters, digits and _, not "
       "starting with a digit")),
+    ("an HPA without a metric", {"backend": {"autoscaling": {"cpuUtilization": None, "memoryUtilization": None}}},
+     "backend.autoscaling.cpuUtilization",
+     "backend.autoscaling.cpuUtilization: the HPA needs at least one metric: set cpuUtilization, memoryUtilization "
+     "or enable customMetrics"),
 ]
 
 
