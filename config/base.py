@@ -46,9 +46,9 @@ class Problems:
         self._items: list[InitErrorDetails] = []
 
     def add(self, loc: Loc, value: Any, message: str) -> None:
-        # The message is a literal: braces would be read as format fields by pydantic.
-        text = message.replace("{", "(").replace("}", ")")
-        self._items.append(InitErrorDetails(type=PydanticCustomError("rule", text), loc=loc, input=value))
+        # No context is passed, so pydantic substitutes nothing: braces in the message stay as written
+        # (a YAML mapping such as {ingressNginx: 100} must reach the user as one).
+        self._items.append(InitErrorDetails(type=PydanticCustomError("rule", message), loc=loc, input=value))
 
     def __bool__(self) -> bool:
         return bool(self._items)

@@ -93,7 +93,7 @@ def arn(plan: Plan, name: str) -> str:
     [
         ({"gateway": GW}, "loadBalancer.weights",
          ("loadBalancer.weights: is required when both ingressController and gateway are enabled, e.g. "
-          "(ingressNginx: 100, envoyGateway: 0) to start a migration")),
+          "{ingressNginx: 100, envoyGateway: 0} to start a migration")),
         (
             {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 60, "envoyGateway": 50}}},
             "loadBalancer.weights.envoyGateway",
