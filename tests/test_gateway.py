@@ -713,6 +713,10 @@ def test_per_client_rates_on_envoy_need_a_redis() -> None:
         "Gateway limits a rate per client address only with its global rate limit, which counts in Redis (its "
         "local rate limit refuses per-client selectors). Set it (and redisCidrs), or set those routes' "
         "clientLimits.requestsPerSecond to null")
+    both = [{**r, "clientLimits": {"requestsPerSecond": 7}} for r in LIMITED_ROUTES]
+    error = config_error("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": both}})
+    assert problem_for(error, "gateway.rateLimit.redisUrl").startswith(
+        "gateway.rateLimit.redisUrl: is required: routes frontend, api set clientLimits.requestsPerSecond, and ")
     # No route limits a rate: no Redis needed, no rate-limit service, no policies for it.
     unlimited = [{**r, "clientLimits": {"requestsPerSecond": None}} for r in LIMITED_ROUTES]
     plan = run_stack("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": unlimited}})

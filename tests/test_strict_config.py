@@ -213,6 +213,9 @@ def test_the_confusions_cover_every_kind_of_leaf() -> None:
         ({"loadBalancer": {"protect": "off"}}, "loadBalancer.protect",
          ("loadBalancer.protect: \"off\" — must be true or false: YAML 1.2, which Pulumi reads, takes `off` as text,"
           " not a boolean")),
+        ({"loadBalancer": {"protect": "n"}}, "loadBalancer.protect",
+         ("loadBalancer.protect: \"n\" — must be true or false: YAML 1.2, which Pulumi reads, takes `n` as text,"
+          " not a boolean")),
         ({"cluster": {"kubernetesVersion": 1.3}}, "cluster.kubernetesVersion",
          ("cluster.kubernetesVersion: 1.3 — must be text (a Kubernetes minor version such as \"1.34\" (1.30 or "
           "later)), not a number: write it in quotes so YAML keeps it text (unquoted, YAML reads a number and "
