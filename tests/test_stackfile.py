@@ -14,7 +14,7 @@ import pytest
 import offline.stackfile as stackfile
 from config import ConfigError
 from config.loader import OFFLINE_PLACEHOLDER
-from config.stackyaml import parse, resolve_plain
+from config.stackyaml import StackYamlError, parse, resolve_plain
 from offline.engine import run_program, run_stack
 from offline.stackfile import ROOT, StackFileError, UnknownStackError, read_stack_config
 from tests.conftest import config_error, problem_for
@@ -57,6 +57,9 @@ def test_nan_and_quoted_values() -> None:
     assert math.isnan(resolve_plain(".nan"))
     document = parse('a: "on"\nb: \'1\'\nc: !!str 5\nd: on\n', "x.yaml")
     assert document.value == {"a": "on", "b": "1", "c": "5", "d": "on"}
+    with pytest.raises(StackYamlError) as caught:
+        parse("a: !!binary aGVsbG8=\n", "x.yaml")
+    assert str(caught.value) == "x.yaml:1:4: a `!!binary` value cannot be a config value"
 
 
 def _stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, stack: str = "broken") -> str:
