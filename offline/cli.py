@@ -66,7 +66,7 @@ def output_file(text: str, option: str) -> Path:
 
 def output_folder(text: str, option: str, default: Path | None = None) -> Path:
     """A folder a verb writes into: its parent exists (only ``default`` is created), it is not a
-    file, and it is not the repository root itself."""
+    file, and it is neither the repository root nor the filesystem root."""
     if not text.strip():
         raise UsageError(f"{option}: an empty path")
     path = Path(text)
@@ -75,6 +75,9 @@ def output_folder(text: str, option: str, default: Path | None = None) -> Path:
     absolute = Path(os.path.abspath(path))
     if absolute == ROOT or absolute == Path(os.path.abspath(ROOT)):
         raise UsageError(f"{option} {text}: is the repository root; give a folder for the output, such as build/render")
+    if absolute == Path(absolute.anchor):
+        # Writable as root (a container, CI): one folder per stack would land at the top of the disk.
+        raise UsageError(f"{option} {text}: is the filesystem root; give a folder for the output, such as build/render")
     parent = _parent(path)
     if not parent.is_dir():
         state = "is not a folder" if parent.exists() else "does not exist"
