@@ -5,6 +5,7 @@ accepted side of each edge too, so a condition inverted or widened fails here.""
 
 from __future__ import annotations
 
+import copy
 import runpy
 import sys
 from collections.abc import Callable
@@ -146,3 +147,23 @@ def test_the_entry_point_builds_a_mandatory_pack_of_every_policy(monkeypatch: py
         "hpa-deployments-without-replicas", "hpa-targets-not-fixed", "zero-downtime-rolling-update",
         "readiness-liveness-startup-probes", "disruption-budget-allows-drain", NON_ROOT,
         "production-load-balancer-protected", "no-cluster-wide-secret-access", "namespaces-deny-by-default"]
+
+
+@pytest.mark.parametrize(("min_available", "expected"), [
+    (2, []),
+    (3, [(DRAIN, "PodDisruptionBudget backend-pdb leaves no room for a node drain at spywatcher-backend's minimum "
+                 "scale of 3 (minAvailable must be below it, or maxUnavailable at least 1).")]),
+])
+def test_without_an_hpa_the_minimum_scale_is_the_deployments_replicas(plans: dict[str, Plan], min_available: int,
+                                                                       expected: list[tuple[str, str]]) -> None:
+    """A fixed-size Deployment (no HPA, spec.replicas 3, as the canary): its budget is measured against 3."""
+    def fixed(r: Registration) -> None:
+        r.inputs["spec"]["replicas"] = 3
+        r.inputs["metadata"].setdefault("annotations", {})["spywatcher.io/fixed-replicas"] = "true"
+
+    resources = [r for r in edited(plans["production"], "kubernetes:apps/v1:Deployment", "backend-deployment", fixed)
+                 if r.name != "backend-hpa"]
+    resources = [copy.deepcopy(r) if r.name == "backend-pdb" else r for r in resources]
+    [budget] = [r for r in resources if r.name == "backend-pdb"]
+    budget.inputs["spec"]["minAvailable"] = min_available
+    assert check(resources) == expected

@@ -210,6 +210,8 @@ def test_the_confusions_cover_every_kind_of_leaf() -> None:
           "(unquoted, YAML reads a number and drops what a number does not need, such as trailing zeros)")),
         ({"loadBalancer": {"protect": "false"}}, "loadBalancer.protect",
          "loadBalancer.protect: \"false\" — must be true or false, not text: remove the quotes"),
+        ({"loadBalancer": {"protect": "True"}}, "loadBalancer.protect",
+         "loadBalancer.protect: \"True\" — must be true or false, not text: remove the quotes"),
         ({"loadBalancer": {"protect": "off"}}, "loadBalancer.protect",
          ("loadBalancer.protect: \"off\" — must be true or false: YAML 1.2, which Pulumi reads, takes `off` as text,"
           " not a boolean")),
