@@ -203,13 +203,13 @@ def non_finite(value: Any, path: Path = ()) -> Path | None:
     return None
 
 
-def _is_secure(value: Any) -> bool:
+def is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
 
 
 def plain_leaves(value: Any, path: Path = ()) -> list[Path]:
     """Every leaf under ``value`` that is not a `secure:` value (a secret in a stack file)."""
-    if _is_secure(value):
+    if is_secure(value):
         return []
     if isinstance(value, dict):
         return [p for key, item in value.items() for p in plain_leaves(item, (*path, key))]
@@ -224,7 +224,7 @@ def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...])
     found = []
     for key, value in (config or {}).items() if isinstance(config, dict) else ():
         short = key.removeprefix(f"{project}:") if isinstance(key, str) else key
-        if short not in keys or not isinstance(value, dict | list) or _is_secure(value):
+        if short not in keys or not isinstance(value, dict | list) or is_secure(value):
             continue
         plain = plain_leaves(value)
         if plain and len(plain) < len(_leaves_count(value)):
@@ -233,7 +233,7 @@ def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...])
 
 
 def _leaves_count(value: Any, path: Path = ()) -> list[Path]:
-    if _is_secure(value):
+    if is_secure(value):
         return [path]
     if isinstance(value, dict):
         return [p for key, item in value.items() for p in _leaves_count(item, (*path, key))]

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from config.loader import OFFLINE_PLACEHOLDER as PLACEHOLDER
-from config.stackyaml import Document, StackYamlError, non_finite, parse
+from config.stackyaml import Document, StackYamlError, is_secure, non_finite, parse, plain_leaves
 
 ROOT = Path(__file__).resolve().parent.parent
 # Test stacks: stack files that no environment deploys (e.g. every optional part switched on), so
@@ -54,13 +54,9 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return fixture if not path.is_file() and fixture.is_file() else path
 
 
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
-
-
 def _decrypt_offline(value: Any) -> tuple[Any, bool]:
     """The value with every `secure:` leaf replaced by a placeholder, and whether it had any."""
-    if _is_secure(value):
+    if is_secure(value):
         return PLACEHOLDER, True
     if isinstance(value, dict):
         found = False
@@ -73,17 +69,6 @@ def _decrypt_offline(value: Any) -> tuple[Any, bool]:
         pairs = [_decrypt_offline(item) for item in value]
         return [p[0] for p in pairs], any(p[1] for p in pairs)
     return value, False
-
-
-def plain_leaves(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    """Every leaf under ``value`` that is not a `secure:` value."""
-    if _is_secure(value):
-        return []
-    if isinstance(value, dict):
-        return [p for key, item in value.items() for p in plain_leaves(item, (*path, key))]
-    if isinstance(value, list):
-        return [p for index, item in enumerate(value) for p in plain_leaves(item, (*path, index))]
-    return [path]
 
 
 def _dotted(key: str, path: tuple[str | int, ...]) -> str:
