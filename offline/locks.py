@@ -124,6 +124,8 @@ def expected_pins(lock: Lock, installed: Mapping[str, metadata.Distribution] | N
 def check(installed: Mapping[str, metadata.Distribution] | None = None) -> list[str]:
     """What is wrong with the locks, one line each (empty: they are current)."""
     problems: list[str] = []
+    if installed is None and any(lock.roots for lock in LOCKS):
+        installed = installed_distributions()  # read once, not once per lock
     for lock in LOCKS:
         path = ROOT / lock.path
         if not path.exists():
