@@ -80,7 +80,7 @@ simulate: $(DEV)
 
 ## kubeconfig: add STACK's cluster to the kubeconfig, its context named by the cluster's ARN as the
 ## stack's `cluster.context` expects (needs the AWS CLI and credentials; used by CI before `pulumi`)
-CLUSTER_ARGS = $(BIN)/python -c 'import sys; from offline.stackfile import read_stack_config; c = read_stack_config(sys.argv[1])[0]["spywatcher:cluster"]; print("--name", c["name"], "--region", c["region"])'
+CLUSTER_ARGS = $(BIN)/python -c 'import sys; from config.stackfile import read_stack_config; c = read_stack_config(sys.argv[1])[0]["spywatcher:cluster"]; print("--name", c["name"], "--region", c["region"])'
 kubeconfig: $(RUNTIME)
 	aws eks update-kubeconfig $$($(CLUSTER_ARGS) $(STACK))
 
@@ -88,7 +88,7 @@ kubeconfig: $(RUNTIME)
 test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
 
-## mutation: mutation score of config/, components/, offline/simulate/, policy/ with mutmut, one worker,
+## mutation: mutation score of config/, components/, simulate/, policy/ with mutmut, one worker,
 ## niced; report in build/mutation/report.md. Days for all mutants (resumable): ONLY='config.schedule.*'
 ## runs the mutants matching a glob, SAMPLE=300 a random sample stratified by package (an estimate;
 ## RETEST=1 runs its survivors again). Not part of `make test`.
@@ -96,7 +96,7 @@ ONLY   ?=
 SAMPLE ?=
 RETEST ?=
 mutation: $(DEV)
-	nice $(BIN)/python -m offline mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(RETEST),--retest)
+	nice $(BIN)/python -m tooling mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(RETEST),--retest)
 
 ## lint: ruff and mypy
 lint: $(DEV)
@@ -106,7 +106,7 @@ lint: $(DEV)
 ## docs: regenerate docs/config.md (config reference), docs/simulator.md and docs/images/ (the simulator
 ## example and its plot) and docs/security.md's checkov skip table; check every docs link
 docs: $(DEV)
-	$(BIN)/python -m offline docs
+	$(BIN)/python -m tooling docs
 
 ## constraints: re-pin everything from fresh virtualenvs after changing a requirements file
 constraints:
@@ -117,12 +117,12 @@ constraints:
 	  build/pin/dev/bin/python -m pip freeze; } > constraints.txt
 	{ echo "# pip freeze of a fresh .venv-scan with requirements-scan.txt (make constraints)."; \
 	  build/pin/scan/bin/python -m pip freeze; } > constraints-scan.txt
-	build/pin/dev/bin/python -m offline locks write
+	build/pin/dev/bin/python -m tooling locks write
 
 ## locks: write locks/*.txt and policy/requirements.txt: every pin with the sha256 of each of its
 ## files on PyPI (network); `make constraints` runs it after re-pinning
 locks: $(DEV)
-	$(BIN)/python -m offline locks write
+	$(BIN)/python -m tooling locks write
 
 clean:
 	rm -rf $(VENV) .venv-scan build .pytest_cache .mypy_cache .ruff_cache

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from offline.simulate import Trace, simulate, summarize  # noqa: E402
-from offline.simulate.pipeline import Pipeline  # noqa: E402
-from offline.simulate.pods import Startup  # noqa: E402
-from offline.simulate.stack import load_workload  # noqa: E402
+from simulate import Trace, simulate, summarize  # noqa: E402
+from simulate.pipeline import Pipeline  # noqa: E402
+from simulate.pods import Startup  # noqa: E402
+from simulate.stack import load_workload  # noqa: E402
 
 DAY_S = 86_400
 STEP_S = 15

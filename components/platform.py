@@ -11,7 +11,8 @@ from config import StackSettings
 from .canary import Canary, CanaryArgs
 from .cloudwatch import CloudWatch, CloudWatchArgs
 from .dashboards import DashboardArgs, GrafanaDashboard
-from .gateway import Gateway, GatewayArgs, proxy_pod_selector
+from .gateway import Gateway, GatewayArgs
+from .gateway.controller import proxy_pod_selector
 from .ingress_controller import (
     CONTROLLER_SELECTOR,
     PROXY_PORT,

@@ -21,10 +21,10 @@ from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, ValidationError
 
 from .stack import SECRET_KEYS, StackSettings
+from .stackfile import OFFLINE_PLACEHOLDER
 
 PROJECT = "spywatcher"
 STRING_KEYS = ("kubeconfig",)  # top-level keys whose value is text, never JSON
-OFFLINE_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
 """What the offline runner passes for a `secure:` value it cannot decrypt."""
 
 
@@ -111,7 +111,7 @@ def plain_secret_problems(stack: str, folder: Path | None = None) -> list[Config
     """Plain values beside secure ones under a secret key of the stack file, if the stack file is
     at hand (`pulumi up` runs the program in the project folder): Pulumi hands the program the whole
     key as a secret, so only the file shows that a leaf of it is stored readable."""
-    from .stackyaml import StackYamlError, parse, plain_secret_leaves
+    from .stackfile import StackYamlError, parse, plain_secret_leaves
 
     path = (folder or Path.cwd()) / f"Pulumi.{stack}.yaml"
     try:

@@ -1,1 +1,2 @@
-"""The program run without an engine or a cloud: `python -m offline preview|render|diff|simulate|docs`."""
+"""The program run under the Pulumi SDK's mocks, with no engine and no cloud: render, preview, diff,
+check, prerequisites, and the engine's and providers' rules as data (`python -m offline --help`)."""

@@ -1,10 +1,17 @@
-"""`python -m offline <verb>`: the program's offline tools. No CLI, cloud or cluster needed."""
+"""`python -m offline <verb>`: the project's offline tools. No CLI, cloud or cluster needed.
+
+The runner's own verbs (preview, render, diff, charts, prerequisites) live in this package; the
+simulators (`simulate/`) and the developers' tooling (`tooling/`) have entry points of their own
+(`python -m simulate`, `python -m tooling <verb>`) and are reachable from here too, so that one
+front door lists everything a user can run.
+"""
 
 from __future__ import annotations
 
 import gc
-import importlib
 import sys
+
+from offline.cli import dispatch
 
 # verb -> (module with `main(argv) -> int`, one-line help)
 VERBS = {
@@ -13,10 +20,10 @@ VERBS = {
     "diff": ("offline.diff", "compare two renders: stacks, or the working tree against a git ref"),
     "charts": ("offline.charts", "which Helm releases a change touches, and `helm template` them (CI, networked)"),
     "prerequisites": ("offline.prerequisites", "list the CRDs, controllers and AWS permissions a stack needs"),
-    "simulate": ("offline.simulate.cli", "replay the HPA controller against a load trace"),
-    "mutation": ("offline.mutation", "mutation score of the program's packages (slow: see docs/development.md)"),
-    "locks": ("offline.locks", "write the hashed lock files CI installs from (network), or check them"),
-    "docs": ("offline.docs", "regenerate docs/ (config reference) and check its links (--check: change nothing)"),
+    "simulate": ("simulate.cli", "replay the HPA controller against a load trace (= python -m simulate)"),
+    "docs": ("tooling.docs", "regenerate docs/ and check its links (= python -m tooling docs)"),
+    "mutation": ("tooling.mutation", "mutation score of the program's packages (= python -m tooling mutation)"),
+    "locks": ("tooling.locks", "write the hashed lock files CI installs from (= python -m tooling locks)"),
 }
 
 # Verbs whose process runs the program once per stack and ends: the cyclic garbage collector stays
@@ -28,16 +35,7 @@ SHORT_LIVED = frozenset({"preview", "prerequisites", "render", "diff"})
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] not in VERBS and argv[0] not in ("-h", "--help"):
-        print(f"error: unknown verb {argv[0]!r} (verbs: {', '.join(VERBS)}; --help lists them)", file=sys.stderr)
-        return 2
-    if not argv or argv[0] in ("-h", "--help"):
-        lines = ["usage: python -m offline <verb> [options]", "", "verbs:"]
-        lines += [f"  {verb:<10} {text}" for verb, (_, text) in VERBS.items()]
-        print("\n".join(lines), file=sys.stdout if argv else sys.stderr)
-        return 0 if argv else 2
-    module, _ = VERBS[argv[0]]
-    return int(importlib.import_module(module).main(argv[1:]) or 0)
+    return dispatch("python -m offline", VERBS, argv)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ writes ``build/offline-plan.md`` on a fresh checkout); an output is never the re
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .stackfile import ROOT
+from config.stackfile import ROOT
 
 
 class UsageError(Exception):
@@ -94,9 +96,9 @@ def run_verb(prog: str, description: str, argv: list[str], out: TextIO, err: Tex
     """A verb that runs one stack (``--stack``, default staging) and prints ``show(plan, stack)``:
     bad usage exits 2, a stack file problem with its own code, a config problem 1, each in one line."""
     from config import ConfigError
+    from config.stackfile import StackFileError, located
 
     from .engine import run_stack
-    from .stackfile import StackFileError, located
 
     parser = Parser(prog=prog, description=description)
     parser.add_argument("--stack", default="staging", help="stack name (default: staging)")
@@ -115,3 +117,19 @@ def run_verb(prog: str, description: str, argv: list[str], out: TextIO, err: Tex
         return 1
     print(show(plan, args.stack), file=out)
     return 0
+
+
+def dispatch(prog: str, verbs: dict[str, tuple[str, str]], argv: list[str]) -> int:
+    """``prog <verb> [options]``: run ``verbs[verb]``'s module ``main(argv)``, imported only then.
+    No verb, or ``-h``/``--help``, lists the verbs; an unknown verb is one line and exit 2."""
+    if argv and argv[0] not in verbs and argv[0] not in ("-h", "--help"):
+        print(f"error: unknown verb {argv[0]!r} (verbs: {', '.join(verbs)}; --help lists them)", file=sys.stderr)
+        return 2
+    if not argv or argv[0] in ("-h", "--help"):
+        width = max(len(verb) for verb in verbs)
+        lines = [f"usage: {prog} <verb> [options]", "", "verbs:"]
+        lines += [f"  {verb:<{width}}  {text}" for verb, (_, text) in verbs.items()]
+        print("\n".join(lines), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    module, _ = verbs[argv[0]]
+    return int(importlib.import_module(module).main(argv[1:]) or 0)

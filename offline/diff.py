@@ -22,11 +22,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from config.stackfile import ROOT, stack_names
+
 from .changes import StackDiff, compare, diff_snapshots, exit_code
 from .cli import Parser, UsageError, output_file
 from .report import COMMENT_LIMIT, SUMMARY_LIMIT, markdown, text
 from .snapshot import Side, SnapshotError, load_renders, snapshot_from_files
-from .stackfile import ROOT, stack_names
 
 # --- Sides -------------------------------------------------------------------------------------
 
@@ -34,9 +35,9 @@ from .stackfile import ROOT, stack_names
 def working_tree_side(stack: str) -> Side:
     """The render of ``stack`` from this checkout; None when it has no such stack file."""
     from config import ConfigError
+    from config.stackfile import StackFileError
 
     from .render import RenderError, program_failure, render_stack
-    from .stackfile import StackFileError
 
     if stack not in stack_names():
         return None

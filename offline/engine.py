@@ -27,7 +27,7 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from .stackfile import ROOT, encode, project_name, read_stack_config
+from config.stackfile import ROOT, encode, project_name, read_stack_config
 
 PROGRAM = ROOT / "__main__.py"
 STACK_TYPE = "pulumi:pulumi:Stack"

@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from config.stackfile import ROOT, stack_names
+
 from .render import SUMMARY
 from .snapshot import Side, SnapshotError, load_snapshot
-from .stackfile import ROOT, stack_names
 
 DEFAULT_BASES = ("origin/main", "main", "HEAD")
 RENDERER = Path("offline") / "render.py"

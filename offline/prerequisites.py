@@ -17,7 +17,7 @@ without does not.
   stack registers.
 
 `make prerequisites STACK=…` prints them; `make preview` prints them first; the README's checklist
-is generated from the same data (`python -m offline docs`). Exit codes: 0 listed, 1 invalid stack
+is generated from the same data (`python -m tooling docs`). Exit codes: 0 listed, 1 invalid stack
 config, 2 bad usage or unknown stack.
 """
 

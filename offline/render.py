@@ -39,8 +39,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from config.stackfile import ROOT, StackFileError, fixture_names, read_stack_config, stack_names
+
 from .engine import Plan, Registration, mask, run_stack
-from .stackfile import ROOT, StackFileError, fixture_names, read_stack_config, stack_names
 
 DEFAULT_OUT = ROOT / "build" / "render"
 SUMMARY = "summary.yaml"
@@ -287,7 +288,7 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
         print(f"error: {exc}", file=stderr)
         return exc.exit_code
     except ConfigError as exc:
-        from .stackfile import located
+        from config.stackfile import located
 
         print(f"error: stack {stack}: {located(stack, exc)}", file=stderr)
         return 1
@@ -331,7 +332,8 @@ def _stacks(requested: Iterable[str], every: bool) -> list[str]:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from . import stackfile
+    from config import stackfile
+
     from .cli import Parser, UsageError, output_folder
 
     parser = Parser(prog="python -m offline render", description=__doc__.split("\n")[0])

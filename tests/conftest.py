@@ -14,8 +14,8 @@ if str(ROOT) not in sys.path:
 
 from config import ConfigError  # noqa: E402
 from config.stack import StackSettings  # noqa: E402
+from config.stackfile import read_stack_config, stack_names  # noqa: E402
 from offline.engine import Plan, run_stack  # noqa: E402
-from offline.stackfile import read_stack_config, stack_names  # noqa: E402
 
 STACKS = stack_names()
 
@@ -78,6 +78,6 @@ def problem_for(error: ConfigError, path: str) -> str:
 @pytest.fixture(scope="session")
 def fixture_plans() -> dict[str, Plan]:
     """The plan of every test stack (tests/stacks/), run once."""
-    from offline.stackfile import fixture_names
+    from config.stackfile import fixture_names
 
     return {stack: run_stack(stack) for stack in fixture_names()}

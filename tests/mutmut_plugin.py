@@ -89,7 +89,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _LISTING = """
 import json, sys
 from offline.engine import run_stack
-from offline.stackfile import fixture_names, stack_names
+from config.stackfile import fixture_names, stack_names
 for stack in [*stack_names(), *fixture_names()]:
     run_stack(stack)
 print(json.dumps(list(sys.modules)))

@@ -1,6 +1,6 @@
 """The simulator as it was before the per-pod model (commit da79b1b), frozen as the oracle of ``--ideal-metrics``.
 
-``offline.simulate.simulate`` with ``pipeline=None`` (the CLI's ``--ideal-metrics``) must reproduce
+``simulate.simulate`` with ``pipeline=None`` (the CLI's ``--ideal-metrics``) must reproduce
 this exactly; tests/test_simulate_pipeline.py checks it on hand-picked and on generated HPAs and
 traces. Do not change it: it is what "today's results" means.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from offline.simulate.controller import (
+from simulate.controller import (
     Recommendation,
     ScaleEvent,
     Tolerances,
@@ -24,10 +24,10 @@ from offline.simulate.controller import (
     stabilize_with_behaviors,
     store_scale_event,
 )
-from offline.simulate.hpa import HpaSpec, SimulationError, parse_hpa
-from offline.simulate.metrics import Gauge, bind_gauges
-from offline.simulate.simulator import SyncRecord, Timeline, sync_times
-from offline.simulate.trace import Trace
+from simulate.hpa import HpaSpec, SimulationError, parse_hpa
+from simulate.metrics import Gauge, bind_gauges
+from simulate.simulator import SyncRecord, Timeline, sync_times
+from simulate.trace import Trace
 
 
 def metric_proposal(

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from config.stackfile import fixture_names
 from offline.engine import Plan, run_stack
 from offline.schema import check_objects
-from offline.stackfile import fixture_names
 from tests.helm import chart_values, coalesce, user_values
 
 NAMESPACE = "spywatcher-all"

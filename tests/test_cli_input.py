@@ -17,9 +17,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offline import diff, docs, preview, render
-from offline.simulate import cli as simulate
-from offline.stackfile import ROOT
+from config.stackfile import ROOT
+from offline import diff, preview, render
+from simulate import cli as simulate
+from tooling import docs
 
 Main = Callable[..., int]
 HPA = {
@@ -250,7 +251,7 @@ def test_docs_refuses_a_typo_and_says_when_nothing_changed(monkeypatch: pytest.M
     monkeypatch.setattr(Path, "write_bytes", lambda self, data: written.append(self))
     err = io.StringIO()
     assert _docs(["--chek"], err=err) == 2
-    assert err.getvalue() == "error: unknown arguments --chek (usage: python -m offline docs [--check])\n"
+    assert err.getvalue() == "error: unknown arguments --chek (usage: python -m tooling docs [--check])\n"
     out = io.StringIO()
     assert _docs([], out=out) == 0
     assert written == [] and out.getvalue().startswith("unchanged: ")
@@ -261,8 +262,8 @@ def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
 
     assert main(["rendr"]) == 2
     assert capsys.readouterr().err == (
-        "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, mutation, "
-        "locks, docs; --help lists them)\n"
+        "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, docs, "
+        "mutation, locks; --help lists them)\n"
     )
 
 
@@ -305,7 +306,7 @@ def _trace(work: Path, name: str, text: str | bytes) -> str:
 )
 def test_simulate_refuses_traces_it_would_misread(text: str | bytes, words: str, work: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from offline.simulate import trace
+    from simulate import trace
 
     monkeypatch.setattr(trace, "MAX_TRACE_ROWS", 50)
     argv = ["--hpa", "hpa.yaml", "--trace", _trace(work, "bad.csv", text), "--requests", "cpu=500m"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline import docs
-from offline.docs import (
+from tooling import docs
+from tooling.docs import (
     CONFIG_PAGE,
     PLOT,
     README,

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import ConfigError
+from config.stackfile import read_stack_config
 from offline.engine import run_program
 from offline.schema import check_objects
-from offline.stackfile import read_stack_config
 
 Path = tuple[Any, ...]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))

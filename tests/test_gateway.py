@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.gateway import GatewayArgs, build_client_policy, load_balancer_of
+from components.gateway import GatewayArgs
+from components.gateway.controller import build_client_policy
+from components.gateway.routes import load_balancer_of
 from components.routes import RoutesArgs, route_annotations
 from config.loader import validate_settings
 from offline.crd_check import CrdChecker
@@ -489,7 +491,7 @@ def test_controller_values_are_keys_of_the_chart() -> None:
 
 
 def run_values() -> dict[str, Any]:
-    from components.gateway import build_values
+    from components.gateway.controller import build_values
 
     settings = _settings(gateway=GW, ingressController={"enabled": False})
     return build_values(_gateway_args(settings))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGES = ("config", "components", "offline", "policy", "benchmarks", "tests")
+PACKAGES = ("config", "components", "offline", "simulate", "tooling", "policy", "benchmarks", "tests")
 
 
 def _modules() -> dict[str, Path]:
-    """Every module of the project by dotted name (``offline.diff``, ``offline.simulate``)."""
+    """Every module of the project by dotted name (``offline.diff``, ``simulate``)."""
     found = {"__main__": ROOT / "__main__.py"}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -81,6 +81,51 @@ def test_imports_between_modules_run_one_way() -> None:
     for name in graph:
         graph[name] = {t for t in graph[name] if not name.startswith(f"{t}.")}
     assert _cycles(graph) == []
+
+
+# Each top-level package by layer: a module may import its own layer and those below it, never one
+# above (data flows stack file -> settings -> components -> resources; the runner runs the program,
+# the simulators read what it renders, the tooling drives them all).
+LAYERS = {"config": 0, "components": 1, "__main__": 2, "offline": 2, "simulate": 3, "tooling": 4,
+          "benchmarks": 5, "tests": 6}
+LONGEST_MODULE = 600  # lines: a module longer than this holds more than one part
+LARGEST_PACKAGE = 0.40  # of the product's lines (tests left out): no package is most of the house
+
+
+def test_imports_between_packages_run_down_the_layers() -> None:
+    modules = _modules()
+    upward = sorted(
+        f"{name} imports {target}"
+        for name, path in modules.items()
+        for target in _imports(name, path, modules)
+        if name.split(".")[0] in LAYERS and target.split(".")[0] in LAYERS
+        and LAYERS[target.split(".")[0]] > LAYERS[name.split(".")[0]]
+    )
+    assert upward == []
+
+
+def test_the_policy_pack_imports_nothing_of_the_program() -> None:
+    """The pack runs in its own virtualenv, without the program on its path."""
+    modules = _modules()
+    found = {t for name, path in modules.items() if name.startswith("policy")
+             for t in _imports(name, path, modules) if not t.startswith("policy")}
+    assert found == set()
+
+
+def test_no_module_is_longer_than_a_part() -> None:
+    long = {name: n for name, path in _modules().items() if not name.startswith("tests")
+            and (n := len(path.read_text().splitlines())) > LONGEST_MODULE}
+    assert long == {}
+
+
+def test_no_package_holds_most_of_the_code() -> None:
+    sizes: dict[str, int] = {}
+    for name, path in _modules().items():
+        if not name.startswith("tests"):
+            top = name.split(".")[0]
+            sizes[top] = sizes.get(top, 0) + len(path.read_text().splitlines())
+    total = sum(sizes.values())
+    assert {p: round(n / total, 2) for p, n in sizes.items() if n / total > LARGEST_PACKAGE} == {}
 
 
 def test_the_diff_model_is_imported_by_diff_and_report_and_imports_neither() -> None:

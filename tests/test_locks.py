@@ -1,4 +1,4 @@
-"""CI installs with `pip --require-hashes` from locks that match the pins (offline/locks.py)."""
+"""CI installs with `pip --require-hashes` from locks that match the pins (tooling/locks.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from offline import locks
 from tests.conftest import ROOT
+from tooling import locks
 
 
 def test_the_locks_hold_exactly_the_pins_each_with_hashes() -> None:

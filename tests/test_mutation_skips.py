@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from offline import mutation
-from offline.mutation import Mutant, load_skips, score, skip_for, skip_problems
+from tooling import mutation
+from tooling.mutation import Mutant, load_skips, score, skip_for, skip_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,8 +93,8 @@ def test_mutant_names_give_the_package_function_and_changed_lines() -> None:
     method = mutant("config.namespace.xǁLimitRangeǁ_ordered__mutmut_7", 0, DIFF)
     assert (method.package, method.function) == ("config", "LimitRange._ordered")
     assert method.changed_lines() == ("if self.low > self.high:", "if self.low >= self.high:")
-    function = mutant("offline.simulate.controller.x_desired_replicas__mutmut_12", 1)
-    assert (function.package, function.function) == ("offline.simulate", "desired_replicas")
+    function = mutant("simulate.controller.x_desired_replicas__mutmut_12", 1)
+    assert (function.package, function.function) == ("simulate", "desired_replicas")
     assert mutant("policy.spywatcher_policies.x_check__mutmut_1", 1).package == "policy"
     assert mutant("components.k8s.x_labels__mutmut_1", 1).package == "components"
 
@@ -138,12 +138,13 @@ def test_mutmut_copies_every_file_but_the_mutated_packages() -> None:
     """A file the tests read that mutmut did not copy fails the whole run at collection."""
     import tomllib
 
-    files = ["offline/locks.py", "offline/simulate/hpa.py", "offline/simulated.py", "config/base.py",
+    # A mutated package inside a folder (tools/sim) leaves that folder's other files copied one by one.
+    files = ["tools/locks.py", "tools/sim/hpa.py", "simulated.py", "config/base.py", "tooling/docs.py",
              "requirements.txt", "tests/conftest.py", "tests/stacks/a.yaml", "policy/PulumiPolicy.yaml",
              "configs/x.yaml", ".ci/run"]
-    copied = mutation.also_copy(files, ["config", "components", "offline/simulate", "policy"])
-    assert copied == [".ci", "configs", "offline/locks.py", "offline/simulated.py", "policy/PulumiPolicy.yaml",
-                      "requirements.txt", "tests"]
+    copied = mutation.also_copy(files, ["config", "components", "tools/sim", "policy"])
+    assert copied == [".ci", "configs", "policy/PulumiPolicy.yaml", "requirements.txt", "simulated.py", "tests",
+                      "tooling", "tools/locks.py"]
     pyproject = (ROOT / "pyproject.toml").read_text()
     written = tomllib.loads(mutation.with_also_copy(pyproject, copied))["tool"]["mutmut"]
     assert written["also_copy"] == copied

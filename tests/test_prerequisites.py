@@ -95,7 +95,7 @@ def test_the_verb_and_the_preview_print_them() -> None:
 
 
 def test_the_readme_checklist_is_generated_from_the_stacks() -> None:
-    from offline.docs import PREREQUISITES_BEGIN, PREREQUISITES_END, prerequisites_checklist
+    from tooling.docs import PREREQUISITES_BEGIN, PREREQUISITES_END, prerequisites_checklist
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split(PREREQUISITES_BEGIN, 1)[1].split(PREREQUISITES_END, 1)[0]

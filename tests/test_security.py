@@ -228,7 +228,7 @@ def test_api_server_and_control_plane_addresses_are_required(key: str) -> None:
     """No default can be right for every cluster, and 0.0.0.0/0 would open 443 to the internet."""
     from config import ConfigError
     from config.loader import project_config, validate_settings
-    from offline.stackfile import read_stack_config
+    from config.stackfile import read_stack_config
 
     values_, secret_keys = project_config(*read_stack_config("staging"))
     del values_["networkPolicy"][key]

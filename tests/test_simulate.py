@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offline.simulate import SimulationError, Trace, parse_hpa, scenario_trace, simulate, summarize
-from offline.simulate.controller import (
+from simulate import SimulationError, Trace, parse_hpa, scenario_trace, simulate, summarize
+from simulate.controller import (
     PodGroups,
     ScaleEvent,
     Tolerances,
@@ -26,10 +26,10 @@ from offline.simulate.controller import (
     store_scale_event,
     utilization_ratio,
 )
-from offline.simulate.metrics import bind_gauges
-from offline.simulate.quantity import milli_value, parse_quantity
-from offline.simulate.simulator import Timeline
-from offline.simulate.stack import pod_requests, probe_startup_s
+from simulate.metrics import bind_gauges
+from simulate.quantity import milli_value, parse_quantity
+from simulate.simulator import Timeline
+from simulate.stack import pod_requests, probe_startup_s
 
 CPU50 = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
 REQUESTS = {"cpu": "1000m"}

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from offline.__main__ import main as offline_main
-from offline.simulate.cli import main
-from offline.simulate.stack import load_workload
+from simulate.cli import main
+from simulate.stack import load_workload
 
 HPA = {
     "apiVersion": "autoscaling/v2",
@@ -287,7 +287,7 @@ def test_what_makes_the_guides_60_seconds_hold(tmp_path: Path, policies: list[An
 
 def test_every_option_says_exactly_what_it_takes_and_does() -> None:
     """The help of each option, whole (its metavar and words), and the groups they are shown in."""
-    from offline.simulate import cli
+    from simulate import cli
 
     parser = cli._parser()
     assert {a.option_strings[-1]: (a.metavar, a.help) for a in parser._actions} == {
@@ -349,7 +349,7 @@ def test_every_option_says_exactly_what_it_takes_and_does() -> None:
 
 
 def test_initial_replicas_take_1_to_100000_both_ends_checked() -> None:
-    from offline.simulate import cli
+    from simulate import cli
 
     assert (cli._count("1"), cli._count("100000")) == (1, 100_000)
     for text in ("0", "100001", "-1", "1.0", "١"):

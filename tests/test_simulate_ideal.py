@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offline.simulate import Trace, parse_hpa, scenario_trace, simulate
-from offline.simulate.metrics import bind_gauges
-from offline.simulate.stack import load_workload
+from simulate import Trace, parse_hpa, scenario_trace, simulate
+from simulate.metrics import bind_gauges
+from simulate.stack import load_workload
 from tests.simulate_oracle import simulate_oracle
 from tests.test_simulate import make_hpa, rules
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offline.simulate import SimulationError, Trace, parse_hpa, simulate, summarize
-from offline.simulate.controller import (
+from simulate import SimulationError, Trace, parse_hpa, simulate, summarize
+from simulate.controller import (
     MetricSample,
     NoMetricsError,
     PodGroups,
@@ -26,10 +26,10 @@ from offline.simulate.controller import (
     usage_ratio,
     utilization_ratio,
 )
-from offline.simulate.metrics import bind_gauges
-from offline.simulate.pipeline import MetricsServer, Pipeline, Usage
-from offline.simulate.pods import Pod, PodSet, Startup
-from offline.simulate.simulator import Timeline
+from simulate.metrics import bind_gauges
+from simulate.pipeline import MetricsServer, Pipeline, Usage
+from simulate.pods import Pod, PodSet, Startup
+from simulate.simulator import Timeline
 from tests.test_simulate import GUIDE_DOWN, GUIDE_UP, make_hpa
 
 TOLERANCES = Tolerances(0.1, 0.1)

@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
-import offline.stackfile as stackfile
+import config.stackfile as stackfile
 from config import ConfigError
-from config.loader import OFFLINE_PLACEHOLDER
-from config.stackyaml import StackYamlError, parse, resolve_plain
+from config.stackfile import (
+    OFFLINE_PLACEHOLDER,
+    ROOT,
+    StackFileError,
+    StackYamlError,
+    UnknownStackError,
+    parse,
+    read_stack_config,
+    resolve_plain,
+)
 from offline.engine import run_program, run_stack
-from offline.stackfile import ROOT, StackFileError, UnknownStackError, read_stack_config
 from tests.conftest import config_error, problem_for
 
 STAGING = (ROOT / "Pulumi.staging.yaml").read_text()
@@ -25,7 +32,7 @@ STAGING = (ROOT / "Pulumi.staging.yaml").read_text()
 def test_the_stacks_every_per_stack_test_runs_on_are_found() -> None:
     """`plan`, `stack` and `fixture_plans` are parametrized by these lists: one stack missing here
     would drop its tests silently, not fail them."""
-    from offline.stackfile import fixture_names, stack_names
+    from config.stackfile import fixture_names, stack_names
     from tests.conftest import STACKS
 
     assert (STACKS, stack_names(), fixture_names()) == (["production", "staging"], ["production", "staging"],

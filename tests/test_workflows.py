@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.stackfile import stack_names
+from config.stackfile import stack_names
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

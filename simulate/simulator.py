@@ -6,18 +6,18 @@ at t = 0, the last at or before the end. Each sync does what ``reconcileAutoscal
 1. record the current count as the first recommendation (``recordInitialRecommendation``);
 2. a count outside [minReplicas, maxReplicas] is set to the nearest bound, nothing else;
 3. otherwise each metric proposes a count from the pods' samples
-   (:func:`~offline.simulate.controller.replicas_from_samples`) and the largest proposal wins
+   (:func:`~simulate.controller.replicas_from_samples`) and the largest proposal wins
    (``computeReplicasForMetrics``);
 4. the proposal is stabilized and rate-limited by ``behavior``
    (``normalizeDesiredReplicasWithBehaviors``) or, without ``behavior``, by the legacy rules
    (``normalizeDesiredReplicas``);
 5. a change is applied at once and recorded as a scale event (``storeScaleEvent``).
 
-Pods (:mod:`~offline.simulate.pods`) and metrics (:mod:`~offline.simulate.pipeline`): with a
-:class:`~offline.simulate.pipeline.Pipeline`, each pod starts step by step (node, scheduling, image
+Pods (:mod:`~simulate.pods`) and metrics (:mod:`~simulate.pipeline`): with a
+:class:`~simulate.pipeline.Pipeline`, each pod starts step by step (node, scheduling, image
 pull, probes), the demand is spread over the Ready pods, the kubelet and metrics-server sample each
 pod, and the controller sees only those samples, grouped as ``groupPods`` does
-(:func:`~offline.simulate.controller.group_pods`, :func:`~offline.simulate.controller.replicas_from_samples`).
+(:func:`~simulate.controller.group_pods`, :func:`~simulate.controller.replicas_from_samples`).
 A metric without any usable sample is invalid for that sync; if every metric is, or some are and
 the others would scale down, the sync changes nothing (``computeReplicasForMetrics`` returns -1).
 

@@ -1,4 +1,5 @@
-"""Stack files (`Pulumi.<stack>.yaml`) read the way the Pulumi CLI reads them.
+"""Stack files (`Pulumi.<stack>.yaml`): read as the Pulumi CLI reads them, into the config map
+Pulumi would hand the program.
 
 The CLI parses stack files with Go's gopkg.in/yaml.v3, which follows YAML 1.2: only `true`/`false`
 (in three spellings) are booleans, so `yes`, `on`, `off`, `y` and `n` stay text; `~`, `null` and
@@ -12,19 +13,31 @@ error, as in yaml.v3. Every value keeps the line it was written on, for messages
 Pulumi's config values (``pkg/resource/config/value.go``): a top-level scalar is handed to the
 program as its text exactly as written (`1.30` stays "1.30"); a mapping or list is handed over as
 JSON of the values above; `{secure: v1:…}` is a secret.
+
+Encrypted values (`secure: v1:…`)
+cannot be decrypted offline: each is replaced by a placeholder and its key is marked secret, as
+Pulumi would mark it. A file the CLI would refuse, or whose values it could not hand over, is a
+:class:`StackFileError` naming the file and the line (exit code 1); an unknown stack is an
+:class:`UnknownStackError` (exit code 2, bad usage). Nothing here needs the CLI.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-Path = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
+"""Where a value sits in a YAML document: mapping keys and list indexes from the top."""
+
+OFFLINE_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"
+"""What an encrypted value (`secure: v1:…`) reads as offline, where it cannot be decrypted."""
 
 _PLAIN = "tag:spywatcher:plain"
 _STR = "tag:yaml.org,2002:str"
@@ -94,16 +107,16 @@ class Document:
 
     name: str
     value: Any
-    lines: dict[Path, int] = field(default_factory=dict)
-    raw: dict[Path, str] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    raw: dict[KeyPath, str] = field(default_factory=dict)
 
-    def line(self, path: Path) -> int:
+    def line(self, path: KeyPath) -> int:
         """The line of ``path``, or of its nearest ancestor that has one."""
         while path and path not in self.lines:
             path = path[:-1]
         return self.lines.get(path, 1)
 
-    def where(self, path: Path) -> str:
+    def where(self, path: KeyPath) -> str:
         return f"{self.name}:{self.line(path)}"
 
 
@@ -112,7 +125,7 @@ def _error(name: str, node: Node, message: str) -> StackYamlError:
     return StackYamlError(f"{name}:{mark.line + 1}:{mark.column + 1}: {message}")
 
 
-def _build(document: Document, node: Node, path: Path) -> Any:
+def _build(document: Document, node: Node, path: KeyPath) -> Any:
     document.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, ScalarNode):
         document.raw[path] = node.value
@@ -188,7 +201,7 @@ def parse(text: str, name: str) -> Document:
     return document
 
 
-def non_finite(value: Any, path: Path = ()) -> Path | None:
+def non_finite(value: Any, path: KeyPath = ()) -> KeyPath | None:
     """The first path under ``value`` holding `.nan` or `.inf`, which JSON (and so Pulumi) cannot carry."""
     if isinstance(value, float) and not math.isfinite(value):
         return path
@@ -207,7 +220,7 @@ def is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
 
 
-def plain_leaves(value: Any, path: Path = ()) -> list[Path]:
+def plain_leaves(value: Any, path: KeyPath = ()) -> list[KeyPath]:
     """Every leaf under ``value`` that is not a `secure:` value (a secret in a stack file)."""
     if is_secure(value):
         return []
@@ -218,7 +231,7 @@ def plain_leaves(value: Any, path: Path = ()) -> list[Path]:
     return [path]
 
 
-def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...]) -> list[tuple[str, Path, int]]:
+def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...]) -> list[tuple[str, KeyPath, int]]:
     """(key, path, line) of every plain leaf beside a `secure:` one under the project's ``keys``."""
     config = document.value.get("config") if isinstance(document.value, dict) else None
     found = []
@@ -232,7 +245,7 @@ def plain_secret_leaves(document: Document, project: str, keys: tuple[str, ...])
     return found
 
 
-def _leaves_count(value: Any, path: Path = ()) -> list[Path]:
+def _leaves_count(value: Any, path: KeyPath = ()) -> list[KeyPath]:
     if is_secure(value):
         return [path]
     if isinstance(value, dict):
@@ -240,3 +253,161 @@ def _leaves_count(value: Any, path: Path = ()) -> list[Path]:
     if isinstance(value, list):
         return [p for index, item in enumerate(value) for p in _leaves_count(item, (*path, index))]
     return [path]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Test stacks: stack files that no environment deploys (e.g. every optional part switched on), so
+# that a combination no real stack uses is still rendered, schema-checked (`make check`) and tested.
+FIXTURES = ROOT / "tests" / "stacks"
+
+
+class StackFileError(Exception):
+    """The stack file is not what Pulumi reads; the message names the file and the line."""
+
+    exit_code = 1
+
+
+class UnknownStackError(StackFileError):
+    """There is no stack file for the stack (bad usage)."""
+
+    exit_code = 2
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def fixture_names(root: Path = ROOT) -> list[str]:
+    """The test stacks in ``tests/stacks/`` (never deployed; rendered and checked like stacks)."""
+    return stack_names(root / FIXTURES.relative_to(ROOT))
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    """`Pulumi.<stack>.yaml` of the project, else of the test stacks."""
+    path = root / f"Pulumi.{stack}.yaml"
+    fixture = root / FIXTURES.relative_to(ROOT) / path.name
+    return fixture if not path.is_file() and fixture.is_file() else path
+
+
+def _decrypt_offline(value: Any) -> tuple[Any, bool]:
+    """The value with every `secure:` leaf replaced by a placeholder, and whether it had any."""
+    if is_secure(value):
+        return OFFLINE_PLACEHOLDER, True
+    if isinstance(value, dict):
+        found = False
+        result = {}
+        for key, item in value.items():
+            result[key], secret = _decrypt_offline(item)
+            found |= secret
+        return result, found
+    if isinstance(value, list):
+        pairs = [_decrypt_offline(item) for item in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    return value, False
+
+
+def _dotted(key: str, path: tuple[str | int, ...]) -> str:
+    text = key
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def encode(value: Any) -> str:
+    """A config value as Pulumi hands it to a program: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def read_document(stack: str, root: Path = ROOT) -> Document:
+    """The stack file of ``stack``, parsed as the Pulumi CLI parses it."""
+    path = stack_file(stack, root)
+    if not path.is_file():
+        known = ", ".join(stack_names(root)) or "none"
+        raise UnknownStackError(f"no stack file {path.name} (stacks here: {known})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackFileError(f"{path.name}: cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return parse(text, path.name)
+    except StackYamlError as exc:
+        raise StackFileError(str(exc)) from None
+
+
+def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], set[str]]:
+    """The stack's config as `{"project:key": value}` (values still structured) and its secret keys."""
+    from config.stack import SECRET_KEYS
+
+    document = read_document(stack, root)
+    name = document.name
+    if document.value is None:
+        return {}, set()
+    if not isinstance(document.value, dict):
+        raise StackFileError(f"{name}:{document.line(())}: the file must be a mapping with a `config:` key")
+    config = document.value.get("config")
+    if config is None:
+        return {}, set()
+    if not isinstance(config, dict):
+        raise StackFileError(
+            f"{document.where(('config',))}: `config` must be a mapping of `{project_name(root)}:<key>` to values"
+        )
+    project = project_name(root)
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in config.items():
+        where = ("config", key)
+        if not isinstance(key, str) or key.count(":") > 1 or not key.strip(":"):
+            raise StackFileError(f"{document.where(where)}: `{key}` is not a config key such as `{project}:backend`")
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict | list):
+            if (bad := non_finite(value)) is not None:
+                raise StackFileError(
+                    f"{document.where((*where, *bad))}: {_dotted(full_key, bad)}: `.nan` and `.inf` cannot be "
+                    "config values (Pulumi hands structured values to the program as JSON, which has neither)"
+                )
+            values[full_key], is_secret = _decrypt_offline(value)
+        else:
+            # Pulumi hands a top-level scalar to the program as the text written (`1.30` stays "1.30").
+            values[full_key], is_secret = ("" if value is None else document.raw.get(where, str(value))), False
+        if is_secret:
+            secret.add(full_key)
+            short = full_key.split(":", 1)[1]
+            plain = plain_leaves(value) if full_key.startswith(f"{project}:") and short in SECRET_KEYS else []
+            if plain:
+                raise StackFileError(
+                    f"{document.where((*where, *plain[0]))}: {_dotted(full_key, plain[0])} is plain text under "
+                    f"the secret key {full_key}: every value under it must be a secret, or the stack file keeps "
+                    f"it readable (`pulumi config set --secret --path '{_dotted(full_key, plain[0])}' ...`)"
+                )
+    return values, secret
+
+
+def project_name(root: Path = ROOT) -> str:
+    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    return str(document["name"])
+
+
+def _key_path(dotted: str) -> tuple[str | int, ...]:
+    parts: list[str | int] = []
+    for token in re.findall(r"\[\d+\]|[^.\[\]]+", dotted.removesuffix(" (key)")):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
+
+
+def located(stack: str, error: Any) -> str:
+    """A config error (``config.ConfigError``) with each problem followed by the stack-file line of
+    its key, or of the nearest enclosing key the file spells out (defaults have no line)."""
+    try:
+        document = read_document(stack)
+    except StackFileError:
+        return str(error)
+    project = project_name()
+    lines = [str(error).splitlines()[0]]
+    for problem in error.problems:
+        path = _key_path(problem.path)
+        top = str(path[0]) if path else ""
+        key = ("config", top if ":" in top else f"{project}:{top}", *path[1:])
+        if ("config", key[1]) not in document.lines:
+            key = ("config", top, *path[1:])
+        lines.append(f"  - {problem} ({document.where(key)})")
+    return "\n".join(lines)

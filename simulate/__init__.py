@@ -1,15 +1,15 @@
 """Scaling simulator: what the HPA controller would do with the HPAs this program renders.
 
-    from offline.simulate import Trace, simulate, summarize
+    from simulate import Trace, simulate, summarize
 
     trace = Trace.from_points([0, 300, 1500], {"cpu": [350, 3300, 350], "memory": [300, 300, 300]})
     startup = Startup(probes_s=15, scheduling_s=2, image_pull_s=3)
     timeline = simulate(hpa, {"cpu": "500m", "memory": "512Mi"}, trace, startup=startup, pipeline=Pipeline())
     print(summarize(timeline).lines())
 
-See :mod:`offline.simulate.simulator` for what a sync does, :mod:`offline.simulate.controller`
-for each rule and the controller function it mirrors, :mod:`offline.simulate.pipeline` for the
-kubelet and metrics-server, :mod:`offline.simulate.pods` for a pod's start. Without ``pipeline``
+See :mod:`simulate.simulator` for what a sync does, :mod:`simulate.controller`
+for each rule and the controller function it mirrors, :mod:`simulate.pipeline` for the
+kubelet and metrics-server, :mod:`simulate.pods` for a pod's start. Without ``pipeline``
 the controller reads exact totals (the CLI's ``--ideal-metrics``).
 """
 

@@ -1,4 +1,4 @@
-"""`python -m offline locks`: the hashed lock files CI installs from, with `pip --require-hashes`.
+"""`python -m tooling locks`: the hashed lock files CI installs from, with `pip --require-hashes`.
 
 A pin says which version; only a hash says which bytes. In hash-checking mode pip refuses any file
 whose sha256 is not listed, so a replaced upload or a compromised mirror cannot reach the CI jobs
@@ -175,7 +175,7 @@ def release_hashes(name: str, version: str, index: str = INDEX) -> list[str]:
 
 
 def render(lock: Lock, pins: Mapping[str, str], hashes: Mapping[str, list[str]]) -> str:
-    lines = [f"# {lock.header}", "# Written by `make locks` (offline/locks.py) from the pins; do not edit by hand."]
+    lines = [f"# {lock.header}", "# Written by `make locks` (tooling/locks.py) from the pins; do not edit by hand."]
     for name in sorted(pins):
         entry = [f"{name}=={pins[name]}", *(f"    --hash=sha256:{digest}" for digest in hashes[name])]
         lines.append(" \\\n".join(entry))
@@ -198,7 +198,7 @@ def write() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline locks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling locks", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("write", "check"))
     args = parser.parse_args(argv)
     if args.action == "write":

@@ -1,7 +1,7 @@
 """What a reviewer wants from a timeline: how fast capacity caught up, how long it was short, what it cost.
 
 Capacity is measured at each sync: the ready pods times what one pod may carry at the target
-(:attr:`~offline.simulate.metrics.Gauge.target_per_pod`, e.g. 350 millicores for 70 % of 500m).
+(:attr:`~simulate.metrics.Gauge.target_per_pod`, e.g. 350 millicores for 70 % of 500m).
 A sync is *over target* when any metric's demand exceeds that capacity; it counts for the time
 until the next sync. A *rise* starts at a sync that is over target after one that was not (or
 at the first sync); it lasts until the first sync whose capacity meets the demand again.

@@ -58,9 +58,8 @@ def _total(quantities: list[str]) -> str:
 def load_workload(stack: str, workload: str) -> Workload:
     """Run the stack's program offline and read ``spywatcher-<workload>-hpa`` and its Deployment."""
     from config import ConfigError
-
-    from ..engine import run_stack
-    from ..stackfile import StackFileError
+    from config.stackfile import StackFileError
+    from offline.engine import run_stack
 
     try:
         plan = run_stack(stack)

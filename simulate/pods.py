@@ -14,7 +14,7 @@ A pod created by a scale-up goes through the steps a real one does, each a confi
 3. **image pull**: ``image_pull_s`` more until the containers run: phase Running. The kubelet's
    CPU counters start here.
 4. **probes**: ``probes_s`` more until the Ready condition turns True (its lastTransitionTime).
-   With ``--stack``, from the stack's probes (:func:`~offline.simulate.stack.probe_startup_s`).
+   With ``--stack``, from the stack's probes (:func:`~simulate.stack.probe_startup_s`).
 
 The pods present at t = 0 have been running and Ready since long before. A scale-down deletes pods
 at once, as the ReplicaSet controller picks them (``getPodsToDelete`` / ``ActivePods``): not yet

@@ -4,8 +4,8 @@ Trace columns hold the *total* demand across the pods: ``cpu`` in millicores, ``
 a Pods metric (or a Resource metric with an ``AverageValue`` target) in the metric's own unit.
 The controller works in milli-units (``Quantity.MilliValue()``); a total is converted once,
 rounded to a whole milli-unit, and then divided among the pods with the controller's integer
-arithmetic (:func:`~offline.simulate.controller.utilization_ratio`,
-:func:`~offline.simulate.controller.usage_ratio`).
+arithmetic (:func:`~simulate.controller.utilization_ratio`,
+:func:`~simulate.controller.usage_ratio`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m offline mutation`: the mutation score of config/, components/, offline/simulate/, policy/.
+"""`python -m tooling mutation`: the mutation score of config/, components/, simulate/, policy/.
 
 mutmut (pinned in requirements-dev.txt, configured under `[tool.mutmut]` in pyproject.toml) changes
 the program in one small way at a time and runs the tests that reach the changed function; a mutant
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "mutation"
 WORK = BUILD / "work"
 SKIPS = ROOT / "mutation-skips.yaml"
-PACKAGES = ("config", "components", "offline.simulate", "policy")
+PACKAGES = ("config", "components", "simulate", "policy")
 
 # mutmut's exit codes per mutant, grouped into what the score counts.
 KILLED = {1, 3, 24, 36, -24, 152, 255, -9, -11, 37}  # failed test, pytest error, timeouts, killed
@@ -84,18 +84,18 @@ def _patch_mutmut() -> None:
     fm.function_trampoline_arrangement = arrangement
 
 
-def _forget_unmutated_offline() -> None:
-    """mutmut runs as `python -m offline.mutation`, which imported the work copy's own, unmutated
-    `offline` package; every process mutmut forks would then import `offline.simulate` from it and
-    never meet a simulator mutant. Forgetting it lets `offline` be imported from mutants/, which
-    mutmut puts first on sys.path."""
-    for name in [n for n in sys.modules if n == "offline" or n.startswith("offline.")]:
+def _forget_unmutated_packages() -> None:
+    """mutmut runs as `python -m tooling.mutation` in the work copy: anything of a mutated package
+    imported by then (the runner imports `config`) is the work copy's unmutated module, and every
+    process mutmut forks would keep it and never meet a mutant. Forgetting them lets them be
+    imported again from mutants/, which mutmut puts first on sys.path."""
+    for name in [n for n in sys.modules if n.split(".")[0] in PACKAGES]:
         del sys.modules[name]
 
 
 def _mutmut(argv: list[str]) -> int:
     _patch_mutmut()
-    _forget_unmutated_offline()
+    _forget_unmutated_packages()
     from mutmut.__main__ import cli
 
     try:
@@ -204,7 +204,7 @@ def sync_work_copy() -> None:
 
 def _run_in_work(args: list[str], capture: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "offline.mutation", *args], cwd=WORK, env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "tooling.mutation", *args], cwd=WORK, env=env, text=True,
                           capture_output=capture, check=False, preexec_fn=lambda: os.nice(10))
 
 
@@ -445,7 +445,7 @@ def main(argv: list[str]) -> int:
         return _collect()
     if argv[:1] == ["_generate"]:
         return _generate()
-    parser = argparse.ArgumentParser(prog="python -m offline mutation", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tooling mutation", description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", default=[],
                         help="mutant names to run, as globs (e.g. 'config.schedule.*'); default: all")
     parser.add_argument("--sample", type=int,
