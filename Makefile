@@ -15,7 +15,7 @@ FORMAT  ?= text
 
 RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
-# checkov has a virtualenv of its own: its pins conflict with the Pulumi SDK's.
+# checkov and zizmor have a virtualenv of their own: checkov's pins conflict with the Pulumi SDK's.
 SCAN    := .venv-scan/.installed
 # simulate: the workload and the built-in load scenario (spike, ramp, daily, flash)
 WORKLOAD ?= backend
@@ -84,7 +84,7 @@ CLUSTER_ARGS = $(BIN)/python -c 'import sys; from config.stackfile import read_s
 kubeconfig: $(RUNTIME)
 	aws eks update-kubeconfig $$($(CLUSTER_ARGS) $(STACK))
 
-## test: the whole test suite (Pulumi mocks, no network; checkov from .venv-scan)
+## test: the whole test suite (Pulumi mocks, no network; checkov and zizmor from .venv-scan)
 test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
 

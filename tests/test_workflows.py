@@ -170,10 +170,9 @@ def test_real_previews_run_with_a_preview_role_and_never_for_forks() -> None:
     pulumi = step(job, "pulumi/actions@")
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
     assert "matrix.stack" in pulumi["with"]["stack-name"]
-    assert pulumi["env"] == {
-        "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
-        "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_PREVIEW_CONFIG_PASSPHRASE }}",
-    }
+    # A read-only Pulumi token and no passphrase: the stacks' secrets are decrypted with AWS KMS
+    # through the preview role (test_stack_secrets_are_encrypted_with_kms_not_a_passphrase).
+    assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}"}
     aws = step(job, "aws-actions/configure-aws-credentials")["with"]
     assert aws["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}" and not any("key" in k for k in aws)
     assert "make kubeconfig" in runs(job)
@@ -191,10 +190,7 @@ def test_staging_deploys_on_push_and_production_by_hand_after_approval() -> None
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         pulumi = step(job, "pulumi/actions@")
         assert pulumi["with"]["command"] == "up" and f"'{stack}'" in pulumi["with"]["stack-name"]
-        assert pulumi["env"] == {
-            "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
-            "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-        }
+        assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
         # One role per environment, each trusting only its `environment:<stack>` subject.
         role = f"AWS_{stack.upper()}_ROLE_ARN"
         assert step(job, "aws-actions/configure-aws-credentials")["with"]["role-to-assume"] == f"${{{{ vars.{role} }}}}"
@@ -236,3 +232,40 @@ def test_every_real_preview_and_deploy_runs_the_policy_pack() -> None:
                     assert s["with"]["policyPacks"] == "policy", (name, s["with"]["command"])
     assert found == 3  # the previews (one matrix job) and the two deploys
     assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def all_steps() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(name, job_name, dict(s)) for name in ("pull-request.yml", "deploy.yml")
+            for job_name, job in workflow(name)["jobs"].items() for s in job.get("steps", [])]
+
+
+def test_no_checkout_leaves_its_token_behind() -> None:
+    """actions/checkout writes the job's GITHUB_TOKEN into .git/config unless told not to; every
+    later step (make, pip, the program) could read it (zizmor's `artipacked`)."""
+    checkouts = [(name, job, s) for name, job, s in all_steps()
+                 if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert len(checkouts) == 7
+    for name, job, s in checkouts:
+        assert s["with"]["persist-credentials"] is False, (name, job)
+
+
+def test_the_pulumi_cli_is_the_version_of_the_sdk() -> None:
+    """Unset, pulumi/actions installs the newest 3.x CLI on every run; the CLI is pinned to the
+    SDK's release in requirements.txt."""
+    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert sdk is not None
+    versions = {(name, job): s["with"]["pulumi-version"] for name, job, s in all_steps()
+                if str(s.get("uses", "")).startswith("pulumi/actions@")}
+    assert versions == {("pull-request.yml", "pulumi-preview"): sdk[1], ("deploy.yml", "staging"): sdk[1],
+                        ("deploy.yml", "production"): sdk[1]}
+
+
+def test_stack_secrets_are_encrypted_with_kms_not_a_passphrase() -> None:
+    """Each stack's secrets provider is its own AWS KMS key (decrypt granted by the key policy to the
+    roles that preview or deploy it), so no workflow holds a passphrase a branch could print."""
+    for stack in stack_names():
+        document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+        region = document["config"]["spywatcher:cluster"]["region"]
+        assert document["secretsprovider"] == f"awskms://alias/spywatcher-{stack}?region={region}", stack
+    for path in WORKFLOWS:
+        assert "PASSPHRASE" not in path.read_text(), path.name
