@@ -13,6 +13,8 @@ from typing import Any
 
 import pulumi
 
+from .quantity import canonical
+
 PART_OF = "spywatcher"
 # On a Deployment that sets `spec.replicas` (no HPA scales it): the policy pack refuses
 # `spec.replicas` on any Deployment without it, and the annotation on a Deployment an HPA scales.
@@ -65,11 +67,12 @@ def register(obj: dict[str, Any], name: str, opts: pulumi.ResourceOptions, **ext
 
 
 def resource_requirements(resources: Any) -> dict[str, dict[str, str]]:
-    """A container's `resources` from a settings `Resources`: only the amounts that are set."""
+    """A container's `resources` from a settings `Resources`: only the amounts that are set, each in
+    the canonical form the API server stores (``0.5`` is sent as ``500m``)."""
     result = {}
     for kind in ("requests", "limits"):
         amounts = getattr(resources, kind)
-        values = {r: v for r in ("cpu", "memory") if (v := getattr(amounts, r)) is not None}
+        values = {r: canonical(v) for r in ("cpu", "memory") if (v := getattr(amounts, r)) is not None}
         if values:
             result[kind] = values
     return result

@@ -11,6 +11,7 @@ from config.namespace import NamespaceSettings
 from config.workload import ResourceAmounts
 
 from .k8s import child_opts, labels, metadata, register
+from .quantity import canonical
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class NamespaceArgs:
 
 def _amounts(prefix: str, amounts: ResourceAmounts) -> dict[str, str]:
     return {
-        f"{prefix}{resource}": value
+        f"{prefix}{resource}": canonical(value)
         for resource in ("cpu", "memory")
         if (value := getattr(amounts, resource)) is not None
     }

@@ -18,6 +18,7 @@ from config.operations import SchedulingSettings
 from config.schedule import Schedule
 
 from .k8s import child_opts, labels, register
+from .quantity import canonical
 from .workload import WorkloadArgs
 
 FIELD_MANAGER = "spywatcher-schedule"
@@ -84,7 +85,7 @@ def patch_body(schedule: Schedule) -> str:
 
 def build_cron_job(args: ScheduleArgs, schedule: Schedule) -> dict[str, Any]:
     workload = args.workload
-    resources = dict(args.scheduling.resources)
+    resources = {k: canonical(v) for k, v in args.scheduling.resources.items()}
     container = {
         "name": "kubectl",
         "image": args.scheduling.image,

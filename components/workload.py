@@ -31,6 +31,7 @@ from .k8s import (
     selector,
     spread_constraints,
 )
+from .quantity import canonical
 
 PORT_NAME = "http"
 METRICS_PORT_NAME = "metrics"  # the app's /metrics, on a port no route reaches
@@ -179,7 +180,9 @@ def build_pod_spec(args: WorkloadArgs, container: dict[str, Any]) -> dict[str, A
         "terminationGracePeriodSeconds": s.shutdown.termination_grace_period_seconds,
         "securityContext": pod_security,
         "containers": [container],
-        "volumes": [{"name": v.volume_name(), "emptyDir": {"sizeLimit": v.size_limit}} for v in s.scratch_volumes],
+        "volumes": [
+            {"name": v.volume_name(), "emptyDir": {"sizeLimit": canonical(v.size_limit)}} for v in s.scratch_volumes
+        ],
     }
 
 
@@ -258,7 +261,7 @@ def build_hpa(args: WorkloadArgs) -> dict[str, Any]:
             "type": "Pods",
             "pods": {
                 "metric": {"name": m.metric_name},
-                "target": {"type": "AverageValue", "averageValue": str(m.average_value)},
+                "target": {"type": "AverageValue", "averageValue": canonical(m.average_value)},
             },
         }
         for m in scaling.custom_metrics.metrics()

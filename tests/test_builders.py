@@ -30,9 +30,9 @@ def args(settings: Any, **more: Any) -> WorkloadArgs:
 def test_custom_metrics_become_pods_metrics() -> None:
     settings = backend(autoscaling={"customMetrics": {"enabled": True}})
     metrics = build_hpa(args(settings))["spec"]["metrics"]
-    assert metrics[2:] == [
+    assert metrics[2:] == [  # 1000 in the canonical form the API server stores
         {"type": "Pods", "pods": {"metric": {"name": "http_requests_per_second"},
-                                  "target": {"type": "AverageValue", "averageValue": "1000"}}},
+                                  "target": {"type": "AverageValue", "averageValue": "1k"}}},
         {"type": "Pods", "pods": {"metric": {"name": "websocket_active_connections"},
                                   "target": {"type": "AverageValue", "averageValue": "100"}}},
     ]

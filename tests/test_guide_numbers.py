@@ -85,10 +85,11 @@ GUIDE: list[tuple[str, str, str, str, str, Any]] = [
      SCALE_UP),
     ("Frontend HPA", "Conservative scale-down with 5-minute stabilization", "production", HPA.format("frontend"),
      "spec.behavior.scaleDown", SCALE_DOWN),
+    # 1000 as the API server stores it: `1k` (components/quantity.py), so a second `up` sees no change.
     ("Custom Metrics (Optional)", "http_requests_per_second: scale at 1000 rps/pod", "all-options",
      HPA.format("backend"), "spec.metrics[2]",
      {"type": "Pods", "pods": {"metric": {"name": "http_requests_per_second"},
-                               "target": {"type": "AverageValue", "averageValue": "1000"}}}),
+                               "target": {"type": "AverageValue", "averageValue": "1k"}}}),
     ("Custom Metrics (Optional)", "active_connections: scale at 100 connections/pod", "all-options",
      HPA.format("backend"), "spec.metrics[3]",
      {"type": "Pods", "pods": {"metric": {"name": "websocket_active_connections"},
