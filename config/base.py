@@ -285,6 +285,19 @@ Image = Annotated[str, Field(strict=True, min_length=1, max_length=512), AfterVa
 may carry a port (``registry.example.com:5000/app:v1``) and the path may be nested."""
 
 
+def _digest_image(value: str) -> str:
+    if _IMAGE.match(value)["digest"] is None:  # type: ignore[index]  # _image matched it already
+        raise PydanticCustomError(
+            "image_not_digest", "must be pinned by digest (`repo:tag@sha256:<64 hex digits>`): a tag can be re-pushed"
+        )
+    return value
+
+
+DigestImage = Annotated[Image, AfterValidator(_digest_image)]
+"""A container image reference pinned by digest (``repo:tag@sha256:…``): what runs cannot change
+under the same name."""
+
+
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 EnvName = Annotated[
     str, matching(ENV_NAME, "an environment variable name: letters, digits and _, not starting with a digit")

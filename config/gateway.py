@@ -17,9 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Cidr, DnsLabel, Model, PositiveInt, Problems, int32, matching
+from .base import Cidr, DigestImage, DnsLabel, Model, PositiveInt, Problems, int32, matching
 from .traffic import ControllerAutoscaling
-from .workload import Resources
+from .workload import DnsSubdomain, Resources
 
 # Envoy Gateway binds a listener port below 1024 on the port + 10000 inside the proxy container, so
 # that the proxy needs no NET_BIND_SERVICE (internal/gatewayapi/listener.go, wellKnownPortShift).
@@ -67,6 +67,48 @@ RedisUrl = Annotated[
 ]
 
 
+# Envoy Gateway v1.9's default proxy (api/v1alpha1/shared_types.go DefaultEnvoyProxyImage,
+# envoyproxy/gateway@v1.9.0), pinned by its image index digest (multi-architecture) as independent
+# public pins of the same tag have it; docs/security.md says how to confirm it against the registry.
+ENVOY_PROXY_IMAGE = (
+    "docker.io/envoyproxy/envoy:distroless-v1.39.0"
+    "@sha256:7877ad87afd7459e1bd2a077ff601fec7c93aeecd62e71664560d96328c62cf4"
+)
+# What the gateway-helm v1.9.0 chart runs when its `global.images.*` are not set: tags.
+CHART_CONTROLLER_IMAGE = "docker.io/envoyproxy/gateway:v1.9.0"
+CHART_RATELIMIT_IMAGE = "docker.io/envoyproxy/ratelimit:17b1956c"
+
+
+class GatewayImages(Model):
+    """The images Envoy Gateway runs, by digest (chart `global.images.*`)."""
+
+    controller: DigestImage | None = Field(
+        None,
+        description=f"The controller and the proxies' shutdown manager (chart `global.images.envoyGateway`), "
+        f"`{CHART_CONTROLLER_IMAGE}@sha256:<digest>`. Unset, the chart runs the tag `{CHART_CONTROLLER_IMAGE}`; "
+        "the policy pack refuses that in production (docs/security.md: how to read and confirm the digest).",
+    )
+    rate_limit: DigestImage | None = Field(
+        None,
+        description=f"The global rate-limit service (chart `global.images.ratelimit`), "
+        f"`{CHART_RATELIMIT_IMAGE}@sha256:<digest>`. Unset, the chart runs the tag; the policy pack refuses "
+        "that in production while a rate limit is configured.",
+    )
+    proxy: DigestImage = Field(
+        ENVOY_PROXY_IMAGE,
+        description="The Envoy proxies (chart `global.images.envoyProxy`, and the EnvoyProxy's container): "
+        "Envoy Gateway v1.9's default proxy, by its image index digest.",
+    )
+
+
+SecretKey = Annotated[str, matching(r"^[-._a-zA-Z0-9]+$", "a Secret data key such as auth-token", max_length=253)]
+
+
+class SecretKeyRef(Model):
+    name: DnsSubdomain = Field(description="Name of a Secret in the Envoy Gateway controller's namespace.")
+    key: SecretKey = Field("auth-token", description="The key of the Secret that holds the value.")
+
+
 class GatewayRateLimit(Model):
     """Envoy Gateway's global rate limit: the only way it counts requests per client address (its
     local rate limit refuses a `Distinct` client selector). Envoy Gateway runs the rate-limit
@@ -84,6 +126,25 @@ class GatewayRateLimit(Model):
         description="Where that Redis is (its subnets, or a /32): the rate-limit service's only egress "
         "besides DNS and the controller.",
     )
+    auth: SecretKeyRef | None = Field(
+        None,
+        description="The Redis AUTH token (or `user:password` of a Redis ACL user), read from this Secret in "
+        "`gateway.namespace` into the rate-limit service's `REDIS_AUTH`; never a value in the config or the "
+        "chart values. Required with `redisUrl`. The connection is always TLS (`REDIS_TLS`), checked against "
+        "the system roots (ElastiCache in-transit encryption).",
+    )
+    client_certificate_secret: DnsSubdomain | None = Field(
+        None,
+        description="A `kubernetes.io/tls` Secret in `gateway.namespace` whose certificate the rate-limit "
+        "service presents to Redis (Envoy Gateway `redis.tls.certificateRef`), for a Redis that requires "
+        "client certificates.",
+    )
+    fail_closed: bool = Field(
+        False,
+        description="When the rate-limit service cannot answer (Redis down, timeout), refuse requests with "
+        "500 (`true`) or let them through unlimited (`false`, Envoy Gateway's default: the site stays up "
+        "and only the per-client limit is lost; the WAF's rate rule still applies on an ALB).",
+    )
 
     @model_validator(mode="after")
     def _redis_reachable(self) -> GatewayRateLimit:
@@ -91,6 +152,14 @@ class GatewayRateLimit(Model):
         if self.redis_url is not None and not self.redis_cidrs:
             problems.add(
                 ("redisCidrs",), [], f"must list where {self.redis_url} is: the namespace denies all other egress"
+            )
+        if self.redis_url is not None and self.auth is None:
+            problems.add(
+                ("auth",),
+                None,
+                f"is required with redisUrl ({self.redis_url}): the Secret (name, key) holding the Redis AUTH "
+                "token, e.g. {name: ratelimit-redis-auth, key: auth-token}; a Redis that any pod of the subnet "
+                "can write lets anyone reset or fill every client's counters",
             )
         problems.raise_if_any("GatewayRateLimit")
         return self
@@ -155,6 +224,7 @@ class GatewaySettings(Model):
     rate_limit: GatewayRateLimit = Field(
         GatewayRateLimit(), description="Per-client request rates on the routes (`routing.routes[].clientLimits`)."
     )
+    images: GatewayImages = Field(GatewayImages(), description="The images Envoy Gateway runs, pinned by digest.")
 
     @model_validator(mode="after")
     def _rules(self) -> GatewaySettings:

@@ -89,11 +89,18 @@ class StackSettings(Model):
     def existing_objects(self) -> list[tuple[str, str, str]]:
         """The Kubernetes objects the stack declares as already in the cluster, which its pods read
         but this program does not create: (kind, namespace, name)."""
-        return [
+        found = [
             ("Secret", self.namespace.name, workload.existing_secret)
             for workload in self.workloads().values()
             if workload.existing_secret is not None
         ]
+        rate_limit = self.gateway.rate_limit
+        if self.gateway.enabled and rate_limit.redis_url is not None:
+            # The rate-limit service (in the controller's namespace) reads its Redis credentials.
+            for secret in (rate_limit.auth.name if rate_limit.auth else None, rate_limit.client_certificate_secret):
+                if secret is not None:
+                    found.append(("Secret", self.gateway.namespace, secret))
+        return found
 
     def _budget(self, loc: Loc, pods: int, resources: Resources) -> PodBudget:
         """The peak claim of ``pods`` pods with ``resources``, LimitRange defaults filled in."""

@@ -225,13 +225,53 @@ def _no_cluster_wide_secrets(args: ResourceValidationArgs, report: ReportViolati
     if args.resource_type == CLUSTER_ROLE:
         if any(_reads_secrets(rule) for rule in args.props.get("rules") or []):
             report(f"ClusterRole {args.name} grants reading Secrets in every namespace; use a Role per namespace.")
-    elif args.resource_type == HELM_RELEASE and args.props.get("chart") == "ingress-nginx":
+    elif args.resource_type == HELM_RELEASE and _chart(args.props) == "ingress-nginx":
         values = args.props.get("values") or {}
         if _get(values, "rbac", "scope") is not True or _get(values, "controller", "scope", "enabled") is not True:
             report(
                 f"ingress-nginx release {args.name} must set controller.scope.enabled and rbac.scope: otherwise the "
                 "chart's ClusterRole lets the controller read every Secret in the cluster, and it serves Ingresses "
                 "from every namespace."
+            )
+    elif args.resource_type == HELM_RELEASE and _chart(args.props) == "gateway-helm":
+        _gateway_watch_is_scoped(args, report)
+
+
+def _chart(props: Mapping[str, Any]) -> str:
+    """A release's chart name, without its repository (`oci://docker.io/envoyproxy/gateway-helm`)."""
+    return str(props.get("chart") or "").rsplit("/", 1)[-1]
+
+
+def _gateway_watch_is_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    # gateway-helm v1.9.0 renders its namespaced rules (Secret reads, Deployment, DaemonSet,
+    # ServiceAccount, Service writes) as Roles only under `watch: {type: Namespaces, namespaces: [..]}`
+    # (envoyproxy/gateway charts/gateway-helm/templates/envoy-gateway-rbac.yaml, infra-manager-rbac.yaml,
+    # namespaced-infra-manager-rbac.yaml @ v1.9.0); with no watch, or a namespace selector, in ClusterRoles.
+    watch = _get(args.props.get("values"), "config", "envoyGateway", "provider", "kubernetes", "watch")
+    namespaces = watch.get("namespaces") if isinstance(watch, Mapping) else None
+    if not isinstance(watch, Mapping) or watch.get("type") != "Namespaces" or not namespaces:
+        report(
+            f"gateway-helm release {args.name} must set config.envoyGateway.provider.kubernetes.watch to "
+            "{type: Namespaces, namespaces: [...]}: otherwise the chart's ClusterRoles let the Envoy Gateway "
+            "controller read every Secret and write Deployments, ServiceAccounts and Services in every namespace."
+        )
+
+
+def _production_images_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != HELM_RELEASE or _chart(args.props) != "gateway-helm":
+        return
+    if stack_of(args.urn) not in PRODUCTION_STACKS:
+        return
+    values = args.props.get("values")
+    wanted = ["envoyGateway", "envoyProxy"]
+    if _get(values, "config", "envoyGateway", "rateLimit") is not None:
+        wanted.append("ratelimit")
+    for key in wanted:
+        image = _get(values, "global", "images", key, "image")
+        if not (isinstance(image, str) and "@sha256:" in image):
+            report(
+                f"gateway-helm release {args.name} must pin global.images.{key}.image by digest in production "
+                f"(`repo:tag@sha256:<digest>`; gateway.images in the stack config), not {image or 'the chart tag'}."
             )
 
 
@@ -293,9 +333,14 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="no-cluster-wide-secret-access",
-        description="No ClusterRole reads Secrets, and the ingress controller is scoped to its namespace "
-        "(ingress-nginx: controller.scope and rbac.scope).",
+        description="No ClusterRole reads Secrets, and the ingress controllers are scoped to their namespaces "
+        "(ingress-nginx: controller.scope and rbac.scope; gateway-helm: watch of type Namespaces).",
         validate=_no_cluster_wide_secrets,
+    ),
+    ResourceValidationPolicy(
+        name="production-images-pinned",
+        description="In production, the images Envoy Gateway runs (gateway-helm global.images) are pinned by digest.",
+        validate=_production_images_pinned,
     ),
     StackValidationPolicy(
         name="namespaces-deny-by-default",

@@ -146,7 +146,8 @@ def test_the_entry_point_builds_a_mandatory_pack_of_every_policy(monkeypatch: py
     assert [p.name for p in spywatcher_policies.POLICIES] == [
         "hpa-deployments-without-replicas", "hpa-targets-not-fixed", "zero-downtime-rolling-update",
         "readiness-liveness-startup-probes", "disruption-budget-allows-drain", NON_ROOT,
-        "production-load-balancer-protected", "no-cluster-wide-secret-access", "namespaces-deny-by-default"]
+        "production-load-balancer-protected", "no-cluster-wide-secret-access", "production-images-pinned",
+        "namespaces-deny-by-default"]
 
 
 @pytest.mark.parametrize(("min_available", "expected"), [

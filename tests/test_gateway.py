@@ -28,7 +28,8 @@ from tests.upstream import MISSING, upstream_dir, upstream_file
 
 NGINX = "nginx.ingress.kubernetes.io"
 # Where the global rate limit counts (required while routes limit requests per client).
-RATE_LIMIT = {"redisUrl": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "redisCidrs": ["10.0.96.0/24"]}
+RATE_LIMIT = {"redisUrl": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "redisCidrs": ["10.0.96.0/24"],
+              "auth": {"name": "ratelimit-redis-auth"}}
 GW = {"enabled": True, "rateLimit": RATE_LIMIT}
 CANARY_IMAGE = "ghcr.io/subculture-collective/spywatcher-backend:v2.1.0"
 CUTOVER = {
@@ -434,7 +435,7 @@ def test_the_client_policy_is_exact_behind_an_alb() -> None:
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "spywatcher"}],
         "healthCheck": {"path": "/health/live"},
         "timeout": {"http": {"idleTimeout": "75s"}},
-        "headers": {"withUnderscoresAction": "DropHeader"},
+        "headers": {"withUnderscoresAction": "DropHeader", "earlyRequestHeaders": {"remove": ["X-Forwarded-Host"]}},
         "clientIPDetection": {"xForwardedFor": {"trustedCIDRs": ["10.0.0.0/24", "10.0.1.0/24"]}},
     }
 
@@ -696,7 +697,8 @@ def test_each_route_limits_every_client_address_to_its_rate(gateway_only: Plan) 
     [release] = [r for r in gateway_only.of_type("kubernetes:helm.sh/v3:Release")
                  if r.inputs["name"] == "envoy-gateway"]
     assert release.inputs["values"]["config"]["envoyGateway"]["rateLimit"] == {
-        "backend": {"type": "Redis", "redis": {"url": "spywatcher-rl.abc123.cache.amazonaws.com:6379"}}}
+        "backend": {"type": "Redis", "redis": {"url": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "tls": {}}},
+        "failClosed": False}
 
 
 def test_a_route_without_a_rate_has_no_rate_limit_and_the_rate_is_the_routes_own() -> None:

@@ -45,7 +45,13 @@ def build_namespaces(args: GatewayArgs) -> list[dict[str, Any]]:
 def build_values(args: GatewayArgs) -> dict[str, Any]:
     """Helm values of the `gateway-helm` chart (keys as in its values.yaml)."""
     s = args.settings
+    images: dict[str, Any] = {"envoyProxy": {"image": s.images.proxy, "pullPolicy": "IfNotPresent"}}
+    for key, image in (("envoyGateway", s.images.controller), ("ratelimit", s.images.rate_limit)):
+        if image is not None:
+            images[key] = {"image": image, "pullPolicy": "IfNotPresent"}
     return {
+        # Each image by digest where the stack pins one (`gateway.images`); the chart's own tags otherwise.
+        "global": {"images": images},
         # The CRDs are not this release's: Helm installs a chart's crds/ once and never upgrades them.
         "crds": {"enabled": False},
         "deployment": {
@@ -63,16 +69,48 @@ def build_values(args: GatewayArgs) -> dict[str, Any]:
     }
 
 
+def watched_namespaces(args: GatewayArgs) -> list[str]:
+    """The namespaces the controller watches: the Gateway's (and its proxies') and the routes' (the
+    app's Services and EndpointSlices). Its own is always included by Envoy Gateway."""
+    return [args.settings.proxy_namespace, args.app_namespace]
+
+
 def envoy_gateway_config(args: GatewayArgs) -> dict[str, Any]:
-    """The controller's EnvoyGateway configuration (chart `config.envoyGateway`)."""
+    """The controller's EnvoyGateway configuration (chart `config.envoyGateway`).
+
+    `watch` scopes the controller to the namespaces it serves: with `type: Namespaces` and a list,
+    gateway-helm v1.9.0 renders its namespaced rules (Secrets, Services, Deployments, …) as a Role in
+    each watched namespace and in its own, and keeps only cluster-scoped reads (nodes, namespaces,
+    GatewayClasses, ServiceImports) and TokenReview creation in ClusterRoles
+    (envoyproxy/gateway charts/gateway-helm/templates/envoy-gateway-rbac.yaml, infra-manager-rbac.yaml,
+    namespaced-infra-manager-rbac.yaml @ v1.9.0). Without it, Secret reads and Deployment,
+    ServiceAccount and Service writes are cluster-wide."""
+    kubernetes: dict[str, Any] = {
+        "deploy": {"type": "GatewayNamespace"},
+        "watch": {"type": "Namespaces", "namespaces": watched_namespaces(args)},
+    }
     config: dict[str, Any] = {
         "gateway": {"controllerName": CONTROLLER_NAME},
-        "provider": {"type": "Kubernetes", "kubernetes": {"deploy": {"type": "GatewayNamespace"}}},
+        "provider": {"type": "Kubernetes", "kubernetes": kubernetes},
     }
-    redis = args.settings.rate_limit.redis_url
-    if redis is not None:
-        # Deploys the global rate-limit service, counting in this Redis.
-        config["rateLimit"] = {"backend": {"type": "Redis", "redis": {"url": redis}}}
+    rate_limit = args.settings.rate_limit
+    if rate_limit.redis_url is not None:
+        # Deploys the global rate-limit service, counting in this Redis over TLS (`REDIS_TLS`, the
+        # system roots), with the AUTH token from a Secret (envoyproxy/ratelimit `REDIS_AUTH`;
+        # Envoy Gateway appends the container's env to its own, internal/infrastructure/kubernetes/
+        # ratelimit/resource.go @ v1.9.0).
+        tls: dict[str, Any] = {}
+        if rate_limit.client_certificate_secret is not None:
+            tls["certificateRef"] = {"kind": "Secret", "name": rate_limit.client_certificate_secret}
+        config["rateLimit"] = {
+            "backend": {"type": "Redis", "redis": {"url": rate_limit.redis_url, "tls": tls}},
+            "failClosed": rate_limit.fail_closed,
+        }
+        if rate_limit.auth is not None:
+            secret = {"name": rate_limit.auth.name, "key": rate_limit.auth.key}
+            kubernetes["rateLimitDeployment"] = {
+                "container": {"env": [{"name": "REDIS_AUTH", "valueFrom": {"secretKeyRef": secret}}]}
+            }
     return config
 
 
@@ -136,8 +174,11 @@ def build_envoy_proxy(args: GatewayArgs) -> dict[str, Any]:
                             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                             "topologySpreadConstraints": spread_constraints(dict(proxy_pod_selector(args))),
                         },
-                        # Applies to the envoy and the shutdown-manager containers alike.
+                        # Resources and security context apply to the envoy and the shutdown-manager
+                        # containers alike; the image to envoy only (the shutdown manager runs the
+                        # controller's image).
                         "container": {
+                            "image": s.images.proxy,
                             "resources": resource_requirements(s.resources),
                             "securityContext": container_security,
                         },
@@ -219,8 +260,13 @@ def build_client_policy(args: GatewayArgs) -> dict[str, Any]:
             # (as nginx's 75 s keepalive does): no 502 on a reused socket.
             "http": {"idleTimeout": seconds(lb.idle_timeout_seconds + 15)}
         },
-        # Like nginx (ignore_invalid_headers), drop request headers with underscores.
-        "headers": {"withUnderscoresAction": "DropHeader"},
+        # Like nginx (ignore_invalid_headers), drop request headers with underscores. nginx sets
+        # X-Forwarded-Host itself; Envoy would pass a client's on to the backend (reset links,
+        # redirects, cache keys chosen by the client): remove it before routing.
+        "headers": {
+            "withUnderscoresAction": "DropHeader",
+            "earlyRequestHeaders": {"remove": ["X-Forwarded-Host"]},
+        },
     }
     if args.behind_nlb:
         # The NLB sends the client address in a proxy protocol v2 header, health checks included.
