@@ -4,6 +4,11 @@ Job has completed, and a failed migration stops the update before any backend po
 
 The Job itself depends on the backend's ConfigMap and Secret (its pod reads them), which are
 registered before it; a failed Job is replaced by the next `pulumi up` (`pulumi.com/replaceUnready`).
+
+Its pods have an identity of their own (`app.kubernetes.io/component: migration`): they run the
+backend's image but serve nothing, so none of the backend's selectors — its Deployment, Service,
+disruption budget and network policies — may pick them (`make check` refuses an overlap,
+offline/selectors.py), and a network policy of their own lets them reach only the database.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import pulumi
 
 from config.operations import MigrationSettings
 
-from .k8s import child_opts, register
+from .k8s import child_opts, image_version, labels, metadata, register, selector
 from .workload import WorkloadArgs, build_container, build_pod_spec
 
 REPLACE_UNREADY = "pulumi.com/replaceUnready"
+COMPONENT = "migration"  # app.kubernetes.io/component of the Job and its pods
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ class MigrationArgs:
     @property
     def image(self) -> str:
         return self.settings.image or self.backend.settings.image
+
+    def labels(self) -> dict[str, str]:
+        return labels(COMPONENT, self.backend.instance, image_version(self.image))
+
+    def selector(self) -> dict[str, str]:
+        return selector(COMPONENT, self.backend.instance)
 
     @property
     def job_name(self) -> str:
@@ -50,11 +62,13 @@ def build_job(args: MigrationArgs) -> dict[str, Any]:
         # A Job that failed (a bad migration, its deadline) stays failed: without this annotation the
         # next `pulumi up` waits on the same failed Job again and fails again. With it,
         # pulumi-kubernetes replaces an unready Job, so a fixed database lets the same release retry.
-        "metadata": args.backend.metadata(args.job_name, annotations={REPLACE_UNREADY: "true"}),
+        "metadata": metadata(
+            args.job_name, args.backend.namespace, args.labels(), annotations={REPLACE_UNREADY: "true"}
+        ),
         "spec": {
             "backoffLimit": args.settings.backoff_limit,
             "activeDeadlineSeconds": args.settings.active_deadline_seconds,
-            "template": {"metadata": {"labels": args.backend.labels()}, "spec": pod},
+            "template": {"metadata": {"labels": args.labels()}, "spec": pod},
         },
     }
 

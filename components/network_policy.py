@@ -35,6 +35,8 @@ class NetworkPolicyArgs:
     nginx: bool = True  # the ingress-nginx controller pods reach the serving ports
     # Envoy Gateway's proxy pods (namespace, labels) reach them too, when the gateway is on.
     gateway_proxies: tuple[str, Mapping[str, str]] | None = None
+    # The migration Job's pods (component, names of the data stores they may reach), when enabled.
+    migration: tuple[str, tuple[str, ...]] | None = None
 
 
 def _pods(args: NetworkPolicyArgs, components: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
@@ -166,6 +168,22 @@ def build_policies(args: NetworkPolicyArgs) -> list[dict[str, Any]]:
                     "podSelector": _pods(args, args.backend_components),
                     "policyTypes": ["Egress"],
                     "egress": backend_egress,
+                },
+            )
+        )
+    if args.migration is not None:
+        component, names = args.migration
+        stores = [store for store in s.data_stores if store.name in names]
+        policies.append(
+            _policy(
+                args,
+                "migration-egress",
+                {
+                    "podSelector": _pods(args, [component]),
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": store.cidr}}], "ports": _tcp(*store.ports)} for store in stores
+                    ],
                 },
             )
         )

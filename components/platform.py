@@ -24,6 +24,7 @@ from .ingress_controller import (
 )
 from .k8s import PART_OF
 from .load_balancer import LoadBalancer, LoadBalancerArgs
+from .migration import COMPONENT as MIGRATION
 from .migration import Migration, MigrationArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
@@ -126,6 +127,9 @@ class Platform(pulumi.ComponentResource):
                 nginx=nginx_on,
                 gateway_proxies=(
                     (settings.gateway.proxy_namespace, proxy_pod_selector(gateway_args)) if gateway_on else None
+                ),
+                migration=(
+                    (MIGRATION, tuple(settings.migration.data_stores)) if settings.migration.enabled else None
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),

@@ -227,6 +227,12 @@ class MigrationSettings(Model):
     active_deadline_seconds: Annotated[int, int32(ge=30, le=86400)] = Field(
         600, description="Longest a migration may run."
     )
+    data_stores: list[DnsLabel] = Field(
+        ["postgres"],
+        min_length=1,
+        description="Names of `networkPolicy.dataStores` the migration's pods may reach (and nothing else "
+        "but the cluster DNS): the database it migrates.",
+    )
 
 
 # --- Canary ----------------------------------------------------------------------------------

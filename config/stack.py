@@ -364,6 +364,16 @@ class StackSettings(Model):
                         f"is not served by the Prometheus Adapter ({where}): the HPA would report the metric "
                         "as unknown and never scale on it",
                     )
+        if self.migration.enabled and self.network_policy.enabled:
+            stores = [store.name for store in self.network_policy.data_stores]
+            for index, name in enumerate(self.migration.data_stores):
+                if name not in stores:
+                    problems.add(
+                        ("migration", "dataStores", index),
+                        name,
+                        f"is not a networkPolicy.dataStores name ({', '.join(stores) or 'none is set'}): the "
+                        "migration's network policy would let it reach no database",
+                    )
         if self.canary.enabled:
             route = next((r for r in self.routing.routes if r.name == self.canary.route), None)
             if route is None:

@@ -107,6 +107,8 @@ class Registration:
     replace_on_changes: tuple[str, ...] = ()
     # Top-level input -> the URNs whose Outputs it reads (what the engine passes to the provider).
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deleted_with: str = ""
+    replace_with: tuple[str, ...] = ()
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -224,6 +226,8 @@ class _Recorder(MockMonitor):
             property_dependencies={
                 key: tuple(deps.urns) for key, deps in request.propertyDependencies.items() if deps.urns
             },
+            deleted_with=request.deletedWith,
+            replace_with=tuple(request.replace_with),
         )
         with self._lock:
             self.registrations.append(record)

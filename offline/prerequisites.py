@@ -26,9 +26,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from .engine import Plan, reveal
+from .iam import AWS_ACTIONS, DEPLOY_ACTIONS, EKS_ACCESS, eks_access
+from .namespaces import missing_namespaces
+from .targeting import closed_targets, engine_urn, plan_nodes
 
 # API groups served by Kubernetes itself: no CRD needed.
 BUILT_IN_GROUPS = {
@@ -80,111 +83,11 @@ CRDS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
-ELB_TAGS = ("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", "elasticloadbalancing:DescribeTags")
-EC2_TAGS = ("ec2:CreateTags", "ec2:DeleteTags")
-# AWS resource type -> the IAM actions its create, read, update and delete call.
-AWS_ACTIONS: dict[str, tuple[str, ...]] = {
-    "aws:lb/loadBalancer:LoadBalancer": (
-        "elasticloadbalancing:CreateLoadBalancer",
-        "elasticloadbalancing:DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeLoadBalancerAttributes",
-        "elasticloadbalancing:ModifyLoadBalancerAttributes",
-        "elasticloadbalancing:SetSecurityGroups",
-        "elasticloadbalancing:SetSubnets",
-        "elasticloadbalancing:DeleteLoadBalancer",
-        *ELB_TAGS,
-    ),
-    "aws:lb/targetGroup:TargetGroup": (
-        "elasticloadbalancing:CreateTargetGroup",
-        "elasticloadbalancing:DescribeTargetGroups",
-        "elasticloadbalancing:DescribeTargetGroupAttributes",
-        "elasticloadbalancing:ModifyTargetGroup",
-        "elasticloadbalancing:ModifyTargetGroupAttributes",
-        "elasticloadbalancing:DeleteTargetGroup",
-        *ELB_TAGS,
-    ),
-    "aws:lb/listener:Listener": (
-        "elasticloadbalancing:CreateListener",
-        "elasticloadbalancing:DescribeListeners",
-        "elasticloadbalancing:DescribeListenerAttributes",
-        "elasticloadbalancing:ModifyListener",
-        "elasticloadbalancing:ModifyListenerAttributes",
-        "elasticloadbalancing:DeleteListener",
-        *ELB_TAGS,
-    ),
-    "aws:lb/listenerCertificate:ListenerCertificate": (
-        "elasticloadbalancing:AddListenerCertificates",
-        "elasticloadbalancing:DescribeListenerCertificates",
-        "elasticloadbalancing:RemoveListenerCertificates",
-    ),
-    "aws:ec2/securityGroup:SecurityGroup": (
-        "ec2:CreateSecurityGroup",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DeleteSecurityGroup",
-        "ec2:RevokeSecurityGroupEgress",
-        "ec2:RevokeSecurityGroupIngress",
-        *EC2_TAGS,
-    ),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:DescribeSecurityGroupRules",
-        "ec2:ModifySecurityGroupRules",
-        "ec2:RevokeSecurityGroupIngress",
-        *EC2_TAGS,
-    ),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
-        "ec2:AuthorizeSecurityGroupEgress",
-        "ec2:DescribeSecurityGroupRules",
-        "ec2:ModifySecurityGroupRules",
-        "ec2:RevokeSecurityGroupEgress",
-        *EC2_TAGS,
-    ),
-    "aws:route53/record:Record": (
-        "route53:ChangeResourceRecordSets",
-        "route53:GetChange",
-        "route53:ListResourceRecordSets",
-        "route53:GetHostedZone",
-    ),
-    "aws:wafv2/webAcl:WebAcl": (
-        "wafv2:CreateWebACL",
-        "wafv2:GetWebACL",
-        "wafv2:UpdateWebACL",
-        "wafv2:DeleteWebACL",
-        "wafv2:ListTagsForResource",
-        "wafv2:TagResource",
-        "wafv2:UntagResource",
-    ),
-    "aws:wafv2/webAclAssociation:WebAclAssociation": (
-        "wafv2:AssociateWebACL",
-        "wafv2:DisassociateWebACL",
-        "wafv2:GetWebACLForResource",
-        "elasticloadbalancing:SetWebACL",
-    ),
-    "aws:cloudwatch/dashboard:Dashboard": (
-        "cloudwatch:PutDashboard",
-        "cloudwatch:GetDashboard",
-        "cloudwatch:DeleteDashboards",
-    ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": (
-        "cloudwatch:PutMetricAlarm",
-        "cloudwatch:DescribeAlarms",
-        "cloudwatch:DeleteAlarms",
-        "cloudwatch:ListTagsForResource",
-        "cloudwatch:TagResource",
-        "cloudwatch:UntagResource",
-    ),
-    "aws:sns/topic:Topic": (
-        "sns:CreateTopic",
-        "sns:GetTopicAttributes",
-        "sns:SetTopicAttributes",
-        "sns:DeleteTopic",
-        "sns:ListTagsForResource",
-        "sns:TagResource",
-        "sns:UntagResource",
-    ),
-    "aws:sns/topicPolicy:TopicPolicy": ("sns:GetTopicAttributes", "sns:SetTopicAttributes"),
-}
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+MISSING_NAMESPACE = (
+    "create it before `pulumi up` (or let its owner, e.g. kube-prometheus-stack, create it); the program "
+    "writes into it"
+)
 
 
 @dataclass(frozen=True)
@@ -208,28 +111,28 @@ def _needed(found: dict[tuple[str, str, str], set[str]], section: str, name: str
     found.setdefault((section, name, detail), set()).add(by)
 
 
-def engine_urn(plan: Plan, urn: str) -> str:
-    """The URN the real engine gives a resource: its type qualified by *every* ancestor's type (the
-    SDK's mocks keep only the parent's), the stack resource excluded."""
-    by_urn = {r.urn: r for r in plan.resources}
-    resource = by_urn[urn]
-    types = [resource.type]
-    parent = by_urn.get(resource.parent)
-    while parent is not None:
-        types.insert(0, parent.type)
-        parent = by_urn.get(parent.parent)
-    head = urn.split("::", 2)
-    return f"{head[0]}::{head[1]}::{'$'.join(types)}::{resource.name}"
-
-
 def _namespace_targets(plan: Plan, namespace: str) -> str | None:
-    """`--target` arguments that create only the namespace (and the provider it is created with)."""
+    """`--target` arguments that create the namespace on a stack with no state, closed under the
+    engine's targeting rule (offline/targeting.py): the Namespace, every ancestor and dependency of
+    it, and the ancestors of every provider (providers are created whatever the targets say)."""
     for r in plan.resources:
         if r.type == "kubernetes:core/v1:Namespace" and (r.inputs.get("metadata") or {}).get("name") == namespace:
-            provider = r.provider.rsplit("::", 1)[0] if r.provider else ""
-            targets = [engine_urn(plan, u) for u in (provider, r.urn) if u in {x.urn for x in plan.resources}]
+            targets = closed_targets(plan_nodes(plan), [engine_urn(plan, r.urn)])
             return " ".join(f"--target '{t}'" for t in targets)
     return None
+
+
+def chart_source(release: dict[str, Any]) -> tuple[str, str]:
+    """(repository, chart) of a Helm release: `repositoryOpts.repo` and the chart name, or, for an
+    OCI registry (no `repositoryOpts`; `chart` is `oci://<registry>/<path>/<chart>`), the registry
+    path and the chart's last segment."""
+    chart = str(release.get("chart") or "")
+    repository = str((release.get("repositoryOpts") or {}).get("repo") or "")
+    if not repository and chart.startswith("oci://"):
+        repository, _, chart = chart.rpartition("/")
+    if not repository:
+        raise KeyError(f"offline/prerequisites.py: Helm release {release.get('name')!r} names no chart repository")
+    return repository, chart
 
 
 def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> list[Prerequisite]:
@@ -276,8 +179,8 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                         _needed(found, "controller", "a custom metrics API (custom.metrics.k8s.io)",
                                 "prometheus-adapter and the Prometheus it queries", label)
         elif r.type == HELM_RELEASE:
-            repository = str((reveal(r.inputs).get("repositoryOpts") or {}).get("repo", ""))
-            release = f"{r.inputs.get('chart')} {r.inputs.get('version')}"
+            repository, chart = chart_source(reveal(r.inputs))
+            release = f"{chart} {r.inputs.get('version')}"
             _needed(found, "Helm repository", repository, "", release)
             values = reveal(r.inputs).get("values") or {}
             # Envoy Gateway's global rate limit counts in a Redis this program does not create.
@@ -296,9 +199,19 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 continue
             for action in AWS_ACTIONS[r.type]:
                 _needed(found, "AWS", action, "", r.type.rsplit(":", 1)[-1])
+    for namespace, objects in missing_namespaces(plan).items():
+        for label in objects:
+            _needed(found, "namespace", f"Namespace {namespace}", MISSING_NAMESPACE, label)
+    for action, why in DEPLOY_ACTIONS:
+        _needed(found, "AWS", action, "", why)
+    settings = getattr(plan, "settings", None)
+    if settings is not None:
+        cluster = settings.cluster
+        _needed(found, "access", "an EKS access entry for the deploy role", EKS_ACCESS,
+                eks_access(cluster.name, cluster.region))
     if unknown:
         raise KeyError(f"offline/prerequisites.py does not know {', '.join(sorted(set(unknown)))}: add it")
-    order = {"existing": -1, "CRD": 0, "controller": 1, "Helm repository": 2, "AWS": 3}
+    order = {"namespace": -2, "existing": -1, "CRD": 0, "controller": 1, "Helm repository": 2, "access": 3, "AWS": 4}
     return sorted(
         (Prerequisite(s, n, d, tuple(sorted(by))) for (s, n, d), by in found.items()),
         key=lambda p: (order[p.section], p.name),
@@ -306,10 +219,12 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
 
 
 SECTION_TITLES = {
+    "namespace": "Namespaces the stack writes into but does not create",
     "existing": "Objects the stack reads but does not create (its pods wait for them)",
     "CRD": "CRDs (and the controllers that serve them)",
     "controller": "Controllers",
     "Helm repository": "Helm chart repositories (reachable from where `pulumi up` runs)",
+    "access": "Cluster access of the deploy role",
     "AWS": "AWS permissions of the deploy role",
 }
 
@@ -324,6 +239,10 @@ def format_text(stack: str, items: Iterable[Prerequisite]) -> str:
         lines.append(f"  {title}:")
         if section == "AWS":
             lines.append("    " + ", ".join(p.name for p in chosen))
+        elif section == "namespace":
+            lines += [f"    - {p.line()}: {', '.join(p.needed_by)}" for p in chosen]
+        elif section == "access":
+            lines += [f"    - {p.name}: {', '.join(p.needed_by)}" for p in chosen]
         else:
             lines += [f"    - {p.line()}" for p in chosen]
     return "\n".join(lines)
@@ -354,7 +273,7 @@ def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
         for key in chosen:
             _, name, detail = key
             where = "" if len(rows[key]) == every else f" ({', '.join(rows[key])} only)"
-            text = f"`{name}`" if section in ("CRD", "Helm repository", "existing") else name
+            text = f"`{name}`" if section in ("CRD", "Helm repository", "existing", "namespace") else name
             lines.append(f"- [ ] {text}{f' — {detail}' if detail else ''}{where}")
     return "\n".join(lines[1:])
 

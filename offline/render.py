@@ -319,7 +319,8 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     for problem in rendered.deploy_problems:
         print(f"error: stack {stack}: pulumi up: {problem}", file=stderr)
     deploy = len(rendered.deploy_problems)
-    print(f"checked {stack}: creation order, replacements and immutable fields as `pulumi up` would meet them: "
+    print(f"checked {stack}: creation order, namespaces, selectors, replacements and immutable fields as `pulumi up` "
+          f"would meet them: "
           f"{f'{deploy} problem' + ('s' if deploy != 1 else '') if deploy else 'ok'}", file=stdout)
     return 1 if problems or deploy else 0
 

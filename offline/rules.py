@@ -18,6 +18,10 @@ and names both objects when it is broken. `render --check` (`make check`) runs t
   with it (`replaceOnChanges`), deleted first.
 - :func:`replacements`: for a change between two plans, what is replaced and whether that can
   proceed.
+
+:func:`check_plan` also runs the namespace rule (offline/namespaces.py: an object in a namespace
+the program creates waits for it) and the selector rule (offline/selectors.py: no selector picks
+another workload's pods).
 """
 
 from __future__ import annotations
@@ -337,5 +341,15 @@ def replacements(before: Plan, after: Plan) -> list[Replacement]:
 
 
 def check_plan(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:
-    """Every rule above on one plan, as problem lines."""
-    return [*reference_order(plan, existing), *fixed_names(plan), *immutable_references(plan)]
+    """Every rule above on one plan, and the namespace and selector rules (offline/namespaces.py,
+    offline/selectors.py), as problem lines."""
+    from .namespaces import namespace_order
+    from .selectors import selector_overlaps
+
+    return [
+        *reference_order(plan, existing),
+        *fixed_names(plan),
+        *immutable_references(plan),
+        *namespace_order(plan, ancestors(plan)),
+        *selector_overlaps(plan),
+    ]

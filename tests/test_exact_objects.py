@@ -603,7 +603,7 @@ JOB: Any = {
     "template": {
         "metadata": {
             "labels": {
-                "app.kubernetes.io/component": "backend",
+                "app.kubernetes.io/component": "migration",
                 "app.kubernetes.io/instance": "spywatcher-all-options",
                 "app.kubernetes.io/managed-by": "pulumi",
                 "app.kubernetes.io/name": "spywatcher",
@@ -817,8 +817,30 @@ def test_schedule_rbac_is_exact(all_options: Plan, kind: str) -> None:
 
 
 def test_migration_job_is_exact(all_options: Plan) -> None:
+    """Its own identity (`component: migration`): no selector of the backend picks its pods."""
     [job] = [o for o in all_options.k8s_objects() if o["kind"] == "Job"]
     assert job["spec"] == JOB
+    assert job["metadata"] == {
+        "name": "spywatcher-backend-migrate-5ad60b82bf",
+        "namespace": "spywatcher-all",
+        "labels": JOB["template"]["metadata"]["labels"],
+        "annotations": {"pulumi.com/replaceUnready": "true"},
+    }
+
+
+def test_migration_network_policy_is_exact(all_options: Plan) -> None:
+    """Out to the database only (DNS comes from allow-dns); nothing in (the default deny)."""
+    assert all_options.k8s("NetworkPolicy", "spywatcher-migration-egress")["spec"] == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "spywatcher",
+                "app.kubernetes.io/instance": "spywatcher-all-options",
+            },
+            "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In", "values": ["migration"]}],
+        },
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "10.2.64.0/24"}}], "ports": [{"protocol": "TCP", "port": 5432}]}],
+    }
 
 
 def test_the_migration_job_is_named_by_its_image_and_command(all_options: Plan) -> None:

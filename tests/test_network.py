@@ -85,15 +85,23 @@ def test_schedule_pods_reach_only_the_api_server(plans: dict[str, Plan]) -> None
     )
 
 
-def test_migration_and_canary_share_the_backends_paths() -> None:
+def test_the_canary_shares_the_backends_paths_and_the_migration_reaches_the_database_only() -> None:
     plan = run_stack("production", {"canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"}})
     canary = app_pod(plan, "backend-canary")
     assert allowed(plan, Peer("ingress-nginx", CONTROLLER), canary, 3001)
     assert allowed(plan, canary, Peer(None, ip="10.0.64.10"), 5432)
     [job] = [o for o in plan.k8s_objects() if o["kind"] == "Job"]
     labels = job["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "migration"
     migrate = Peer(NAMESPACE["production"], labels)
-    assert allowed(plan, migrate, Peer(None, ip="10.0.64.10"), 5432)
+    postgres, redis = Peer(None, ip="10.0.64.10"), Peer(None, ip="10.0.65.10")
+    dns = Peer("kube-system", {"k8s-app": "kube-dns"})
+    assert allowed(plan, migrate, postgres, 5432) and allowed(plan, migrate, dns, 53, "UDP")
+    assert not allowed(plan, migrate, redis, 6379), "migration.dataStores: postgres only"
+    assert not allowed(plan, migrate, Peer(None, ip="162.159.135.232"), 443), "no internet"
+    # Nothing reaches it: it serves nothing.
+    assert not allowed(plan, Peer("ingress-nginx", CONTROLLER), migrate, 3001)
+    assert not allowed(plan, Peer("monitoring", {"app.kubernetes.io/name": "prometheus"}), migrate, 9464)
 
 
 @pytest.mark.parametrize("https", [[], ["104.16.0.0/12"]])

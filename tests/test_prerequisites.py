@@ -107,22 +107,82 @@ def test_the_readme_checklist_is_generated_from_the_stacks() -> None:
 def test_an_existing_secret_in_the_programs_namespace_says_how_to_make_it_on_the_first_deploy(
     plans: dict[str, Plan],
 ) -> None:
+    """The targets are closed under the engine's rule (tests/test_targeting.py replays it): the
+    Platform and NamespaceBaseline components, which the Namespace and the providers are children of."""
     from tests.conftest import stack_settings
 
     items = prerequisites(plans["staging"], stack_settings("staging").existing_objects())
     [secret] = [p for p in items if p.section == "existing"]
     assert secret.name == "Secret spywatcher-staging/spywatcher-backend-secrets"
-    provider = (
-        "urn:pulumi:staging::spywatcher::spywatcher:platform:Platform$pulumi:providers:kubernetes"
-        "::spywatcher-kubernetes"
+    head = "urn:pulumi:staging::spywatcher::spywatcher:platform:Platform"
+    targets = (f"{head}::spywatcher", f"{head}$spywatcher:namespace:NamespaceBaseline::app",
+               f"{head}$spywatcher:namespace:NamespaceBaseline$kubernetes:core/v1:Namespace::app-namespace")
+    assert secret.detail == (
+        "the namespace is this program's: on the first deploy, `pulumi up "
+        + " ".join(f"--target '{t}'" for t in targets)
+        + "`, then create it, then `pulumi up`"
     )
-    namespace = (
-        "urn:pulumi:staging::spywatcher::spywatcher:platform:Platform$spywatcher:namespace:NamespaceBaseline"
-        "$kubernetes:core/v1:Namespace::app-namespace"
-    )
-    assert f"`pulumi up --target '{provider}' --target '{namespace}'`" in secret.detail
     outside = prerequisites(plans["staging"], [("Secret", "elsewhere", "s")])
     assert [p.detail for p in outside if p.section == "existing"] == ["create it before `pulumi up`"]
+
+
+def test_an_oci_chart_repository_prints_as_its_registry() -> None:
+    from offline.prerequisites import chart_source, stack_prerequisites
+    from tests.test_gateway import GATEWAY_ONLY
+
+    assert chart_source({"chart": "oci://docker.io/envoyproxy/gateway-helm"}) == (
+        "oci://docker.io/envoyproxy", "gateway-helm")
+    assert chart_source({"chart": "ingress-nginx", "repositoryOpts": {"repo": "https://x.example"}}) == (
+        "https://x.example", "ingress-nginx")
+    with pytest.raises(KeyError, match="Helm release 'r' names no chart repository"):
+        chart_source({"name": "r", "chart": "local-chart"})
+    plan = run_stack("staging", GATEWAY_ONLY)
+    [repository] = [p for p in prerequisites(plan) if p.section == "Helm repository"]
+    assert (repository.name, repository.needed_by) == ("oci://docker.io/envoyproxy", ("gateway-helm v1.9.0",))
+    text = stack_prerequisites(plan, "staging")
+    heading = "  Helm chart repositories (reachable from where `pulumi up` runs):\n"
+    assert f"{heading}    - oci://docker.io/envoyproxy\n" in text
+    assert "    - \n" not in text
+
+
+def test_namespaces_written_into_but_not_created_are_listed(plans: dict[str, Plan]) -> None:
+    """The dashboard ConfigMap (monitoring.dashboard.namespace) and the adapter's release go to the
+    monitoring namespace, which belongs to the monitoring stack: listed, never created here."""
+    from offline.prerequisites import stack_prerequisites
+
+    [monitoring] = [p for p in prerequisites(run_stack("all-options")) if p.section == "namespace"]
+    assert (monitoring.name, monitoring.needed_by) == (
+        "Namespace monitoring", ("ConfigMap spywatcher-all-options-dashboard", "Helm release prometheus-adapter"))
+    assert "    - Namespace monitoring: create it before `pulumi up` (or let its owner, e.g. kube-prometheus-stack, " \
+           "create it); the program writes into it: ConfigMap spywatcher-production-dashboard\n" in (
+               stack_prerequisites(plans["production"], "production"))
+    assert [p for p in prerequisites(plans["staging"]) if p.section == "namespace"] == []  # no dashboard
+    moved = run_stack("staging", {"monitoring": {"dashboard": {"enabled": True, "namespace": "grafana"}}})
+    assert [(p.name, p.needed_by) for p in prerequisites(moved) if p.section == "namespace"] == [
+        ("Namespace grafana", ("ConfigMap spywatcher-staging-dashboard",))]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_deploy_role_can_finish_what_it_starts(plans: dict[str, Plan], stack: str) -> None:
+    """Security group and load balancer deletes list network interfaces first (terraform-provider-aws,
+    offline/iam.py); `make kubeconfig` reads the cluster; the role needs an access entry to write."""
+    from offline.iam import CALLS, EKS_ACCESS, EKS_ACCESS_POLICY
+
+    items = prerequisites(plans[stack])
+    actions = {p.name: p.needed_by for p in items if p.section == "AWS"}
+    assert actions["ec2:DescribeNetworkInterfaces"] == ("LoadBalancer", "SecurityGroup")
+    assert actions["eks:DescribeCluster"] == (
+        "make kubeconfig (`aws eks update-kubeconfig` reads the cluster's endpoint and CA)",)
+    [access] = [p for p in items if p.section == "access"]
+    assert (access.name, access.detail) == ("an EKS access entry for the deploy role", EKS_ACCESS)
+    where = f"--cluster-name spywatcher-{stack} --region us-east-1 --principal-arn <deploy role ARN>"
+    assert access.needed_by == (
+        f"`aws eks create-access-entry {where}`, then `aws eks associate-access-policy {where} "
+        f"--policy-arn {EKS_ACCESS_POLICY} --access-scope type=cluster`",
+    )
+    for type_, calls in CALLS.items():
+        assert calls.path.startswith("internal/service/") and calls.path.endswith(".go"), type_
+        assert calls.commit == "" or len(calls.commit) == 40, type_
 
 
 def test_engine_urns_carry_every_ancestor_type(plans: dict[str, Plan]) -> None:

@@ -197,13 +197,68 @@ def test_staging_deploys_on_push_and_production_by_hand_after_approval() -> None
         roles.add(role)
         # Deploys run only from main, whatever the event: a dispatch from a branch is skipped.
         condition = " ".join(job["if"].split())
-        assert condition.startswith(f"vars.{role} != '' && github.ref == 'refs/heads/main' && "), condition
+        assert condition.startswith("github.ref == 'refs/heads/main' && "), condition
+        # The role is an environment variable: the job's first step, not its `if:`, checks it.
+        first = job["steps"][0]
+        assert first["env"] == {"ROLE": f"${{{{ vars.{role} }}}}"}
+        assert f'echo "::error title=No deploy role::set the variable {role} of the {stack} environment' in first["run"]
+        assert first["run"].rstrip().endswith("exit 1\nfi")
     assert len(roles) == 2
     assert "github.event_name == 'push'" in jobs["staging"]["if"]
     assert "github.event_name == 'workflow_dispatch' && inputs.stack == 'production'" in " ".join(
         jobs["production"]["if"].split()
     )
     assert "push" not in jobs["production"]["if"]
+
+
+# GitHub's contexts reference (github/docs content/actions/reference/workflows-and-actions/contexts.md,
+# "Context availability"): a job's `if:` sees github, needs, vars and inputs, and its `vars` holds
+# the repository's and organisation's variables only: "Configuration variables at the environment
+# level are automatically available after their environment is declared by the runner", which is
+# after the job's `if:` has been evaluated. A job-level `if:` on an environment variable is always
+# false (the job is skipped, green).
+JOB_IF_CONTEXTS = {"github", "needs", "vars", "inputs"}
+
+
+def documented_variables() -> dict[str, str]:
+    """docs/security.md's settings table: variable -> its kind ("repository variable", …)."""
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    found = {}
+    for names, kind in re.findall(r"^\| ((?:`\w+`(?:, )?)+) \| ([^|]+) \|", text, re.MULTILINE):
+        for name in re.findall(r"`(\w+)`", names):
+            found[name] = kind.strip()
+    return found
+
+
+def job_if_problems(flow: dict[str, Any], variables: dict[str, str]) -> list[str]:
+    """Job-level `if:`s that read a context GitHub does not give them, or an environment's variable."""
+    problems = []
+    for name, job in flow["jobs"].items():
+        condition = re.sub(r"'[^']*'", "''", str(job.get("if", "")))  # string literals say nothing
+        for context in sorted(set(re.findall(r"(?<![\w.])([a-z_]+)\.[A-Za-z_]", condition)) - JOB_IF_CONTEXTS):
+            problems.append(f"{name}: `{context}` is not available in a job's if")
+        for variable in re.findall(r"\bvars\.(\w+)", condition):
+            if variables.get(variable) != "repository variable":
+                problems.append(f"{name}: vars.{variable} is {variables.get(variable, 'undocumented')}, not a "
+                                "repository variable: a job's if cannot see it")
+    return problems
+
+
+def test_no_job_if_reads_what_github_has_not_bound_yet() -> None:
+    variables = documented_variables()
+    assert variables["AWS_PREVIEW_ROLE_ARN"] == "repository variable"
+    assert variables["AWS_STAGING_ROLE_ARN"].startswith("variables (of the `staging` and `production` environments)")
+    for path in WORKFLOWS:
+        assert job_if_problems(workflow(path.name), variables) == [], path.name
+    # The check catches the gate every deploy job once had, and a context a job's if never sees.
+    broken = {"jobs": {"staging": {"if": "vars.AWS_STAGING_ROLE_ARN != '' && github.ref == 'refs/heads/main'"},
+                       "x": {"if": "env.FOO == '1' && steps.a.outputs.b"}}}
+    assert sorted(job_if_problems(broken, variables)) == [
+        "staging: vars.AWS_STAGING_ROLE_ARN is variables (of the `staging` and `production` environments), not a "
+        "repository variable: a job's if cannot see it",
+        "x: `env` is not available in a job's if",
+        "x: `steps` is not available in a job's if",
+    ]
 
 
 def test_no_workflow_uses_the_shared_role_variable() -> None:
