@@ -179,8 +179,8 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                         _needed(found, "controller", "a custom metrics API (custom.metrics.k8s.io)",
                                 "prometheus-adapter and the Prometheus it queries", label)
         elif r.type == HELM_RELEASE:
-            repository, chart = chart_source(reveal(r.inputs))
-            release = f"{chart} {r.inputs.get('version')}"
+            repository, _ = chart_source(reveal(r.inputs))
+            release = f"{r.inputs.get('chart')} {r.inputs.get('version')}"
             _needed(found, "Helm repository", repository, "", release)
             values = reveal(r.inputs).get("values") or {}
             # Envoy Gateway's global rate limit counts in a Redis this program does not create.

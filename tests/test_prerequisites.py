@@ -138,7 +138,8 @@ def test_an_oci_chart_repository_prints_as_its_registry() -> None:
         chart_source({"name": "r", "chart": "local-chart"})
     plan = run_stack("staging", GATEWAY_ONLY)
     [repository] = [p for p in prerequisites(plan) if p.section == "Helm repository"]
-    assert (repository.name, repository.needed_by) == ("oci://docker.io/envoyproxy", ("gateway-helm v1.9.0",))
+    assert (repository.name, repository.needed_by) == (
+        "oci://docker.io/envoyproxy", ("oci://docker.io/envoyproxy/gateway-helm v1.9.0",))
     text = stack_prerequisites(plan, "staging")
     heading = "  Helm chart repositories (reachable from where `pulumi up` runs):\n"
     assert f"{heading}    - oci://docker.io/envoyproxy\n" in text
