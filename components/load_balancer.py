@@ -34,6 +34,9 @@ class LoadBalancerArgs:
     label: str = "spywatcher"
     nginx: bool = True  # ingress-nginx is a backend: its target group exists
     gateway_port: int | None = None  # Envoy Gateway is a backend: its proxies' container port
+    # The canary's header and the client addresses that may send it (the canary is enabled).
+    canary_header: str | None = None
+    canary_header_cidrs: tuple[str, ...] = ()
 
     @property
     def alb(self) -> bool:
@@ -227,6 +230,35 @@ def build_listener_args(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
     return listeners
 
 
+def build_canary_gate_rules(args: LoadBalancerArgs) -> dict[str, dict[str, Any]]:
+    """HTTPS listener rules that let only `canary.headerSourceCidrs` choose the canary by header: a
+    request with the header from those addresses is forwarded as usual (the `forward` action is
+    filled in by the component), any other request with it is answered 403. The header's value is
+    not matched (`*`): the controllers read `always` and `never`."""
+    if args.canary_header is None or not args.alb:
+        return {}
+    header = {"http_header": {"http_header_name": args.canary_header, "values": ["*"]}}
+    return {
+        "canary-allowed": {
+            "priority": 1,
+            "conditions": [header, {"source_ip": {"values": list(args.canary_header_cidrs)}}],
+            "actions": [{"type": "forward"}],
+        },
+        "canary-refused": {
+            "priority": 2,
+            "conditions": [header],
+            "actions": [{
+                "type": "fixed-response",
+                "fixed_response": {
+                    "content_type": "text/plain",
+                    "status_code": "403",
+                    "message_body": f"{args.canary_header} is not accepted from this address\n",
+                },
+            }],
+        },
+    }
+
+
 def _visibility(metric: str) -> dict[str, Any]:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
 
@@ -348,6 +380,14 @@ class LoadBalancer(pulumi.ComponentResource):
             if key == "https":
                 https = created
         assert https is not None
+        for key, rule in build_canary_gate_rules(args).items():
+            actions = [forward if a["type"] == "forward" else a for a in rule["actions"]]
+            lb.ListenerRule(
+                f"{name}-{key}",
+                listener_arn=https.arn,
+                **{**rule, "actions": actions},
+                opts=child_opts(self, opts),
+            )
         for index, certificate in enumerate(args.settings.additional_certificates):
             lb.ListenerCertificate(
                 f"{name}-certificate-{index}",

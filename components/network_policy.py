@@ -32,6 +32,8 @@ class NetworkPolicyArgs:
     metrics_port: int
     prometheus_labels: Mapping[str, str]
     vpc_cidr: str
+    # The cluster's Service CIDR(s): ClusterIPs the VPC CNI sees before kube-proxy translates them.
+    service_cidrs: tuple[str, ...] = ()
     nginx: bool = True  # the ingress-nginx controller pods reach the serving ports
     # Envoy Gateway's proxy pods (namespace, labels) reach them too, when the gateway is on.
     gateway_proxies: tuple[str, Mapping[str, str]] | None = None
@@ -156,7 +158,7 @@ def build_policies(args: NetworkPolicyArgs) -> list[dict[str, Any]]:
     backend_egress = [
         {"to": [{"ipBlock": {"cidr": store.cidr}}], "ports": _tcp(*store.ports)} for store in s.data_stores
     ]
-    internet = outside(s.backend_https_cidrs, [args.vpc_cidr, *LINK_LOCAL])
+    internet = outside(s.backend_https_cidrs, [args.vpc_cidr, *args.service_cidrs, *LINK_LOCAL])
     if internet:
         backend_egress.append({"to": [{"ipBlock": {"cidr": c}} for c in internet], "ports": _tcp(443)})
     if backend_egress:

@@ -124,6 +124,7 @@ class Platform(pulumi.ComponentResource):
                 metrics_port=backend.settings.metrics_port or backend.settings.container_port,
                 prometheus_labels=settings.monitoring.prometheus_pod_labels,
                 vpc_cidr=cluster.vpc_cidr,
+                service_cidrs=cluster.service_cidrs,
                 nginx=nginx_on,
                 gateway_proxies=(
                     (settings.gateway.proxy_namespace, proxy_pod_selector(gateway_args)) if gateway_on else None
@@ -185,6 +186,8 @@ class Platform(pulumi.ComponentResource):
                 nginx=nginx_on,
                 gateway_port=settings.gateway.container_port if gateway_on else None,
                 label=instance,
+                canary_header=settings.canary.header if settings.canary.enabled else None,
+                canary_header_cidrs=tuple(settings.canary.header_source_cidrs),
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=aws),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -77,6 +78,11 @@ class NamespaceSettings(Model):
     limit_range: LimitRange | None = Field(LimitRange(), description="LimitRange for containers. `null`: none.")
 
 
+# "If you don't specify a block, Kubernetes assigns addresses from either the 10.100.0.0/16 or
+# 172.20.0.0/16 CIDR blocks" (Amazon EKS API reference, KubernetesNetworkConfigRequest.serviceIpv4Cidr).
+EKS_DEFAULT_SERVICE_CIDRS = ("10.100.0.0/16", "172.20.0.0/16")
+
+
 class ClusterSettings(Model):
     """The EKS cluster is a prerequisite this program reads, not one it creates."""
 
@@ -104,12 +110,43 @@ class ClusterSettings(Model):
         description="The VPC's CIDR: the load balancer's only egress; cut out of the backend's internet egress, "
         "and contains `loadBalancer.subnetCidrs`."
     )
+    service_cidr: Cidr | None = Field(
+        None,
+        description="The cluster's Service CIDR (`aws eks describe-cluster --query "
+        "cluster.kubernetesNetworkConfig.serviceIpv4Cidr`): every ClusterIP, the Kubernetes API's included. "
+        "Cut out of the backend's internet egress, because the VPC CNI checks egress before kube-proxy "
+        "translates a ClusterIP. `null`: both blocks EKS picks from when none was given at creation "
+        "(10.100.0.0/16 and 172.20.0.0/16) are cut out.",
+    )
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         None,
         description="Context of the local kubeconfig to deploy with (`make kubeconfig` names it by the "
         "cluster's ARN). Alternatively set the whole kubeconfig as the secret `spywatcher:kubeconfig`: then "
         "its current context is used and this key is ignored.",
     )
+
+    @model_validator(mode="after")
+    def _service_cidr(self) -> ClusterSettings:
+        # The EKS API's rules for serviceIpv4Cidr (API reference, KubernetesNetworkConfigRequest).
+        problems = Problems()
+        if self.service_cidr is not None:
+            block = ipaddress.ip_network(self.service_cidr)
+            private = [ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+            if block.version != 4 or not any(block.subnet_of(p) for p in private):  # type: ignore[arg-type]
+                problems.add(("serviceCidr",), self.service_cidr,
+                             "must be inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (EKS allows no other)")
+            elif not 12 <= block.prefixlen <= 24:
+                problems.add(("serviceCidr",), self.service_cidr, "must be between /12 and /24 (EKS allows no other)")
+            elif block.overlaps(ipaddress.ip_network(self.vpc_cidr)):
+                problems.add(("serviceCidr",), self.service_cidr,
+                             f"must not overlap cluster.vpcCidr ({self.vpc_cidr}); EKS refuses it")
+        problems.raise_if_any("ClusterSettings")
+        return self
+
+    @property
+    def service_cidrs(self) -> tuple[str, ...]:
+        """The Service CIDR, or both blocks EKS may have picked when none was set."""
+        return (self.service_cidr,) if self.service_cidr is not None else EKS_DEFAULT_SERVICE_CIDRS
 
 
 __all__ = ["ClusterSettings", "LimitRange", "NamespaceSettings", "Quantity", "ResourceQuota"]

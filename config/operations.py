@@ -5,6 +5,7 @@ each needs something installed in the cluster (see docs/operations.md).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
+from .base import Cidr, DigestImage, DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
 from .observability import CloudWatchSettings, GrafanaDashboardSettings, LabelKey, LabelValue
 from .workload import MetricName, WorkloadSettings, _surge_pods
 
@@ -245,14 +246,26 @@ class CanarySettings(Model):
         "`image` behind an ingress-nginx canary Ingress; `false` removes it and leaves the stable "
         "route untouched.",
     )
-    image: Image | None = Field(None, description="Canary image (required when enabled).")
+    image: DigestImage | None = Field(
+        None,
+        description="Canary image, pinned by digest (`repo:tag@sha256:…`; required when enabled): an unreleased "
+        "build that holds the backend's Secret must not change under its tag.",
+    )
     replicas: Annotated[int, int32(ge=1, le=20)] = Field(1, description="Canary pods (not autoscaled).")
     weight: Annotated[int, int32(ge=0, le=100)] = Field(10, description="Percent of the route's requests.")
     header: Annotated[str, matching(r"^[A-Za-z0-9-]{1,64}$", "an HTTP header name: letters, digits and -")] | None = (
         Field(
-            "X-Spywatcher-Canary",
-            description="Requests with this header set to `always` go to the canary, `never` to stable. `null`: off.",
+            None,
+            description="Off by default. A header name (e.g. `X-Spywatcher-Canary`): requests with it set to "
+            "`always` go to the canary, `never` to stable, and only from `headerSourceCidrs`: the load balancer "
+            "answers 403 to a request carrying the header from anywhere else (application load balancer only).",
         )
+    )
+    header_source_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Client addresses allowed to choose the canary with `header` (e.g. the office or VPN "
+        "egress), required with it; at most 3 (an ALB listener rule condition holds three values).",
     )
     route: DnsLabel = Field("api", description="Route (by name) the canary shares traffic with.")
 
@@ -261,6 +274,16 @@ class CanarySettings(Model):
         problems = Problems()
         if self.enabled and self.image is None:
             problems.add(("image",), None, "is required when the canary is enabled")
+        if self.header is not None and not self.header_source_cidrs:
+            problems.add(
+                ("headerSourceCidrs",),
+                [],
+                f"is required with header ({self.header}): the addresses that may choose the canary; from the "
+                "whole internet, anyone could send requests to an unreleased build holding the production Secret",
+            )
+        for index, cidr in enumerate(self.header_source_cidrs):
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                problems.add(("headerSourceCidrs", index), cidr, "must not be every address")
         problems.raise_if_any("CanarySettings")
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -374,6 +375,13 @@ class StackSettings(Model):
                         f"is not a networkPolicy.dataStores name ({', '.join(stores) or 'none is set'}): the "
                         "migration's network policy would let it reach no database",
                     )
+        if self.canary.enabled and self.canary.header is not None and self.load_balancer.type != "application":
+            problems.add(
+                ("canary", "header"),
+                self.canary.header,
+                f"needs an application load balancer (loadBalancer.type is {self.load_balancer.type}): only its "
+                "listener rules can refuse the header from addresses outside canary.headerSourceCidrs",
+            )
         if self.canary.enabled:
             route = next((r for r in self.routing.routes if r.name == self.canary.route), None)
             if route is None:
@@ -390,6 +398,19 @@ class StackSettings(Model):
                 )
 
     def _check_secrets(self, problems: Problems) -> None:
+        for name, workload in self.workloads().items():
+            for key, value in workload.env.items():
+                reason = plain_credential(key, value)
+                if reason is not None:
+                    # The value is never shown: it is what must not be printed.
+                    problems.add(
+                        (name, "env", key),
+                        None,
+                        f"{reason}: a plain `env` value lands in a ConfigMap, the state, previews and the pull "
+                        f"request's plan diff. Put it in the Secret instead ({name}.existingSecret, or `pulumi "
+                        f"config set --secret --path 'spywatcher:secrets.{name}.{key}' ...`) and remove it from "
+                        f"{name}.env",
+                    )
         for name, values in self.secrets.items():
             workload = self.workloads()[name]
             if workload.existing_secret is not None and values:
@@ -406,6 +427,22 @@ class StackSettings(Model):
                         "[secret]",
                         f"is also set in {name}.env; one variable must have one source",
                     )
+
+
+# Plain `env` entries that are credentials: a URL with userinfo (`scheme://user:password@host`), or a
+# key that names a credential.
+_URL_WITH_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*@")
+_CREDENTIAL_KEY = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
+
+
+def plain_credential(key: str, value: str) -> str | None:
+    """Why a plain `env` entry is a credential (never quoting the value), or None."""
+    named = _CREDENTIAL_KEY.search(key)
+    if named is not None:
+        return f"the name {key} says it holds a credential ({named[0].upper()})"
+    if _URL_WITH_USERINFO.search(value):
+        return "the value is a URL with a user and password in it (`scheme://user:password@…`)"
+    return None
 
 
 # Top-level keys whose values must be stored as Pulumi secrets.

@@ -83,6 +83,17 @@ CALLS: dict[str, Calls] = {
         "internal/service/elbv2/listener.go",
         CRUD,
     ),
+    "aws:lb/listenerRule:ListenerRule": Calls(
+        (
+            "elasticloadbalancing:CreateRule",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:ModifyRule",
+            "elasticloadbalancing:DeleteRule",
+            *ELB_TAGS,
+        ),
+        "internal/service/elbv2/listener_rule.go",
+        CRUD,
+    ),
     "aws:lb/listenerCertificate:ListenerCertificate": Calls(
         (
             "elasticloadbalancing:AddListenerCertificates",

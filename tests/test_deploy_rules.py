@@ -23,7 +23,7 @@ from offline.rules import (
 from tests.conftest import ROOT, STACKS, stack_settings
 
 EVERYTHING_ON: dict[str, Any] = {
-    "canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"},
+    "canary": {"enabled": True, "image": f"ghcr.io/x/backend:v2.1.0@sha256:{'3' * 64}"},
     "backend": {"autoscaling": {"customMetrics": {"enabled": True}}},
     "monitoring": {"adapter": {"enabled": True}},
 }

@@ -31,11 +31,12 @@ NGINX = "nginx.ingress.kubernetes.io"
 RATE_LIMIT = {"redisUrl": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "redisCidrs": ["10.0.96.0/24"],
               "auth": {"name": "ratelimit-redis-auth"}}
 GW = {"enabled": True, "rateLimit": RATE_LIMIT}
-CANARY_IMAGE = "ghcr.io/subculture-collective/spywatcher-backend:v2.1.0"
+CANARY_IMAGE = f"ghcr.io/subculture-collective/spywatcher-backend:v2.1.0@sha256:{'3' * 64}"  # a test digest
 CUTOVER = {
     "gateway": GW,
     "loadBalancer": {"weights": {"ingressNginx": 90, "envoyGateway": 10}},
-    "canary": {"enabled": True, "image": CANARY_IMAGE},
+    "canary": {"enabled": True, "image": CANARY_IMAGE, "header": "X-Spywatcher-Canary",
+               "headerSourceCidrs": ["203.0.113.0/24"]},
 }
 SHIFTED = {**CUTOVER, "loadBalancer": {"weights": {"ingressNginx": 0, "envoyGateway": 100}}}
 GATEWAY_ONLY = {"gateway": GW, "ingressController": {"enabled": False}}
@@ -187,13 +188,14 @@ def test_both_target_groups_check_and_drain_alike(cutover: Plan) -> None:
 
 
 def test_changing_weights_replaces_nothing(cutover: Plan, shifted: Plan) -> None:
-    """Only the listener's action changes; every target group, binding, route and policy is
-    registered with the same inputs, so `pulumi up` updates the listener in place."""
+    """Only the listener's action changes (and the canary gate's rule, which forwards the same way);
+    every target group, binding, route and policy is registered with the same inputs, so `pulumi up`
+    updates the listener in place."""
     before = {r.urn: r for r in cutover.resources}
     after = {r.urn: r for r in shifted.resources}
     assert before.keys() == after.keys()
     changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn].inputs != after[urn].inputs)
-    assert changed == ["edge-https"]
+    assert changed == ["edge-canary-allowed", "edge-https"]
     from offline.rules import check_plan, replacements
 
     assert replacements(cutover, shifted) == []

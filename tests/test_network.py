@@ -86,7 +86,8 @@ def test_schedule_pods_reach_only_the_api_server(plans: dict[str, Plan]) -> None
 
 
 def test_the_canary_shares_the_backends_paths_and_the_migration_reaches_the_database_only() -> None:
-    plan = run_stack("production", {"canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"}})
+    image = f"ghcr.io/x/backend:v2.1.0@sha256:{'3' * 64}"  # a test digest
+    plan = run_stack("production", {"canary": {"enabled": True, "image": image}})
     canary = app_pod(plan, "backend-canary")
     assert allowed(plan, Peer("ingress-nginx", CONTROLLER), canary, 3001)
     assert allowed(plan, canary, Peer(None, ip="10.0.64.10"), 5432)

@@ -24,7 +24,10 @@ EVERYTHING_ON: dict[str, Any] = {
     "frontend": {"recommendations": {"enabled": True}},
     "monitoring": {"alerts": {"enabled": True}, "serviceMonitor": {"enabled": True}, "adapter": {"enabled": True}},
     "migration": {"enabled": True},
-    "canary": {"enabled": True, "image": "ghcr.io/subculture-collective/spywatcher-backend:v2.1.0-rc.1"},
+    # A test digest of the right shape (nothing here pulls an image); the header from one office range.
+    "canary": {"enabled": True,
+               "image": f"ghcr.io/subculture-collective/spywatcher-backend:v2.1.0-rc.1@sha256:{'3' * 64}",
+               "header": "X-Spywatcher-Canary", "headerSourceCidrs": ["203.0.113.0/24"]},
 }
 # Staging's quota is sized for its own features; with everything on it needs room for the canary.
 STAGING_ROOM = {
@@ -363,13 +366,13 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "canary route exists",
-        {"canary": {"enabled": True, "image": "b:2", "route": "admin"}},
+        {"canary": {"enabled": True, "image": f"b:2@sha256:{'3' * 64}", "route": "admin"}},
         "canary.route",
         "canary.route: \"admin\" — is not a route name (frontend, api, socketio)",
     ),
     (
         "canary on a sticky route",
-        {"canary": {"enabled": True, "image": "b:2", "route": "socketio"}},
+        {"canary": {"enabled": True, "image": f"b:2@sha256:{'3' * 64}", "route": "socketio"}},
         "canary.route",
         ("canary.route: \"socketio\" — must be a backend route without affinity: the canary splits requests, not "
          "sessions"),
@@ -377,7 +380,7 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ("canary weight", {"canary": {"weight": 101}}, "canary.weight", "canary.weight: 101 — must be at most 100"),
     (
         "quota counts the canary",
-        {"canary": {"enabled": True, "image": "b:2", "replicas": 4}},
+        {"canary": {"enabled": True, "image": f"b:2@sha256:{'3' * 64}", "replicas": 4}},
         "namespace.resourceQuota.requests.cpu",
         ("namespace.resourceQuota.requests.cpu: \"2\" — is below the 2950m the stack's pods need at their peak, the "
          "workloads at maxReplicas plus rollout surge (backend 5 x 250m, frontend 4 x 50m, canary 5 x 250m, "

@@ -90,7 +90,7 @@ def test_every_feature_on_complies() -> None:
     plan = run_stack(
         "production",
         {
-            "canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"},
+            "canary": {"enabled": True, "image": f"ghcr.io/x/backend:v2.1.0@sha256:{'3' * 64}"},
             "backend": {"autoscaling": {"customMetrics": {"enabled": True}}},
             "monitoring": {"adapter": {"enabled": True}},
         },
@@ -288,7 +288,8 @@ def test_the_fixed_replicas_annotation_is_the_programs() -> None:
 
 
 def test_the_canary_has_a_fixed_count_and_says_so() -> None:
-    plan = run_stack("production", {"canary": {"enabled": True, "image": "ghcr.io/x/backend:v2.1.0"}})
+    image = f"ghcr.io/x/backend:v2.1.0@sha256:{'3' * 64}"  # a test digest
+    plan = run_stack("production", {"canary": {"enabled": True, "image": image}})
     canary = plan.k8s("Deployment", "spywatcher-backend-canary")
     assert canary["spec"]["replicas"] == 1
     assert canary["metadata"]["annotations"] == {"spywatcher.io/fixed-replicas": "true"}
