@@ -67,8 +67,26 @@ def _is_zero(value: Any) -> bool:
 
 
 def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:
-    match = (selector or {}).get("matchLabels") or {}
-    return bool(match) and all(labels.get(k) == v for k, v in match.items())
+    """A PodDisruptionBudget's label selector as policy/v1 reads it: a null selector selects no pod,
+    an empty one every pod of its namespace (k8s.io/api policy/v1 PodDisruptionBudgetSpec.selector);
+    matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist) must all hold
+    (apimachinery pkg/apis/meta/v1 LabelSelectorAsSelector)."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        holds = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(str(operator), False)  # an unknown operator is refused by the API server: selects nothing
+        if not holds:
+            return False
+    return True
 
 
 def stack_of(urn: str) -> str:
