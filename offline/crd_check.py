@@ -103,8 +103,11 @@ def _convert(node: Any, counts: list[int]) -> dict[str, Any]:
         out["additionalProperties"] = _convert(additional, counts)
     elif additional is False or (node.get("type") == "object" and "properties" in node and not preserve):
         out["additionalProperties"] = False
-    if node.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"]
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        elif "anyOf" in out:  # an int-or-string
+            out["anyOf"] = [*out["anyOf"], {"type": "null"}]
     return out
 
 

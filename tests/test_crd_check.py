@@ -258,6 +258,14 @@ def test_int_or_string_admits_exactly_those(tmp_path: Path, value: Any, message:
     assert found == ([] if message is None else [f"Widget apps/w: spec.port: {message}"])
 
 
+def test_a_nullable_int_or_string_admits_null_too(tmp_path: Path) -> None:
+    spec = {"type": "object", "properties": {"port": {"x-kubernetes-int-or-string": True, "nullable": True}}}
+    check = checker(tmp_path, crd(spec_schema=spec))
+    assert [problems(check, widget({"port": v})) for v in (None, 1, "a")] == [[], [], []]
+    assert problems(check, widget({"port": 1.5})) == [
+        "Widget apps/w: spec.port: 1.5 is not valid under any of the given schemas"]
+
+
 def test_any_of_one_of_all_of_and_not_add_value_checks(tmp_path: Path) -> None:
     spec = {"type": "object", "properties": {
         "any": {"type": "integer", "anyOf": [{"minimum": 10}, {"maximum": 0}]},
