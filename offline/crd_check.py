@@ -19,6 +19,7 @@ summary so nothing is silently called valid), defaults and conversion webhooks.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,22 @@ _KEEP = {
 }
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# Where the real upstream CRDs are when this checkout has them beside it (a `shared/upstream`
+# folder, see its SOURCES.md): this variable, else `../shared/upstream` of the repository, else two
+# levels up (a git worktree under a folder beside `shared/`).
+UPSTREAM_VARIABLE = "SPYWATCHER_UPSTREAM"
+
+
+def upstream_folder() -> Path | None:
+    """The upstream artifacts folder (its ``crds/`` holds the CRD files), or None when there is none."""
+    override = os.environ.get(UPSTREAM_VARIABLE)
+    candidates = (
+        [Path(override)] if override else [REPOSITORY.parent / "shared" / "upstream",
+                                           REPOSITORY.parent.parent / "shared" / "upstream"]
+    )
+    return next((c for c in candidates if (c / "crds").is_dir()), None)
 
 
 class CrdError(Exception):
@@ -162,14 +179,26 @@ def load_crds(folder: Path) -> dict[tuple[str, str], Crd]:
 
 
 class CrdChecker:
-    """Validates custom resources against the CRDs of one folder."""
+    """Validates custom resources against the CRDs of one folder.
 
-    def __init__(self, folder: Path):
+    ``fills_gaps``: the folder was found, not given (the upstream CRDs beside the repository); it
+    checks only the kinds that have no schema in ``offline/crds/``, and is read on first use. A
+    folder given with ``--crds`` checks every custom resource, read at once (so a bad folder is a
+    usage error before anything renders)."""
+
+    def __init__(self, folder: Path, fills_gaps: bool = False):
         self.folder = folder
-        self.crds = load_crds(folder)
+        self.fills_gaps = fills_gaps
+        self._crds = None if fills_gaps else load_crds(folder)
         self._validators: dict[tuple[str, str, str], Any] = {}
         self.checked = 0
         self.cel_rules = 0
+
+    @property
+    def crds(self) -> dict[tuple[str, str], Crd]:
+        if self._crds is None:
+            self._crds = load_crds(self.folder)
+        return self._crds
 
     def check(self, obj: dict[str, Any]) -> list[SchemaProblem]:
         meta = obj.get("metadata") or {}

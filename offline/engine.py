@@ -369,3 +369,15 @@ def _merge(base: Any, override: Any) -> Any:
                 merged[key] = _merge(merged.get(key), value)
         return merged
     return override
+
+
+def stack_settings(stack: str) -> Any:
+    """The stack's validated settings (so the models' defaults apply)."""
+    from config.loader import project_config, validate_settings
+
+    return validate_settings(*project_config(*read_stack_config(stack)), stack)
+
+
+def plan_settings(plan: Plan) -> Any:
+    """The validated settings ``plan`` was run with: the program's own, else the stack file's."""
+    return plan.settings if plan.settings is not None else stack_settings(plan.stack)

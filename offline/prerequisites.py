@@ -280,7 +280,7 @@ def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
 
 def stack_prerequisites(plan: Plan, stack: str) -> str:
     """The text `make prerequisites` prints for ``stack`` (its existing objects from its settings)."""
-    from .render import plan_settings
+    from .engine import plan_settings
 
     return format_text(stack, prerequisites(plan, plan_settings(plan).existing_objects()))
 

@@ -39,9 +39,9 @@ from typing import Any, TextIO
 
 import yaml
 
-from config.stackfile import ROOT, StackFileError, fixture_names, read_stack_config, stack_names
+from config.stackfile import ROOT, StackFileError, fixture_names, stack_names
 
-from .engine import Plan, Registration, mask, run_stack
+from .engine import Plan, Registration, mask, plan_settings, run_stack, stack_settings
 
 DEFAULT_OUT = ROOT / "build" / "render"
 SUMMARY = "summary.yaml"
@@ -208,18 +208,6 @@ def render_plan(plan: Plan, version: str) -> Rendered:
     return Rendered(version, dict(sorted(files.items())), objects)
 
 
-def stack_settings(stack: str) -> Any:
-    """The stack's validated settings (so the models' defaults apply)."""
-    from config.loader import project_config, validate_settings
-
-    return validate_settings(*project_config(*read_stack_config(stack)), stack)
-
-
-def plan_settings(plan: Plan) -> Any:
-    """The validated settings ``plan`` was run with: the program's own, else the stack file's."""
-    return plan.settings if plan.settings is not None else stack_settings(plan.stack)
-
-
 def kubernetes_version(stack: str) -> str:
     """The stack's `cluster.kubernetesVersion`."""
     return str(stack_settings(stack).cluster.kubernetes_version)
@@ -304,16 +292,31 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     print(f"rendered {stack}: {_counts(rendered)} files -> {folder}", file=stdout)
     if not run_check:
         return 0
+    from .crd_check import CrdError
+
     before = (crds.checked, crds.cel_rules) if crds is not None else (0, 0)
-    problems = check(rendered, crds)
+    try:
+        problems = check(rendered, crds)
+    except CrdError as exc:  # the CRD folder found beside the repository cannot be read
+        print(f"error: stack {stack}: {exc}", file=stderr)
+        return 1
     for problem in problems:
         print(f"error: stack {stack}: {folder / problem}", file=stderr)
+    from .schema import unchecked_crds
+
+    missing = unchecked_crds(list(rendered.kubernetes_files.values()), rendered.kubernetes_version, crds)
+    if missing:
+        print(f"error: stack {stack}: no schema here for {len(missing)} custom resource kind"
+              f"{'s' if len(missing) != 1 else ''}: pass {'their CRDs' if len(missing) != 1 else 'its CRD'} "
+              f"with `make check CRDS=DIR` (--crds DIR), DIR holding {', '.join(missing)} "
+              "(`kubectl get crd NAME… -o yaml > DIR/crds.yaml`, or the upstream release's CRD files)", file=stderr)
     objects = len(rendered.kubernetes_files)
     verdict = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}" if problems else "valid"
     against = f"the Kubernetes {rendered.kubernetes_version} schemas (strict)"
-    if crds is not None:
-        custom, cel = crds.checked - before[0], crds.cel_rules - before[1]
-        against += (f", {custom} custom resources against the CRDs in {crds.folder} "
+    custom, cel = (crds.checked - before[0], crds.cel_rules - before[1]) if crds is not None else (0, 0)
+    if crds is not None and (custom or not crds.fills_gaps):
+        found = "upstream CRDs found beside the repository, in" if crds.fills_gaps else "CRDs in"
+        against += (f", {custom} custom resources against the {found} {crds.folder} "
                     f"({cel} CEL rules in their schemas not evaluated)")
     print(f"checked {stack}: {objects} Kubernetes objects against {against}: {verdict}", file=stdout)
     for problem in rendered.deploy_problems:
@@ -357,15 +360,18 @@ def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) ->
             known = ", ".join(stack_names()) or "none"
             raise UsageError(f"no stack file {stackfile.stack_file(unknown[0]).name} (stacks here: {known})")
         folder = output_folder(args.out, "--out", default=DEFAULT_OUT)
-        if args.crds is not None:
-            from .crd_check import CrdChecker, CrdError
+        from .crd_check import CrdChecker, CrdError, upstream_folder
 
+        if args.crds is not None:
             if not args.check:
                 raise UsageError("--crds needs --check")
             try:
                 checker = CrdChecker(args.crds)
             except CrdError as exc:
                 raise UsageError(f"--crds: {exc}") from None
+        elif args.check and (upstream := upstream_folder()) is not None:
+            # The kinds offline/crds/ has no schema of are checked against the real upstream CRDs.
+            checker = CrdChecker(upstream / "crds", fills_gaps=True)
     except UsageError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -3,7 +3,9 @@
 Strict schemas reject unknown fields, so a misspelt or misplaced key is caught here rather than
 silently dropped by the API server. Every problem is reported, not just the first, with the
 object and the field path. Custom resources are checked against the CRD schemas vendored in
-``offline/crds/`` (one JSON schema per ``<kind>-<group>-<version>.json``).
+``offline/crds/`` (one JSON schema per ``<kind>-<group>-<version>.json``), and the kinds without one
+against real CRD files (``offline.crd_check``: the upstream CRDs beside the repository, or a folder
+given with ``--crds``). A kind with neither is a problem that names the CRD to pass.
 """
 
 from __future__ import annotations
@@ -68,13 +70,42 @@ def is_builtin(obj: dict[str, Any], kubernetes_version: str) -> bool:
     return _official(version, str(obj.get("kind")), str(obj.get("apiVersion"))) is not None
 
 
+def _vendored(kind: str, api_version: str) -> Path:
+    return CRD_DIR / f"{kind.lower()}-{api_version.replace('/', '-')}.json"
+
+
+def has_vendored_schema(obj: dict[str, Any]) -> bool:
+    """Whether ``offline/crds/`` has a strict schema of the object's kind and version."""
+    return _vendored(str(obj.get("kind")), str(obj.get("apiVersion"))).is_file()
+
+
+def crd_name(obj: dict[str, Any]) -> str:
+    """The name of the CRD that serves the object's kind (`<plural>.<group>`), as the
+    prerequisites list it; for a kind this program does not know, `<kind> (<group>)`."""
+    from .prerequisites import CRDS
+
+    group, kind = str(obj.get("apiVersion")).rpartition("/")[0], str(obj.get("kind"))
+    known = CRDS.get((group, kind))
+    return known[0] if known is not None else f"the CRD of {kind} ({group})"
+
+
+NO_SCHEMA = "no schema for"
+
+
+def missing_schema(obj: dict[str, Any]) -> str:
+    return (
+        f"{NO_SCHEMA} {obj.get('apiVersion')} {obj.get('kind')}: offline/crds/ has none and no CRD folder was "
+        f"found; pass its CRD, {crd_name(obj)}, with --crds DIR (make check CRDS=DIR)"
+    )
+
+
 @cache
 def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
     schema = _official(version, kind, api_version)
     if schema is not None:
         registry = Resource.from_contents(schema) @ _definitions(version)
     else:
-        crd = CRD_DIR / f"{kind.lower()}-{api_version.replace('/', '-')}.json"
+        crd = _vendored(kind, api_version)
         if not crd.is_file():
             return None
         schema = json.loads(crd.read_text())
@@ -84,27 +115,35 @@ def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocol
 
 def check_object(obj: dict[str, Any], kubernetes_version: str, crds: Any = None) -> list[SchemaProblem]:
     """Every schema violation of one object (empty when it is valid). ``crds`` (an
-    ``offline.crd_check.CrdChecker``) checks custom resources against CRD files instead of the
-    schemas vendored in ``offline/crds/``."""
+    ``offline.crd_check.CrdChecker``) checks custom resources against CRD files: all of them, or,
+    when it only fills gaps, those without a schema in ``offline/crds/``."""
     meta = obj.get("metadata") or {}
     kind, name, namespace = str(obj.get("kind")), str(meta.get("name")), str(meta.get("namespace") or "")
-    if crds is not None and not is_builtin(obj, kubernetes_version):
+    if (
+        crds is not None
+        and not is_builtin(obj, kubernetes_version)
+        and not (crds.fills_gaps and has_vendored_schema(obj))
+    ):
         problems: list[SchemaProblem] = crds.check(obj)
         return problems
     validator = _validator(schema_version(kubernetes_version), kind, str(obj.get("apiVersion")))
     if validator is None:
-        return [
-            SchemaProblem(
-                kind, name, namespace, "",
-                f"no schema for {obj.get('apiVersion')} {kind}: check it against its CRD with --crds DIR "
-                "(e.g. `kubectl get crd -o yaml > DIR/crds.yaml`)",
-            )
-        ]
+        return [SchemaProblem(kind, name, namespace, "", missing_schema(obj))]
     return [
         SchemaProblem(kind, name, namespace, ".".join(str(p) for p in error.absolute_path), error.message)
         for error in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
     ]
 
 
-def check_objects(objects: list[dict[str, Any]], kubernetes_version: str) -> list[SchemaProblem]:
-    return [problem for obj in objects for problem in check_object(obj, kubernetes_version)]
+def check_objects(objects: list[dict[str, Any]], kubernetes_version: str, crds: Any = None) -> list[SchemaProblem]:
+    return [problem for obj in objects for problem in check_object(obj, kubernetes_version, crds)]
+
+
+def unchecked_crds(objects: list[dict[str, Any]], kubernetes_version: str, crds: Any = None) -> list[str]:
+    """The CRDs (sorted names) of the custom resources that no schema here checks, with no CRD
+    folder: what a user must pass with ``--crds``."""
+    if crds is not None:
+        return []
+    return sorted({
+        crd_name(obj) for obj in objects if not is_builtin(obj, kubernetes_version) and not has_vendored_schema(obj)
+    })
