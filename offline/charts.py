@@ -46,14 +46,17 @@ class Release:
 
     def command(self, values_files: list[Path]) -> list[str]:
         """The `helm template` argv: the pinned chart from its repository, the release's namespace and
-        name, and its rendered values files in the order Pulumi gives them to Helm."""
+        name, and its rendered values files in the order Pulumi gives them to Helm. An OCI chart
+        (`oci://…`) names its registry itself and takes no `--repo`; a release that skips its
+        chart's CRDs (`skipCrds`) is templated without them, as Helm installs it."""
         spec = self.spec
+        repo = (spec.get("repositoryOpts") or {}).get("repo")
         argv = [
             "helm", "template", str(spec.get("name") or self.file.stem), str(spec["chart"]),
-            "--repo", str((spec.get("repositoryOpts") or {}).get("repo", "")),
+            *(["--repo", str(repo)] if repo else []),
             "--version", str(spec["version"]),
             "--namespace", str(spec.get("namespace") or "default"),
-            "--include-crds",
+            *([] if spec.get("skipCrds") else ["--include-crds"]),
         ]
         for file in values_files:
             argv += ["--values", str(file)]

@@ -270,10 +270,18 @@ def format_markdown(by_stack: dict[str, list[Prerequisite]]) -> str:
                 where = "" if len(stacks) == every else f" ({', '.join(stacks)} only)"
                 lines.append(f"- [ ] `{service}`: {', '.join(actions)}{where}")
             continue
+        if section == "CRD":  # one line per installer (and set of stacks): one install step each
+            crds: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+            for _, name, detail in chosen:
+                crds.setdefault((detail, tuple(rows[(section, name, detail)])), []).append(f"`{name}`")
+            for (detail, stacks), names in sorted(crds.items(), key=lambda item: item[1][0]):
+                where = "" if len(stacks) == every else f" ({', '.join(stacks)} only)"
+                lines.append(f"- [ ] {', '.join(names)} — {detail}{where}")
+            continue
         for key in chosen:
             _, name, detail = key
             where = "" if len(rows[key]) == every else f" ({', '.join(rows[key])} only)"
-            text = f"`{name}`" if section in ("CRD", "Helm repository", "existing", "namespace") else name
+            text = f"`{name}`" if section in ("Helm repository", "existing", "namespace") else name
             lines.append(f"- [ ] {text}{f' — {detail}' if detail else ''}{where}")
     return "\n".join(lines[1:])
 

@@ -9,8 +9,8 @@ import pytest
 
 from config.stackfile import fixture_names
 from offline.engine import Plan, run_stack
-from offline.schema import check_objects
 from tests.helm import chart_values, coalesce, user_values
+from tests.upstream import schema_problems
 
 NAMESPACE = "spywatcher-all"
 
@@ -27,12 +27,14 @@ def test_the_test_stack_is_found() -> None:
 def test_every_optional_part_is_on(plan: Plan) -> None:
     kinds = {o["kind"] for o in plan.k8s_objects()}
     assert kinds == {
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob", "Deployment", "HorizontalPodAutoscaler",
-        "Ingress", "Job", "LimitRange", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule",
-        "ResourceQuota", "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceMonitor", "TargetGroupBinding",
+        "BackendTrafficPolicy", "ClientTrafficPolicy", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob",
+        "Deployment", "EnvoyProxy", "Gateway", "GatewayClass", "HorizontalPodAutoscaler", "HTTPRoute", "Ingress",
+        "Job", "LimitRange", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule", "ResourceQuota",
+        "Role", "RoleBinding", "Service", "ServiceAccount", "ServiceMonitor", "TargetGroupBinding",
         "VerticalPodAutoscaler",
     }
-    assert sorted(r.name for r in plan.of_type("kubernetes:helm.sh/v3:Release")) == ["ingress", "monitoring-adapter"]
+    assert sorted(r.name for r in plan.of_type("kubernetes:helm.sh/v3:Release")) == [
+        "gateway", "ingress", "monitoring-adapter"]
     plan.k8s("Deployment", "spywatcher-backend-canary", NAMESPACE)
     plan.k8s("Ingress", "spywatcher-api-canary", NAMESPACE)
     hpa = plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa", NAMESPACE)
@@ -45,7 +47,7 @@ def test_every_optional_part_is_on(plan: Plan) -> None:
 
 
 def test_every_object_is_schema_valid(plan: Plan) -> None:
-    assert check_objects(plan.k8s_objects(), "1.34") == []
+    assert schema_problems(plan.k8s_objects()) == []
 
 
 def adapter_pdb(release: dict[str, Any]) -> dict[str, Any] | None:
@@ -100,6 +102,7 @@ def test_the_component_tree_is_exact(plan: Plan) -> None:
         ("spywatcher:ingress:IngressController", "ingress", "spywatcher"),
         ("spywatcher:routes:Routes", "routes", "spywatcher"),
         ("spywatcher:canary:Canary", "canary", "spywatcher"),
+        ("spywatcher:gateway:Gateway", "gateway", "spywatcher"),
         ("spywatcher:monitoring:Monitoring", "monitoring", "spywatcher"),
         ("spywatcher:dashboards:GrafanaDashboard", "dashboard", "spywatcher"),
         ("spywatcher:cloudwatch:CloudWatch", "cloudwatch", "spywatcher"),

@@ -55,12 +55,18 @@ def test_the_template_commands_use_exactly_the_rendered_values(render: Path, tmp
     out = io.StringIO()
     assert main(["template", str(render), str(tmp_path / "objects"), "--dry-run"], out=out, err=io.StringIO()) == 0
     lines = out.getvalue().splitlines()
-    assert len(lines) == len(releases(render)) == 2  # ingress-nginx in each stack
+    assert len(lines) == len(releases(render)) == 3  # ingress-nginx in each stack, Envoy Gateway in staging
     values = tmp_path / "objects" / "production" / "ingress-nginx" / "ingress-nginx.values.yaml"
     assert lines[0] == (
         "helm template ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx "
         "--version 4.15.1 --namespace ingress-nginx --include-crds "
         f"--values {values}"
+    )
+    # An OCI chart takes no --repo; its CRDs are skipped by the release, so by the template too.
+    envoy = tmp_path / "objects" / "staging" / "envoy-gateway-system" / "envoy-gateway.values.yaml"
+    assert lines[1] == (
+        "helm template envoy-gateway oci://docker.io/envoyproxy/gateway-helm --version v1.9.0 "
+        f"--namespace envoy-gateway-system --values {envoy}"
     )
     rendered = yaml.safe_load((render / "production" / "helm" / "ingress-nginx" / "ingress-nginx.yaml").read_text())
     assert yaml.safe_load(values.read_text()) == rendered["values"]
@@ -76,7 +82,7 @@ def test_values_with_a_secret_are_not_templated(render: Path, tmp_path: Path) ->
     out, err = io.StringIO(), io.StringIO()
     assert main(["template", str(head), str(tmp_path / "o"), "--dry-run"], out=out, err=err) == 0
     assert "staging/ingress-nginx/ingress-nginx: values hold a secret; not templated" in err.getvalue()
-    assert len(out.getvalue().splitlines()) == 1
+    assert [line.split()[2] for line in out.getvalue().splitlines()] == ["ingress-nginx", "envoy-gateway"]
 
 
 def test_the_workflow_templates_only_when_a_chart_changed() -> None:

@@ -166,8 +166,10 @@ def test_no_aws_resource_has_a_fixed_name(plans: dict[str, Plan]) -> None:
     for plan in plans.values():
         for type_ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup",
                       "aws:ec2/securityGroup:SecurityGroup"):
-            [r] = plan.of_type(type_)
-            assert "name" not in r.inputs and "namePrefix" not in r.inputs, type_
+            found = plan.of_type(type_)
+            assert found, type_
+            for r in found:
+                assert "name" not in r.inputs and "namePrefix" not in r.inputs, (type_, r.name)
 
 
 def test_a_fixed_name_without_delete_first_is_reported(plans: dict[str, Plan]) -> None:
@@ -198,6 +200,11 @@ def test_the_binding_is_replaced_with_its_target_group(plans: dict[str, Plan]) -
         assert binding.property_dependencies["spec"] == (target_group.urn,) or target_group.urn in (
             binding.property_dependencies["spec"]
         )
+    # Staging's second data plane: Envoy's binding follows Envoy's target group the same way.
+    envoy = plans["staging"].get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "gateway-targets")
+    assert (envoy.replace_on_changes, envoy.delete_before_replace) == (("spec.targetGroupARN",), True)
+    envoy_group = plans["staging"].get("aws:lb/targetGroup:TargetGroup", "edge-envoy")
+    assert envoy_group.urn in envoy.property_dependencies["spec"]
     broken = edited(plans["staging"], "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets",
                     lambda r: setattr(r, "replace_on_changes", ()))
     assert immutable_references(broken) == [
@@ -214,8 +221,9 @@ def _replaced(before: Plan, after: Plan) -> dict[str, Replacement]:
 REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
     (
         "ALB to NLB",
+        # An NLB forwards to one target group: Envoy Gateway (staging's second data plane) goes.
         {"loadBalancer": {"type": "network", "enableHttp2": None, "idleTimeoutSeconds": None,
-                          "dropInvalidHeaderFields": None}},
+                          "dropInvalidHeaderFields": None, "weights": None}, "gateway": {"enabled": False}},
         {
             "edge": ("loadBalancerType",),
             "edge-nginx": ("protocol", "protocolVersion"),
@@ -230,12 +238,15 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
         {"cluster": {"vpcId": "vpc-0a0b0c0d0e0f01234"}},
         {
             "edge-nginx": ("vpcId",),
+            "edge-envoy": ("vpcId",),
             "edge-sg": ("vpcId",),
             # The rules belong to the group: they are replaced with it.
             "edge-in-443-0-0-0-0-0": ("securityGroupId",),
             "edge-in-80-0-0-0-0-0": ("securityGroupId",),
             "edge-out-controller": ("securityGroupId",),
+            "edge-out-gateway": ("securityGroupId",),
             "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
+            "spywatcher-gateway/spywatcher-gateway (gateway-targets)": ("spec.targetGroupARN",),
         },
     ),
     (
@@ -288,7 +299,7 @@ def test_ingresses_get_a_status_so_pulumi_stops_waiting(plans: dict[str, Plan]) 
     statusAddressFromService), but only with publish-service on (the chart's default) and status
     updates on: neither may be turned off, or every route's create waits out its 10 minutes."""
     for plan in plans.values():
-        [release] = plan.of_type("kubernetes:helm.sh/v3:Release")
+        [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "ingress-nginx"]
         controller = release.inputs["values"]["controller"]
         assert controller.get("publishService", {}).get("enabled", True) is True
         assert str(controller.get("extraArgs", {}).get("update-status", "true")) == "true"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import Plan, run_stack
+from offline.engine import DELETE, Plan, run_stack
 
 ALLOW_DNS: Any = {
     "apiVersion": "networking.k8s.io/v1",
@@ -389,6 +389,9 @@ AWS_EDGE_NGINX: Any = {
     "vpcId": "vpc-0f1e2d3c4b5a60000",
 }
 
+# Staging's second data plane: the same check and drain, on the proxies' container port.
+AWS_EDGE_ENVOY: Any = {**AWS_EDGE_NGINX, "port": 10080, "tags": {"Name": "spywatcher-staging-envoy"}}
+
 AWS_EDGE: Any = {
     "desyncMitigationMode": "defensive",
     "dropInvalidHeaderFields": True,
@@ -416,10 +419,18 @@ AWS_EDGE_HTTP: Any = {
 
 AWS_EDGE_HTTPS: Any = {
     "certificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+    # Staging runs step 2 of the migration: 90/10, clients kept on their data plane for 3 h.
     "defaultActions": [
         {
-            "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-nginx-ff983e1/"
-                              "ff983e1ae7346409",
+            "forward": {
+                "stickiness": {"duration": 10800, "enabled": True},
+                "targetGroups": [
+                    {"arn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-nginx-ff983e1/"
+                            "ff983e1ae7346409", "weight": 90},
+                    {"arn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-envoy-b1220f7/"
+                            "b1220f7d14caf82d", "weight": 10},
+                ],
+            },
             "type": "forward",
         }
     ],
@@ -771,6 +782,7 @@ def test_controller_rbac_is_exact(staging: Plan) -> None:
     [
         ("aws:ec2/securityGroup:SecurityGroup", "edge-sg", AWS_EDGE_SG),
         ("aws:lb/targetGroup:TargetGroup", "edge-nginx", AWS_EDGE_NGINX),
+        ("aws:lb/targetGroup:TargetGroup", "edge-envoy", AWS_EDGE_ENVOY),
         ("aws:lb/loadBalancer:LoadBalancer", "edge", AWS_EDGE),
         ("aws:lb/listener:Listener", "edge-http", AWS_EDGE_HTTP),
         ("aws:lb/listener:Listener", "edge-https", AWS_EDGE_HTTPS),
@@ -784,7 +796,7 @@ def test_application_load_balancer_is_exact(staging: Plan, type_: str, name: str
 
 def test_network_load_balancer_is_exact() -> None:
     """An NLB: proxy protocol v2 and connections closed when a target is deregistered."""
-    plan = run_stack("staging", {"loadBalancer": {"type": "network"}})
+    plan = run_stack("staging", {"loadBalancer": {"type": "network", "weights": DELETE}, "gateway": DELETE})
     assert plan.get("aws:lb/loadBalancer:LoadBalancer", "edge").inputs == NLB
     assert plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx").inputs == NLB_TARGET_GROUP
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from config import ConfigError
 from config.stackfile import read_stack_config
 from offline.engine import run_program
-from offline.schema import check_objects
+from tests.upstream import schema_problems
 
 Path = tuple[Any, ...]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
@@ -86,7 +86,7 @@ def outcome(stack: str, config: dict[str, Any], secret_keys: set[str]) -> str:
         return "refused"
     namespace = next(o for o in plan.k8s_objects() if o["kind"] == "Namespace")
     version = namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce-version"].lstrip("v")
-    problems = check_objects(plan.k8s_objects(), version)
+    problems = schema_problems(plan.k8s_objects(), version)
     assert problems == [], "\n".join(map(str, problems))
     return "rendered"
 

@@ -17,7 +17,7 @@ from components.gateway.routes import load_balancer_of
 from components.routes import RoutesArgs, route_annotations
 from config.loader import validate_settings
 from offline.crd_check import CrdChecker
-from offline.engine import Plan, Registration, run_stack
+from offline.engine import DELETE, Plan, Registration, run_stack
 from offline.prerequisites import prerequisites
 from offline.preview import format_plan
 from offline.render import check, render_plan
@@ -39,7 +39,8 @@ CUTOVER = {
                "headerSourceCidrs": ["203.0.113.0/24"]},
 }
 SHIFTED = {**CUTOVER, "loadBalancer": {"weights": {"ingressNginx": 0, "envoyGateway": 100}}}
-GATEWAY_ONLY = {"gateway": GW, "ingressController": {"enabled": False}}
+# Staging (which runs both, weighted) after the migration: ingress-nginx off, no weights.
+GATEWAY_ONLY = {"gateway": GW, "ingressController": {"enabled": False}, "loadBalancer": {"weights": DELETE}}
 APP = "spywatcher"  # production's app namespace
 PROXIES = "spywatcher-gateway"
 CONTROLLER_NS = "envoy-gateway-system"
@@ -124,9 +125,9 @@ def arn(plan: Plan, name: str) -> str:
         ),
         ({"loadBalancer": {"type": "network", "stickinessSeconds": 60}}, "loadBalancer.stickinessSeconds",
          "loadBalancer.stickinessSeconds: 60 — applies to an application load balancer only"),
-        ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "spywatcher-staging"}},
+        ({**GATEWAY_ONLY, "gateway": {**GW, "proxyNamespace": "spywatcher"}},
          "gateway.proxyNamespace",
-         ("gateway.proxyNamespace: \"spywatcher-staging\" — must differ from namespace.name: each namespace carries "
+         ("gateway.proxyNamespace: \"spywatcher\" — must differ from namespace.name: each namespace carries "
           "its own network policies")),
         ({**GATEWAY_ONLY, "gateway": {**GW, "namespace": "ingress-nginx"}},
          "gateway.namespace",
@@ -147,14 +148,38 @@ def arn(plan: Plan, name: str) -> str:
     ],
 )
 def test_backend_rules_refuse_with_the_key(overrides: dict[str, Any], path: str, message: str) -> None:
-    assert problem_for(config_error("staging", overrides), path) == message
+    """On production, which runs ingress-nginx alone."""
+    assert problem_for(config_error("production", overrides), path) == message
 
 
 def test_defaults_keep_ingress_nginx_alone(plans: dict[str, Plan]) -> None:
-    for plan in plans.values():
-        assert not [o for o in plan.k8s_objects() if o["apiVersion"].startswith("gateway.")]
-        assert https_action(plan) == {"type": "forward", "targetGroupArn": arn(plan, "edge-nginx")}
-        assert [r.name for r in plan.of_type(TARGET_GROUP)] == ["edge-nginx"]
+    plan = plans["production"]
+    assert not [o for o in plan.k8s_objects() if o["apiVersion"].startswith("gateway.")]
+    assert https_action(plan) == {"type": "forward", "targetGroupArn": arn(plan, "edge-nginx")}
+    assert [r.name for r in plan.of_type(TARGET_GROUP)] == ["edge-nginx"]
+
+
+def test_staging_runs_both_backends_weighted(plans: dict[str, Plan]) -> None:
+    """The shipped stack that leads the migration: step 2 (90/10) of docs/gateway-migration.md."""
+    plan = plans["staging"]
+    assert https_action(plan) == {
+        "type": "forward",
+        "forward": {
+            "targetGroups": [
+                {"arn": arn(plan, "edge-nginx"), "weight": 90},
+                {"arn": arn(plan, "edge-envoy"), "weight": 10},
+            ],
+            "stickiness": {"enabled": True, "duration": 10800},
+        },
+    }
+    assert sorted(r.inputs["name"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")) == [
+        "envoy-gateway", "ingress-nginx"]
+    assert sorted(o["kind"] for o in plan.k8s_objects() if o["apiVersion"].startswith("gateway.")) == [
+        "BackendTrafficPolicy", "BackendTrafficPolicy", "BackendTrafficPolicy", "ClientTrafficPolicy", "EnvoyProxy",
+        "Gateway", "GatewayClass", "HTTPRoute", "HTTPRoute", "HTTPRoute"]
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "envoy-gateway"]
+    assert release.inputs["values"]["config"]["envoyGateway"]["rateLimit"] == {"backend": {"type": "Redis", "redis": {
+        "url": "spywatcher-staging-rl.x7k2qp.ng.0001.use1.cache.amazonaws.com:6379", "tls": {}}}, "failClosed": False}
 
 
 # --- The weighted, sticky cut-over ------------------------------------------------------------------
@@ -711,7 +736,7 @@ def test_a_route_without_a_rate_has_no_rate_limit_and_the_rate_is_the_routes_own
 
 
 def test_per_client_rates_on_envoy_need_a_redis() -> None:
-    gateway = {"enabled": True}
+    gateway = {"enabled": True, "rateLimit": DELETE}
     error = config_error("staging", {**GATEWAY_ONLY, "gateway": gateway, "routing": {"routes": LIMITED_ROUTES}})
     message = problem_for(error, "gateway.rateLimit.redisUrl")
     assert message == (
@@ -733,7 +758,8 @@ def test_per_client_rates_on_envoy_need_a_redis() -> None:
 
 
 @pytest.mark.parametrize(("rate_limit", "path", "text"), [
-    ({"redisUrl": "redis.internal:6379"}, "gateway.rateLimit.redisCidrs", "must list where redis.internal:6379 is"),
+    ({"redisUrl": "redis.internal:6379", "redisCidrs": DELETE}, "gateway.rateLimit.redisCidrs",
+     "must list where redis.internal:6379 is"),
     ({"redisUrl": "redis://redis.internal:6379", "redisCidrs": ["10.0.96.0/24"]}, "gateway.rateLimit.redisUrl",
      "host:port"),
     ({"redisUrl": "redis.internal", "redisCidrs": ["10.0.96.0/24"]}, "gateway.rateLimit.redisUrl", "host:port"),

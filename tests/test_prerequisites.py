@@ -37,9 +37,19 @@ def test_production_needs_what_its_options_render(plans: dict[str, Plan]) -> Non
     assert {"route53:ChangeResourceRecordSets", "elasticloadbalancing:CreateLoadBalancer"} <= found["AWS"]
 
 
-def test_staging_needs_less(plans: dict[str, Plan]) -> None:
+def test_staging_needs_the_gateway_and_fewer_options(plans: dict[str, Plan]) -> None:
     found = by_section(prerequisites(plans["staging"]))
-    assert found["CRD"] == {"prometheusrules.monitoring.coreos.com", "targetgroupbindings.elbv2.k8s.aws"}
+    assert found["CRD"] == {
+        "prometheusrules.monitoring.coreos.com",
+        "targetgroupbindings.elbv2.k8s.aws",
+        # Envoy Gateway beside ingress-nginx (the migration's step 2).
+        "backendtrafficpolicies.gateway.envoyproxy.io", "clienttrafficpolicies.gateway.envoyproxy.io",
+        "envoyproxies.gateway.envoyproxy.io", "gatewayclasses.gateway.networking.k8s.io",
+        "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io",
+    }
+    # The gateway's chart comes from an OCI registry, named as the chart's own path.
+    assert found["Helm repository"] == {"https://kubernetes.github.io/ingress-nginx", "oci://docker.io/envoyproxy"}
+    assert "Redis at spywatcher-staging-rl.x7k2qp.ng.0001.use1.cache.amazonaws.com:6379" in found["controller"]
     assert "route53:ChangeResourceRecordSets" not in found["AWS"]  # no hosted zone in staging
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import Plan, Registration, run_stack
+from offline.engine import DELETE, Plan, Registration, run_stack
 from offline.schema import check_objects
 from tests.conftest import config_error, problem_for
 
@@ -29,11 +29,21 @@ CERTIFICATES = {"staging": "arn:aws:acm:us-east-1:111122223333:certificate/7c1d2
                 "production": "arn:aws:acm:us-east-1:111122223333:certificate/0b6e8f1c-2d4a-4c3e-9f7b-1a2b3c4d5e6f"}
 EDGE_SG = "sg-8b9253562514e82a"
 TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-nginx-ff983e1/ff983e1ae7346409"
+ENVOY_TARGET_GROUP_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-envoy-b1220f7/b1220f7d14caf82d")
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+# Production runs ingress-nginx alone; staging leads the migration with both, 90/10.
+TARGET_GROUPS = {"production": ["edge-nginx"], "staging": ["edge-nginx", "edge-envoy"]}
 
 
 def release(plan: Plan) -> Registration:
-    [found] = plan.of_type("kubernetes:helm.sh/v3:Release")
+    [found] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "ingress-nginx"]
     return found
+
+
+def nginx_target_group(plan: Plan) -> Registration:
+    assert [r.name for r in plan.of_type(TARGET_GROUP)] == TARGET_GROUPS[plan.stack]
+    return plan.get(TARGET_GROUP, "edge-nginx")
 
 
 def controller_values(plan: Plan) -> dict[str, Any]:
@@ -95,7 +105,7 @@ def test_controller_scales_and_survives_drains(plan: Plan) -> None:
 
 def test_controller_grace_covers_deregistration_and_drain(plan: Plan) -> None:
     values = controller_values(plan)
-    target_group = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    target_group = nginx_target_group(plan).inputs
     delay = target_group["deregistrationDelay"]
     assert delay == 60  # guide: 60-second connection draining
     wait = int(values["extraArgs"]["shutdown-grace-period"])
@@ -110,7 +120,7 @@ def test_health_check_path_answers_through_the_controller(plan: Plan) -> None:
     """The target group checks /health/live on the traffic port; ingress-nginx's default server
     answers its health-check path there, so the controller's path must be the same one."""
     values = controller_values(plan)
-    check = one(plan, "aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+    check = nginx_target_group(plan).inputs["healthCheck"]
     assert check["path"] == values["healthCheckPath"] == "/health/live"
     assert check["port"] == "traffic-port"
     for probe in ("livenessProbe", "readinessProbe"):
@@ -129,7 +139,7 @@ def test_controller_namespace_injects_readiness_gates(plan: Plan) -> None:
 
 def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
     binding = plan.k8s("TargetGroupBinding", "ingress-nginx", "ingress-nginx")
-    target_group = one(plan, "aws:lb/targetGroup:TargetGroup")
+    target_group = nginx_target_group(plan)
     balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
     assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
     assert binding["spec"]["serviceRef"] == {"name": "ingress-nginx-controller", "port": "http"}
@@ -226,8 +236,8 @@ def test_client_ip_hashing_is_a_per_route_choice() -> None:
         {"name": "frontend", "host": "frontend", "workload": "frontend", "affinity": "clientIp"},
         {"name": "api", "host": "api", "workload": "backend", "loadBalance": "ewma"},
     ]
-    plan = run_stack("staging", {"routing": {"routes": routes}})
-    obj = plan.k8s("Ingress", "spywatcher-frontend")
+    plan = run_stack("production", {"routing": {"routes": routes}})
+    obj = plan.k8s("Ingress", "spywatcher-frontend", "spywatcher")
     assert obj["metadata"]["annotations"] == {f"{NGINX}/upstream-hash-by": "$remote_addr", **LIMITS}
     assert backend_of(obj)[2] == "spywatcher-frontend-frontend"
     assert check_objects(plan.k8s_objects(), "1.34") == []
@@ -255,7 +265,7 @@ def test_application_load_balancer(plan: Plan) -> None:
 
 
 def test_target_group(plan: Plan) -> None:
-    inputs = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    inputs = nginx_target_group(plan).inputs
     assert "name" not in inputs and inputs["tags"]["Name"] == f"spywatcher-{plan.stack}-nginx"
     assert (inputs["targetType"], inputs["port"], inputs["protocol"]) == ("ip", 80, "HTTP")
     assert inputs["deregistrationDelay"] == 60
@@ -277,7 +287,12 @@ def test_listeners_redirect_and_terminate_tls(plan: Plan) -> None:
     assert https["protocol"] == "HTTPS"
     assert https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"  # no CBC ciphers
     assert https["certificateArn"] == CERTIFICATES[plan.stack]
-    assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": plan.outputs["targetGroupArn"]}]
+    if plan.stack == "production":
+        assert https["defaultActions"] == [{"type": "forward", "targetGroupArn": plan.outputs["targetGroupArn"]}]
+    else:
+        assert https["defaultActions"] == [{"type": "forward", "forward": {
+            "targetGroups": [{"arn": TARGET_GROUP_ARN, "weight": 90}, {"arn": ENVOY_TARGET_GROUP_ARN, "weight": 10}],
+            "stickiness": {"enabled": True, "duration": 10800}}}]
 
 
 def test_security_group_opens_only_80_and_443(plan: Plan) -> None:
@@ -285,16 +300,18 @@ def test_security_group_opens_only_80_and_443(plan: Plan) -> None:
     assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in ingress_rules) == [
         (80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")
     ]
-    [egress] = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
+    egress = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
     vpc_cidr = {"production": "10.0.0.0/16", "staging": "10.1.0.0/16"}[plan.stack]
-    assert (egress["fromPort"], egress["toPort"], egress["cidrIpv4"]) == (80, 80, vpc_cidr)
+    # To the targets only: nginx's port, and on staging the Envoy proxies' container port too.
+    ports = {"production": [80], "staging": [80, 10080]}[plan.stack]
+    assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in egress) == [(p, p, vpc_cidr) for p in ports]
 
 
 def test_production_protects_the_load_balancer(plans: dict[str, Plan]) -> None:
     for stack, protected in (("production", True), ("staging", False)):
         plan = plans[stack]
         assert one(plan, "aws:lb/loadBalancer:LoadBalancer").protect is protected
-        assert one(plan, "aws:lb/targetGroup:TargetGroup").protect is protected
+        assert [r.protect for r in plan.of_type(TARGET_GROUP)] == [protected] * len(TARGET_GROUPS[stack])
 
 
 def test_outputs_and_dns(plans: dict[str, Plan]) -> None:
@@ -317,20 +334,21 @@ def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
     provider = one(plan, "pulumi:providers:aws")
     assert provider.inputs["region"] == "us-east-1"
     aws = [r for r in plan if r.type.startswith("aws:")]
-    # staging: the load balancer, its listeners, target group and security group with 3 rules;
-    # production adds 2 DNS records, the web ACL and its association, 4 alarms, their topic, a dashboard.
-    assert len(aws) == {"staging": 8, "production": 18}[plan.stack]
+    # staging: the load balancer, its listeners, two target groups and the security group with 4
+    # rules; production: one target group and 3 rules, 2 DNS records, the web ACL and its association,
+    # 4 alarms, their topic, a dashboard.
+    assert len(aws) == {"staging": 10, "production": 18}[plan.stack]
     for r in aws:
         assert r.provider.startswith(provider.urn), r.name
 
 
 def test_network_load_balancer_variant() -> None:
-    plan = run_stack("staging", {"loadBalancer": {"type": "network"}})
+    plan = run_stack("staging", {"loadBalancer": {"type": "network", "weights": DELETE}, "gateway": DELETE})
     balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs
     assert balancer["loadBalancerType"] == "network"
     assert balancer["enableCrossZoneLoadBalancing"] is True, "explicit: an NLB has it off by default"
     assert not {"enableHttp2", "idleTimeout", "dropInvalidHeaderFields"} & set(balancer)
-    target_group = one(plan, "aws:lb/targetGroup:TargetGroup").inputs
+    target_group = one(plan, TARGET_GROUP).inputs
     assert (target_group["protocol"], target_group["proxyProtocolV2"]) == ("TCP", True)
     assert target_group["healthCheck"]["protocol"] == "HTTP"
     assert "protocolVersion" not in target_group

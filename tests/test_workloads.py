@@ -212,10 +212,16 @@ def test_every_object_is_namespaced_and_uses_the_stack_provider(plan: Plan) -> N
         if r.is_kubernetes_object:
             assert r.provider == provider_ref, f"{r.name} does not use the stack's provider"
             kind = r.inputs["kind"]
-            if kind in ("ClusterRole", "ClusterRoleBinding"):
-                # Only the controller's read access to IngressClasses is cluster-wide.
-                assert r.name.startswith("ingress-clusterrole"), r.name
+            if kind in ("ClusterRole", "ClusterRoleBinding", "GatewayClass"):
+                # Only the controller's read access to IngressClasses and the GatewayClass are cluster-wide.
+                assert r.name.startswith("ingress-clusterrole") or r.name == "gateway-class", r.name
                 assert "namespace" not in r.inputs["metadata"], r.name
+            elif r.name.startswith("gateway-") and kind not in ("Namespace", "HTTPRoute", "BackendTrafficPolicy"):
+                # Envoy Gateway's own objects live in the proxies' namespace, except the network
+                # policies of the controller's namespace (named after it).
+                controller_side = r.name.startswith("gateway-envoy-gateway-system-")
+                expected = "envoy-gateway-system" if controller_side else "spywatcher-gateway"
+                assert r.inputs["metadata"]["namespace"] == expected, r.name
             elif kind != "Namespace":
                 # App objects live in the stack's namespace; the controller's binding and network
                 # policies in its own.
