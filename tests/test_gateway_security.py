@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import Plan, Registration, run_stack
+from offline.engine import DELETE, Plan, Registration, run_stack
 from offline.prerequisites import prerequisites
 from offline.render import plan_settings
 from tests.conftest import config_error, problem_for
@@ -22,7 +22,9 @@ CONTROLLER_IMAGE = f"docker.io/envoyproxy/gateway:v1.9.0@sha256:{'1' * 64}"
 RATELIMIT_IMAGE = f"docker.io/envoyproxy/ratelimit:17b1956c@sha256:{'2' * 64}"
 PROXY_IMAGE = ("docker.io/envoyproxy/envoy:distroless-v1.39.0"
                "@sha256:7877ad87afd7459e1bd2a077ff601fec7c93aeecd62e71664560d96328c62cf4")
-GATEWAY_ONLY = {"gateway": {"enabled": True, "rateLimit": RATE_LIMIT}, "ingressController": {"enabled": False}}
+# Staging runs both data planes weighted: here, ingress-nginx off and no weights.
+GATEWAY_ONLY = {"gateway": {"enabled": True, "rateLimit": RATE_LIMIT}, "ingressController": {"enabled": False},
+                "loadBalancer": {"weights": DELETE}}
 PINNED = {"gateway": {**GATEWAY_ONLY["gateway"],
                       "images": {"controller": CONTROLLER_IMAGE, "rateLimit": RATELIMIT_IMAGE}},
           "ingressController": {"enabled": False}}
@@ -163,7 +165,7 @@ def test_client_certificates_and_fail_closed_are_a_choice() -> None:
 
 
 def test_a_redis_without_auth_is_refused() -> None:
-    rate_limit = {k: v for k, v in RATE_LIMIT.items() if k != "auth"}
+    rate_limit = {**RATE_LIMIT, "auth": DELETE}
     error = config_error("staging", {**GATEWAY_ONLY, "gateway": {"enabled": True, "rateLimit": rate_limit}})
     assert problem_for(error, "gateway.rateLimit.auth") == (
         "gateway.rateLimit.auth: is required with redisUrl (spywatcher-rl.abc123.cache.amazonaws.com:6379): "
