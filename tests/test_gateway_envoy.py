@@ -15,13 +15,14 @@ from components.gateway.args import seconds
 from components.gateway.controller import build_envoy_proxy, build_gateway, build_namespaces, build_values
 from components.gateway.routes import build_backend_policy, load_balancer_of, retry_of
 from config.traffic import Retries
-from offline.engine import run_stack
+from offline.engine import DELETE, run_stack
 from tests.test_gateway import GW, _gateway_args, _settings
 
 # The Gateway API / Envoy Gateway duration pattern (gateway-api apis/v1/shared_types.go `Duration`,
 # envoyproxy/gateway api/v1alpha1 `gwapiv1.Duration`).
 DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
-ONLY_GATEWAY = {"ingressController": {"enabled": False}}
+# Staging runs both data planes weighted: Envoy Gateway alone here, so no weights.
+ONLY_GATEWAY = {"ingressController": {"enabled": False}, "loadBalancer": {"weights": DELETE}}
 
 
 def _route(**fields: Any) -> tuple[Any, Any]:

@@ -141,12 +141,12 @@ def test_closed_targets_add_every_ancestor_and_the_parents_of_providers() -> Non
     assert closed_targets(nodes, [child.urn], existing=[COMPONENT.urn, A.urn]) == [child.urn]
 
 
-def first_deploy(plan: Plan) -> list[str]:
-    """The `--target` URNs `make prerequisites` prints for the stack's existing Secret."""
+def first_deploy(plan: Plan, secret_name: str = "spywatcher-backend-secrets") -> list[str]:
+    """The `--target` URNs `make prerequisites` prints for one of the stack's existing Secrets."""
     from tests.conftest import stack_settings
 
     [secret] = [p for p in prerequisites(plan, stack_settings(plan.stack).existing_objects())
-                if p.section == "existing"]
+                if p.section == "existing" and p.name.endswith(f"/{secret_name}")]
     command = secret.detail.split("`")[1]
     assert command.startswith("pulumi up --target '")
     return [part.split("'")[1] for part in command.split("--target ")[1:]]
@@ -174,3 +174,16 @@ def test_the_printed_first_deploy_is_accepted_by_the_engines_rule(plans: dict[st
         error(provider, platform), error(aws, platform), error(namespace, baseline)
     ]
     assert targets == [platform, baseline, namespace]
+
+
+def test_the_rate_limits_redis_secret_gets_a_first_deploy_the_engine_accepts(plans: dict[str, Plan]) -> None:
+    """Staging's gateway reads the Redis AUTH token from a Secret in a namespace it creates."""
+    plan = plans["staging"]
+    targets = first_deploy(plan, "ratelimit-redis-auth")
+    outcome = targeted_update(plan_nodes(plan), targets)
+    assert outcome.errors == ()
+    namespace = engine_urn(plan, plan.get("kubernetes:core/v1:Namespace", "gateway-namespace-envoy-gateway-system").urn)
+    assert outcome.steps[namespace] == "create"
+    created = {u.rsplit("::", 1)[1] for u, step in outcome.steps.items() if step == "create"}
+    assert {"gateway", "gateway-namespace-envoy-gateway-system", "spywatcher-kubernetes"} <= created
+    assert "gateway-namespace-spywatcher-gateway" not in created  # only the namespace the Secret lives in
