@@ -60,6 +60,11 @@ class Platform(pulumi.ComponentResource):
             # `cluster.context` names a context of the local kubeconfig, which that one need not have.
             context=cluster.context if kubeconfig is None else None,
             enable_server_side_apply=True,
+            # A ConfigMap or Secret is updated in place instead of deleted and created again under its
+            # fixed name (a pod starting in between would fail): its pods roll out through the
+            # `checksum/config` annotation, with the new config (docs/traffic.md#config-and-secret-changes).
+            enable_config_map_mutable=True,
+            enable_secret_mutable=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
         tags = {"app.kubernetes.io/part-of": "spywatcher", "spywatcher/stack": stack, "spywatcher/managed-by": "pulumi"}

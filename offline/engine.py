@@ -101,6 +101,7 @@ class Registration:
     protect: bool = False
     depends_on: tuple[str, ...] = ()
     delete_before_replace: bool = False
+    delete_before_replace_set: bool = False  # the option was given (true or false), overriding the provider
     ignore_changes: tuple[str, ...] = ()
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     retain_on_delete: bool = False
@@ -219,6 +220,7 @@ class _Recorder(MockMonitor):
             protect=bool(request.protect),
             depends_on=tuple(request.dependencies),
             delete_before_replace=bool(request.deleteBeforeReplace),
+            delete_before_replace_set=bool(request.deleteBeforeReplaceDefined),
             ignore_changes=tuple(request.ignoreChanges),
             custom_timeouts={k: v for k in ("create", "update", "delete") if (v := getattr(timeouts, k, ""))},
             retain_on_delete=bool(request.retainOnDelete),

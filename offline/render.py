@@ -32,7 +32,7 @@ import shutil
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -166,7 +166,41 @@ def options_of(resource: Registration, ids: Mapping[str, str]) -> dict[str, Any]
     return options
 
 
-def _entry(resource: Registration, ids: Mapping[str, str], file: str | None) -> dict[str, Any]:
+def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string leaf of a value with its path (``spec.ports[0].name``)."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            yield from _strings(value[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def reads_of(resource: Registration, by_urn: Mapping[str, Registration],
+             ids: Mapping[str, str]) -> dict[str, list[str]]:
+    """Input path -> the resources whose outputs it reads. The SDK names the top-level inputs that
+    read another resource (propertyDependencies); the path within one is where that resource's
+    output (as the mocks compute it: ARN, id, name, DNS name) appears, else the top-level input."""
+    from .mock_outputs import computed_outputs
+
+    reads: dict[str, set[str]] = {}
+    for top, urns in resource.property_dependencies.items():
+        for urn in urns:
+            source = by_urn.get(urn)
+            if source is None or not source.custom:
+                continue
+            outputs = computed_outputs(source.type, source.name, source.inputs)
+            values = [v for v in (*outputs.values(), f"{source.name}-id") if isinstance(v, str) and len(v) >= 6]
+            paths = [p for p, text in _strings(resource.inputs.get(top), top) if any(v in text for v in values)]
+            for path in paths or [top]:
+                reads.setdefault(path, set()).add(ids[urn])
+    return {path: sorted(found) for path, found in sorted(reads.items())}
+
+
+def _entry(resource: Registration, ids: Mapping[str, str], file: str | None,
+           by_urn: Mapping[str, Registration]) -> dict[str, Any]:
     qualified, _ = urn_tail(resource.urn)
     entry: dict[str, Any] = {
         "id": ids[resource.urn],
@@ -177,18 +211,25 @@ def _entry(resource: Registration, ids: Mapping[str, str], file: str | None) -> 
     }
     if file:
         entry["file"] = file
+    # For offline.replacement, outside `options` so that a diff never shows them.
+    reads = reads_of(resource, by_urn, ids) if resource.custom else {}
+    if reads:
+        entry["reads"] = reads
+    if resource.delete_before_replace_set:
+        entry["deleteBeforeReplaceSet"] = True
     return entry
 
 
 def render_plan(plan: Plan, version: str) -> Rendered:
     """Every file of the plan's render (pure: nothing is written)."""
     ids = resource_ids(plan)
+    by_urn = {r.urn: r for r in plan.resources}
     files: dict[str, str] = {}
     objects: dict[str, dict[str, Any]] = {}
     entries = []
     for resource in sorted(plan.resources, key=lambda r: ids[r.urn]):
         file = file_for(resource)
-        entries.append(_entry(resource, ids, file))
+        entries.append(_entry(resource, ids, file, by_urn))
         if file is None:
             continue
         if file in files:

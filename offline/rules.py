@@ -16,12 +16,13 @@ and names both objects when it is broken. `render --check` (`make check`) runs t
 - :func:`immutable_references`: an object whose field cannot change once created (a
   TargetGroupBinding's `spec.targetGroupARN`) but that reads another resource's output is replaced
   with it (`replaceOnChanges`), deleted first.
-- :func:`replacements`: for a change between two plans, what is replaced and whether that can
-  proceed.
 
 :func:`check_plan` also runs the namespace rule (offline/namespaces.py: an object in a namespace
 the program creates waits for it) and the selector rule (offline/selectors.py: no selector picks
 another workload's pods).
+
+What a *change* replaces, and what refuses it, is :mod:`offline.replacement` (`make diff`); the rules
+here hold on every single plan, so that any replacement a change could cause can proceed.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def pod_references(pod: Mapping[str, Any]) -> Iterator[Reference]:
             yield Reference("Secret", secret["name"], "imagePullSecrets")
 
 
-def _describe(r: Registration) -> str:
+def describe(r: Registration) -> str:
+    """A resource as problems name it: `Kind namespace/name (logical name)`, or `Type name`."""
     inputs = reveal(r.inputs)
     meta = inputs.get("metadata") or {}
     if "kind" in inputs:
@@ -167,47 +169,30 @@ def reference_order(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:
             if target is None:
                 if key not in declared and not ref.optional:
                     problems.append(
-                        f"{_describe(r)} reads {ref.kind} {namespace}/{ref.name} ({ref.where}), which this "
+                        f"{describe(r)} reads {ref.kind} {namespace}/{ref.name} ({ref.where}), which this "
                         "program neither creates nor declares as existing: its pods would never start"
                     )
                 continue
             if r.urn in order.get(target.urn, set()):
                 problems.append(
-                    f"{_describe(r)} reads {_describe(target)} ({ref.where}), but {_describe(target)} is "
-                    f"created after it (it depends on {_describe(r)}): a cycle or inverted order, the pods "
+                    f"{describe(r)} reads {describe(target)} ({ref.where}), but {describe(target)} is "
+                    f"created after it (it depends on {describe(r)}): a cycle or inverted order, the pods "
                     "cannot start before it exists"
                 )
             elif target.urn not in order.get(r.urn, set()):
                 problems.append(
-                    f"{_describe(r)} reads {_describe(target)} ({ref.where}) without depending on it: "
+                    f"{describe(r)} reads {describe(target)} ({ref.where}) without depending on it: "
                     "Pulumi may create the pods first"
                 )
     return problems
 
 
-# --- Replacement ------------------------------------------------------------------------------
+# --- Names and immutable fields a replacement must respect ----------------------------------------
 
-# Inputs whose change makes the provider replace the resource (ForceNew in the AWS provider's
-# schema; a Kubernetes object's name or namespace), by resource type.
-REPLACE_ON: dict[str, tuple[str, ...]] = {
-    "aws:lb/loadBalancer:LoadBalancer": ("name", "namePrefix", "internal", "loadBalancerType"),
-    "aws:lb/targetGroup:TargetGroup": (
-        "name",
-        "namePrefix",
-        "port",
-        "protocol",
-        "protocolVersion",
-        "targetType",
-        "vpcId",
-        "ipAddressType",
-    ),
-    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId"),
-    "aws:lb/listener:Listener": ("loadBalancerArn",),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId",),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId",),
-}
-# Physical-name inputs and the longest name AWS accepts; Pulumi auto-names a resource that sets
-# neither `<logical name>-<7 random hex>`, and refuses a logical name too long for that.
+# Physical-name inputs and the longest name AWS accepts: a create with a name the old resource still
+# holds fails ("ELBv2 Load Balancer (…) already exists", load_balancer.go and target_group.go Create;
+# EC2's InvalidGroup.Duplicate). Pulumi auto-names a resource that sets neither `name` nor
+# `namePrefix` `<logical name>-<7 random hex>`, and refuses a logical name too long for that.
 NAME_LIMITS: dict[str, int] = {
     "aws:lb/loadBalancer:LoadBalancer": 32,
     "aws:lb/targetGroup:TargetGroup": 32,
@@ -215,12 +200,13 @@ NAME_LIMITS: dict[str, int] = {
 }
 AUTONAME_SUFFIX = 8  # "-" and 7 random hex characters
 # Kubernetes fields that cannot change once the object exists (a webhook or the API server refuses
-# the update), by kind: an object whose such field reads another resource's output must be
-# replaced with it.
+# the update), by kind: an object whose such field reads another resource's output must be replaced
+# with it. The AWS Load Balancer Controller's TargetGroupBinding webhook
+# (kubernetes-sigs/aws-load-balancer-controller webhooks/elbv2/targetgroupbinding_validator.go,
+# checkImmutableFields).
 IMMUTABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "TargetGroupBinding": ("spec.targetGroupARN",),
 }
-KUBERNETES_NAMED = ("metadata.name", "metadata.namespace")
 # What to do when a protected resource must be replaced.
 REPLACING_DOC = "docs/traffic.md#replacing-the-load-balancer-or-target-group"
 
@@ -235,13 +221,13 @@ def fixed_names(plan: Plan) -> list[str]:
         if r.inputs.get("name") is not None:
             if not r.delete_before_replace:
                 problems.append(
-                    f"{_describe(r)} has the fixed name {r.inputs['name']!r} and is replaced create-before-delete: "
+                    f"{describe(r)} has the fixed name {r.inputs['name']!r} and is replaced create-before-delete: "
                     "a replacement would fail because the name is taken (let Pulumi name it, or set "
                     "deleteBeforeReplace)"
                 )
         elif r.inputs.get("namePrefix") is None and len(r.name) + AUTONAME_SUFFIX > limit:
             problems.append(
-                f"{_describe(r)}: Pulumi auto-names it `{r.name}-<7 hex>`, longer than AWS's {limit} characters; "
+                f"{describe(r)}: Pulumi auto-names it `{r.name}-<7 hex>`, longer than AWS's {limit} characters; "
                 f"shorten the logical name to {limit - AUTONAME_SUFFIX} characters"
             )
     return problems
@@ -263,81 +249,11 @@ def immutable_references(plan: Plan) -> list[str]:
                 continue
             if dotted not in r.replace_on_changes or not r.delete_before_replace:
                 problems.append(
-                    f"{_describe(r)}: `{dotted}` cannot change once created, and it is read from another "
+                    f"{describe(r)}: `{dotted}` cannot change once created, and it is read from another "
                     f"resource; it needs replaceOnChanges [{dotted}] with deleteBeforeReplace, or a "
                     "replacement of that resource fails at `pulumi up`"
                 )
     return problems
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """One resource a change replaces, why, and whether the replacement can proceed."""
-
-    resource: str
-    changed: tuple[str, ...]
-    delete_first: bool
-    blocked: tuple[str, ...]
-
-
-def _replace_keys(r: Registration) -> tuple[str, ...]:
-    if r.is_kubernetes_object:
-        return KUBERNETES_NAMED + tuple(r.replace_on_changes)
-    return REPLACE_ON.get(r.type, ())
-
-
-def replacements(before: Plan, after: Plan) -> list[Replacement]:
-    """What the engine replaces going from ``before`` to ``after`` (resources matched by URN), and
-    what would stop each replacement: `protect`, a fixed name taken by the old resource, or a
-    dependent with an immutable reference that is not replaced with it."""
-    old = {r.urn: r for r in before.resources}
-    replaced: dict[str, tuple[str, ...]] = {}
-    for r in after.resources:
-        previous = old.get(r.urn)
-        if previous is None:
-            continue
-        changed = tuple(
-            k for k in _replace_keys(r) if _field(reveal(previous.inputs), k) != _field(reveal(r.inputs), k)
-        )
-        if changed:
-            replaced[r.urn] = changed
-    # A replaced resource gets new outputs (ARN, id). A dependent that reads them in an input that
-    # forces a replacement is replaced too (in registration order, so chains follow); an object whose
-    # immutable field reads them is replaced when it says so (replaceOnChanges), or fails.
-    for r in after.resources:
-        if r.urn in replaced or r.urn not in old:
-            continue
-        forced = tuple(
-            key
-            for key in REPLACE_ON.get(r.type, ())
-            if any(dep in replaced for dep in r.property_dependencies.get(key, ()))
-        )
-        if forced:
-            replaced[r.urn] = forced
-            continue
-        for dotted in IMMUTABLE_FIELDS.get(str(r.inputs.get("kind")), ()):
-            top = dotted.split(".", 1)[0]
-            reads = r.property_dependencies.get(top, r.depends_on)
-            if any(dep in replaced for dep in reads) and _field(r.inputs, dotted) is not None:
-                replaced[r.urn] = (dotted,) if dotted in r.replace_on_changes else ()
-    result = []
-    by_urn = {r.urn: r for r in after.resources}
-    for urn, changed in replaced.items():
-        r = by_urn[urn]
-        blocked = []
-        if r.protect:
-            blocked.append(f"it is protected (`protect`): the engine refuses to replace it; see {REPLACING_DOC}")
-        if not changed:
-            blocked.append(
-                "an immutable field reads a replaced resource and the object has no replaceOnChanges for it"
-            )
-        previous = old[urn]
-        name_before, name_after = previous.inputs.get("name"), r.inputs.get("name")
-        fixed = r.type in NAME_LIMITS and name_after is not None and name_after == name_before
-        if fixed and not r.delete_before_replace:
-            blocked.append(f"its fixed name {name_after!r} is still taken when the new one is created")
-        result.append(Replacement(_describe(r), changed, r.delete_before_replace, tuple(blocked)))
-    return sorted(result, key=lambda x: x.resource)
 
 
 def check_plan(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:

@@ -7,7 +7,7 @@ the same files still in memory. Either way it becomes a :class:`Snapshot`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ class Resource:
     id: str
     options: dict[str, Any]
     inputs: Any
+    type: str = ""
+    # Beside the options, for offline.replacement: `reads` (input path -> resource ids it reads) and
+    # `deleteBeforeReplaceSet`; absent from renders written before they existed.
+    hints: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ def snapshot_from_files(files: Mapping[str, str]) -> Snapshot:
         for entry in summary["resources"]:
             file = entry.get("file")
             inputs = _load(files[file]) if file else None
-            resources[entry["id"]] = Resource(entry["id"], dict(entry.get("options") or {}), inputs)
+            hints = {k: entry[k] for k in ("reads", "deleteBeforeReplaceSet") if k in entry}
+            resources[entry["id"]] = Resource(entry["id"], dict(entry.get("options") or {}), inputs,
+                                              str(entry.get("type") or ""), hints)
         settings = {k: v for k, v in summary.items() if k not in ("stack", "resources")}
         return Snapshot(str(summary["stack"]), settings, resources)
     except (KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:

@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 
 from offline.engine import Plan, Registration, run_stack
+from offline.replacement import Replacement, replacements
 from offline.rules import (
     REPLACING_DOC,
-    Replacement,
     check_plan,
     fixed_names,
     immutable_references,
     pod_references,
     reference_order,
-    replacements,
 )
 from tests.conftest import ROOT, STACKS, stack_settings
 
@@ -226,7 +225,8 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
                           "dropInvalidHeaderFields": None, "weights": None}, "gateway": {"enabled": False}},
         {
             "edge": ("loadBalancerType",),
-            "edge-nginx": ("protocol", "protocolVersion"),
+            # protocolVersion is ForceNew too, but its DiffSuppressFunc hides it once the protocol is TCP.
+            "edge-nginx": ("protocol",),
             "edge-https": ("loadBalancerArn",),
             "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
         },

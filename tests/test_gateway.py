@@ -221,7 +221,8 @@ def test_changing_weights_replaces_nothing(cutover: Plan, shifted: Plan) -> None
     assert before.keys() == after.keys()
     changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn].inputs != after[urn].inputs)
     assert changed == ["edge-canary-allowed", "edge-https"]
-    from offline.rules import check_plan, replacements
+    from offline.replacement import replacements
+    from offline.rules import check_plan
 
     assert replacements(cutover, shifted) == []
     existing = stack_settings("production").existing_objects()
