@@ -502,7 +502,7 @@ def test_the_program_registers_what_these_tests_cover(every_plan: list[Plan]) ->
 @pytest.fixture(scope="module")
 def every_plan(plans: dict[str, Plan]) -> list[Plan]:
     """Every stack, and staging with Envoy Gateway beside ingress-nginx (its kinds and chart)."""
-    gateway = {"gateway": {"enabled": True, "rateLimit": {"redisUrl": "r.abc123.cache.amazonaws.com:6379",
-                                                          "redisCidrs": ["10.0.96.0/24"]}},
-               "loadBalancer": {"weights": {"ingressNginx": 50, "envoyGateway": 50}}}
+    from tests.test_gateway import GW
+
+    gateway = {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 50, "envoyGateway": 50}}}
     return [*plans.values(), run_stack("all-options"), run_stack("staging", gateway)]
