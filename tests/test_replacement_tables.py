@@ -306,6 +306,7 @@ AWS_FORCE_NEW: dict[str, list[str]] = {
     "aws:lb/targetGroup:TargetGroup": ["name", "namePrefix", "port", "protocol", "targetType", "vpcId",
                                        "ipAddressType"],
     "aws:lb/listener:Listener": ["loadBalancerArn"],
+    "aws:lb/listenerRule:ListenerRule": ["listenerArn"],
     "aws:lb/listenerCertificate:ListenerCertificate": ["listenerArn", "certificateArn"],
     "aws:ec2/securityGroup:SecurityGroup": ["name", "namePrefix", "description", "vpcId"],
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["securityGroupId"],
