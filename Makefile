@@ -26,7 +26,7 @@ SCENARIO ?= spike
 ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
-.PHONY: install preview prerequisites render check diff simulate kubeconfig test lint docs constraints locks clean mutation
+.PHONY: install preview prerequisites render check diff simulate downtime kubeconfig test lint docs constraints locks clean mutation
 
 # PIP_LOCKED=1 (the GitHub workflows set it): install from the hashed locks/ with --require-hashes,
 # so pip refuses any file whose sha256 the lock does not list. Otherwise from the pins (PIP_LOCKED=
@@ -77,6 +77,12 @@ diff: $(RUNTIME)
 ## simulate: replay the HPA controller on STACK's WORKLOAD against a built-in SCENARIO
 simulate: $(DEV)
 	$(BIN)/python -m offline simulate --stack $(STACK) --workload $(WORKLOAD) --scenario $(SCENARIO)
+
+## downtime: the zero-downtime model on STACK: every scenario (or DOWNTIME=<scenario>), both ends of every
+## delay; exit 0 every property holds, 1 one fails (named, with the instant and the objects), 2 bad input
+DOWNTIME ?=
+downtime: $(RUNTIME)
+	$(BIN)/python -m offline downtime --stack $(STACK) $(if $(DOWNTIME),--scenario $(DOWNTIME))
 
 ## kubeconfig: add STACK's cluster to the kubeconfig, its context named by the cluster's ARN as the
 ## stack's `cluster.context` expects (needs the AWS CLI and credentials; used by CI before `pulumi`)

@@ -83,6 +83,19 @@ class NamespaceSettings(Model):
 EKS_DEFAULT_SERVICE_CIDRS = ("10.100.0.0/16", "172.20.0.0/16")
 
 
+class LoadBalancerController(Model):
+    """What the stack relies on in the cluster's AWS Load Balancer Controller (installed separately)."""
+
+    pod_mutator_failure_policy: Literal["Fail", "Ignore"] = Field(
+        "Ignore",
+        description="The `failurePolicy` of its pod-mutating webhook, which adds the target-health readiness "
+        "gate (chart value `podMutatorWebhookConfig.failurePolicy`; `Ignore` by default since v2.11). With "
+        "`Ignore`, a pod created while the controller is down gets no gate and a rollout can remove the last "
+        "healthy target; `Fail` holds such pods back until it is up. State what the cluster runs: the "
+        "zero-downtime model (`make downtime`) checks the stack against it.",
+    )
+
+
 class ClusterSettings(Model):
     """The EKS cluster is a prerequisite this program reads, not one it creates."""
 
@@ -118,6 +131,9 @@ class ClusterSettings(Model):
         "translates a ClusterIP. `null`: both blocks EKS picks from when none was given at creation "
         "(10.100.0.0/16 and 172.20.0.0/16) are cut out.",
     )
+    load_balancer_controller: LoadBalancerController = Field(
+        LoadBalancerController(), description="The cluster's AWS Load Balancer Controller, as the stack relies on it."
+    )
     context: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
         None,
         description="Context of the local kubeconfig to deploy with (`make kubeconfig` names it by the "
@@ -149,4 +165,4 @@ class ClusterSettings(Model):
         return (self.service_cidr,) if self.service_cidr is not None else EKS_DEFAULT_SERVICE_CIDRS
 
 
-__all__ = ["ClusterSettings", "LimitRange", "NamespaceSettings", "Quantity", "ResourceQuota"]
+__all__ = ["ClusterSettings", "LimitRange", "LoadBalancerController", "NamespaceSettings", "Quantity", "ResourceQuota"]

@@ -109,7 +109,16 @@ class Route(Model):
     )
     cookie: Cookie = Field(Cookie(), description="Cookie settings when `affinity` is `cookie`.")
     retries: Retries | None = Field(None, description="Per-route retries; `null` keeps the controller default.")
-    timeouts: Timeouts | None = Field(None, description="Per-route proxy timeouts; `null`: controller defaults.")
+    timeouts: Timeouts | None = Field(
+        None,
+        description="Per-route proxy timeouts; `null`: controller defaults.",
+    )
+    websocket: bool = Field(
+        False,
+        description="The route carries WebSockets (Socket.IO): its `timeouts` are each socket's budget, which "
+        "every drain and reload must honour (ingress-nginx's `workerShutdownTimeoutSeconds` at least); Envoy "
+        "Gateway upgrades its connections and sets no request timeout.",
+    )
     client_limits: ClientLimits = Field(
         ClientLimits(),
         description="Per-client connection and request-rate limits, so unauthenticated clients cannot hold "
@@ -148,6 +157,7 @@ DEFAULT_ROUTES = [
         "affinity": "cookie",
         "cookie": {"name": "SPYWATCHER_SIO"},
         "timeouts": {"readSeconds": 3600, "sendSeconds": 3600},
+        "websocket": True,
     },
 ]
 
@@ -160,8 +170,8 @@ class RoutingSettings(Model):
         [Route.model_validate(r) for r in DEFAULT_ROUTES],
         min_length=1,
         description="One Ingress each (class nginx). Default: frontend host `/` → frontend; API host `/` "
-        "→ backend with EWMA and retries; API host `/socket.io` → backend with 3-hour cookie affinity "
-        "and one-hour read/send timeouts for WebSockets.",
+        "→ backend with EWMA and retries; API host `/socket.io` → backend with 3-hour cookie affinity, "
+        "WebSockets and one-hour read/send timeouts (each socket's budget).",
     )
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ VERBS = {
     "charts": ("offline.charts", "which Helm releases a change touches, and `helm template` them (CI, networked)"),
     "prerequisites": ("offline.prerequisites", "list the CRDs, controllers and AWS permissions a stack needs"),
     "simulate": ("simulate.cli", "replay the HPA controller against a load trace (= python -m simulate)"),
+    "downtime": ("simulate.downtime.cli", "check zero downtime: every layer through rollouts, drains, reloads"),
     "docs": ("tooling.docs", "regenerate docs/ and check its links (= python -m tooling docs)"),
     "mutation": ("tooling.mutation", "mutation score of the program's packages (= python -m tooling mutation)"),
     "locks": ("tooling.locks", "write the hashed lock files CI installs from (= python -m tooling locks)"),

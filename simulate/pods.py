@@ -19,6 +19,11 @@ A pod created by a scale-up goes through the steps a real one does, each a confi
 The pods present at t = 0 have been running and Ready since long before. A scale-down deletes pods
 at once, as the ReplicaSet controller picks them (``getPodsToDelete`` / ``ActivePods``): not yet
 Ready first, then the most recently Ready; a deleted pod leaves the list the controller sees.
+
+A deleted pod then stops as :class:`Shutdown` says (the zero-downtime model, ``simulate/downtime``,
+follows it past deletion): its kubelet runs the preStop hook, sends SIGTERM when the hook ends and
+SIGKILL when the grace period, counted from the hook's start, is over. The same model adds the
+target-health readiness gate: a gated pod is Ready only once its gate is True, after its containers.
 """
 
 from __future__ import annotations
@@ -74,12 +79,42 @@ class Pod:
     deleted: float = NEVER
     weight: float = 1.0
     """Its share of the demand relative to the other Ready pods (the pipeline's imbalance)."""
+    name: str = ""
+    gated: bool = False
+    """It carries the AWS Load Balancer Controller's target-health readiness gate."""
+    sigterm: float = NEVER
+    sigkill: float = NEVER
 
     def phase(self, now: float) -> str:
         return "Running" if now >= self.running else "Pending"
 
     def is_ready(self, now: float) -> bool:
         return now >= self.ready
+
+    def is_serving(self, now: float) -> bool:
+        """Ready and not being deleted: what an EndpointSlice lists as a ready endpoint."""
+        return self.ready <= now < self.deleted
+
+    def label(self) -> str:
+        return self.name or f"pod-{self.index}"
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """How a pod stops once its kubelet has seen the deletion: the preStop hook runs for
+    ``pre_stop_s`` (a sleep, or nothing), SIGTERM follows, and SIGKILL comes when ``grace_s``
+    (``terminationGracePeriodSeconds``, counted from the hook's start) is over
+    (kubernetes/website content/en/docs/concepts/workloads/pods/pod-termination.md)."""
+
+    pre_stop_s: float
+    grace_s: float
+
+    def stop(self, pod: Pod, deleted: float, kubelet_notice_s: float) -> None:
+        """Mark ``pod`` deleted at ``deleted`` and set when its signals come."""
+        start = deleted + kubelet_notice_s
+        pod.deleted = deleted
+        pod.sigterm = start + min(self.pre_stop_s, self.grace_s)
+        pod.sigkill = start + self.grace_s
 
 
 @dataclass

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from config.stackfile import ROOT
 from offline import diff, preview, render
 from simulate import cli as simulate
+from simulate.downtime import cli as downtime
 from tooling import docs
 
 Main = Callable[..., int]
@@ -159,6 +160,16 @@ def bad_simulate(draw: st.DrawFn) -> list[str]:
 
 
 @st.composite
+def bad_downtime(draw: st.DrawFn) -> list[str]:
+    kind = draw(st.sampled_from(["option", "scenario", "stack"]))
+    if kind == "option":
+        return ["--stack", "staging", draw(_unknown({"--stack", "--scenario", "--json", "-h", "--help"}))]
+    if kind == "scenario":
+        return ["--scenario", draw(st.text(min_size=1, max_size=20).filter(lambda s: s not in downtime.SCENARIOS))]
+    return ["--stack", draw(st.text(min_size=1, max_size=12).filter(lambda s: s not in ("staging", "production")))]
+
+
+@st.composite
 def bad_docs(draw: st.DrawFn) -> list[str]:
     extra = draw(st.one_of(_unknown({"--check"}), st.text(min_size=1, max_size=10).filter(lambda s: s != "--check")))
     return draw(st.permutations(["--check", extra])) if draw(st.booleans()) else [extra]
@@ -170,6 +181,7 @@ CASES: dict[str, tuple[Main, Any, set[int]]] = {
     "preview": (preview.main, bad_preview(), {2}),
     "diff": (diff.main, bad_diff(), {1}),
     "simulate": (simulate.main, bad_simulate(), {2}),
+    "downtime": (downtime.main, bad_downtime(), {2}),
     "docs": (_docs, bad_docs(), {2}),
 }
 
@@ -262,7 +274,7 @@ def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
 
     assert main(["rendr"]) == 2
     assert capsys.readouterr().err == (
-        "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, docs, "
+        "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, downtime, docs, "
         "mutation, locks; --help lists them)\n"
     )
 

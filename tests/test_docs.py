@@ -11,6 +11,7 @@ import yaml
 from tooling import docs
 from tooling.docs import (
     CONFIG_PAGE,
+    DOWNTIME_PAGE,
     PLOT,
     README,
     ROOT,
@@ -83,7 +84,7 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
 
 
 def _copy_docs(root: Path) -> None:
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT, ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, PLOT, ROOT / "README.md"):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -102,18 +103,20 @@ def test_check_reports_stale_docs_and_changes_nothing(
     security.write_text(security.read_text().replace("| `CKV_K8S_15` |", "| `CKV_K8S_16` |"))
     readme = tmp_path / "README.md"
     readme.write_text(readme.read_text().replace("- [ ] metrics-server", "- [ ] metrics server"))
-    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme)}
+    downtime = tmp_path / DOWNTIME_PAGE.relative_to(ROOT)
+    downtime.write_text(downtime.read_text().replace("| `nginx.sync` | 0–3.33 s |", "| `nginx.sync` | 0–3 s |"))
+    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
-    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "README.md",
+    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "docs/downtime.md", "README.md",
                  "docs/images/simulator-production-backend-spike.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, PLOT, ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, PLOT, ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 

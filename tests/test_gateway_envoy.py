@@ -81,9 +81,16 @@ def test_the_stream_idle_timeout_is_the_longer_of_read_and_send(read: int, send:
 
 
 def test_a_long_lived_route_has_no_request_timeout_and_upgrades_websockets() -> None:
-    http_route, policy = _registered(timeouts={"readSeconds": 120, "sendSeconds": 30})
+    http_route, policy = _registered(timeouts={"readSeconds": 120, "sendSeconds": 30}, websocket=True)
     assert http_route["rules"][0]["timeouts"] == {"request": "0s"}  # Envoy's 15 s default would cut them
     assert policy["httpUpgrade"] == [{"type": "websocket"}]
+
+
+def test_route_timeouts_alone_do_not_make_a_websocket_route() -> None:
+    """A request route with its own timeouts keeps a request timeout and no upgrade."""
+    http_route, policy = _registered(timeouts={"readSeconds": 12, "sendSeconds": 12}, retries={})
+    assert http_route["rules"][0]["timeouts"] == {"request": "10s"}
+    assert "httpUpgrade" not in policy
 
 
 def test_without_route_timeouts_only_the_upstream_keepalive_is_set() -> None:

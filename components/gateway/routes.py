@@ -39,9 +39,9 @@ def build_http_route(args: GatewayArgs, route: Route) -> dict[str, Any]:
     match = {"path": {"type": "PathPrefix" if route.path_type == "Prefix" else "Exact", "value": route.path}}
     rule: dict[str, Any] = {"matches": [match], "backendRefs": [_backend(service, port)]}
     retries = effective_retries(args, route)
-    if route.timeouts is not None:
-        # A long-lived route (WebSockets): Envoy's default 15 s route timeout would cut every
-        # connection; it is off here and the stream idle timeout bounds an idle one instead.
+    if route.websocket:
+        # A WebSocket route: Envoy's default 15 s route timeout would cut every connection; it is off
+        # here and the stream idle timeout bounds an idle one instead.
         rule["timeouts"] = {"request": "0s"}
     elif retries is not None and retries.timeout_seconds > 0:
         # The whole request, every try included, within the retries' time bound (guide: 10 s).
@@ -124,7 +124,7 @@ def build_backend_policy(args: GatewayArgs, route: Route) -> dict[str, Any]:
         "circuitBreaker": {"maxRequestsPerConnection": d.upstream_keepalive_requests},
         "timeout": {"http": http_timeouts},
     }
-    if route.timeouts is not None:
+    if route.websocket:
         # WebSocket upgrades (Envoy Gateway's default on every route, stated where it is read).
         spec["httpUpgrade"] = [{"type": "websocket"}]
     retries = effective_retries(args, route)

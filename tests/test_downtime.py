@@ -1,0 +1,286 @@
+"""The zero-downtime model (simulate/downtime): what it reads off a stack, how it searches both ends of
+every delay, each property on a small topology built by hand, and its command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from config.drain import DELAYS, deregistration_lag, upstream_lag
+from offline.engine import Plan
+from simulate.downtime import cli
+from simulate.downtime.model import Corner
+from simulate.downtime.properties import PROPERTIES
+from simulate.downtime.scenarios import SCENARIOS, new_sim
+from simulate.downtime.search import check_scenario, corners, discover
+from simulate.downtime.topology import ENVOY, NGINX, Fleet, Route, TargetGroup, Topology, load_topology
+from tests.upstream import upstream_file
+
+# --- A small topology built by hand: one app fleet behind ingress-nginx, every budget in order -----
+
+BACKEND = Fleet(
+    name="spywatcher-backend", kind="app", replicas=2, max_surge=1, max_unavailable=0, min_ready_s=0.0,
+    probe_low_s=10.0, probe_high_s=15.0, pre_stop_s=15.0, grace_s=30.0, min_available=1, hpa_min=2,
+    zone_spread_hard=True,
+)
+CONTROLLER = Fleet(
+    name="ingress-nginx-controller", kind=NGINX, replicas=2, max_surge=1, max_unavailable=0, min_ready_s=0.0,
+    probe_low_s=10.0, probe_high_s=20.0, pre_stop_s=0.0, grace_s=3700.0, min_available=1, hpa_min=2,
+    zone_spread_hard=True, backend=NGINX, gate_label=True, gated_at_install=True,
+    install_order="installed after its binding", shutdown_delay_s=75.0, drain_s=3600.0, post_shutdown_s=10.0,
+)
+API = Route("api", ("spywatcher-backend",), False, {NGINX: 15.0}, 0.0)
+SOCKETS = Route("socketio", ("spywatcher-backend",), True, {NGINX: 3600.0}, 3600.0)
+
+
+def topology(backend: Fleet = BACKEND, controller: Fleet = CONTROLLER, routes: tuple[Route, ...] = (API, SOCKETS),
+             **changes: Any) -> Topology:
+    base = Topology(
+        stack="hand-made",
+        load_balancer="application",
+        zones=2,
+        fleets={backend.name: backend, controller.name: controller},
+        routes=list(routes),
+        target_groups={NGINX: TargetGroup(NGINX, controller.name, 100, 60.0, 30.0, 2, 3)},
+        webhook_failure_policy="Fail",
+        stickiness_s=10800.0,
+        reload_budget_s=controller.drain_s,
+    )
+    return replace(base, **changes)
+
+
+def failures(topo: Topology, scenario: str) -> dict[str, str]:
+    """Property -> detail, for every property that fails in the scenario."""
+    result = check_scenario(topo, SCENARIOS[scenario])
+    return {p.name: p.detail for p in result.properties if not p.holds}
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "cutover"])
+def test_a_topology_with_every_budget_in_order_holds_every_property(scenario: str) -> None:
+    assert failures(topology(), scenario) == {}
+
+
+def test_a_short_prestop_lets_a_request_reach_an_app_pod_after_its_sigterm() -> None:
+    """ingress-nginx's view lags the EndpointSlice by its sync (up to 3.33 s) and its workers' poll (1 s)."""
+    found = failures(topology(backend=replace(BACKEND, pre_stop_s=2.0)), "app-rollout")
+    assert found == {"no-request-after-sigterm": (
+        "t=12 s: ingress-nginx-controller-0 still sends new requests to spywatcher-backend-1, which got SIGTERM at "
+        "12 s (it drops the pod at 14.33 s; the load balancer sends it new requests until never); at 16 of 32 "
+        "corners, first at app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, nginx.sync=3.33, "
+        "nginx.worker_pickup=1, pod.start=0, probe.phase=0"
+    )}
+
+
+def test_a_route_timeout_beyond_the_grace_period_kills_requests_mid_flight() -> None:
+    found = failures(topology(routes=(replace(API, timeout_s={NGINX: 60.0}), SOCKETS)), "app-rollout")
+    assert found == {"requests-finish-before-sigkill": (
+        "t=40 s: spywatcher-backend-1 is killed while a request it took at 10 s through ingress-nginx-controller-0 "
+        "may run until 70 s (route api allows 60 s); at 32 of 32 corners, first at app.socket_close=0, "
+        "k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, probe.phase=0"
+    )}
+
+
+def test_a_reload_budget_below_the_socket_budget_closes_every_socket_at_once() -> None:
+    found = failures(topology(controller=replace(CONTROLLER, drain_s=30.0, grace_s=130.0)), "controller-reload")
+    assert found == {"websocket-budget": (
+        "t=30 s: sockets ingress-nginx-controller-0 → spywatcher-backend-0 cut by the old nginx workers 30 s after a "
+        "reload, before their budget; at 4 of 4 corners, first at k8s.endpoints=0, nginx.sync=0"
+    )}
+
+
+def test_a_margin_shorter_than_the_deregistration_lets_nginx_quit_while_the_alb_drains_it() -> None:
+    found = failures(topology(controller=replace(CONTROLLER, shutdown_delay_s=65.0)), "hpa-scale-down")
+    assert found == {"grace-covers-drain": (
+        "t=65 s: ingress-nginx-controller-2 stops serving (nginx quits) while the load balancer drains it until 70 s; "
+        "at 32 of 64 corners, first at alb.propagation=10, app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, "
+        "lbc.reconcile=0, nginx.sync=0, nginx.worker_pickup=0"
+    )}
+
+
+def test_pods_without_the_readiness_gate_let_a_rollout_empty_the_target_group() -> None:
+    """aws-load-balancer-controller #1124: old targets draining while the new ones are still initial."""
+    topo = topology(controller=replace(CONTROLLER, gate_label=False))
+    found = failures(topo, "controller-rollout")
+    corner = (
+        "at 64 of 64 corners, first at alb.propagation=0, k8s.endpoints=0, kubelet.notice=0, lbc.reconcile=0, "
+        "pod.start=0, probe.phase=0, tg.first_check=0"
+    )
+    assert found == {
+        "healthy-target-always": (
+            "t=20 s: target group nginx has no healthy target until 40 s (ingress-nginx-controller-0: draining, "
+            "ingress-nginx-controller-1: draining, ingress-nginx-controller-2: initial, ingress-nginx-controller-3: "
+            f"initial); {corner}"
+        ),
+        "readiness-gate-on-every-target": (
+            "t=0 s: ingress-nginx-controller-0 is a target of nginx without the target-health readiness gate: its "
+            f"namespace lacks the elbv2.k8s.aws/pod-readiness-gate-inject label; {corner}"
+        ),
+    }
+
+
+def test_the_pdb_is_kept_and_a_drain_that_can_never_evict_is_reported() -> None:
+    stuck = topology(backend=replace(BACKEND, min_available=2))
+    assert failures(stuck, "node-drain") == {"ready-endpoints-within-budget": (
+        "t=0 s: the PodDisruptionBudget of spywatcher-backend never lets the drain evict spywatcher-backend-0 "
+        "(minAvailable 2 of 2 pods): the node cannot be drained; at 128 of 128 corners, first at "
+        "alb.propagation=0, k8s.endpoints=0, kubelet.notice=0, lbc.health_poll=0, lbc.reconcile=0, pod.start=0, "
+        "probe.phase=0, tg.first_check=0"
+    )}
+
+
+def test_an_outage_with_an_ignoring_webhook_lets_gate_less_pods_become_targets() -> None:
+    found = failures(topology(webhook_failure_policy="Ignore"), "lbc-outage")
+    assert found["readiness-gate-on-every-target"].startswith(
+        "t=60 s: ingress-nginx-controller-2 is a target of nginx without the target-health readiness gate: created "
+        "while the readiness-gate webhook was down (its failurePolicy Ignore let the pod through)"
+    )
+    assert failures(topology(webhook_failure_policy="Fail"), "lbc-outage") == {}
+
+
+# --- The search ---------------------------------------------------------------------------------------
+
+
+def test_a_scenario_runs_at_both_ends_of_every_delay_it_reads_chains_moving_together() -> None:
+    names = discover(topology(), SCENARIOS["app-rollout"], "")
+    assert names == ("app.socket_close", "k8s.endpoints", "kubelet.notice", "nginx.sync", "nginx.worker_pickup",
+                     "pod.start", "probe.phase")
+    found = corners(names)
+    assert len(found) == 2 ** 5  # pod.start+probe.phase and nginx.sync+worker_pickup are chains
+    assert {(c["pod.start"], c["probe.phase"]) for c in found} == {(0, 0), (5, 1)}
+    assert {(c["nginx.sync"], c["nginx.worker_pickup"]) for c in found} == {(0, 0), (1 / 0.3, 1)}
+    assert {c["kubelet.notice"] for c in found} == {0, 1}
+
+
+def test_a_corner_reads_the_low_end_of_a_delay_it_was_not_given_and_records_it() -> None:
+    corner = Corner({"k8s.endpoints": 1.0})
+    assert (corner["k8s.endpoints"], corner["lbc.reconcile"]) == (1.0, 0)
+    assert (corner.read, corner.missing) == ({"k8s.endpoints", "lbc.reconcile"}, {"lbc.reconcile"})
+
+
+def test_one_pod_leaves_the_traffic_path_in_the_documented_order() -> None:
+    """hpa-scale-down at the high end of every delay: the controller pod's timeline, event by event."""
+    values = {name: DELAYS[name].high for name in discover(topology(), SCENARIOS["hpa-scale-down"], "")}
+    sim = new_sim(topology(), SCENARIOS["hpa-scale-down"], Corner(values))
+    events = [(e.t, e.what) for e in sim.events if e.objects == ("ingress-nginx-controller-2",)]
+    assert events == [
+        (0.0, "deleted (HPA scale-down)"),
+        (1.0, "SIGTERM"),
+        (3701.0, "SIGKILL (grace period over)"),
+        (3.0, "DeregisterTargets: draining"),
+        (13.0, "load balancer sends no new requests"),
+        (73.0, "deregistration delay over: unused"),
+        (1.0, "controller told to stop: upstreams frozen, nginx still serving"),
+        (76.0, "nginx -s quit: listeners closed"),
+    ]
+
+
+# --- What the model reads off a stack -----------------------------------------------------------------
+
+
+def test_the_model_reads_the_fleets_routes_and_targets_a_stack_renders(plans: dict[str, Plan]) -> None:
+    topo = load_topology(plans["production"])
+    assert (topo.load_balancer, topo.zones, sorted(topo.fleets)) == (
+        "application", 3, ["ingress-nginx-controller", "spywatcher-backend", "spywatcher-frontend"])
+    backend = topo.fleets["spywatcher-backend"]
+    assert (backend.replicas, backend.max_surge, backend.max_unavailable, backend.probe_low_s, backend.probe_high_s,
+            backend.min_available, backend.zone_spread_hard) == (2, 1, 0, 10.0, 15.0, 1, True)
+    controller = topo.fleets["ingress-nginx-controller"]
+    assert (controller.kind, controller.backend, controller.gate_label, controller.probe_low_s,
+            controller.probe_high_s, controller.post_shutdown_s) == (NGINX, NGINX, True, 10.0, 20.0, 10.0)
+    assert topo.target_groups == {NGINX: TargetGroup(NGINX, "ingress-nginx-controller", 100, 60.0, 30, 2, 3)}
+    assert [(r.name, r.fleets, r.websocket, r.socket_budget_s) for r in topo.routes] == [
+        ("frontend", ("spywatcher-frontend",), False, 0.0),
+        ("api", ("spywatcher-backend",), False, 0.0),
+        ("socketio", ("spywatcher-backend",), True, 3600.0),
+    ]
+    assert ENVOY not in topo.target_groups
+
+
+# --- The delays ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(DELAYS))
+def test_every_delay_names_its_source_and_why_its_ends_are_the_worst_cases(name: str) -> None:
+    delay = DELAYS[name]
+    assert delay.name == name and 0 <= delay.low <= delay.high and math.isfinite(delay.high)
+    assert len(delay.what) > 30 and len(delay.worst) > 30
+    assert any(marker in delay.source for marker in (" @ ", "#", "kubernetes/website", "simulate/", "guide"))
+
+
+def test_the_ingress_nginx_sync_delay_is_the_controller_flag_upstream_sets() -> None:
+    flags = upstream_file("ingress-nginx/controller-v1.15.1-flags.json")
+    if flags is None:
+        pytest.skip("the upstream artifacts are not on this machine (../shared/upstream)")
+    rate = json.loads(flags.read_text())["flags"]["sync-rate-limit"]["default"]
+    assert DELAYS["nginx.sync"].high == pytest.approx(1 / float(rate))
+
+
+def test_the_drain_budgets_add_the_chains_high_ends() -> None:
+    assert deregistration_lag("application") == 13
+    assert deregistration_lag("network") == 123
+    assert upstream_lag("nginx") == pytest.approx(1 + 1 / 0.3 + 1)
+    assert upstream_lag("envoy") == 3
+
+
+# --- The command line ---------------------------------------------------------------------------------
+
+
+def _main(argv: list[str], monkeypatch: pytest.MonkeyPatch, topo: Topology | None = None) -> tuple[int, str, str]:
+    if topo is not None:
+        monkeypatch.setattr(cli, "load", lambda stack: topo)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_property_holding_exits_0_and_json_has_the_documented_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = _main(["--stack", "hand-made", "--scenario", "controller-reload", "--json"], monkeypatch,
+                           topology())
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "stack": "hand-made",
+        "scenarios": [{
+            "name": "controller-reload",
+            "properties": [{"name": name, "holds": True, "detail": "holds at all 4 corners"} for name in PROPERTIES],
+        }],
+    }
+
+
+def test_a_failing_property_exits_1_naming_the_scenario_property_instant_and_objects(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = topology(controller=replace(CONTROLLER, drain_s=30.0, grace_s=130.0))
+    code, out, err = _main(["--stack", "hand-made", "--scenario", "controller-reload"], monkeypatch, broken)
+    assert code == 1
+    assert err == (
+        "error: hand-made controller-reload websocket-budget: t=30 s: sockets ingress-nginx-controller-0 → "
+        "spywatcher-backend-0 cut by the old nginx workers 30 s after a reload, before their budget; at 4 of 4 "
+        "corners, first at k8s.endpoints=0, nginx.sync=0\n"
+    )
+    assert out.splitlines()[0].startswith("controller-reload: 1 of 7 fail (4 runs over 2 delays, ")
+    assert out.splitlines()[-1] == "stack hand-made: 1 of 7 checks fail"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "rollout"], "error: --scenario 'rollout': not a scenario (scenarios: app-rollout, "
+         "controller-rollout, hpa-scale-down, node-drain, controller-reload, lbc-outage, cutover)\n"),
+        (["--stack", "nope"], None),
+        (["--jsn"], "error: unrecognized arguments: --jsn\n"),
+        (["--scenario", "cutover", "--stack", "staging"], "error: --scenario cutover: stack staging does not enable "
+         "both ingress-nginx and Envoy Gateway (ingressController.enabled, gateway.enabled)\n"),
+    ],
+)
+def test_bad_input_exits_2_in_one_line(argv: list[str], message: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "staging" in argv:
+        monkeypatch.setattr(cli, "load", lambda stack: topology(stack="staging"))
+    code, out, err = _main(argv, monkeypatch)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    if message is not None:
+        assert err == message
