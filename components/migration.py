@@ -1,7 +1,7 @@
-"""Migrations before code: a Job that runs the database migration with the backend's image,
-config and secrets. The backend depends on it, so `pulumi up` rolls the backend only after the
-Job has completed, and a failed migration stops the update before any backend pod changes.
-
+"""Migrations before code: a Job that runs the database migration with the backend's image and
+config, and a credential of its own (`migration.existingSecret`, not the backend's Secret). The
+backend depends on it, so `pulumi up` rolls the backend only after the Job has completed, and a
+failed migration stops the update before any backend pod changes.
 The Job itself depends on the backend's ConfigMap and Secret (its pod reads them), which are
 registered before it; a failed Job is replaced by the next `pulumi up` (`pulumi.com/replaceUnready`).
 
@@ -54,6 +54,11 @@ class MigrationArgs:
 
 def build_job(args: MigrationArgs) -> dict[str, Any]:
     container = build_container(args.backend, name="migrate", image=args.image, command=args.settings.command)
+    # Its own credential: the migration's Secret instead of the backend's.
+    env_from = [e for e in container.get("envFrom", []) if "secretRef" not in e]
+    if args.settings.existing_secret is not None:
+        env_from.append({"secretRef": {"name": args.settings.existing_secret}})
+    container["envFrom"] = env_from
     pod = build_pod_spec(args.backend, container)
     pod["restartPolicy"] = "Never"
     return {

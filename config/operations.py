@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from .base import Cidr, DigestImage, DnsLabel, Image, Model, Problems, Quantity, int32, matching, memory_problem
 from .observability import CloudWatchSettings, GrafanaDashboardSettings, LabelKey, LabelValue
-from .workload import MetricName, WorkloadSettings, _surge_pods
+from .workload import DnsSubdomain, MetricName, WorkloadSettings, _surge_pods
 
 Labels = dict[LabelKey, LabelValue]
 Duration = Annotated[str, matching(r"^[1-9][0-9]*(s|m|h)$", "a Prometheus duration such as 30s, 2m or 1h")]
@@ -219,7 +219,16 @@ class MigrationSettings(Model):
         "`command`; the backend rolls only after it completed, and a failed Job stops `pulumi up`.",
     )
     command: list[Annotated[str, Field(min_length=1)]] = Field(
-        ["npx", "prisma", "migrate", "deploy"], min_length=1, description="Migration command."
+        ["npx", "--no-install", "prisma", "migrate", "deploy"],
+        min_length=1,
+        description="Migration command. With `npx`, `--no-install` (or `--no`): the image's own prisma runs, "
+        "never one fetched from the registry at migration time with the database credential in reach.",
+    )
+    existing_secret: DnsSubdomain | None = Field(
+        None,
+        description="Name of an existing Secret with the migration's own credential (e.g. `DATABASE_URL` of a "
+        "database user with schema rights), required when enabled: the Job reads it instead of the backend's "
+        "Secret, so the backend's runtime user needs no DDL rights.",
     )
     image: Image | None = Field(None, description="Image of the Job; `null`: the backend image.")
     backoff_limit: Annotated[int, int32(ge=0, le=10)] = Field(
@@ -234,6 +243,26 @@ class MigrationSettings(Model):
         description="Names of `networkPolicy.dataStores` the migration's pods may reach (and nothing else "
         "but the cluster DNS): the database it migrates.",
     )
+
+    @model_validator(mode="after")
+    def _own_credential(self) -> MigrationSettings:
+        problems = Problems()
+        if self.enabled and self.existing_secret is None:
+            problems.add(
+                ("existingSecret",),
+                None,
+                "is required when the migration is enabled: a Secret with the migration's own database "
+                "credential (a user with schema rights); the backend's Secret is not given to the Job",
+            )
+        if self.command[0] == "npx" and not {"--no-install", "--no"} & set(self.command[1:]):
+            problems.add(
+                ("command",),
+                self.command,
+                "must pass `--no-install` to npx: without it npx downloads a missing package from the registry "
+                "and runs it with the migration's database credential",
+            )
+        problems.raise_if_any("MigrationSettings")
+        return self
 
 
 # --- Canary ----------------------------------------------------------------------------------

@@ -95,6 +95,8 @@ class StackSettings(Model):
             for workload in self.workloads().values()
             if workload.existing_secret is not None
         ]
+        if self.migration.enabled and self.migration.existing_secret is not None:
+            found.append(("Secret", self.namespace.name, self.migration.existing_secret))
         rate_limit = self.gateway.rate_limit
         if self.gateway.enabled and rate_limit.redis_url is not None:
             # The rate-limit service (in the controller's namespace) reads its Redis credentials.

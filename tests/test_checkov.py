@@ -107,7 +107,7 @@ def test_every_skip_is_still_needed(report: dict[str, Any]) -> None:
 
 def test_an_image_without_a_digest_outside_the_apps_own_fails() -> None:
     assert skip_for("CKV_K8S_43", "Deployment.spywatcher.spywatcher-backend") is not None
-    assert skip_for("CKV_K8S_43", "Job.spywatcher.spywatcher-backend-migrate-5ad60b82bf") is not None
+    assert skip_for("CKV_K8S_43", "Job.spywatcher.spywatcher-backend-migrate-231cc010aa") is not None
     assert skip_for("CKV_K8S_43", "CronJob.spywatcher.spywatcher-backend-off-peak") is None
     assert skip_for("CKV_K8S_43", "Deployment.ingress-nginx.some-sidecar") is None
 

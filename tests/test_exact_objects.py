@@ -626,8 +626,9 @@ JOB: Any = {
             "automountServiceAccountToken": False,
             "containers": [
                 {
-                    "command": ["npx", "prisma", "migrate", "deploy"],
-                    "envFrom": [{"secretRef": {"name": "spywatcher-backend-secrets"}}],
+                    "command": ["npx", "--no-install", "prisma", "migrate", "deploy"],
+                    # Its own credential, not the backend's Secret.
+                    "envFrom": [{"secretRef": {"name": "spywatcher-migration-secrets"}}],
                     "image": "ghcr.io/subculture-collective/spywatcher-backend:v2.0.0",
                     "imagePullPolicy": "IfNotPresent",
                     "name": "migrate",
@@ -833,7 +834,7 @@ def test_migration_job_is_exact(all_options: Plan) -> None:
     [job] = [o for o in all_options.k8s_objects() if o["kind"] == "Job"]
     assert job["spec"] == JOB
     assert job["metadata"] == {
-        "name": "spywatcher-backend-migrate-5ad60b82bf",
+        "name": "spywatcher-backend-migrate-231cc010aa",
         "namespace": "spywatcher-all",
         "labels": JOB["template"]["metadata"]["labels"],
         "annotations": {"pulumi.com/replaceUnready": "true"},
@@ -864,8 +865,8 @@ def test_the_migration_job_is_named_by_its_image_and_command(all_options: Plan) 
 
     # The first 10 hex digits of the sha256 of the JSON [image, command]: the same in every run.
     [job] = [o for o in all_options.k8s_objects() if o["kind"] == "Job"]
-    assert job["metadata"]["name"] == "spywatcher-backend-migrate-5ad60b82bf"
-    assert name({"migration": {"command": ["npx", "prisma", "migrate", "resolve"]}}) == (
-        "spywatcher-backend-migrate-b16cb0735a")
+    assert job["metadata"]["name"] == "spywatcher-backend-migrate-231cc010aa"
+    assert name({"migration": {"command": ["npx", "--no-install", "prisma", "migrate", "resolve"]}}) == (
+        "spywatcher-backend-migrate-80ab98af53")
     assert name({"migration": {"image": "ghcr.io/subculture-collective/spywatcher-backend:v2.0.1"}}) == (
-        "spywatcher-backend-migrate-f893121b00")
+        "spywatcher-backend-migrate-2ba9f2076d")

@@ -144,3 +144,26 @@ def test_ordinary_urls_and_settings_stay_plain() -> None:
         "MAILTO": "mailto:ops@example.com"}}})
     data = plan.k8s("ConfigMap", "spywatcher-backend-config", "spywatcher-staging")["data"]
     assert data["API_BASE_URL"] == "https://discord.com/api/v10" and data["MAILTO"] == "mailto:ops@example.com"
+
+
+# --- 7. The migration's own credential, and no package fetched at migration time ---------------
+
+
+def test_the_migration_reads_its_own_secret_not_the_backends(plan: Plan) -> None:
+    [job] = [o for o in plan.k8s_objects() if o["kind"] == "Job"]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    refs = [e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e]
+    assert refs == ["spywatcher-migration-secrets"]
+    assert container["command"] == ["npx", "--no-install", "prisma", "migrate", "deploy"]
+
+
+@pytest.mark.parametrize(("migration", "path", "message"), [
+    ({"existingSecret": None}, "migration.existingSecret",
+     "migration.existingSecret: is required when the migration is enabled: a Secret with the migration's own "
+     "database credential (a user with schema rights); the backend's Secret is not given to the Job"),
+    ({"command": ["npx", "prisma", "migrate", "deploy"]}, "migration.command",
+     'migration.command: ["npx", "prisma", "migrate", "deploy"] — must pass `--no-install` to npx: without it npx '
+     "downloads a missing package from the registry and runs it with the migration's database credential"),
+])
+def test_migration_rules_refuse_with_the_key(migration: dict[str, Any], path: str, message: str) -> None:
+    assert problem_for(config_error("staging", {"migration": migration}), path) == message

@@ -23,7 +23,7 @@ EVERYTHING_ON: dict[str, Any] = {
     },
     "frontend": {"recommendations": {"enabled": True}},
     "monitoring": {"alerts": {"enabled": True}, "serviceMonitor": {"enabled": True}, "adapter": {"enabled": True}},
-    "migration": {"enabled": True},
+    "migration": {"enabled": True, "existingSecret": "spywatcher-migration-secrets"},
     # A test digest of the right shape (nothing here pulls an image); the header from one office range.
     "canary": {"enabled": True,
                "image": f"ghcr.io/subculture-collective/spywatcher-backend:v2.1.0-rc.1@sha256:{'3' * 64}",
@@ -209,8 +209,10 @@ def test_migration_runs_before_the_backend(plan: Plan) -> None:
     deployment = plan.k8s("Deployment", "spywatcher-backend", NAMESPACE[plan.stack])
     app = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == app["image"]
-    assert container["command"] == ["npx", "prisma", "migrate", "deploy"]
-    assert container["envFrom"] == app["envFrom"], "the migration sees the backend's config and secrets"
+    assert container["command"] == ["npx", "--no-install", "prisma", "migrate", "deploy"]
+    # The backend's config, and a credential of its own instead of the backend's Secret.
+    assert container["envFrom"] == [*(e for e in app["envFrom"] if "secretRef" not in e),
+                                    {"secretRef": {"name": "spywatcher-migration-secrets"}}]
     assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 0
     assert "livenessProbe" not in container and "ports" not in container
     job_urn = plan.get("kubernetes:batch/v1:Job", "migration-job").urn

@@ -124,8 +124,10 @@ def test_an_existing_secret_in_the_programs_namespace_says_how_to_make_it_on_the
     items = prerequisites(plans["staging"], stack_settings("staging").existing_objects())
     existing = {p.name: p for p in items if p.section == "existing"}
     assert sorted(existing) == ["Secret envoy-gateway-system/ratelimit-redis-auth",  # the rate limits' Redis AUTH
-                                "Secret spywatcher-staging/spywatcher-backend-secrets"]
+                                "Secret spywatcher-staging/spywatcher-backend-secrets",
+                                "Secret spywatcher-staging/spywatcher-migration-secrets"]  # the migration's own
     secret = existing["Secret spywatcher-staging/spywatcher-backend-secrets"]
+    assert existing["Secret spywatcher-staging/spywatcher-migration-secrets"].detail == secret.detail
     head = "urn:pulumi:staging::spywatcher::spywatcher:platform:Platform"
     targets = (f"{head}::spywatcher", f"{head}$spywatcher:namespace:NamespaceBaseline::app",
                f"{head}$spywatcher:namespace:NamespaceBaseline$kubernetes:core/v1:Namespace::app-namespace")
