@@ -2,8 +2,9 @@
 config, and a credential of its own (`migration.existingSecret`, not the backend's Secret). The
 backend depends on it, so `pulumi up` rolls the backend only after the Job has completed, and a
 failed migration stops the update before any backend pod changes.
-The Job itself depends on the backend's ConfigMap and Secret (its pod reads them), which are
-registered before it; a failed Job is replaced by the next `pulumi up` (`pulumi.com/replaceUnready`).
+
+The Job itself depends on the backend's ConfigMap (its pod reads it), which is registered before
+it; a failed Job is replaced by the next `pulumi up` (`pulumi.com/replaceUnready`).
 
 Its pods have an identity of their own (`app.kubernetes.io/component: migration`): they run the
 backend's image but serve nothing, so none of the backend's selectors — its Deployment, Service,

@@ -71,7 +71,7 @@ def test_the_stacks_are_not_vacuous(plans: dict[str, Plan]) -> None:
         )
     }
     assert (JOB, "ConfigMap", "spywatcher-backend-config") in readers
-    assert (JOB, "Secret", "spywatcher-backend-secrets") in readers
+    assert (JOB, "Secret", "spywatcher-migration-secrets") in readers
     assert ("kubernetes:apps/v1:Deployment", "ConfigMap", "spywatcher-backend-config") in readers
     assert any(kind == "ServiceAccount" for _, kind, _ in readers)
 
@@ -89,7 +89,7 @@ def test_the_migration_job_waits_for_the_config_it_reads(plans: dict[str, Plan])
 
 
 # The staging migration Job and the ConfigMap it reads, as the rules name them.
-MIGRATE = "Job spywatcher-staging/spywatcher-backend-migrate-5ad60b82bf (migration-job)"
+MIGRATE = "Job spywatcher-staging/spywatcher-backend-migrate-231cc010aa (migration-job)"
 CONFIG = "ConfigMap spywatcher-staging/spywatcher-backend-config (backend-config)"
 
 
@@ -126,7 +126,8 @@ def test_a_secret_nobody_creates_or_declares_is_reported(plans: dict[str, Plan])
     assert sorted(reference_order(plans["staging"], existing=())) == [
         f"Deployment spywatcher-staging/spywatcher-backend (backend-deployment) reads {secret} "
         f"(containers[backend].envFrom), {never}",
-        f"{MIGRATE} reads {secret} (containers[migrate].envFrom), {never}",
+        f"{MIGRATE} reads Secret spywatcher-staging/spywatcher-migration-secrets (containers[migrate].envFrom), "
+        f"{never}",
     ]
 
 

@@ -161,7 +161,8 @@ def test_client_certificates_and_fail_closed_are_a_choice() -> None:
         "secretKeyRef": {"name": "rl", "key": "token"}}
     existing = [p.name for p in prerequisites(plan, plan_settings(plan).existing_objects()) if p.section == "existing"]
     assert existing == [f"Secret {CONTROLLER_NS}/rl", f"Secret {CONTROLLER_NS}/rl-client",
-                        "Secret spywatcher-staging/spywatcher-backend-secrets"]
+                        "Secret spywatcher-staging/spywatcher-backend-secrets",
+                        "Secret spywatcher-staging/spywatcher-migration-secrets"]
 
 
 def test_a_redis_without_auth_is_refused() -> None:
