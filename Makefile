@@ -94,15 +94,21 @@ kubeconfig: $(RUNTIME)
 test: $(DEV) $(SCAN)
 	$(BIN)/python -m pytest
 
-## mutation: mutation score of config/, components/, simulate/, policy/ with mutmut, one worker,
-## niced; report in build/mutation/report.md. Days for all mutants (resumable): ONLY='config.schedule.*'
-## runs the mutants matching a glob, SAMPLE=300 a random sample stratified by package (an estimate;
-## RETEST=1 runs its survivors again). Not part of `make test`.
+## mutation: mutation score of config/, components/, offline/, simulate/, policy/ with mutmut, niced;
+## report in build/mutation/report.md. Days for all mutants (resumable): ONLY='config.schedule.*'
+## runs the mutants matching a glob, SAMPLE=300 a random sample stratified by package (of the ONLY
+## globs' mutants, if given; RETEST=1 runs its survivors again). BASE=origin/main: only the mutants on
+## the lines changed since the merge base with BASE (report build/mutation/changed.md; exit 3 if any
+## survives; MAX=60 runs a random 60 of them when there are more). JOBS=4: mutants run at once
+## (default 1). Not part of `make test`.
 ONLY   ?=
 SAMPLE ?=
 RETEST ?=
+JOBS   ?= 1
+MAX    ?=
 mutation: $(DEV)
-	nice $(BIN)/python -m tooling mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) $(if $(RETEST),--retest)
+	nice $(BIN)/python -m tooling mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) \
+		$(if $(RETEST),--retest) $(if $(BASE),--changed $(BASE)) $(if $(MAX),--max-mutants $(MAX)) --jobs $(JOBS)
 
 ## lint: ruff and mypy
 lint: $(DEV)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import json
 import math
 import os
@@ -37,11 +38,21 @@ from typing import Any
 
 import yaml
 
+from .mutation_changed import (
+    ChangedError,
+    changed_lines,
+    changed_text,
+    functions_at,
+    on_changed_lines,
+    with_only_mutate,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "mutation"
 WORK = BUILD / "work"
+CHANGED = BUILD / "changed"  # the work copy of `--changed` runs (mutates only the changed files)
 SKIPS = ROOT / "mutation-skips.yaml"
-PACKAGES = ("config", "components", "simulate", "policy")
+PACKAGES = ("config", "components", "offline", "simulate", "policy")
 
 # mutmut's exit codes per mutant, grouped into what the score counts.
 KILLED = {1, 3, 24, 36, -24, 152, 255, -9, -11, 37}  # failed test, pytest error, timeouts, killed
@@ -121,8 +132,9 @@ def _generate() -> int:
     return 0
 
 
-def _collect() -> int:
-    """Print every mutant's name, file, exit code and diff as JSON (cwd: the work copy)."""
+def _collect(diffs_of: list[str]) -> int:
+    """Print every mutant's name, file, exit code and diff (a survivor's, or any mutant's of a file
+    in ``diffs_of``) as JSON (cwd: the work copy)."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     out: list[dict[str, Any]] = []
@@ -130,7 +142,7 @@ def _collect() -> int:
         source = meta.relative_to("mutants").with_suffix("")
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in sorted(codes.items()):
-            diff = get_diff_for_mutant(name) if code in SURVIVED else ""
+            diff = get_diff_for_mutant(name) if code in SURVIVED or str(source) in diffs_of else ""
             out.append({"name": name, "file": str(source), "code": code, "diff": diff})
     json.dump(out, sys.stdout)
     return 0
@@ -175,18 +187,22 @@ def with_also_copy(pyproject: str, files: list[str]) -> str:
     return text
 
 
-def sync_work_copy() -> None:
-    """Make build/mutation/work the working tree's files, touching only files that changed; its
-    pyproject.toml lists every file outside the mutated packages in mutmut's also_copy."""
+def sync_work_copy(work: Path = WORK, only_mutate: list[str] | None = None) -> None:
+    """Make ``work`` (build/mutation/work) the working tree's files, touching only files that
+    changed; its pyproject.toml lists every file outside the mutated packages in mutmut's also_copy
+    and, with ``only_mutate``, the only files mutmut mutates."""
     import tomllib
 
-    WORK.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     wanted = set(_tracked_files())
     pyproject = (ROOT / "pyproject.toml").read_text()
     source_paths = tomllib.loads(pyproject)["tool"]["mutmut"]["source_paths"]
-    contents = {"pyproject.toml": with_also_copy(pyproject, also_copy(sorted(wanted), source_paths)).encode()}
+    pyproject = with_also_copy(pyproject, also_copy(sorted(wanted), source_paths))
+    if only_mutate is not None:
+        pyproject = with_only_mutate(pyproject, only_mutate)
+    contents = {"pyproject.toml": pyproject.encode()}
     for name in sorted(wanted):
-        source, target = ROOT / name, WORK / name
+        source, target = ROOT / name, work / name
         content = contents.get(name)
         if content is not None:
             if not target.is_file() or target.read_bytes() != content:
@@ -194,17 +210,28 @@ def sync_work_copy() -> None:
         elif not target.is_file() or target.read_bytes() != source.read_bytes():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    for path in sorted(WORK.rglob("*"), reverse=True):
-        relative = path.relative_to(WORK)
+    for path in sorted(work.rglob("*"), reverse=True):
+        relative = path.relative_to(work)
         if relative.parts[0] == "mutants" or "__pycache__" in relative.parts:
             continue
         if path.is_file() and str(relative) not in wanted:
             path.unlink()
 
 
-def _run_in_work(args: list[str], capture: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "tooling.mutation", *args], cwd=WORK, env=env, text=True,
+def _upstream_env() -> dict[str, str]:
+    """The work copy sits deeper than the checkout, so tests/upstream.py would not find the shared
+    upstream CRDs and chart values beside it and every check against them would be skipped: point
+    it at the folder the checkout sees."""
+    if "SPYWATCHER_UPSTREAM" in os.environ:
+        return {}
+    found = next((c for c in (ROOT.parent / "shared" / "upstream", ROOT.parent.parent / "shared" / "upstream")
+                  if (c / "crds").is_dir()), None)
+    return {} if found is None else {"SPYWATCHER_UPSTREAM": str(found)}
+
+
+def _run_in_work(args: list[str], capture: bool = False, work: Path = WORK) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **_upstream_env()}
+    return subprocess.run([sys.executable, "-m", "tooling.mutation", *args], cwd=work, env=env, text=True,
                           capture_output=capture, check=False, preexec_fn=lambda: os.nice(10))
 
 
@@ -431,8 +458,9 @@ def _mutmut_version() -> str:
     return version("mutmut")
 
 
-def collect_results() -> list[Mutant]:
-    result = _run_in_work(["_collect"], capture=True)
+def collect_results(work: Path = WORK, diffs_of: list[str] | None = None) -> list[Mutant]:
+    """Every mutant's result; with ``diffs_of`` (source files), the diffs of all their mutants too."""
+    result = _run_in_work(["_collect", *(diffs_of or [])], capture=True, work=work)
     if result.returncode != 0:
         raise RuntimeError(f"reading mutmut's results failed:\n{result.stderr}")
     return [Mutant(**item) for item in json.loads(result.stdout or "[]")]
@@ -442,7 +470,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["_mutmut"]:
         return _mutmut(argv[1:])
     if argv[:1] == ["_collect"]:
-        return _collect()
+        return _collect(argv[1:])
     if argv[:1] == ["_generate"]:
         return _generate()
     parser = argparse.ArgumentParser(prog="python -m tooling mutation", description=__doc__.split("\n")[0])
@@ -455,13 +483,27 @@ def main(argv: list[str]) -> int:
                         help="with --sample: run the sample's survivors again too (after adding tests)")
     parser.add_argument("--seed", type=int, default=18, help="seed of --sample")
     parser.add_argument("--report-only", action="store_true", help="write the report from the last results")
+    parser.add_argument("--changed", metavar="BASE",
+                        help="only the mutants on the lines changed since the merge base with the git ref BASE "
+                             "(committed or not), each run against the tests that reach its function; "
+                             "exit 3 if any survives")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument("--max-mutants", type=int,
+                        help="with --changed: at most this many of the changed lines' mutants, a random sample "
+                             "(--seed) when there are more (a time bound for CI)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be 1 or more, not {args.jobs}")
+    if args.max_mutants is not None and args.max_mutants < 1:
+        parser.error(f"--max-mutants must be 1 or more, not {args.max_mutants}")
 
     skips = load_skips()
     if problems := skip_problems(skips):
         print("mutation-skips.yaml:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     started = datetime.now(UTC)
+    if args.changed:
+        return run_changed(args.changed, args.jobs, skips, started, args.max_mutants, args.seed)
     names: list[str] = list(args.only)
     run_names = names
     if not args.report_only:
@@ -470,11 +512,12 @@ def main(argv: list[str]) -> int:
         if not args.report_only:  # new or changed functions' mutants lose their result
             _run_in_work(["_generate"], capture=True)
         known = {m.name: m.code for m in collect_results()}
-        names = stratified_sample(sorted(known), args.sample, args.seed)
+        pool = [n for n in known if not args.only or any(fnmatch.fnmatch(n, g) for g in args.only)]
+        names = stratified_sample(sorted(pool), args.sample, args.seed)
         run_names = [n for n in names if known[n] is None or (args.retest and known[n] in SURVIVED)]
         print(f"sample: {len(names)} mutants, {len(run_names)} to run")
     if not args.report_only and (run_names or not args.sample):
-        run = _run_in_work(["_mutmut", "run", "--max-children", "1", *run_names])
+        run = _run_in_work(["_mutmut", "run", "--max-children", str(args.jobs), *run_names])
         if run.returncode != 0:
             print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
             return 1
@@ -483,11 +526,12 @@ def main(argv: list[str]) -> int:
         chosen = set(names)
         mutants = [m for m in mutants if m.name in chosen]
     elif names:
-        import fnmatch
-
         mutants = [m for m in mutants if any(fnmatch.fnmatch(m.name, n) for n in names)]
     elapsed = (datetime.now(UTC) - started).total_seconds()
-    which = "a random sample" if args.sample else ", ".join(names) if names else "all mutants"
+    if args.sample:
+        which = f"a random sample of {', '.join(args.only) or 'all mutants'}"
+    else:
+        which = ", ".join(names) if names else "all mutants"
     scope = f"Scope: {which}; {len(mutants)} mutants; this run took {elapsed:.0f} s."
     text = report(mutants, skips, args.sample, scope, whole=not args.sample and not names)
     BUILD.mkdir(parents=True, exist_ok=True)
@@ -497,6 +541,54 @@ def main(argv: list[str]) -> int:
     print(f"\n## Surviving mutants{survivors}" if survivors.strip() else "")
     print(f"report: {BUILD / 'report.md'}")
     return 0
+
+
+def run_changed(base: str, jobs: int, skips: list[dict[str, str]], started: datetime, limit: int | None = None,
+                seed: int = 18) -> int:
+    """The mutants on the lines changed since the merge base with ``base`` (at most ``limit``, a
+    random sample by ``seed`` when there are more); 3 if any survives."""
+    try:
+        changed = changed_lines(ROOT, base, PACKAGES)
+    except ChangedError as exc:
+        print(f"--changed {base}: {exc}", file=sys.stderr)
+        return 1
+    texts: dict[tuple[str, str], set[str]] = {}
+    for name, lines in changed.items():
+        source = (ROOT / name).read_text()
+        for function, inside in functions_at(source, lines).items():
+            texts[(name, function)] = changed_text(source, inside)
+    files = sorted({name for name, _ in texts})
+    print(f"changed since {base}: {sum(map(len, changed.values()))} lines in {len(changed)} files, "
+          f"{len(texts)} functions")
+    if not texts:
+        print("no mutable code changed: nothing to run")
+        return 0
+    sync_work_copy(CHANGED, only_mutate=files)
+    _run_in_work(["_generate"], capture=True, work=CHANGED)
+    chosen = sorted(m.name for m in collect_results(CHANGED, diffs_of=files)
+                    if (m.file, m.function) in texts and on_changed_lines(m.diff, texts[(m.file, m.function)]))
+    found = len(chosen)
+    if limit is not None and found > limit:
+        chosen = sorted(random.Random(seed).sample(chosen, limit))
+    print(f"{found} mutants on the changed lines" + (f", a random {len(chosen)} of them run" if len(chosen) < found
+                                                        else ""))
+    if chosen:
+        run = _run_in_work(["_mutmut", "run", "--max-children", str(jobs), *chosen], work=CHANGED)
+        if run.returncode != 0:
+            print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
+            return 1
+    wanted = set(chosen)
+    mutants = [m for m in collect_results(CHANGED) if m.name in wanted]
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    sampled = f" (a random {len(chosen)} of {found})" if len(chosen) < found else ""
+    scope = (f"Scope: the mutants on the lines changed since the merge base with {base}; {len(mutants)} mutants"
+             f"{sampled} in {len(files)} files; this run took {elapsed:.0f} s.")
+    text = report(mutants, skips, None, scope, whole=False)
+    BUILD.mkdir(parents=True, exist_ok=True)
+    (BUILD / "changed.md").write_text(text)
+    print(text.rstrip())
+    print(f"report: {BUILD / 'changed.md'}")
+    return 3 if score(mutants, skips)[1] else 0
 
 
 if __name__ == "__main__":
