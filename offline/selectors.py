@@ -64,8 +64,8 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str], plain
     """Whether a label selector (or, ``plain``, a Service's map) picks a pod with ``labels``."""
     if selector is None:
         return False  # no selector: a Service without one selects no pods
-    if plain:
-        return all(labels.get(k) == v for k, v in selector.items())
+    if plain:  # a Service's selector: an empty one selects no pods either (core/v1 ServiceSpec.selector)
+        return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
     if not all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()):
         return False
     for expression in selector.get("matchExpressions") or []:
