@@ -36,8 +36,10 @@ from .k8s import (
 )
 from .network_policy import ControllerNetworkArgs, build_controller_policies
 
-RELEASE = "ingress-nginx"  # also the chart's fullname, so the Service is `ingress-nginx-controller`
-CONTROLLER_SERVICE = f"{RELEASE}-controller"
+RELEASE = "ingress-nginx"  # also the chart's fullname, so its own Service is `ingress-nginx-controller`
+# The Service the TargetGroupBinding targets: this program's, created before the binding and the
+# release, so that the very first controller pods find both (see build_target_service).
+TARGET_SERVICE = f"{RELEASE}-targets"
 CONTROLLER_SELECTOR = {
     "app.kubernetes.io/name": "ingress-nginx",
     "app.kubernetes.io/instance": RELEASE,
@@ -241,17 +243,36 @@ def build_scoped_rbac(args: IngressControllerArgs) -> list[dict[str, Any]]:
     ]
 
 
+def build_target_service(args: IngressControllerArgs) -> dict[str, Any]:
+    """The controller pods' HTTP port, as the load balancer's targets: the Service the
+    TargetGroupBinding names. The AWS Load Balancer Controller's webhook gives a pod its target-health
+    readiness gate only if, when the pod is created, a Service in its namespace selects it and a
+    TargetGroupBinding names that Service (docs/deploy/pod_readiness_gate.md @ v3.5.0). The chart's own
+    Service is created with its Deployment; this one exists before the release, so no pod ever misses
+    its gate (aws-load-balancer-controller #2982)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(TARGET_SERVICE, args.settings.namespace, labels("ingress", args.instance)),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(CONTROLLER_SELECTOR),
+            "ports": [{"name": "http", "port": PROXY_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
 def build_target_group_binding(
     args: IngressControllerArgs, target_group_arn: Any, security_group_id: Any
 ) -> dict[str, Any]:
-    """Registers the controller pods (the Service's endpoints) as ip targets of the target group,
-    and lets the load balancer's security group reach them on the HTTP port."""
+    """Registers the controller pods (the target Service's endpoints) as ip targets of the target
+    group, and lets the load balancer's security group reach them on the HTTP port."""
     return {
         "apiVersion": "elbv2.k8s.aws/v1beta1",
         "kind": "TargetGroupBinding",
         "metadata": metadata(RELEASE, args.settings.namespace, labels("ingress", args.instance)),
         "spec": {
-            "serviceRef": {"name": CONTROLLER_SERVICE, "port": "http"},
+            "serviceRef": {"name": TARGET_SERVICE, "port": "http"},
             "targetGroupARN": target_group_arn,
             "targetType": "ip",
             "networking": {
@@ -291,7 +312,26 @@ class IngressController(pulumi.ComponentResource):
             first.append(register(policy, f"{name}-{suffix}", child_opts(self, opts, depends_on=[namespace])))
         for obj in build_scoped_rbac(args):
             first.append(register(obj, f"{name}-{obj['kind'].lower()}", child_opts(self, opts)))
-        release = helm_release(
+        # The target Service, then the binding, then the release: the first controller pods find both
+        # and get their readiness gate. `spec.targetGroupARN` cannot change (the AWS Load Balancer
+        # Controller's webhook refuses it): when the target group is replaced, the binding is replaced
+        # with it, the old one deleted first (it has a fixed name, and deleting it deregisters the old
+        # targets).
+        service = register(
+            build_target_service(args), f"{name}-target-service", child_opts(self, opts, depends_on=[namespace])
+        )
+        binding = register(
+            build_target_group_binding(args, target_group_arn, security_group_id),
+            f"{name}-targets",
+            child_opts(
+                self,
+                opts,
+                depends_on=[service],
+                replace_on_changes=["spec.targetGroupARN"],
+                delete_before_replace=True,
+            ),
+        )
+        helm_release(
             name,
             release=RELEASE,
             chart="ingress-nginx",
@@ -299,21 +339,7 @@ class IngressController(pulumi.ComponentResource):
             repository=s.chart_repository,
             namespace=s.namespace,
             values=build_values(args),
-            opts=child_opts(self, opts, depends_on=first),
-        )
-        # `spec.targetGroupARN` cannot change (the AWS Load Balancer Controller's webhook refuses
-        # it): when the target group is replaced, the binding is replaced with it, the old one
-        # deleted first (it has a fixed name, and deleting it deregisters the old targets).
-        register(
-            build_target_group_binding(args, target_group_arn, security_group_id),
-            f"{name}-targets",
-            child_opts(
-                self,
-                opts,
-                depends_on=[release],
-                replace_on_changes=["spec.targetGroupARN"],
-                delete_before_replace=True,
-            ),
+            opts=child_opts(self, opts, depends_on=[*first, binding]),
         )
         self.namespace = namespace.metadata.apply(lambda m: m["name"])
         self.ingress_class = s.ingress_class

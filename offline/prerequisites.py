@@ -135,6 +135,18 @@ def chart_source(release: dict[str, Any]) -> tuple[str, str]:
     return repository, chart
 
 
+def _load_balancer_controller(plan: Plan) -> str:
+    """What the stack needs of the AWS Load Balancer Controller, with the webhook policy it declares."""
+    what = "registers the targets and injects the pod readiness gates"
+    lbc = getattr(getattr(plan.settings, "cluster", None), "load_balancer_controller", None)
+    if getattr(lbc, "pod_mutator_failure_policy", None) == "Fail":
+        what += (
+            "; its pod-mutating webhook fails closed (chart value `podMutatorWebhookConfig.failurePolicy: Fail`), "
+            "as `cluster.loadBalancerController` declares"
+        )
+    return what
+
+
 def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> list[Prerequisite]:
     """What ``plan`` needs before `pulumi up`, by section (raises KeyError naming a resource type or
     custom resource kind this module does not know, so a new one is never silently left out).
@@ -165,8 +177,7 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 crd, owner = CRDS[(group, kind)]
                 _needed(found, "CRD", crd, owner, label)
             if kind == "TargetGroupBinding":
-                _needed(found, "controller", "AWS Load Balancer Controller",
-                        "registers the targets and injects the pod readiness gates", label)
+                _needed(found, "controller", "AWS Load Balancer Controller", _load_balancer_controller(plan), label)
             if kind == "NetworkPolicy":
                 _needed(found, "controller", "a CNI that enforces NetworkPolicies",
                         "on EKS: the VPC CNI with network policy support enabled (off by default)", "NetworkPolicy")

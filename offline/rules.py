@@ -257,15 +257,18 @@ def immutable_references(plan: Plan) -> list[str]:
 
 
 def check_plan(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:
-    """Every rule above on one plan, and the namespace and selector rules (offline/namespaces.py,
-    offline/selectors.py), as problem lines."""
+    """Every rule above on one plan, and the namespace, selector and readiness-gate rules
+    (offline/namespaces.py, offline/selectors.py, offline/readiness.py), as problem lines."""
     from .namespaces import namespace_order
+    from .readiness import readiness_gate_order
     from .selectors import selector_overlaps
 
+    order = ancestors(plan)
     return [
         *reference_order(plan, existing),
         *fixed_names(plan),
         *immutable_references(plan),
-        *namespace_order(plan, ancestors(plan)),
+        *namespace_order(plan, order),
         *selector_overlaps(plan),
+        *readiness_gate_order(plan, order),
     ]

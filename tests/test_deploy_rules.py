@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from offline.engine import Plan, Registration, run_stack
+from offline.readiness import readiness_gate_order
 from offline.replacement import Replacement, replacements
 from offline.rules import (
     REPLACING_DOC,
+    ancestors,
     check_plan,
     fixed_names,
     immutable_references,
@@ -317,3 +319,64 @@ def test_an_immutable_field_set_from_a_literal_needs_no_replacement_option(plans
 
     broken = edited(plans["staging"], "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets", literal)
     assert immutable_references(broken) == []
+
+
+# --- Readiness gates: the pods a binding targets come after it -----------------------------------
+
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SERVICE = "kubernetes:core/v1:Service"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_controller_release_waits_for_its_binding_and_the_binding_for_its_service(
+        plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    order = ancestors(plan)
+    release, binding = plan.get(RELEASE, "ingress"), plan.get(BINDING, "ingress-targets")
+    service = plan.get(SERVICE, "ingress-target-service")
+    assert binding.urn in order[release.urn]
+    assert service.urn in order[binding.urn]
+    assert readiness_gate_order(plan, order) == []
+
+
+def test_the_gateway_waits_for_the_proxies_binding(plans: dict[str, Plan]) -> None:
+    """Envoy Gateway creates the proxies from the Gateway: it comes after the binding and its Service."""
+    plan = plans["staging"]
+    order = ancestors(plan)
+    gateway, binding = plan.get(GATEWAY, "gateway-gateway"), plan.get(BINDING, "gateway-targets")
+    assert binding.urn in order[gateway.urn]
+    assert plan.get(SERVICE, "gateway-target-service").urn in order[binding.urn]
+
+
+def test_a_release_created_before_its_binding_is_reported(plans: dict[str, Plan]) -> None:
+    """aws-load-balancer-controller #2982, the order as it was: the binding depended on the release,
+    so the release's first pods were created before it, without the gate."""
+    plan = plans["production"]
+    binding, release = plan.get(BINDING, "ingress-targets"), plan.get(RELEASE, "ingress")
+    before = edited(plan, RELEASE, "ingress",
+                    lambda r: setattr(r, "depends_on", tuple(d for d in r.depends_on if d != binding.urn)))
+    broken = edited(before, BINDING, "ingress-targets", lambda r: setattr(r, "depends_on", (release.urn,)))
+    assert readiness_gate_order(broken, ancestors(broken)) == [
+        "TargetGroupBinding ingress-nginx/ingress-nginx does not wait for its Service "
+        "ingress-nginx/ingress-nginx-targets: pods created in between get no readiness gate",
+        "Helm release ingress-nginx creates pods TargetGroupBinding ingress-nginx/ingress-nginx targets without "
+        "waiting for it: its first pods get no target-health readiness gate (aws-load-balancer-controller #2982)",
+    ]
+    assert check_plan(broken, existing("production"))[-2:] == readiness_gate_order(broken, ancestors(broken))
+
+
+def test_a_binding_to_a_service_the_chart_creates_is_reported(plans: dict[str, Plan]) -> None:
+    """The chart's Service comes with its Deployment: a pod may be admitted before the webhook sees it."""
+    plan = plans["production"]
+
+    def to_chart_service(r: Registration) -> None:
+        r.inputs["spec"]["serviceRef"] = {"name": "ingress-nginx-controller", "port": "http"}
+
+    broken = edited(plan, BINDING, "ingress-targets", to_chart_service)
+    assert readiness_gate_order(broken, ancestors(broken)) == [
+        "TargetGroupBinding ingress-nginx/ingress-nginx targets Service ingress-nginx/ingress-nginx-controller, which "
+        "this program does not create: the AWS Load Balancer Controller's webhook gives no readiness gate to pods "
+        "created before it"
+    ]

@@ -284,3 +284,57 @@ def test_bad_input_exits_2_in_one_line(argv: list[str], message: str | None, mon
     assert err.count("\n") == 1 and err.startswith("error: ")
     if message is not None:
         assert err == message
+
+
+# --- The known failure modes, on the stacks ------------------------------------------------------------
+
+
+def _sentence(detail: str) -> str:
+    """A failing property's sentence, without the count of corners and the first corner's delays."""
+    return detail.split("; at ", 1)[0]
+
+
+def test_pods_created_before_their_binding_are_targets_without_the_gate(plans: dict[str, Plan]) -> None:
+    """aws-load-balancer-controller #2982: with the binding depending on the release (the order as it
+    was), the release's pods are created first and never get the target-health readiness gate."""
+    from dataclasses import replace as swap
+
+    plan = plans["production"]
+    binding = plan.get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets")
+    release = plan.get("kubernetes:helm.sh/v3:Release", "ingress")
+    resources = []
+    for r in plan.resources:
+        if r is release:
+            r = swap(r, depends_on=tuple(d for d in r.depends_on if d != binding.urn))
+        elif r is binding:
+            r = swap(r, depends_on=(release.urn,))
+        resources.append(r)
+    broken = load_topology(swap(plan, resources=resources))
+    assert _sentence(failures(broken, "controller-reload")["readiness-gate-on-every-target"]) == (
+        "t=0 s: ingress-nginx-controller-0 is a target of nginx without the target-health readiness gate: Helm "
+        "release ingress-nginx does not wait for TargetGroupBinding ingress-nginx/ingress-nginx: its first pods are "
+        "created before it, without the gate"
+    )
+    assert "readiness-gate-on-every-target" not in failures(load_topology(plan), "controller-reload")
+
+
+def test_an_outage_of_the_load_balancer_controller_is_safe_only_with_a_webhook_that_fails_closed() -> None:
+    """aws-load-balancer-controller #1124 through the outage: with failurePolicy Ignore the rollout's pods
+    come up without gates, the old targets drain while the new ones are still initial."""
+    from offline.engine import run_stack
+
+    ignoring = load_topology(
+        run_stack("production", {"cluster": {"loadBalancerController": {"podMutatorFailurePolicy": "Ignore"}}})
+    )
+    found = failures(ignoring, "lbc-outage")
+    assert _sentence(found["readiness-gate-on-every-target"]) == (
+        "t=60 s: ingress-nginx-controller-2 is a target of nginx without the target-health readiness gate: created "
+        "while the readiness-gate webhook was down (its failurePolicy Ignore let the pod through)"
+    )
+    assert _sentence(found["healthy-target-always"]) == (
+        "t=60 s: target group nginx has no healthy target until 90 s (ingress-nginx-controller-0: draining, "
+        "ingress-nginx-controller-1: draining, ingress-nginx-controller-2: initial, ingress-nginx-controller-3: "
+        "initial)"
+    )
+    failing = failures(load_topology(run_stack("production")), "lbc-outage")
+    assert not {"readiness-gate-on-every-target", "healthy-target-always"} & set(failing)

@@ -399,7 +399,7 @@ def _nginx_targets(plan: Plan) -> None:
 def _envoy_targets(plan: Plan) -> None:
     binding = obj(plan, "TargetGroupBinding", "spywatcher-gateway", PROXIES)["spec"]
     assert binding["targetGroupARN"] == arn(plan, "edge-envoy")
-    assert binding["serviceRef"] == {"name": "spywatcher-gateway", "port": 80}
+    assert binding["serviceRef"] == {"name": "spywatcher-gateway-targets", "port": 80}
     assert binding["networking"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 10080}]
 
 
@@ -874,10 +874,25 @@ def test_the_gateway_isolation_and_target_binding_are_exact(gateway_only: Plan) 
         "metadata": {"name": PROXIES, "namespace": PROXIES,
                      "labels": {**labels, "app.kubernetes.io/component": "gateway-proxy"}},
         "spec": {
-            "serviceRef": {"name": PROXIES, "port": 80},
+            "serviceRef": {"name": f"{PROXIES}-targets", "port": 80},
             "targetGroupARN": arn(gateway_only, "edge-envoy"),
             "targetType": "ip",
             "networking": {"ingress": [{"from": [{"securityGroup": {"groupID": "sg-8b9253562514e82a"}}],
                                         "ports": _tcp(10080)}]},
+        },
+    }
+    # The program's own Service of the proxies (Envoy Gateway creates its own after the pods).
+    assert obj(gateway_only, "Service", f"{PROXIES}-targets", PROXIES) == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"{PROXIES}-targets", "namespace": PROXIES,
+                     "labels": {**labels, "app.kubernetes.io/component": "gateway-proxy"}},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+                         "app.kubernetes.io/managed-by": "envoy-gateway",
+                         "gateway.envoyproxy.io/owning-gateway-name": "spywatcher",
+                         "gateway.envoyproxy.io/owning-gateway-namespace": PROXIES},
+            "ports": [{"name": "http", "port": 80, "targetPort": 10080, "protocol": "TCP"}],
         },
     }

@@ -142,7 +142,14 @@ def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
     target_group = nginx_target_group(plan)
     balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer")
     assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
-    assert binding["spec"]["serviceRef"] == {"name": "ingress-nginx-controller", "port": "http"}
+    assert binding["spec"]["serviceRef"] == {"name": "ingress-nginx-targets", "port": "http"}
+    # The program's own Service of the controller pods, created before the binding and the release.
+    assert plan.k8s("Service", "ingress-nginx-targets", "ingress-nginx")["spec"] == {
+        "type": "ClusterIP",
+        "selector": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
+                     "app.kubernetes.io/component": "controller"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+    }
     assert binding["spec"]["targetType"] == "ip"
     assert binding["spec"]["targetGroupARN"] == plan.outputs["targetGroupArn"]
     # Pulumi names the target group (`edge-nginx-<7 hex>`); the ARN carries that name.
@@ -153,8 +160,11 @@ def test_target_group_binding_registers_the_controller_pods(plan: Plan) -> None:
     assert rule["from"] == [{"securityGroup": {"groupID": balancer.inputs["securityGroups"][0]}}]
     assert rule["from"][0]["securityGroup"]["groupID"] == EDGE_SG
     assert rule["ports"] == [{"protocol": "TCP", "port": "http"}]
+    # The release waits for the binding, the binding for its Service: every controller pod gets its
+    # readiness gate (aws-load-balancer-controller #2982).
     registration = plan.get("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", "ingress-targets")
-    assert release(plan).urn in registration.depends_on
+    assert registration.urn in release(plan).depends_on
+    assert plan.get("kubernetes:core/v1:Service", "ingress-target-service").urn in registration.depends_on
 
 
 # --- Routes ----------------------------------------------------------------------------------

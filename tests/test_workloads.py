@@ -225,7 +225,7 @@ def test_every_object_is_namespaced_and_uses_the_stack_provider(plan: Plan) -> N
             elif kind != "Namespace":
                 # App objects live in the stack's namespace; the controller's binding and network
                 # policies in its own.
-                controller_policy = r.name.startswith("ingress-") and kind == "NetworkPolicy"
+                controller_policy = r.name.startswith("ingress-") and kind in ("NetworkPolicy", "Service")
                 in_controller = kind == "TargetGroupBinding" or controller_policy
                 expected = "ingress-nginx" if in_controller else NAMESPACE[plan.stack]
                 if r.name == "dashboard-configmap":  # where the Grafana sidecar looks (monitoring.dashboard)

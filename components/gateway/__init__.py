@@ -31,6 +31,7 @@ from .controller import (
     build_gateway_class,
     build_namespaces,
     build_target_group_binding,
+    build_target_service,
     build_values,
 )
 from .network import build_network_policies
@@ -83,7 +84,26 @@ class Gateway(pulumi.ComponentResource):
         gateway_class = register(
             build_gateway_class(args), f"{name}-class", child_opts(self, opts, depends_on=[release, proxy])
         )
-        gateway = register(build_gateway(args), f"{name}-gateway", child_opts(self, opts, depends_on=[gateway_class]))
+        # The target Service and the binding exist before the Gateway, from which Envoy Gateway creates
+        # the proxies: every proxy pod gets its readiness gate. As for ingress-nginx's binding:
+        # `spec.targetGroupARN` is immutable, so a replaced target group replaces the binding, the old
+        # one deleted first (fixed name; deleting deregisters).
+        service = register(build_target_service(args), f"{name}-target-service", child_opts(self, opts,
+                                                                                             depends_on=namespaces))
+        binding = register(
+            build_target_group_binding(args, target_group_arn, security_group_id),
+            f"{name}-targets",
+            child_opts(
+                self,
+                opts,
+                depends_on=[service],
+                replace_on_changes=["spec.targetGroupARN"],
+                delete_before_replace=True,
+            ),
+        )
+        gateway = register(
+            build_gateway(args), f"{name}-gateway", child_opts(self, opts, depends_on=[gateway_class, binding])
+        )
         register(build_client_policy(args), f"{name}-client-policy", child_opts(self, opts, depends_on=[gateway]))
         for route in args.routes.routing.routes:
             http_route = register(
@@ -96,19 +116,6 @@ class Gateway(pulumi.ComponentResource):
                 f"{name}-route-{route.name}-policy",
                 child_opts(self, opts, depends_on=[http_route]),
             )
-        # As for ingress-nginx's binding: `spec.targetGroupARN` is immutable, so a replaced target
-        # group replaces the binding, the old one deleted first (fixed name; deleting deregisters).
-        register(
-            build_target_group_binding(args, target_group_arn, security_group_id),
-            f"{name}-targets",
-            child_opts(
-                self,
-                opts,
-                depends_on=[gateway],
-                replace_on_changes=["spec.targetGroupARN"],
-                delete_before_replace=True,
-            ),
-        )
         self.namespace = s.proxy_namespace
         self.service_name = s.service_name
         self.register_outputs({"namespace": self.namespace, "serviceName": self.service_name})

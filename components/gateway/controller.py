@@ -286,8 +286,32 @@ def build_client_policy(args: GatewayArgs) -> dict[str, Any]:
 # --- Load balancer targets and network policies ------------------------------------------------
 
 
+def target_service_name(args: GatewayArgs) -> str:
+    return f"{args.settings.service_name}-targets"
+
+
+def build_target_service(args: GatewayArgs) -> dict[str, Any]:
+    """The proxy pods' listener, as the load balancer's targets: the Service the TargetGroupBinding
+    names. Envoy Gateway creates its own Service after the proxies' Deployment
+    (internal/infrastructure/kubernetes/infra.go createOrUpdate @ v1.9.0), too late for the AWS Load
+    Balancer Controller's webhook, which gives a pod its readiness gate only if a Service selecting it
+    and a binding naming that Service exist when the pod is created (docs/deploy/pod_readiness_gate.md
+    @ v3.5.0). This one exists before the Gateway, so no proxy pod misses its gate."""
+    s = args.settings
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(target_service_name(args), s.proxy_namespace, args.labels("proxy")),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": proxy_pod_selector(args),
+            "ports": [{"name": "http", "port": s.listener_port, "targetPort": s.container_port, "protocol": "TCP"}],
+        },
+    }
+
+
 def build_target_group_binding(args: GatewayArgs, target_group_arn: Any, security_group_id: Any) -> dict[str, Any]:
-    """Registers the proxy pods (the fixed Service's endpoints) as ip targets of the second target
+    """Registers the proxy pods (the target Service's endpoints) as ip targets of the second target
     group, and lets the load balancer's security group reach their container port."""
     s = args.settings
     return {
@@ -295,7 +319,7 @@ def build_target_group_binding(args: GatewayArgs, target_group_arn: Any, securit
         "kind": "TargetGroupBinding",
         "metadata": metadata(s.service_name, s.proxy_namespace, args.labels("proxy")),
         "spec": {
-            "serviceRef": {"name": s.service_name, "port": s.listener_port},
+            "serviceRef": {"name": target_service_name(args), "port": s.listener_port},
             "targetGroupARN": target_group_arn,
             "targetType": "ip",
             "networking": {

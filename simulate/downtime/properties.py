@@ -354,10 +354,12 @@ def grace_covers_drain(sim: Sim) -> list[Violation]:
         timeout = max(_timeout(sim, f.name, backend.name)[0] for f in sim.fleets("app"))
         last_request = accepted + timeout if math.isfinite(accepted) else LONG_AGO
         stops = proxy.quit if backend.name == "nginx" else backend.exit(sim, proxy, last_request)
-        if math.isfinite(target.drain_end) and stops < target.drain_end:
+        # A target group deleted with its backend (the cutover) drains nothing past its deletion.
+        drain_end = min(target.drain_end, sim.group_deleted.get(backend.name, NEVER))
+        if math.isfinite(drain_end) and stops < drain_end:
             found.append(Violation(stops, (
                 f"{at(stops)}: {pod.name} stops serving ({'nginx quits' if backend.name == 'nginx' else 'Envoy exits'})"
-                f" while the load balancer drains it until {_s(target.drain_end)}"
+                f" while the load balancer drains it until {_s(drain_end)}"
             )))
         ends = backend.exit(sim, proxy, last_request)
         if ends > pod.sigkill:
