@@ -26,26 +26,35 @@ SCENARIO ?= spike
 ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
-.PHONY: install preview prerequisites render check diff simulate downtime kubeconfig test lint docs constraints locks clean mutation
+.PHONY: install preview prerequisites render check diff simulate downtime kubeconfig test lint docs locks clean mutation
 
-# PIP_LOCKED=1 (the GitHub workflows set it): install from the hashed locks/ with --require-hashes,
-# so pip refuses any file whose sha256 the lock does not list. Otherwise from the pins (PIP_LOCKED=
-# unset works offline against a local mirror whose wheels were rebuilt).
-PIP = -m pip install --quiet --disable-pip-version-check
-LOCKED = $(if $(filter 1,$(PIP_LOCKED)),--require-hashes --no-deps -r locks/$(1).txt,$(2))
+# uv creates the virtualenvs and installs them from the hashed locks (locks/*.txt, written by
+# `make locks`): `uv pip sync --require-hashes` makes each environment exactly its lock and refuses
+# any file whose sha256 the lock does not list. The uv on PATH is used; where there is none, the
+# one pinned in requirements-uv.txt is installed from PyPI with pip, hash-checked, into build/uv.
+UV_PINNED := build/uv/bin/uv
+ifndef UV
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_PINNED))
+endif
+SYNC       = $(UV) pip sync --quiet --require-hashes --python
 
-$(RUNTIME): requirements.txt constraints.txt locks/runtime.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python $(PIP) $(call LOCKED,runtime,-r requirements.txt -c constraints.txt)
+$(UV_PINNED): locks/uv.txt
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+		--no-warn-script-location --require-hashes --no-deps --upgrade --target build/uv -r locks/uv.txt
 	touch $@
 
-$(DEV): $(RUNTIME) requirements-dev.txt locks/dev.txt
-	$(BIN)/python $(PIP) $(call LOCKED,dev,-r requirements-dev.txt -c constraints.txt)
+$(RUNTIME): locks/runtime.txt | $(UV)
+	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(SYNC) $(BIN)/python locks/runtime.txt
 	touch $@
 
-$(SCAN): requirements-scan.txt constraints-scan.txt locks/scan.txt
-	test -x .venv-scan/bin/python || $(PYTHON) -m venv .venv-scan
-	.venv-scan/bin/python $(PIP) $(call LOCKED,scan,-r requirements-scan.txt -c constraints-scan.txt)
+$(DEV): $(RUNTIME) locks/dev.txt
+	$(SYNC) $(BIN)/python locks/dev.txt
+	touch $@
+
+$(SCAN): locks/scan.txt | $(UV)
+	test -x .venv-scan/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-scan
+	$(SYNC) .venv-scan/bin/python locks/scan.txt
 	touch $@
 
 ## install: .venv with the program's requirements only (what `pulumi up` needs)
@@ -120,21 +129,20 @@ lint: $(DEV)
 docs: $(DEV)
 	$(BIN)/python -m tooling docs
 
-## constraints: re-pin everything from fresh virtualenvs after changing a requirements file
-constraints:
-	rm -rf build/pin && $(PYTHON) -m venv build/pin/dev && $(PYTHON) -m venv build/pin/scan
-	build/pin/dev/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	build/pin/scan/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
-	{ echo "# pip freeze of a fresh .venv with requirements-dev.txt (make constraints)."; \
-	  build/pin/dev/bin/python -m pip freeze; } > constraints.txt
-	{ echo "# pip freeze of a fresh .venv-scan with requirements-scan.txt (make constraints)."; \
-	  build/pin/scan/bin/python -m pip freeze; } > constraints-scan.txt
-	build/pin/dev/bin/python -m tooling locks write
-
-## locks: write locks/*.txt and policy/requirements.txt: every pin with the sha256 of each of its
-## files on PyPI (network); `make constraints` runs it after re-pinning
-locks: $(DEV)
-	$(BIN)/python -m tooling locks write
+## locks: after changing a requirements file, re-resolve and re-hash every lock with uv: locks/dev.txt
+## (requirements-dev.txt), then locks/runtime.txt (requirements.txt) and policy/requirements.txt
+## (policy/requirements.in) at dev's versions, locks/scan.txt (requirements-scan.txt; from Python 3.11.5,
+## which soupsieve under checkov needs) and locks/uv.txt (requirements-uv.txt), for any platform.
+## Versions already locked are kept; UPGRADE=1 takes the newest allowed, UPGRADE='pkg …' those only.
+UPGRADE ?=
+LOCK = $(UV) pip compile --quiet --universal --generate-hashes --custom-compile-command 'make locks' \
+	$(if $(filter 1,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
+locks: | $(UV)
+	$(LOCK) --python-version 3.11 requirements-dev.txt -o locks/dev.txt
+	$(LOCK) --python-version 3.11 requirements.txt -c locks/dev.txt -o locks/runtime.txt
+	$(LOCK) --python-version 3.11 policy/requirements.in -c locks/dev.txt -o policy/requirements.txt
+	$(LOCK) --python-version 3.11.5 requirements-scan.txt -o locks/scan.txt
+	$(LOCK) --python-version 3.11 requirements-uv.txt -o locks/uv.txt
 
 clean:
 	rm -rf $(VENV) .venv-scan build .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,6 @@ VERBS = {
     "downtime": ("simulate.downtime.cli", "check zero downtime: every layer through rollouts, drains, reloads"),
     "docs": ("tooling.docs", "regenerate docs/ and check its links (= python -m tooling docs)"),
     "mutation": ("tooling.mutation", "mutation score of the program's packages (= python -m tooling mutation)"),
-    "locks": ("tooling.locks", "write the hashed lock files CI installs from (= python -m tooling locks)"),
 }
 
 # Verbs whose process runs the program once per stack and ends: the cyclic garbage collector stays

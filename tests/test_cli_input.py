@@ -275,7 +275,7 @@ def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["rendr"]) == 2
     assert capsys.readouterr().err == (
         "error: unknown verb 'rendr' (verbs: preview, render, diff, charts, prerequisites, simulate, downtime, docs, "
-        "mutation, locks; --help lists them)\n"
+        "mutation; --help lists them)\n"
     )
 
 

@@ -1,104 +1,235 @@
-"""CI installs with `pip --require-hashes` from locks that match the pins (tooling/locks.py)."""
+"""The hashed locks uv writes (`make locks`) agree with the requirement files, and everything installs from them.
+
+| lock | written from | installed by |
+|---|---|---|
+| `locks/runtime.txt` | requirements.txt, at locks/dev.txt's versions | `make install` (deploys), `make preview` |
+| `locks/dev.txt` | requirements-dev.txt | `make test`, `make lint`, `make docs` |
+| `locks/scan.txt` | requirements-scan.txt (checkov, its own .venv-scan) | `make test` |
+| `locks/uv.txt` | requirements-uv.txt | pip, where no uv is on PATH |
+| `policy/requirements.txt` | policy/requirements.in, at locks/dev.txt's versions | the Pulumi CLI (policy/venv) |
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.conftest import ROOT
-from tooling import locks
+
+# lock -> the requirement files it is written from (the names and pins it must hold)
+LOCKS = {
+    "locks/runtime.txt": ("requirements.txt",),
+    "locks/dev.txt": ("requirements-dev.txt", "requirements.txt"),
+    "locks/scan.txt": ("requirements-scan.txt",),
+    "locks/uv.txt": ("requirements-uv.txt",),
+    "policy/requirements.txt": ("policy/requirements.in",),
+}
+HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
 
-def test_the_locks_hold_exactly_the_pins_each_with_hashes() -> None:
-    assert locks.check() == []
+@dataclass(frozen=True)
+class Entry:
+    requirement: Requirement
+    hashes: tuple[str, ...]
+
+    @property
+    def version(self) -> Version:
+        (specifier,) = self.requirement.specifier
+        assert specifier.operator == "==", self.requirement
+        return Version(specifier.version)
+
+    def applies_here(self) -> bool:
+        return self.requirement.marker is None or self.requirement.marker.evaluate()
 
 
-def test_a_lock_entry_is_read_with_every_hash_of_its_continuation_lines() -> None:
-    text = "# header\nfoo==1.2 \\\n    --hash=sha256:" + "a" * 64 + " \\\n    --hash=sha256:" + "b" * 64 + "\nbar==2\n"
-    assert locks.read_lock(text) == {"foo": ("1.2", ["a" * 64, "b" * 64]), "bar": ("2", [])}
+def read_lock(text: str) -> dict[str, list[Entry]]:
+    """A lock's entries by canonical name (a name twice: versions for disjoint markers), hashes joined."""
+    entries: dict[str, list[Entry]] = {}
+    for line in text.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement = Requirement(line.split(" --hash", 1)[0].strip())
+        entry = Entry(requirement, tuple(HASH.findall(line)))
+        entries.setdefault(canonicalize_name(requirement.name), []).append(entry)
+    return entries
 
 
-def test_check_names_a_stale_version_a_missing_hash_and_a_missing_package(monkeypatch: pytest.MonkeyPatch,
-                                                                           tmp_path: Path) -> None:
-    lock = locks.Lock("dev.txt", "test", "constraints.txt")
-    constraints = locks.read_pins((ROOT / "constraints.txt").read_text())
-    entries = dict(constraints)
-    entries["pyyaml"] = "6.0.2"  # stale
-    del entries["pytest"]  # missing
-    text = "\n".join(f"{n}=={v} \\\n    --hash=sha256:{'c' * 64}" for n, v in entries.items() if n != "ruff")
-    (tmp_path / "dev.txt").write_text(text + f"\nruff=={constraints['ruff']}\nextra==1 --hash=sha256:{'d' * 64}\n")
-    (tmp_path / "constraints.txt").write_text((ROOT / "constraints.txt").read_text())
-    monkeypatch.setattr(locks, "ROOT", tmp_path)
-    monkeypatch.setattr(locks, "LOCKS", (lock,))
-    assert locks.check() == [
-        f"dev.txt: no pytest=={constraints['pytest']}; run `make locks`",
-        "dev.txt: extra is not in what constraints.txt installs; run `make locks`",
-        "dev.txt: pyyaml==6.0.2, but constraints.txt pins 6.0.3",
-        "dev.txt: ruff has no --hash",
-    ]
+def read_requirements(path: str) -> dict[str, Requirement]:
+    """A requirement file's own lines (not its `-r` includes), by canonical name."""
+    lines = [line.split("#", 1)[0].strip() for line in (ROOT / path).read_text().splitlines()]
+    requirements = [Requirement(line) for line in lines if line and not line.startswith("-")]
+    return {canonicalize_name(r.name): r for r in requirements}
+
+
+def lock(path: str) -> dict[str, list[Entry]]:
+    return read_lock((ROOT / path).read_text())
+
+
+def only(entries: list[Entry]) -> Entry:
+    (entry,) = entries
+    return entry
+
+
+def test_a_lock_entry_is_read_with_its_marker_and_every_hash_of_its_continuation_lines() -> None:
+    text = ("# header\nfoo==1.2 ; sys_platform == 'win32' \\\n    --hash=sha256:" + "a" * 64 + " \\\n"
+            "    --hash=sha256:" + "b" * 64 + "\n    # via bar\nBar_Baz==2\n")
+    entries = read_lock(text)
+    assert list(entries) == ["foo", "bar-baz"]
+    (foo,) = entries["foo"]
+    assert (str(foo.requirement), foo.hashes) == ('foo==1.2; sys_platform == "win32"', ("a" * 64, "b" * 64))
+    assert (only(entries["bar-baz"]).version, only(entries["bar-baz"]).hashes) == (Version("2"), ())
+
+
+@pytest.mark.parametrize("path", sorted(LOCKS))
+def test_every_entry_of_every_lock_is_pinned_exactly_and_hashed(path: str) -> None:
+    entries = lock(path)
+    assert entries, path
+    unhashed = [str(e.requirement) for versions in entries.values() for e in versions if not e.hashes]
+    assert unhashed == [], f"{path}: run `make locks`"
+    for versions in entries.values():
+        for entry in versions:
+            assert entry.version  # exactly one `==`
+
+
+@pytest.mark.parametrize("path", sorted(LOCKS))
+def test_every_lock_says_it_is_written_by_make_locks(path: str) -> None:
+    assert (ROOT / path).read_text().splitlines()[:2] == [
+        "# This file was autogenerated by uv via the following command:", "#    make locks"]
+
+
+@pytest.mark.parametrize(("path", "sources"), sorted(LOCKS.items()))
+def test_each_lock_holds_what_its_requirement_files_ask_for(path: str, sources: tuple[str, ...]) -> None:
+    entries = lock(path)
+    for source in sources:
+        for name, requirement in read_requirements(source).items():
+            assert name in entries, f"{path} has no {name} ({source}): run `make locks`"
+            locked = {str(e.version) for e in entries[name]}
+            assert all(requirement.specifier.contains(v, prereleases=True) for v in locked), (
+                f"{path}: {name} {sorted(locked)}, but {source} asks for {requirement}: run `make locks`")
+
+
+@pytest.mark.parametrize("path", ["locks/runtime.txt", "policy/requirements.txt"])
+def test_the_runtime_and_policy_locks_are_at_the_versions_the_tests_run(path: str) -> None:
+    dev = lock("locks/dev.txt")
+    for name, versions in lock(path).items():
+        assert name in dev, f"{path}: {name} is not in locks/dev.txt"
+        assert [(e.version, e.requirement.marker, e.hashes) for e in versions] == [
+            (e.version, e.requirement.marker, e.hashes) for e in dev[name]], f"{path}: {name} differs from dev's"
 
 
 def test_the_runtime_lock_is_what_requirements_pull_in_not_the_test_tools() -> None:
-    runtime = locks.read_lock((ROOT / "locks" / "runtime.txt").read_text())
-    assert {"pulumi", "pulumi-kubernetes", "pulumi-aws", "pydantic", "pyyaml", "grpcio"} <= runtime.keys()
+    runtime = lock("locks/runtime.txt")
+    assert {"pulumi", "pulumi-kubernetes", "pulumi-aws", "pydantic", "pyyaml", "grpcio", "pip"} <= runtime.keys()
     assert not {"pytest", "mypy", "ruff", "hypothesis", "mutmut", "checkov"} & runtime.keys()
 
 
-def test_a_dependency_of_a_dependency_is_in_the_closure_and_a_marker_for_another_python_is_not() -> None:
-    class Dist:
-        def __init__(self, *requires: str) -> None:
-            self.requires = list(requires)
-
-    installed = {
-        "app": Dist("lib[fast]", 'old ; python_version < "3.0"', 'tool ; extra == "dev"'),
-        "lib": Dist('speedup ; extra == "fast"'),
-        "speedup": Dist(),
-        "old": Dist(),
-        "tool": Dist(),
-    }
-    assert locks.closure(["app"], installed) == {"app", "lib", "speedup"}  # type: ignore[arg-type]
-    with pytest.raises(LookupError, match="missing is required but not installed"):
-        locks.closure(["missing"], {})
+def test_the_policy_pack_installs_from_hashes_with_the_sdk_and_setuptools() -> None:
+    entries = lock("policy/requirements.txt")
+    assert str(only(entries["pulumi-policy"]).version) == "1.21.0"
+    assert read_requirements("requirements.txt")["pulumi"].specifier.contains(only(entries["pulumi"]).version)
+    # pulumi-policy requires setuptools: a current release, not a venv's bundled 65.5 (CVE-2024-6345)
+    assert only(entries["setuptools"]).version >= Version("70")
 
 
-def test_the_closure_walk_agrees_with_the_installed_metadata_for_pulumi() -> None:
-    found = locks.closure(["pulumi"], locks.installed_distributions())
-    direct = {Requirement(line).name.lower() for line in metadata.distribution("pulumi").requires or []
-              if Requirement(line).marker is None}
-    assert direct and direct <= found
-    assert "pytest" not in found
+def test_checkov_is_locked_apart_from_the_sdk_whose_pins_conflict_with_it() -> None:
+    scan, dev = lock("locks/scan.txt"), lock("locks/dev.txt")
+    assert "checkov" in scan and "checkov" not in dev and "pulumi" not in scan
+    assert only(scan["packaging"]).version.major < only(dev["packaging"]).version.major
 
 
-def test_the_policy_pack_installs_from_hashes_with_setuptools_pinned() -> None:
-    entries = locks.read_lock((ROOT / "policy" / "requirements.txt").read_text())
-    assert entries["pulumi-policy"][0] == "1.21.0" and entries["setuptools"][0] == "84.2.1"
-    assert all(hashes for _, hashes in entries.values())
+@pytest.mark.parametrize("path", ["locks/runtime.txt", "locks/dev.txt"])
+def test_what_a_lock_installs_here_misses_no_dependency_of_it(path: str) -> None:
+    """Closed under dependencies, read from this environment's metadata (markers evaluated here)."""
+    entries = {name: [e for e in versions if e.applies_here()] for name, versions in lock(path).items()}
+    entries = {name: versions for name, versions in entries.items() if versions}
+    missing = []
+    for name, versions in entries.items():
+        extras = {extra for e in versions for extra in e.requirement.extras} | {""}
+        for line in metadata.distribution(name).requires or []:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            wanted = marker is None or any(marker.evaluate({"extra": extra}) for extra in extras)
+            if wanted and canonicalize_name(requirement.name) not in entries:
+                missing.append(f"{name} -> {requirement}")
+    assert missing == []
 
 
-@pytest.mark.parametrize(("locked", "expected"), [
-    ("1", ["--require-hashes --no-deps -r locks/runtime.txt", "--require-hashes --no-deps -r locks/dev.txt",
-           "--require-hashes --no-deps -r locks/scan.txt"]),
-    ("", ["-r requirements.txt -c constraints.txt", "-r requirements-dev.txt -c constraints.txt",
-          "-r requirements-scan.txt -c constraints-scan.txt"]),
-])
-def test_make_installs_from_the_locks_only_when_pip_locked_is_1(locked: str, expected: list[str]) -> None:
-    result = subprocess.run(["make", "-n", "-B", "test", f"PIP_LOCKED={locked}"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, check=True)
-    installs = [line.split("--disable-pip-version-check", 1)[1].strip()
-                for line in result.stdout.splitlines() if " -m pip install --quiet" in line and "build/pin" not in line]
-    assert installs == expected
+def make_dry_run(*args: str) -> list[str]:
+    result = subprocess.run(["make", "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=True)
+    return result.stdout.replace("\\\n", " ").splitlines()
 
 
-def test_every_workflow_installs_with_hashes() -> None:
+def test_make_test_installs_every_environment_from_its_lock_with_hashes_required() -> None:
+    lines = [" ".join(line.split()) for line in make_dry_run("test", "UV=build/uv/bin/uv")]
+    installs = [line for line in lines if " pip " in line]
+    assert installs == [
+        "PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "
+        "--no-warn-script-location --require-hashes --no-deps --upgrade --target build/uv -r locks/uv.txt",
+        "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv/bin/python locks/runtime.txt",
+        "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv/bin/python locks/dev.txt",
+        "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv-scan/bin/python locks/scan.txt",
+    ]
+    assert "test -x .venv/bin/python || build/uv/bin/uv venv --quiet --python python3 .venv" in lines
+    assert "test -x .venv-scan/bin/python || build/uv/bin/uv venv --quiet --python python3 .venv-scan" in lines
+
+
+def test_make_uses_the_uv_on_path_and_installs_none_then(tmp_path: Path) -> None:
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.write_text("#!/bin/sh\n")
+    uv.chmod(0o755)
+    result = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=True, env={**os.environ, "PATH": f"{uv.parent}:{os.environ['PATH']}"})
+    assert [line for line in result.stdout.splitlines() if "pip" in line or "uv" in line] == [
+        f"test -x .venv/bin/python || {uv} venv --quiet --python python3 .venv",
+        f"{uv} pip sync --quiet --require-hashes --python .venv/bin/python locks/runtime.txt",
+    ]
+
+
+def test_make_locks_writes_every_lock_with_uv_and_upgrade_picks_what_moves() -> None:
+    compile_ = ("build/uv/bin/uv pip compile --quiet --universal --generate-hashes --custom-compile-command "
+                "'make locks'")
+    lines = [" ".join(line.split()) for line in make_dry_run("locks", "UV=build/uv/bin/uv")]
+    assert [line for line in lines if "pip compile" in line] == [
+        f"{compile_} --python-version 3.11 requirements-dev.txt -o locks/dev.txt",
+        f"{compile_} --python-version 3.11 requirements.txt -c locks/dev.txt -o locks/runtime.txt",
+        f"{compile_} --python-version 3.11 policy/requirements.in -c locks/dev.txt -o policy/requirements.txt",
+        f"{compile_} --python-version 3.11.5 requirements-scan.txt -o locks/scan.txt",
+        f"{compile_} --python-version 3.11 requirements-uv.txt -o locks/uv.txt",
+    ]
+    assert all(f"{compile_} --upgrade --python-version" in line
+               for line in make_dry_run("locks", "UV=build/uv/bin/uv", "UPGRADE=1") if "pip compile" in line)
+    upgraded = [line for line in make_dry_run("locks", "UV=build/uv/bin/uv", "UPGRADE=ruff mypy") if "compile" in line]
+    assert len(upgraded) == 5
+    assert all(" --upgrade-package ruff --upgrade-package mypy " in " ".join(line.split()) for line in upgraded)
+
+
+def test_every_workflow_installs_through_make_and_its_locks() -> None:
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
         document = yaml.safe_load(path.read_text())
-        assert document["env"]["PIP_LOCKED"] == "1", path.name
+        assert "PIP_LOCKED" not in path.read_text(), path.name
         for job in document["jobs"].values():
-            assert "PIP_LOCKED" not in job.get("env", {}), path.name
             for step in job["steps"]:
-                assert "pip install" not in str(step.get("run", "")), f"{path.name}: pip outside make"
+                run = str(step.get("run", ""))
+                assert "pip install" not in run and "pip sync" not in run, f"{path.name}: an install outside make"
+
+
+def test_no_file_names_the_constraints_files_or_the_old_lock_writer() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    stale = re.compile(r"constraints(-scan)?\.txt|tooling/locks\.py|tooling\.locks|PIP_LOCKED|make constraints")
+    found = [name for name in tracked if (ROOT / name).is_file() and name != "tests/test_locks.py"
+             and not name.startswith("locks/") and stale.search((ROOT / name).read_text(errors="replace"))]
+    assert found == []
+    assert not [name for name in tracked if Path(name).name.startswith("constraints")]

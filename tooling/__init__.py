@@ -1,1 +1,1 @@
-"""What only developers run: documentation generation, mutation testing, the hashed locks."""
+"""What only developers run: documentation generation and mutation testing."""

@@ -1,4 +1,4 @@
-"""`python -m tooling <verb>`: the developers' tools (docs, mutation, locks); `make docs`, `make mutation`."""
+"""`python -m tooling <verb>`: the developers' tools (docs, mutation); `make docs`, `make mutation`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from offline.cli import dispatch
 VERBS = {
     "docs": ("tooling.docs", "regenerate docs/ and check its links (--check: change nothing)"),
     "mutation": ("tooling.mutation", "mutation score of the program's packages (slow: see docs/development.md)"),
-    "locks": ("tooling.locks", "write the hashed lock files CI installs from (network), or check them"),
 }
 
 if __name__ == "__main__":
