@@ -21,9 +21,30 @@ SCAN    := .venv-scan/.installed
 WORKLOAD ?= backend
 SCENARIO ?= spike
 
+# simulate: a load trace CSV instead of SCENARIO; PLOT=FILE.png writes the plot, OUT=FILE.csv the timeline
+TRACE    ?=
+PLOT     ?=
+
+# The variables the targets read. Each may be given in lower case too (make preview stack=production);
+# any other variable on the command line is refused, since nothing would read it.
+VARIABLES := PYTHON STACK OUT CRDS BASE AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT ONLY SAMPLE RETEST UPGRADE UV
+lc = $(subst A,a,$(subst B,b,$(subst C,c,$(subst D,d,$(subst E,e,$(subst F,f,$(subst G,g,$(subst H,h,$(subst \
+	I,i,$(subst J,j,$(subst K,k,$(subst L,l,$(subst M,m,$(subst N,n,$(subst O,o,$(subst P,p,$(subst Q,q,$(subst \
+	R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst V,v,$(subst W,w,$(subst X,x,$(subst Y,y,$(subst Z,z,$(1)))))))))))))))))))))))))))
+GIVEN   := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+UNKNOWN := $(strip $(filter-out $(VARIABLES) $(call lc,$(VARIABLES)),$(GIVEN)))
+ifneq ($(UNKNOWN),)
+$(error unknown variable $(firstword $(UNKNOWN)): the Makefile reads $(VARIABLES) (or the same in lower case))
+endif
+BOTH    := $(strip $(foreach v,$(VARIABLES),$(if $(filter $(v),$(GIVEN)),$(filter $(call lc,$(v)),$(GIVEN)))))
+ifneq ($(BOTH),)
+$(error $(firstword $(BOTH)) is given twice, in upper and lower case: give it once)
+endif
+$(foreach v,$(VARIABLES),$(if $(filter $(call lc,$(v)),$(GIVEN)),$(eval override $(v) := $$($(call lc,$(v))))))
+
 # STACK set on the command line (or in the environment) limits check and diff to that stack;
 # otherwise they cover every stack.
-ONE_STACK = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
+ONE_STACK = $(if $(filter command line environment override,$(origin STACK)),--stack $(STACK))
 OUT_ARG   = $(if $(OUT),--out $(OUT))
 
 .PHONY: install preview prerequisites render check diff simulate downtime kubeconfig test lint docs locks clean mutation
@@ -83,9 +104,11 @@ diff: $(RUNTIME)
 	$(BIN)/python -m offline diff --format $(FORMAT) $(OUT_ARG) \
 		$(if $(AGAINST),--stack $(STACK) --against-stack $(AGAINST),$(ONE_STACK) $(if $(BASE),--base $(BASE)))
 
-## simulate: replay the HPA controller on STACK's WORKLOAD against a built-in SCENARIO
+## simulate: replay the HPA controller on STACK's WORKLOAD against a built-in SCENARIO (or a TRACE CSV);
+## PLOT=FILE.png writes the plot, OUT=FILE.csv the timeline
 simulate: $(DEV)
-	$(BIN)/python -m offline simulate --stack $(STACK) --workload $(WORKLOAD) --scenario $(SCENARIO)
+	$(BIN)/python -m offline simulate --stack $(STACK) --workload $(WORKLOAD) \
+		$(if $(TRACE),--trace $(TRACE),--scenario $(SCENARIO)) $(OUT_ARG) $(if $(PLOT),--plot $(PLOT))
 
 ## downtime: the zero-downtime model on STACK: every scenario (or DOWNTIME=<scenario>), both ends of every
 ## delay; exit 0 every property holds, 1 one fails (named, with the instant and the objects), 2 bad input

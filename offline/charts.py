@@ -120,9 +120,9 @@ def template(render: Path, out: Path, dry_run: bool, stdout: TextIO, stderr: Tex
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from .cli import Parser, UsageError
+    from .cli import Parser, UsageError, summary
 
-    parser = Parser(prog="python -m offline charts", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m offline charts", description=summary(__doc__))
     verbs = parser.add_subparsers(dest="verb", required=True)
     compare = verbs.add_parser("changed", help="did a chart, its version or its values change")
     compare.add_argument("base", type=Path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,16 +25,35 @@ class UsageError(Exception):
     """The command line asks for something that cannot be done; the message is one line."""
 
 
+def summary(doc: str | None) -> str:
+    """A verb's description for ``--help``: its module docstring's first paragraph as one sentence,
+    without the ```python -m …`: `` that the usage line already shows."""
+    text = " ".join((doc or "").strip().split("\n\n", 1)[0].split())
+    text = re.sub(r"^`python -m [^`]*`: ", "", text)
+    return text[:1].upper() + text[1:]
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are a :class:`UsageError` (one line), not usage text and exit.
-    Options must be spelt out: a typo such as `--chek` is an error, never a prefix of another option."""
+    Options must be spelt out: a typo such as `--chek` is an error, never a prefix of another option.
+    A stack named without its option (`preview production`) is answered with `--stack production`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise UsageError(with_stack_hint(self, message))
+
+
+def with_stack_hint(parser: argparse.ArgumentParser, message: str) -> str:
+    """``message``, and when its one unrecognized word is likely a stack, how to name a stack."""
+    prefix = "unrecognized arguments: "
+    if message.startswith(prefix) and "--stack" in parser._option_string_actions:
+        words = [word for word in message[len(prefix):].split() if not word.startswith("-")]
+        if len(words) == 1:
+            return f"{message} (a stack is named with --stack: --stack {words[0]})"
+    return message
 
 
 BUILD = ROOT / "build"

@@ -25,7 +25,7 @@ from typing import TextIO
 from config.stackfile import ROOT, stack_names
 
 from .changes import StackDiff, compare, diff_snapshots, exit_code
-from .cli import Parser, UsageError, output_file
+from .cli import Parser, UsageError, output_file, summary
 from .report import COMMENT_LIMIT, SUMMARY_LIMIT, markdown, text
 from .snapshot import Side, SnapshotError, load_renders, snapshot_from_files
 
@@ -101,7 +101,7 @@ def _limit(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m offline diff", description=__doc__.split("\n")[0],
+    parser = Parser(prog="python -m offline diff", description=summary(__doc__),
                      epilog="exit codes: 0 no changes, 1 error, 2 changes")
     parser.add_argument("folders", nargs="*", type=Path, metavar="OLD NEW",
                         help="two render folders (build/render or build/render/<stack>) instead of stacks")

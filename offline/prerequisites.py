@@ -305,6 +305,6 @@ def stack_prerequisites(plan: Plan, stack: str) -> str:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from .cli import run_verb
+    from .cli import run_verb, summary
 
-    return run_verb("python -m offline prerequisites", __doc__.split("\n")[0], argv, out, err, stack_prerequisites)
+    return run_verb("python -m offline prerequisites", summary(__doc__), argv, out, err, stack_prerequisites)

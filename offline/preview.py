@@ -311,12 +311,36 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def prerequisites_pointer(plan: Plan, stack: str) -> str:
+    """One line after the plan: how much the stack needs that it does not create, and where the list is."""
+    from .prerequisites import prerequisites
+    from .render import plan_settings
+
+    items = prerequisites(plan, plan_settings(plan).existing_objects())
+    sizes = {section: sum(p.section == section for p in items)
+             for section in ("existing", "CRD", "controller", "Helm repository", "AWS")}
+    parts = [_count(sizes["existing"], "existing object", "existing objects"),
+             _count(sizes["CRD"], "CRD", "CRDs"),
+             _count(sizes["controller"], "controller", "controllers"),
+             _count(sizes["Helm repository"], "chart repository", "chart repositories"),
+             _count(sizes["AWS"], "AWS permission", "AWS permissions")]
+    needed = [part for part in parts if not part.startswith("0 ")]
+    if not needed:
+        return f"Before `pulumi up`, {stack} needs nothing that it does not create."
+    needs = ", ".join(needed[:-1]) + f" and {needed[-1]}" if len(needed) > 1 else needed[0]
+    return (f"Before `pulumi up`, {stack} needs what it does not create: {needs} "
+            f"(`make prerequisites STACK={stack}` lists them).")
+
+
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    from .cli import run_verb
-    from .prerequisites import stack_prerequisites
+    from .cli import run_verb, summary
 
-    return run_verb("python -m offline preview", __doc__.split("\n")[0], argv, out, err,
-                    lambda plan, stack: f"{stack_prerequisites(plan, stack)}\n\n{format_plan(plan)}")
+    return run_verb("python -m offline preview", summary(__doc__), argv, out, err,
+                    lambda plan, stack: f"{format_plan(plan)}\n\n{prerequisites_pointer(plan, stack)}")
 
 
-__all__ = ["format_plan", "main", "settings_of"]
+__all__ = ["format_plan", "main", "prerequisites_pointer", "settings_of"]

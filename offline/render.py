@@ -379,9 +379,9 @@ def _stacks(requested: Iterable[str], every: bool) -> list[str]:
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from config import stackfile
 
-    from .cli import Parser, UsageError, output_folder
+    from .cli import Parser, UsageError, output_folder, summary
 
-    parser = Parser(prog="python -m offline render", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m offline render", description=summary(__doc__))
     parser.add_argument("--stack", action="append", default=[], help="stack to render (repeatable; default staging)")
     parser.add_argument("--all", action="store_true",
                         help="render every stack (Pulumi.<stack>.yaml) and test stack (tests/stacks/)")

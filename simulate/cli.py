@@ -69,7 +69,9 @@ scenarios (load in pods' worth at the HPA's targets; base = minReplicas/2, peak 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise SimulationError(message)
+        from offline.cli import with_stack_hint
+
+        raise SimulationError(with_stack_hint(self, message))
 
 
 MAX_SYNCS = 200_000

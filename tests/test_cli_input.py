@@ -263,7 +263,7 @@ def test_docs_refuses_a_typo_and_says_when_nothing_changed(monkeypatch: pytest.M
     monkeypatch.setattr(Path, "write_bytes", lambda self, data: written.append(self))
     err = io.StringIO()
     assert _docs(["--chek"], err=err) == 2
-    assert err.getvalue() == "error: unknown arguments --chek (usage: python -m tooling docs [--check])\n"
+    assert err.getvalue() == "error: unrecognized arguments: --chek (usage: python -m tooling docs [--check])\n"
     out = io.StringIO()
     assert _docs([], out=out) == 0
     assert written == [] and out.getvalue().startswith("unchanged: ")

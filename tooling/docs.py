@@ -413,11 +413,16 @@ def broken_links(root: Path = ROOT) -> list[str]:
 
 
 def main(argv: list[str], root: Path = ROOT) -> int:
-    check = "--check" in argv
-    unknown = [a for a in argv if a != "--check"]
-    if unknown:
-        usage = "usage: python -m tooling docs [--check]"
-        print(f"error: unknown arguments {' '.join(unknown)} ({usage})", file=sys.stderr)
+    from offline.cli import Parser, UsageError, summary
+
+    parser = Parser(prog="python -m tooling docs", description=summary(__doc__))
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing: exit 1 naming each generated file that is out of date, and each "
+                             "broken link")
+    try:
+        check = parser.parse_args(argv).check
+    except UsageError as exc:
+        print(f"error: {exc} (usage: python -m tooling docs [--check])", file=sys.stderr)
         return 2
     try:
         files = generated(root)

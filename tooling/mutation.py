@@ -473,7 +473,9 @@ def main(argv: list[str]) -> int:
         return _collect(argv[1:])
     if argv[:1] == ["_generate"]:
         return _generate()
-    parser = argparse.ArgumentParser(prog="python -m tooling mutation", description=__doc__.split("\n")[0])
+    from offline.cli import summary as first_paragraph
+
+    parser = argparse.ArgumentParser(prog="python -m tooling mutation", description=first_paragraph(__doc__))
     parser.add_argument("--only", action="append", default=[],
                         help="mutant names to run, as globs (e.g. 'config.schedule.*'); default: all")
     parser.add_argument("--sample", type=int,

@@ -1,0 +1,129 @@
+"""What a user types out of habit works, or says in one line what to type instead."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+
+from offline.__main__ import VERBS as OFFLINE_VERBS
+from offline.cli import dispatch, summary
+from tests.conftest import ROOT
+from tooling.__main__ import VERBS as TOOLING_VERBS
+
+
+def help_text(prog: str, verbs: dict[str, tuple[str, str]], verb: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            code = dispatch(prog, verbs, [verb, "--help"])
+        except SystemExit as exit_:
+            code = exit_.code  # type: ignore[assignment]
+    assert code == 0
+    return out.getvalue()
+
+
+def description(help_: str) -> str:
+    """The paragraph between the usage lines and the first option group, as one line."""
+    paragraphs = help_.split("\n\n")
+    return " ".join(paragraphs[1].split())
+
+
+@pytest.mark.parametrize(("prog", "verbs", "verb"), [
+    *(("python -m offline", OFFLINE_VERBS, verb) for verb in OFFLINE_VERBS),
+    *(("python -m tooling", TOOLING_VERBS, verb) for verb in TOOLING_VERBS),
+])
+def test_every_verb_answers_help_with_its_whole_first_paragraph(prog: str, verbs: dict[str, tuple[str, str]],
+                                                                verb: str) -> None:
+    text = help_text(prog, verbs, verb)
+    assert re.match(rf"usage: python -m (offline|tooling) {verb} \[-h\]", text), text.splitlines()[0]
+    assert description(text).endswith("."), description(text)
+
+
+@pytest.mark.parametrize(("verb", "expected"), [
+    ("charts", "What a chart bump or a values change renders, for the CI job that runs `helm template` (networked: "
+               "it downloads the pinned charts; never run by the tests)."),
+    ("prerequisites", "What a stack needs in the cluster and the AWS account before `pulumi up`, derived from what "
+                      "the stack registers."),
+    ("preview", "What the stack would create, like `pulumi preview`."),
+    ("docs", "Regenerates the generated parts of `docs/` and checks every link."),
+])
+def test_a_description_is_the_docstrings_first_paragraph_not_its_first_line(verb: str, expected: str) -> None:
+    assert description(help_text("python -m offline", OFFLINE_VERBS, verb)) == expected
+
+
+def test_summary_joins_the_first_paragraph_and_drops_the_command() -> None:
+    doc = "`python -m offline x --stack S`: what a stack\nneeds, in full.\n\nDetails that stay out."
+    assert summary(doc) == "What a stack needs, in full."
+    assert summary(None) == ""
+
+
+@pytest.mark.parametrize("argv", [["preview", "production"], ["prerequisites", "production"],
+                                  ["render", "production"], ["simulate", "production"]])
+def test_a_stack_named_without_its_option_is_answered_with_the_option(argv: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", "offline", *argv], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: unrecognized arguments: production (a stack is named with --stack: --stack production)\n")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--stak", "production"], "--stak production (a stack is named with --stack: --stack production)"),
+    (["--frobnicate"], "--frobnicate"),
+    (["staging", "production"], "staging production"),
+])
+def test_the_hint_is_given_for_one_bare_word_only(argv: list[str], expected: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "offline", "preview", *argv], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert (result.returncode, result.stderr) == (2, f"error: unrecognized arguments: {expected}\n")
+
+
+def make_n(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def commands(*args: str) -> list[str]:
+    result = make_n(*args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.replace("\\\n", " ").splitlines()
+    return [" ".join(line.split()) for line in lines if "-m offline" in line]
+
+
+PY = ".venv/bin/python -m offline"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["preview", "stack=production"], f"{PY} preview --stack production"),
+    (["preview", "STACK=production"], f"{PY} preview --stack production"),
+    (["prerequisites", "stack=production"], f"{PY} prerequisites --stack production"),
+    (["render", "stack=production", "out=build/r"], f"{PY} render --stack production --out build/r"),
+    (["check", "stack=production", "crds=crds"], f"{PY} render --check --stack production --crds crds"),
+    (["check"], f"{PY} render --check --all"),
+    (["diff", "against=staging", "stack=production"], f"{PY} diff --format text --stack production "
+                                                      "--against-stack staging"),
+    (["diff", "base=HEAD~1", "format=markdown", "out=build/d.md"], f"{PY} diff --format markdown --out build/d.md "
+                                                                   "--base HEAD~1"),
+    (["simulate", "PLOT=build/x.png"], f"{PY} simulate --stack staging --workload backend --scenario spike "
+                                       "--plot build/x.png"),
+    (["simulate", "plot=build/x.png", "out=build/t.csv", "workload=frontend", "scenario=flash", "stack=production"],
+     f"{PY} simulate --stack production --workload frontend --scenario flash --out build/t.csv --plot build/x.png"),
+    (["simulate", "TRACE=load.csv"], f"{PY} simulate --stack staging --workload backend --trace load.csv"),
+])
+def test_make_passes_each_variable_in_either_case(args: list[str], expected: str) -> None:
+    assert commands(*args) == [expected]
+
+
+def test_make_refuses_a_variable_nothing_reads_and_one_given_twice() -> None:
+    result = make_n("preview", "stak=production")
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.fullmatch(r"Makefile:\d+: \*\*\* unknown variable stak: the Makefile reads PYTHON STACK OUT CRDS BASE "
+                        r"AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT ONLY SAMPLE RETEST UPGRADE UV \(or the same in "
+                        r"lower case\)\.  Stop\.\n", result.stderr), result.stderr
+    twice = make_n("preview", "STACK=staging", "stack=production")
+    assert twice.returncode == 2
+    assert twice.stderr.endswith("*** stack is given twice, in upper and lower case: give it once.  Stop.\n")
