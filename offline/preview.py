@@ -311,24 +311,30 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+# How the preview's last line counts each section of `make prerequisites` (one, many).
+COUNTED = {
+    "namespace": ("namespace", "namespaces"),
+    "existing": ("existing object", "existing objects"),
+    "CRD": ("CRD", "CRDs"),
+    "controller": ("controller", "controllers"),
+    "Helm repository": ("chart repository", "chart repositories"),
+    "access": ("cluster access entry", "cluster access entries"),
+    "AWS": ("AWS permission", "AWS permissions"),
+}
 
 
 def prerequisites_pointer(plan: Plan, stack: str) -> str:
     """One line after the plan: how much the stack needs that it does not create, and where the list is."""
-    from .prerequisites import prerequisites
+    from .prerequisites import SECTION_TITLES, prerequisites
     from .render import plan_settings
 
     items = prerequisites(plan, plan_settings(plan).existing_objects())
-    sizes = {section: sum(p.section == section for p in items)
-             for section in ("existing", "CRD", "controller", "Helm repository", "AWS")}
-    parts = [_count(sizes["existing"], "existing object", "existing objects"),
-             _count(sizes["CRD"], "CRD", "CRDs"),
-             _count(sizes["controller"], "controller", "controllers"),
-             _count(sizes["Helm repository"], "chart repository", "chart repositories"),
-             _count(sizes["AWS"], "AWS permission", "AWS permissions")]
-    needed = [part for part in parts if not part.startswith("0 ")]
+    needed = []
+    for section in SECTION_TITLES:
+        number = sum(p.section == section for p in items)
+        one, many = COUNTED.get(section, (section, section))
+        if number:
+            needed.append(f"{number} {one if number == 1 else many}")
     if not needed:
         return f"Before `pulumi up`, {stack} needs nothing that it does not create."
     needs = ", ".join(needed[:-1]) + f" and {needed[-1]}" if len(needed) > 1 else needed[0]

@@ -102,10 +102,18 @@ def test_the_verb_and_the_preview_print_them() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("Previewing stack staging offline") and lines[-2:] == [
         "",
-        "Before `pulumi up`, staging needs what it does not create: 1 existing object, 2 CRDs, 3 controllers, "
-        "1 chart repository and 33 AWS permissions (`make prerequisites STACK=staging` lists them).",
+        "Before `pulumi up`, staging needs what it does not create: 2 existing objects, 8 CRDs, 4 controllers, "
+        "2 chart repositories, 1 cluster access entry and 35 AWS permissions (`make prerequisites STACK=staging` "
+        "lists them).",
     ]
     assert "Prerequisites of stack" not in out.getvalue() and "targetgroupbindings" not in out.getvalue()
+
+
+def test_the_preview_counts_every_section_by_its_own_name() -> None:
+    from offline.prerequisites import SECTION_TITLES
+    from offline.preview import COUNTED
+
+    assert COUNTED.keys() == SECTION_TITLES.keys()
 
 
 def test_the_readme_checklist_is_generated_from_the_stacks() -> None:
