@@ -27,7 +27,7 @@ PLOT     ?=
 
 # The variables the targets read. Each may be given in lower case too (make preview stack=production);
 # any other variable on the command line is refused, since nothing would read it.
-VARIABLES := PYTHON STACK OUT CRDS BASE AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT ONLY SAMPLE RETEST UPGRADE UV
+VARIABLES := PYTHON STACK OUT CRDS BASE AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST UPGRADE UV
 lc = $(subst A,a,$(subst B,b,$(subst C,c,$(subst D,d,$(subst E,e,$(subst F,f,$(subst G,g,$(subst H,h,$(subst \
 	I,i,$(subst J,j,$(subst K,k,$(subst L,l,$(subst M,m,$(subst N,n,$(subst O,o,$(subst P,p,$(subst Q,q,$(subst \
 	R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst V,v,$(subst W,w,$(subst X,x,$(subst Y,y,$(subst Z,z,$(1)))))))))))))))))))))))))))

@@ -113,6 +113,7 @@ PY = ".venv/bin/python -m offline"
     (["simulate", "plot=build/x.png", "out=build/t.csv", "workload=frontend", "scenario=flash", "stack=production"],
      f"{PY} simulate --stack production --workload frontend --scenario flash --out build/t.csv --plot build/x.png"),
     (["simulate", "TRACE=load.csv"], f"{PY} simulate --stack staging --workload backend --trace load.csv"),
+    (["downtime", "stack=production", "downtime=rollout"], f"{PY} downtime --stack production --scenario rollout"),
 ])
 def test_make_passes_each_variable_in_either_case(args: list[str], expected: str) -> None:
     assert commands(*args) == [expected]
@@ -122,8 +123,8 @@ def test_make_refuses_a_variable_nothing_reads_and_one_given_twice() -> None:
     result = make_n("preview", "stak=production")
     assert result.returncode == 2 and result.stdout == ""
     assert re.fullmatch(r"Makefile:\d+: \*\*\* unknown variable stak: the Makefile reads PYTHON STACK OUT CRDS BASE "
-                        r"AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT ONLY SAMPLE RETEST UPGRADE UV \(or the same in "
-                        r"lower case\)\.  Stop\.\n", result.stderr), result.stderr
+                        r"AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST UPGRADE UV "
+                        r"\(or the same in lower case\)\.  Stop\.\n", result.stderr), result.stderr
     twice = make_n("preview", "STACK=staging", "stack=production")
     assert twice.returncode == 2
     assert twice.stderr.endswith("*** stack is given twice, in upper and lower case: give it once.  Stop.\n")

@@ -100,11 +100,20 @@ def test_the_verb_and_the_preview_print_them() -> None:
     out = io.StringIO()
     assert preview(["--stack", "staging"], out=out, err=io.StringIO()) == 0
     lines = out.getvalue().splitlines()
+    # what the list has, counted here: the preview's last line must say the same numbers
+    from offline.render import plan_settings
+
+    plan = run_stack("staging")
+    items = prerequisites(plan, plan_settings(plan).existing_objects())
+    count = {section: sum(p.section == section for p in items)
+             for section in ("existing", "CRD", "controller", "Helm repository", "access", "AWS")}
+    assert all(count.values()) and not any(p.section == "namespace" for p in items)
     assert lines[0].startswith("Previewing stack staging offline") and lines[-2:] == [
         "",
-        "Before `pulumi up`, staging needs what it does not create: 2 existing objects, 8 CRDs, 4 controllers, "
-        "2 chart repositories, 1 cluster access entry and 35 AWS permissions (`make prerequisites STACK=staging` "
-        "lists them).",
+        f"Before `pulumi up`, staging needs what it does not create: {count['existing']} existing objects, "
+        f"{count['CRD']} CRDs, {count['controller']} controllers, {count['Helm repository']} chart repositories, "
+        f"{count['access']} cluster access entry and {count['AWS']} AWS permissions "
+        "(`make prerequisites STACK=staging` lists them).",
     ]
     assert "Prerequisites of stack" not in out.getvalue() and "targetgroupbindings" not in out.getvalue()
 
