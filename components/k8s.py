@@ -88,17 +88,22 @@ def scaling_rules(rules: Any) -> dict[str, Any]:
 
 
 def spread_constraints(
-    selector: dict[str, str], max_skew: int = 1, zone: str = "DoNotSchedule", host: str = "ScheduleAnyway"
+    selector: dict[str, str],
+    max_skew: int = 1,
+    zone: str = "DoNotSchedule",
+    host: str = "ScheduleAnyway",
+    hash_keys: tuple[str, ...] = ("pod-template-hash",),
 ) -> list[dict[str, Any]]:
     """Pod `topologySpreadConstraints` over zones and hosts for the pods ``selector`` picks, each
-    ReplicaSet spread on its own (`pod-template-hash`), so a rollout does not skew the new pods."""
+    ReplicaSet spread on its own (``hash_keys``: `pod-template-hash`, and Argo Rollouts'
+    `rollouts-pod-template-hash` for pods a Rollout runs), so a rollout does not skew the new pods."""
     return [
         {
             "maxSkew": max_skew,
             "topologyKey": key,
             "whenUnsatisfiable": when,
             "labelSelector": {"matchLabels": dict(selector)},
-            "matchLabelKeys": ["pod-template-hash"],
+            "matchLabelKeys": list(hash_keys),
         }
         for key, when in (("topology.kubernetes.io/zone", zone), ("kubernetes.io/hostname", host))
     ]

@@ -15,7 +15,7 @@ from config.operations import MonitoringSettings
 
 from .k8s import child_opts, helm_release, labels, metadata, register
 from .routes import ROUTE_LABEL
-from .workload import METRICS_PORT_NAME, PORT_NAME, WorkloadArgs
+from .workload import METRICS_PORT_NAME, PORT_NAME, ROLLOUT_HASH_LABEL, WorkloadArgs
 
 # kube-state-metrics series the alerts read, and the labels that identify one object.
 HPA_CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"
@@ -118,6 +118,10 @@ def build_service_monitor(args: MonitoringArgs) -> dict[str, Any] | None:
                 "matchExpressions": [{"key": ROUTE_LABEL, "operator": "DoesNotExist"}],
             },
             "namespaceSelector": {"matchNames": [args.namespace]},
+            # Under Argo Rollouts each pod's ReplicaSet hash becomes the `rollouts_pod_template_hash`
+            # label of its series (prometheus-operator sanitises the name): the canary analysis selects
+            # the canary's pods by it.
+            **({"podTargetLabels": [ROLLOUT_HASH_LABEL]} if args.backend.rollout else {}),
             "endpoints": [
                 {
                     "port": PORT_NAME if args.backend.settings.metrics_port is None else METRICS_PORT_NAME,

@@ -29,6 +29,7 @@ from .migration import Migration, MigrationArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
 from .network_policy import ControllerNetworkArgs, NetworkPolicies, NetworkPolicyArgs
+from .rollouts import Rollouts, RolloutsArgs, RolloutServices
 from .routes import Routes, RoutesArgs, ingress_name
 from .schedules import ScaleSchedules, ScheduleArgs
 from .workload import Workload, WorkloadArgs, WorkloadConfig
@@ -84,6 +85,7 @@ class Platform(pulumi.ComponentResource):
                 namespace=settings.namespace.name,
                 instance=instance,
                 secret_values=settings.secret_values(component),
+                rollout=component == "backend" and settings.rollouts.enabled,
             )
             for component, workload in settings.workloads().items()
         }
@@ -231,14 +233,54 @@ class Platform(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
                 )
             )
+        rollouts = None
+        before_routes: list[pulumi.Resource] = []
+        if settings.rollouts.enabled:
+            monitoring = settings.monitoring
+            rollouts = RolloutsArgs(
+                settings=settings.rollouts,
+                backend=backend,
+                routes=routes_args,
+                network=settings.network_policy,
+                monitoring_namespace=monitoring.namespace,
+                prometheus_labels=monitoring.prometheus_pod_labels,
+                rule_labels=monitoring.rule_labels,
+                scrape=monitoring.service_monitor.enabled,
+                alerts=monitoring.alerts.enabled,
+                runbook_base_url=monitoring.alerts.runbook_base_url,
+                ingress_controller_namespace=settings.ingress_controller.namespace,
+                kubernetes_version=cluster.kubernetes_version,
+                instance=instance,
+            )
+            # The route's Ingress sends to the stable Service: it exists first.
+            before_routes.append(
+                RolloutServices(
+                    "rollout-services",
+                    rollouts,
+                    opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+                )
+            )
         # Ingresses wait for the controller: its admission webhook validates them.
         routes = Routes(
             "routes",
             routes_args,
             opts=pulumi.ResourceOptions.merge(
-                k8s, pulumi.ResourceOptions(depends_on=[namespace, *controllers, *self.workloads.values()])
+                k8s,
+                pulumi.ResourceOptions(
+                    depends_on=[namespace, *controllers, *self.workloads.values(), *before_routes]
+                ),
             ),
         )
+        if rollouts is not None:
+            # The Rollout names the Deployment, the Services and the route's Ingress.
+            Rollouts(
+                "rollouts",
+                rollouts,
+                opts=pulumi.ResourceOptions.merge(
+                    k8s,
+                    pulumi.ResourceOptions(depends_on=[namespace, routes, self.workloads["backend"], *before_routes]),
+                ),
+            )
         served: list[pulumi.Resource] = [routes, *self.workloads.values()]
         if settings.canary.enabled:
             served.append(
@@ -262,7 +304,7 @@ class Platform(pulumi.ComponentResource):
             )
         Monitoring(
             "monitoring",
-            MonitoringArgs(settings.monitoring, settings.namespace.name, instance, workload_args["backend"]),
+            MonitoringArgs(settings.monitoring, settings.namespace.name, instance, backend),
             opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
         )
         if settings.monitoring.dashboard.enabled:

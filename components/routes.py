@@ -36,9 +36,17 @@ class RoutesArgs:
 
 
 def service_name(args: RoutesArgs, route: Route) -> str:
-    """The Service a route sends traffic to."""
+    """The Service a route sends traffic to. Under Argo Rollouts a route without a Service of its
+    own reaches the stable version only: the Rollout's stable Service (components/rollouts)."""
     workload = args.workloads[route.workload]
-    return f"{workload.name}-{route.name}" if route.dedicated_service else workload.name
+    if route.dedicated_service:
+        return f"{workload.name}-{route.name}"
+    return stable_service_name(workload) if workload.rollout else workload.name
+
+
+def stable_service_name(workload: WorkloadArgs) -> str:
+    """The Service Argo Rollouts points at the stable ReplicaSet (`strategy.canary.stableService`)."""
+    return f"{workload.name}-stable"
 
 
 def route_annotations(route: Route) -> dict[str, str]:
@@ -143,7 +151,7 @@ def build_route_service(args: RoutesArgs, route: Route) -> dict[str, Any] | None
         "metadata": meta,
         "spec": {
             "type": "ClusterIP",
-            "selector": workload.selector(),
+            "selector": workload.stable_selector(),
             "ports": [
                 {"name": PORT_NAME, "port": workload.settings.service.port, "targetPort": PORT_NAME, "protocol": "TCP"}
             ],

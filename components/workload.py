@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 from pydantic import SecretStr
 
+from config.rollouts import TRACK_LABEL
 from config.workload import Probe, WorkloadSettings
 
 from .k8s import (
@@ -34,6 +35,9 @@ from .k8s import (
 from .quantity import canonical
 
 PORT_NAME = "http"
+# Argo Rollouts: the label its ReplicaSets put on their pods, and the pod label its ephemeral
+# metadata sets (stable / canary); see config/rollouts.py and components/rollouts/.
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 METRICS_PORT_NAME = "metrics"  # the app's /metrics, on a port no route reaches
 
 
@@ -45,6 +49,9 @@ class WorkloadArgs:
     secret_values: Mapping[str, SecretStr] = field(default_factory=dict)
     # A variant of a workload (the canary) has a component of its own and shares the config of its base.
     variant: str | None = None
+    # Argo Rollouts runs the pods (a Rollout with `workloadRef` to the Deployment): the HPA and VPA
+    # target the Rollout, and what must reach only the stable version selects `TRACK_LABEL: stable`.
+    rollout: bool = False
 
     @property
     def component(self) -> str:
@@ -73,6 +80,17 @@ class WorkloadArgs:
 
     def metadata(self, name: str, **more: Any) -> dict[str, Any]:
         return metadata(name, self.namespace, self.labels(), **more)
+
+    def stable_selector(self) -> dict[str, str]:
+        """The pods serving the stable version: all of them, or under Argo Rollouts those its stable
+        metadata marks (the canary's pods carry `canary`)."""
+        return self.selector() | ({TRACK_LABEL: "stable"} if self.rollout else {})
+
+    def scale_target(self) -> dict[str, str]:
+        """What the HPA and the VPA scale: the Rollout when Argo Rollouts runs the pods."""
+        if self.rollout:
+            return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": self.name}
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "name": self.name}
 
 
 # --- Builders --------------------------------------------------------------------------------
@@ -190,8 +208,13 @@ def build_pod_template(args: WorkloadArgs) -> dict[str, Any]:
     """The serving pods: spread over zones (required) and hosts (preferred)."""
     spread = args.settings.topology_spread
     spec = build_pod_spec(args, build_container(args))
-    spec["topologySpreadConstraints"] = spread_constraints(args.selector(), spread.max_skew, spread.zone, spread.host)
-    template_metadata: dict[str, Any] = {"labels": args.labels()}
+    hash_keys = ("pod-template-hash", ROLLOUT_HASH_LABEL) if args.rollout else ("pod-template-hash",)
+    spec["topologySpreadConstraints"] = spread_constraints(
+        args.selector(), spread.max_skew, spread.zone, spread.host, hash_keys
+    )
+    # Under Argo Rollouts a pod starts as `stable` (the Deployment's pods before the first Rollout,
+    # and every revision the Rollout promotes); the canary's metadata overrides it with `canary`.
+    template_metadata: dict[str, Any] = {"labels": args.labels() | ({TRACK_LABEL: "stable"} if args.rollout else {})}
     if args.config_map_name:
         template_metadata["annotations"] = {"checksum/config": config_checksum(args)}
     return {"metadata": template_metadata, "spec": spec}
@@ -272,7 +295,7 @@ def build_hpa(args: WorkloadArgs) -> dict[str, Any]:
         "kind": "HorizontalPodAutoscaler",
         "metadata": args.metadata(f"{args.name}-hpa"),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name},
+            "scaleTargetRef": args.scale_target(),
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
             "metrics": metrics,
@@ -292,7 +315,7 @@ def build_pdb(args: WorkloadArgs) -> dict[str, Any]:
         "metadata": args.metadata(f"{args.name}-pdb"),
         "spec": {
             "minAvailable": budget.min_available,
-            "selector": {"matchLabels": args.selector()},
+            "selector": {"matchLabels": args.stable_selector()},
             "unhealthyPodEvictionPolicy": budget.unhealthy_pod_eviction_policy,
         },
     }
@@ -308,7 +331,7 @@ def build_vpa(args: WorkloadArgs) -> dict[str, Any] | None:
         "kind": "VerticalPodAutoscaler",
         "metadata": args.metadata(f"{args.name}-vpa"),
         "spec": {
-            "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": args.name},
+            "targetRef": args.scale_target(),
             "updatePolicy": {"updateMode": "Off"},
             "resourcePolicy": {
                 "containerPolicies": [{"containerName": args.component, "controlledResources": ["cpu", "memory"]}]

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from . import rollouts as progressive
 from .base import EnvName, Loc, Model, Problems, amount_text
 from .gateway import GatewaySettings
 from .namespace import ClusterSettings, NamespaceSettings
@@ -62,6 +63,10 @@ class StackSettings(Model):
     )
     canary: CanarySettings = Field(
         CanarySettings(), description="Canary of the backend behind an ingress-nginx canary Ingress."
+    )
+    rollouts: progressive.RolloutsSettings = Field(
+        progressive.RolloutsSettings(),
+        description="Progressive delivery of the backend: an Argo Rollouts canary, analysed on Prometheus.",
     )
     network_policy: NetworkPolicySettings = Field(
         description="NetworkPolicies of the app and ingress controller namespaces: deny by default, allow "
@@ -124,8 +129,9 @@ class StackSettings(Model):
 
     def pod_budgets(self) -> list[PodBudget]:
         """Every pod the stack can run in the app namespace at its peak: the workloads at maxReplicas
-        plus surge, the canary with its surge, a migration Job and every schedule's pod."""
-        budgets = [self._budget((name,), w.max_pods(), w.resources) for name, w in self.workloads().items()]
+        plus surge (the backend at twice maxReplicas under Argo Rollouts, see config/rollouts.py), the
+        canary with its surge, a migration Job and every schedule's pod."""
+        budgets = [self._budget((name,), self._peak_pods(name, w), w.resources) for name, w in self.workloads().items()]
         if self.canary.enabled:
             budgets.append(self._budget(("canary",), self.canary.replicas + 1, self.backend.resources))
         if self.migration.enabled:
@@ -136,6 +142,11 @@ class StackSettings(Model):
             budgets.append(self._budget(("scheduling",), schedules, Resources(requests=amounts, limits=amounts)))
         return budgets
 
+    def _peak_pods(self, name: str, workload: WorkloadSettings) -> int:
+        if name == "backend" and self.rollouts.enabled:
+            return max(workload.max_pods(), progressive.peak_backend_pods(self))
+        return workload.max_pods()
+
     @model_validator(mode="after")
     def _cross_component_rules(self) -> StackSettings:
         problems = Problems()
@@ -144,6 +155,7 @@ class StackSettings(Model):
         self._check_secrets(problems)
         self._check_traffic(problems)
         self._check_operations(problems)
+        progressive.check(self, problems)
         if self.kubeconfig is None and self.cluster.context is None:
             problems.add(
                 ("cluster", "context"),

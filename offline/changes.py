@@ -170,9 +170,25 @@ def _created(resource: Resource) -> ResourceChange:
     return ResourceChange("create", resource, tuple(changes))
 
 
+def _kind(resource: Resource) -> Any:
+    return resource.inputs.get("kind") if isinstance(resource.inputs, dict) else None
+
+
+# Argo Rollouts (argoproj/argo-rollouts v1.9.1): a deleted Rollout takes its ReplicaSets and pods with
+# it, while the Deployment it ran stays at the 0 replicas the controller set; a changed strategy resets
+# a rollout in progress to its first step (rollout/canary.go, the step hash).
+ROLLOUT_DELETED = ("Rollout deleted: its pods go with it and the Deployment it ran is at 0 replicas (an HPA does "
+                   "not scale it up from 0): scale the Deployment up first, docs/progressive-delivery.md"
+                   "#turning-rollouts-off")
+ROLLOUT_STRATEGY = ("Rollout strategy changed: the next rollout uses it; a canary in progress starts its steps "
+                    "again")
+
+
 def _deleted(resource: Resource) -> ResourceChange:
     notes = ("protected: `pulumi up` refuses to delete it until protect is turned off",) \
         if resource.options.get("protect") else ()
+    if _kind(resource) == "Rollout":
+        notes = (*notes, ROLLOUT_DELETED)
     return ResourceChange("delete", resource, (), notes)
 
 
@@ -186,6 +202,8 @@ def _updated(old: Resource, new: Resource) -> ResourceChange | None:
         notes.append("parent changed: the URN changes, so Pulumi replaces the resource unless it has an alias")
     if paths & {"metadata.name", "metadata.namespace"}:
         notes.append("name or namespace changed: Kubernetes sees a new object, Pulumi replaces it")
+    if _kind(new) == "Rollout" and any(p.startswith("spec.strategy") for p in paths):
+        notes.append(ROLLOUT_STRATEGY)
     return ResourceChange("update", new, tuple(changes), tuple(notes))
 
 

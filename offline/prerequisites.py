@@ -50,6 +50,11 @@ BUILT_IN_GROUPS = {
     "discovery.k8s.io",
 }
 
+ROLLOUTS_CRDS = (
+    "Argo Rollouts v1.9.1 (`kubectl apply --server-side -k "
+    "https://github.com/argoproj/argo-rollouts/manifests/crds?ref=v1.9.1`); its controller is this "
+    "program's Helm release"
+)
 # (group, kind) -> (CRD name, who installs the CRD and runs its controller)
 CRDS: dict[tuple[str, str], tuple[str, str]] = {
     ("elbv2.k8s.aws", "TargetGroupBinding"): (
@@ -81,7 +86,13 @@ CRDS: dict[tuple[str, str], tuple[str, str]] = {
         "clienttrafficpolicies.gateway.envoyproxy.io",
         "Envoy Gateway",
     ),
+    # The program installs the controller (Helm, `installCRDs: false`) but not its CRDs.
+    ("argoproj.io", "Rollout"): ("rollouts.argoproj.io", ROLLOUTS_CRDS),
+    ("argoproj.io", "AnalysisTemplate"): ("analysistemplates.argoproj.io", ROLLOUTS_CRDS),
 }
+# The CRDs the controller also needs: it creates AnalysisRuns and watches Experiments and
+# ClusterAnalysisTemplates' kinds even when no object of the stack is one.
+ROLLOUTS_RUNTIME_CRDS = ("analysisruns.argoproj.io", "experiments.argoproj.io", "clusteranalysistemplates.argoproj.io")
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 MISSING_NAMESPACE = (
@@ -176,6 +187,13 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                     continue
                 crd, owner = CRDS[(group, kind)]
                 _needed(found, "CRD", crd, owner, label)
+            if kind == "AnalysisTemplate":
+                for metric in obj.get("spec", {}).get("metrics", []):
+                    address = ((metric.get("provider") or {}).get("prometheus") or {}).get("address")
+                    if address:
+                        _needed(found, "controller", f"Prometheus at {address}",
+                                "the canary analysis queries it; it must scrape ingress-nginx's metrics (port 10254) "
+                                "and the backend's ServiceMonitor", label)
             if kind == "TargetGroupBinding":
                 _needed(found, "controller", "AWS Load Balancer Controller", _load_balancer_controller(plan), label)
             if kind == "NetworkPolicy":
@@ -200,6 +218,15 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 _needed(found, "controller", f"Redis at {redis['redis']['url']}",
                         "Envoy Gateway's rate-limit service counts the per-client request rates in it "
                         "(e.g. ElastiCache; gateway.rateLimit.redisCidrs must cover it)", release)
+            # Argo Rollouts' chart: the CRDs the controller needs beyond the stack's kinds, and its
+            # own ServiceMonitor (chart `controller.metrics.serviceMonitor`).
+            if r.inputs.get("chart") == "argo-rollouts":
+                for crd in ROLLOUTS_RUNTIME_CRDS:
+                    _needed(found, "CRD", crd, ROLLOUTS_CRDS, release)
+            metrics = (values.get("controller") or {}).get("metrics") or {}
+            if (metrics.get("serviceMonitor") or {}).get("enabled"):
+                _needed(found, "CRD", "servicemonitors.monitoring.coreos.com",
+                        "the Prometheus Operator (e.g. kube-prometheus-stack)", release)
             # A chart that renders cert-manager objects (the adapter's serving certificate).
             if (values.get("certManager") or {}).get("enabled"):
                 for crd in ("certificates.cert-manager.io", "issuers.cert-manager.io"):

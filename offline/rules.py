@@ -16,6 +16,8 @@ and names both objects when it is broken. `render --check` (`make check`) runs t
 - :func:`immutable_references`: an object whose field cannot change once created (a
   TargetGroupBinding's `spec.targetGroupARN`) but that reads another resource's output is replaced
   with it (`replaceOnChanges`), deleted first.
+- :mod:`offline.rollout_rules`: what Argo Rollouts and Pulumi must agree on (replicas, selectors,
+  the HPA's target, the Ingress names, the analysis).
 
 :func:`check_plan` also runs the namespace rule (offline/namespaces.py: an object in a namespace
 the program creates waits for it) and the selector rule (offline/selectors.py: no selector picks
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Plan, Registration, reveal
+from .rollout_rules import check_rollouts
 
 # --- The objects a pod template reads ---------------------------------------------------------
 
@@ -257,8 +260,9 @@ def immutable_references(plan: Plan) -> list[str]:
 
 
 def check_plan(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:
-    """Every rule above on one plan, and the namespace, selector and readiness-gate rules
-    (offline/namespaces.py, offline/selectors.py, offline/readiness.py), as problem lines."""
+    """Every rule above on one plan, the namespace, selector and readiness-gate rules
+    (offline/namespaces.py, offline/selectors.py, offline/readiness.py) and Argo Rollouts'
+    (:mod:`offline.rollout_rules`), as problem lines."""
     from .namespaces import namespace_order
     from .readiness import readiness_gate_order
     from .selectors import selector_overlaps
@@ -271,4 +275,5 @@ def check_plan(plan: Plan, existing: Iterable[Ref] = ()) -> list[str]:
         *namespace_order(plan, order),
         *selector_overlaps(plan),
         *readiness_gate_order(plan, order),
+        *check_rollouts(plan),
     ]

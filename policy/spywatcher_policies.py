@@ -27,6 +27,7 @@ from pulumi_policy import (
 )
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
@@ -168,20 +169,62 @@ def _production_load_balancer(args: ResourceValidationArgs, report: ReportViolat
         report(f"Production load balancer {args.name} must be protected in Pulumi (`protect`).")
 
 
+def _rollout_canary(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != ROLLOUT:
+        return
+    spec = args.props.get("spec") or {}
+    if spec.get("replicas") is not None:
+        report(f"Rollout {args.name} sets spec.replicas: its HPA owns the count (`pulumi up` would reset it).")
+    canary = _get(spec, "strategy", "canary")
+    if not isinstance(canary, Mapping):
+        report(f"Rollout {args.name} must use the canary strategy.")
+        return
+    # Argo Rollouts' own defaults are 25 % and 25 %: zero-downtime needs both set.
+    if not _is_zero(canary.get("maxUnavailable")):
+        report(f"Rollout {args.name} must set maxUnavailable: 0, so every pod stays available during a rollout.")
+    if not _at_least_one(canary.get("maxSurge")):
+        report(f"Rollout {args.name} must set maxSurge of at least 1, or a rollout with maxUnavailable 0 never starts.")
+    if not any("analysis" in step for step in canary.get("steps") or []) and not canary.get("analysis"):
+        report(f"Rollout {args.name} has no analysis: its canary would become stable without being judged.")
+
+
 # --- Stack policies --------------------------------------------------------------------------
 
 
-def _hpa_targets(args: StackValidationArgs) -> dict[tuple[str, str], int]:
-    """(namespace, Deployment name) -> minReplicas of the HPA that scales it."""
+def _hpa_scales_the_rollout(args: StackValidationArgs, report: ReportViolation) -> None:
+    targets = _hpa_targets(args)
+    rollouts = _rollouts_of(args)
+    for r in args.resources:
+        if r.resource_type == DEPLOYMENT and _name(r.props) in rollouts and _name(r.props) in targets:
+            rollout = rollouts[_name(r.props)]
+            report(
+                f"Deployment {r.name} is run by Rollout {rollout.name} but scaled by an HPA: the HPA would scale it "
+                "back up from the 0 replicas the Argo Rollouts controller sets, beside the Rollout's pods.",
+                r.urn,
+            )
+
+
+def _hpa_targets(args: StackValidationArgs, kind: str = "Deployment") -> dict[tuple[str, str], int]:
+    """(namespace, name of a ``kind``) -> minReplicas of the HPA that scales it."""
     targets = {}
     for r in args.resources:
         if r.resource_type != HPA:
             continue
         ref = _get(r.props, "spec", "scaleTargetRef") or {}
-        if ref.get("kind") == "Deployment":
+        if ref.get("kind") == kind:
             namespace, _ = _name(r.props)
             targets[(namespace, str(ref.get("name")))] = int(_get(r.props, "spec", "minReplicas") or 1)
     return targets
+
+
+def _rollouts_of(args: StackValidationArgs) -> dict[tuple[str, str], Any]:
+    """(namespace, Deployment name) -> the Argo Rollout that runs its pods (`workloadRef`)."""
+    result = {}
+    for r in args.resources:
+        ref = _get(r.props, "spec", "workloadRef") or {}
+        if r.resource_type == ROLLOUT and ref.get("kind") == "Deployment":
+            result[(_name(r.props)[0], str(ref.get("name")))] = r
+    return result
 
 
 def _hpa_scales_no_fixed_deployment(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -197,12 +240,21 @@ def _hpa_scales_no_fixed_deployment(args: StackValidationArgs, report: ReportVio
 
 def _drainable_budget(args: StackValidationArgs, report: ReportViolation) -> None:
     targets = _hpa_targets(args)
+    rollouts = _rollouts_of(args)
+    rollout_targets = _hpa_targets(args, "Rollout")
     budgets = [r for r in args.resources if r.resource_type == PDB]
     for r in args.resources:
         if r.resource_type != DEPLOYMENT:
             continue
         namespace, name = _name(r.props)
-        labels = _get(r.props, "spec", "template", "metadata", "labels") or {}
+        labels = dict(_get(r.props, "spec", "template", "metadata", "labels") or {})
+        rollout = rollouts.get((namespace, name))
+        if rollout is not None:
+            # The Rollout runs the pods (with its stable labels) and its HPA keeps the minimum.
+            labels |= _get(rollout.props, "spec", "strategy", "canary", "stableMetadata", "labels") or {}
+            rollout_name = _name(rollout.props)[1]
+            if (namespace, rollout_name) in rollout_targets:
+                targets[(namespace, name)] = rollout_targets[(namespace, rollout_name)]
         matching = [
             b for b in budgets if _name(b.props)[0] == namespace and _selects(_get(b.props, "spec", "selector"), labels)
         ]
@@ -243,6 +295,12 @@ def _no_cluster_wide_secrets(args: ResourceValidationArgs, report: ReportViolati
     if args.resource_type == CLUSTER_ROLE:
         if any(_reads_secrets(rule) for rule in args.props.get("rules") or []):
             report(f"ClusterRole {args.name} grants reading Secrets in every namespace; use a Role per namespace.")
+    elif args.resource_type == HELM_RELEASE and _chart(args.props) == "argo-rollouts":
+        if (args.props.get("values") or {}).get("clusterInstall") is not False:
+            report(
+                f"argo-rollouts release {args.name} must set clusterInstall: false: otherwise the chart's ClusterRole "
+                "lets the controller read every Secret in the cluster."
+            )
     elif args.resource_type == HELM_RELEASE and _chart(args.props) == "ingress-nginx":
         values = args.props.get("values") or {}
         if _get(values, "rbac", "scope") is not True or _get(values, "controller", "scope", "enabled") is not True:
@@ -334,6 +392,17 @@ POLICIES = [
         description="Every Deployment container has readiness, liveness and startup probes.",
         validate=_probes,
     ),
+    ResourceValidationPolicy(
+        name="rollout-zero-downtime-canary",
+        description="An Argo Rollout has no spec.replicas, a canary with maxUnavailable 0 and maxSurge of at least "
+        "1 set explicitly, and an analysis.",
+        validate=_rollout_canary,
+    ),
+    StackValidationPolicy(
+        name="hpa-scales-the-rollout",
+        description="No HPA scales a Deployment that an Argo Rollout runs (workloadRef): it scales the Rollout.",
+        validate=_hpa_scales_the_rollout,
+    ),
     StackValidationPolicy(
         name="disruption-budget-allows-drain",
         description="Every Deployment has a PodDisruptionBudget that still lets a drain evict a pod at minimum scale.",
@@ -352,7 +421,8 @@ POLICIES = [
     ResourceValidationPolicy(
         name="no-cluster-wide-secret-access",
         description="No ClusterRole reads Secrets, and the ingress controllers are scoped to their namespaces "
-        "(ingress-nginx: controller.scope and rbac.scope; gateway-helm: watch of type Namespaces).",
+        "(ingress-nginx: controller.scope and rbac.scope; gateway-helm: watch of type Namespaces), Argo Rollouts "
+        "too (clusterInstall: false).",
         validate=_no_cluster_wide_secrets,
     ),
     ResourceValidationPolicy(

@@ -21,7 +21,7 @@ def plan(fixture_plans: dict[str, Plan]) -> Plan:
 
 
 def test_the_test_stack_is_found() -> None:
-    assert fixture_names() == ["all-options"]
+    assert fixture_names() == ["all-options", "rollouts"]
 
 
 def test_every_optional_part_is_on(plan: Plan) -> None:

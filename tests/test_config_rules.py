@@ -22,7 +22,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown top-level key", {"spywatcher:bakend": {"image": "x:1"}}, "bakend",
      ("bakend: {\"image\": \"x:1\"} — unknown key; did you mean `backend`? allowed keys: backend, canary, cluster, "
       "frontend, gateway, ingressController, kubeconfig, loadBalancer, migration, monitoring, namespace, "
-      "networkPolicy, routing, scheduling, secrets")),
+      "networkPolicy, rollouts, routing, scheduling, secrets")),
     (
         "wrong type",
         {"backend": {"autoscaling": {"minReplicas": "two"}}},

@@ -145,7 +145,8 @@ def test_the_entry_point_builds_a_mandatory_pack_of_every_policy(monkeypatch: py
                      "policies": spywatcher_policies.POLICIES}]
     assert [p.name for p in spywatcher_policies.POLICIES] == [
         "hpa-deployments-without-replicas", "hpa-targets-not-fixed", "zero-downtime-rolling-update",
-        "readiness-liveness-startup-probes", "disruption-budget-allows-drain", NON_ROOT,
+        "readiness-liveness-startup-probes", "rollout-zero-downtime-canary", "hpa-scales-the-rollout",
+        "disruption-budget-allows-drain", NON_ROOT,
         "production-load-balancer-protected", "no-cluster-wide-secret-access", "production-images-pinned",
         "namespaces-deny-by-default"]
 

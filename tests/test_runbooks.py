@@ -33,7 +33,7 @@ def test_every_rendered_alert_has_a_runbook(plans: dict[str, Plan], fixture_plan
     for plan in {**plans, **fixture_plans}.values():
         every.update(rendered_alerts(plan))
     assert {"HPAMaxedOut", "FrequentScaling", "RolloutStuck", "UnhealthyTargets", "HealthyTargetsLow",
-            "LoadBalancer5xxRate", "TargetResponseTimeHigh"} <= set(every)
+            "LoadBalancer5xxRate", "TargetResponseTimeHigh", "RolloutAborted"} <= set(every)
     missing = [name for name in every if not (RUNBOOKS / f"{name}.md").is_file()]
     assert missing == [], f"alerts without docs/runbooks/<Alert>.md: {missing}"
     for name, link in every.items():
@@ -48,7 +48,7 @@ def test_the_default_base_is_the_runbooks_folder() -> None:
 
 def test_each_runbook_says_what_it_means_what_to_run_and_what_to_change() -> None:
     pages = sorted(p for p in RUNBOOKS.glob("*.md") if p.name != "README.md")
-    assert len(pages) == 7
+    assert len(pages) == 8
     index = (RUNBOOKS / "README.md").read_text()
     for page in pages:
         text = page.read_text()

@@ -36,7 +36,7 @@ def test_the_stacks_every_per_stack_test_runs_on_are_found() -> None:
     from tests.conftest import STACKS
 
     assert (STACKS, stack_names(), fixture_names()) == (["production", "staging"], ["production", "staging"],
-                                                        ["all-options"])
+                                                        ["all-options", "rollouts"])
 
 
 @pytest.mark.parametrize(

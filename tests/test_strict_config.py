@@ -134,6 +134,8 @@ def confusions(path: Path, value: Any) -> list[Any]:
         return [int(value), str(value).lower(), "yes"]
     if isinstance(value, int):
         return [True, float(value) + 0.5, float(value), str(value), INT32_MAX + 1, INT32_MIN - 1]
+    if isinstance(value, float):  # a number that may have a fraction: never a boolean or text
+        return [True, str(value), f"{value}%"]
     if isinstance(value, str):
         quantity = path[-1] in QUANTITY_KEYS
         return [True, False] if quantity else [True, 5, 1.5]
