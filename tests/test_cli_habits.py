@@ -13,6 +13,7 @@ import pytest
 from offline.__main__ import VERBS as OFFLINE_VERBS
 from offline.cli import dispatch, summary
 from tests.conftest import ROOT
+from tests.makefile import own_make_env
 from tooling.__main__ import VERBS as TOOLING_VERBS
 
 
@@ -84,7 +85,8 @@ def test_the_hint_is_given_for_one_bare_word_only(argv: list[str], expected: str
 
 
 def make_n(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=own_make_env())
 
 
 def commands(*args: str) -> list[str]:

@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.conftest import ROOT
+from tests.makefile import own_make_env
 
 # lock -> the requirement files it is written from (the names and pins it must hold)
 LOCKS = {
@@ -167,7 +168,7 @@ def test_what_a_lock_installs_here_misses_no_dependency_of_it(path: str) -> None
 
 def make_dry_run(*args: str) -> list[str]:
     result = subprocess.run(["make", "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=True)
+                            check=True, env=own_make_env())
     return result.stdout.replace("\\\n", " ").splitlines()
 
 
@@ -191,7 +192,7 @@ def test_make_uses_the_uv_on_path_and_installs_none_then(tmp_path: Path) -> None
     uv.write_text("#!/bin/sh\n")
     uv.chmod(0o755)
     result = subprocess.run(["make", "-n", "-B", "install"], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=True, env={**os.environ, "PATH": f"{uv.parent}:{os.environ['PATH']}"})
+                            check=True, env={**own_make_env(), "PATH": f"{uv.parent}:{os.environ['PATH']}"})
     assert [line for line in result.stdout.splitlines() if "pip" in line or "uv" in line] == [
         f"test -x .venv/bin/python || {uv} venv --quiet --python python3 .venv",
         f"{uv} pip sync --quiet --require-hashes --python .venv/bin/python locks/runtime.txt",
