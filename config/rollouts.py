@@ -221,7 +221,8 @@ class RolloutsSettings(Model):
         "the backend runs about maxReplicas plus the canary's share, within a quota sized for the workloads. "
         "The price: on an abort, traffic returns to stable as its pods come back (about one pod start). "
         "`false`: stable stays at full size and traffic returns at once, but a promotion runs twice "
-        "maxReplicas, which the namespace quota must hold.",
+        "maxReplicas, which the namespace quota must hold, and then removes every old pod at once, closing "
+        "all their WebSockets together (`make downtime`: websocket-budget).",
     )
     controller: RolloutsController = Field(RolloutsController(), description="The Argo Rollouts controller.")
 

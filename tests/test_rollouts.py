@@ -550,3 +550,63 @@ def test_render_check_without_crds_checks_the_argo_objects_strictly(fixture: Pla
     broken["spec"]["workloadRef"]["scaleDown"] = "always"
     problems = [str(p) for p in check_object(broken, "1.34")]
     assert len(problems) == 2 and "'setWeigth' was unexpected" in problems[0] + problems[1], problems
+
+
+# --- The zero-downtime model (make downtime): the backend rolls through its canary steps ---------------
+
+
+def test_the_model_reads_the_canary_off_the_rollout(fixture: Plan) -> None:
+    from simulate.downtime import load_topology
+    from simulate.downtime.topology import CanaryPlan
+
+    backend = load_topology(fixture).fleets["spywatcher-backend"]
+    # Each analysis: 5 measurements a minute apart, the first at once (240 s); the pause 2m.
+    assert backend.canary == CanaryPlan(
+        (("weight", 5.0), ("wait", 120.0), ("wait", 240.0), ("weight", 25.0), ("wait", 240.0), ("weight", 75.0),
+         ("wait", 240.0)),
+        False,
+        30.0,
+    )
+    assert backend.replicas == 2  # the minimum of the HPA on the Rollout
+    assert load_topology(fixture).fleets["spywatcher-frontend"].canary is None
+
+
+def _events(plan: Plan) -> list[tuple[float, str]]:
+    from simulate.downtime import SCENARIOS, Corner, load_topology, new_sim
+
+    sim = new_sim(load_topology(plan), SCENARIOS["app-rollout"], Corner())
+    return [(e.t, e.what) for e in sim.events if "spywatcher-backend" in " ".join(e.objects)
+            and ("canary" in e.what or e.what.startswith("created"))]
+
+
+def test_app_rollout_runs_the_canary_steps_and_every_backend_property_holds(production: Plan) -> None:
+    from simulate.downtime import SCENARIOS, check_scenario, load_topology
+
+    events = _events(production)
+    # At every delay's low end: a canary pod Ready at 10 s, the analysis, 50 % (one stable pod of two
+    # goes), the analysis, the promotion, the old stable pod 30 s later.
+    assert [(t, what) for t, what in events if "canary" in what] == [
+        (10.0, "canary step 1: waits 240 s"),
+        (250.0, "deleted (canary at 50 %: stable scaled down)"),
+        (250.0, "canary step 3: waits 240 s"),
+        (500.0, "canary promoted: stable Service moved, old pods deleted at 530 s"),
+        (530.0, "deleted (canary promoted: old stable scaled down)"),
+    ]
+    # One canary pod at 10 % and at 50 % of 2 replicas, a second one for the promotion.
+    assert sum(1 for _, what in events if what.startswith("created")) == 2
+    result = check_scenario(load_topology(production), SCENARIOS["app-rollout"])
+    failing = {p.name: p.detail for p in result.properties if not p.holds}
+    assert all("spywatcher-backend" not in detail for detail in failing.values()), failing
+    assert "websocket-budget" not in failing
+
+
+def test_without_dynamic_stable_scale_the_promotion_closes_every_socket_at_once(fixture: Plan) -> None:
+    """The controller scales the whole old stable ReplicaSet down scaleDownDelaySeconds after the
+    promotion (rollout/canary.go scaleDownOldReplicaSetsForCanary): with `dynamicStableScale: false`
+    every stable pod goes at once, and so do their sockets."""
+    from simulate.downtime import SCENARIOS, check_scenario, load_topology
+
+    result = check_scenario(load_topology(fixture), SCENARIOS["app-rollout"])
+    [websocket] = [p for p in result.properties if p.name == "websocket-budget"]
+    assert not websocket.holds
+    assert "100% of the sockets are closed before their budget within 5 s" in websocket.detail

@@ -2,7 +2,8 @@
 :class:`~simulate.downtime.model.Sim` (the fleets at their HPA minimum, Ready and registered long
 before) and schedules the disturbance.
 
-- ``app-rollout``: every app Deployment rolls (a new image) with its strategy;
+- ``app-rollout``: every app Deployment rolls (a new image) with its strategy, or the canary steps
+  of the Argo Rollout that runs it;
 - ``controller-rollout``: the ingress-nginx controller and the Envoy proxies roll (a chart or
   EnvoyProxy change);
 - ``hpa-scale-down``: every HPA removes one pod (from its minimum + 1), the ReplicaSet's choice;
@@ -30,7 +31,7 @@ from config.drain import EVICTION_RETRY_SECONDS
 from ..pods import Pod, pick_victims
 from .backends import BACKENDS
 from .model import Corner, Sim
-from .strategies import RollingUpdate
+from .strategies import ArgoCanary, RollingUpdate, Strategy
 from .topology import ENVOY, NGINX, Fleet, Topology
 
 
@@ -51,7 +52,7 @@ def _start(sim: Sim, extra: dict[str, int] | None = None) -> None:
 
 def _roll(sim: Sim, fleets: list[Fleet]) -> None:
     for fleet in fleets:
-        strategy = RollingUpdate()
+        strategy: Strategy = ArgoCanary(fleet.canary) if fleet.canary is not None else RollingUpdate()
         sim.strategies[fleet.name] = strategy
         sim.at(0.0, partial(strategy.step, sim, fleet))
 

@@ -36,6 +36,22 @@ class TopologyError(Exception):
     """The stack renders something the model cannot read (a bug in the model or the program)."""
 
 
+# argoproj/argo-rollouts v1.9.1 utils/defaults/defaults.go DefaultScaleDownDelaySeconds: how long the old
+# stable pods stay after the stable Service moved to the promoted canary.
+SCALE_DOWN_DELAY_S = 30.0
+
+
+@dataclass(frozen=True)
+class CanaryPlan:
+    """An Argo Rollouts canary as its Rollout renders it: the steps (``("weight", percent)``, or
+    ``("wait", seconds)`` for a pause or an analysis: its longest metric's count x interval),
+    `dynamicStableScale` and `scaleDownDelaySeconds`."""
+
+    steps: tuple[tuple[str, float], ...]
+    dynamic_stable_scale: bool
+    scale_down_delay_s: float
+
+
 @dataclass(frozen=True)
 class Fleet:
     """One Deployment's pods: an app workload, the ingress-nginx controller or the Envoy proxies."""
@@ -67,6 +83,8 @@ class Fleet:
     drain_s: float = 0.0
     """ingress-nginx `worker-shutdown-timeout`; Envoy's drainTimeout."""
     post_shutdown_s: float = 0.0
+    canary: CanaryPlan | None = None
+    """An Argo Rollouts Rollout runs the pods (`workloadRef`): it rolls with these canary steps."""
 
     def surge_for(self, value: int | str, round_up: bool) -> int:
         return _resolve(value, self.replicas, round_up)
@@ -192,6 +210,12 @@ def load_topology(plan: Any) -> Topology:
 
     pdbs = find("PodDisruptionBudget")
     hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in find("HorizontalPodAutoscaler")}
+    # A Deployment a Rollout runs: its pods roll with the Rollout's canary, scaled by the Rollout's HPA.
+    rollouts = {
+        str(r["spec"]["workloadRef"]["name"]): r
+        for r in find("Rollout")
+        if (r["spec"].get("workloadRef") or {}).get("kind") == "Deployment"
+    }
     fleets: dict[str, Fleet] = {}
     for deployment in find("Deployment"):
         name = deployment["metadata"]["name"]
@@ -200,7 +224,8 @@ def load_topology(plan: Any) -> Topology:
         labels = spec["template"]["metadata"]["labels"]
         container = pod["containers"][0]
         low, high = _probe_window(container)
-        hpa = hpas.get(name)
+        rollout = rollouts.get(name)
+        hpa = hpas.get(rollout["metadata"]["name"] if rollout else name)
         replicas = hpa["spec"]["minReplicas"] if hpa else spec.get("replicas", 1)
         rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
         budget = next(
@@ -226,6 +251,7 @@ def load_topology(plan: Any) -> Topology:
             min_available=_resolve(budget, replicas, True) if budget is not None else None,
             hpa_min=hpa["spec"]["minReplicas"] if hpa else None,
             zone_spread_hard=_hard_zone_spread(pod.get("topologySpreadConstraints", [])),
+            canary=_canary_plan(rollout, find("AnalysisTemplate")) if rollout else None,
         )
 
     lb_settings = settings.load_balancer
@@ -365,6 +391,32 @@ def load_topology(plan: Any) -> Topology:
         webhook_failure_policy=getattr(lbc, "pod_mutator_failure_policy", "Ignore"),
         stickiness_s=float(lb_settings.stickiness_seconds),
         reload_budget_s=reload_budget,
+    )
+
+
+def _canary_plan(rollout: Mapping[str, Any], templates: list[dict[str, Any]]) -> CanaryPlan:
+    canary = rollout["spec"]["strategy"]["canary"]
+    namespace = rollout["metadata"].get("namespace")
+    steps: list[tuple[str, float]] = []
+    for step in canary.get("steps") or []:
+        if "setWeight" in step:
+            steps.append(("weight", float(step["setWeight"])))
+        elif "pause" in step:
+            if "duration" not in (step["pause"] or {}):
+                raise TopologyError(
+                    f"Rollout {rollout['metadata']['name']}: a pause without a duration waits for a person"
+                )
+            steps.append(("wait", _seconds(step["pause"]["duration"])))
+        elif "analysis" in step:
+            names = {t["templateName"] for t in step["analysis"].get("templates") or []}
+            metrics = [m for t in templates if t["metadata"]["name"] in names
+                       and t["metadata"].get("namespace") == namespace for m in t["spec"]["metrics"]]
+            steps.append(("wait", max(((int(m.get("count", 1)) - 1) * _seconds(m.get("interval", "0s"))
+                                       for m in metrics), default=0.0)))
+    return CanaryPlan(
+        tuple(steps),
+        bool(canary.get("dynamicStableScale", False)),
+        float(canary.get("scaleDownDelaySeconds", SCALE_DOWN_DELAY_S)),
     )
 
 
