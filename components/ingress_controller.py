@@ -99,6 +99,10 @@ def controller_config(args: IngressControllerArgs) -> dict[str, str]:
         "proxy-next-upstream": s.retries.conditions(),
         "proxy-next-upstream-tries": str(s.retries.tries),
         "proxy-next-upstream-timeout": str(s.retries.timeout_seconds),
+        # Every route that sets no timeouts of its own: a request may run this long, within the grace
+        # period its pod has after the preStop sleep.
+        "proxy-read-timeout": str(s.timeouts.read_seconds),
+        "proxy-send-timeout": str(s.timeouts.send_seconds),
         "allow-snippet-annotations": "false",
         "worker-shutdown-timeout": f"{s.worker_shutdown_timeout_seconds}s",
         # Client addresses come from the load balancer, and are believed only from its subnets: a

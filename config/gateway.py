@@ -171,9 +171,10 @@ class GatewayRateLimit(Model):
 
 class GatewayShutdown(Model):
     margin_seconds: Annotated[int, int32(ge=0, le=300)] = Field(
-        5,
+        15,
         description="Extra time after the load balancer's deregistration delay before the proxy may "
-        "stop: its minimum drain (`EnvoyProxy.spec.shutdown.minDrainDuration`) is delay + margin.",
+        "stop: its minimum drain (`EnvoyProxy.spec.shutdown.minDrainDuration`) is delay + margin. At least "
+        "the deregistration's own latency (13 s behind an ALB: docs/downtime.md).",
     )
     drain_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         30,

@@ -93,10 +93,11 @@ class Shutdown(Model):
         30, description="Guide: 'Graceful shutdown (30s timeout)' after SIGTERM, preStop included."
     )
     pre_stop_sleep_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
-        10,
-        description="preStop sleep before SIGTERM, so the pod is removed from the endpoints (and "
-        "from ingress-nginx's upstreams) before the app stops accepting connections. Must be "
-        "shorter than terminationGracePeriodSeconds.",
+        15,
+        description="preStop sleep before SIGTERM, so that no new request can reach the pod when the app "
+        "stops accepting: the endpoints, ingress-nginx's sync and, when a node drain takes a controller "
+        "pod with this one, the 13 s the ALB still sends that controller requests while its upstreams are "
+        "frozen (docs/downtime.md). Must be shorter than terminationGracePeriodSeconds.",
     )
 
     @model_validator(mode="after")

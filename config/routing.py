@@ -111,7 +111,9 @@ class Route(Model):
     retries: Retries | None = Field(None, description="Per-route retries; `null` keeps the controller default.")
     timeouts: Timeouts | None = Field(
         None,
-        description="Per-route proxy timeouts; `null`: controller defaults.",
+        description="Per-route proxy timeouts; `null`: the controller's (`ingressController.timeouts`). Outside "
+        "a WebSocket route, a request may run this long, so it must fit in the workload's grace period after "
+        "its preStop sleep.",
     )
     websocket: bool = Field(
         False,

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from . import rollouts as progressive
 from .base import EnvName, Loc, Model, Problems, amount_text
+from .drain import Drains, check_drains
 from .gateway import GatewaySettings
 from .namespace import ClusterSettings, NamespaceSettings
 from .network import NetworkPolicySettings
@@ -23,7 +24,7 @@ from .operations import (
     duration_seconds,
     rollout_estimate,
 )
-from .traffic import POST_SHUTDOWN_SECONDS, IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
+from .traffic import IngressControllerSettings, LoadBalancerSettings, RoutingSettings, covers
 from .workload import BackendSettings, FrontendSettings, ResourceAmounts, Resources, WorkloadSettings
 
 RESOURCES = ("cpu", "memory")
@@ -229,21 +230,9 @@ class StackSettings(Model):
 
     def _check_traffic(self, problems: Problems) -> None:
         controller, lb = self.ingress_controller, self.load_balancer
-        drain = (
-            controller.shutdown_delay_seconds(lb.deregistration_delay_seconds)
-            + controller.worker_shutdown_timeout_seconds
-            + POST_SHUTDOWN_SECONDS
+        check_drains(
+            Drains(controller, lb, self.gateway, self.routing, self.workloads()), problems
         )
-        if controller.termination_grace_period_seconds < drain:
-            problems.add(
-                ("ingressController", "terminationGracePeriodSeconds"),
-                controller.termination_grace_period_seconds,
-                f"must cover the load balancer's deregistration delay plus the controller's drain: "
-                f"{lb.deregistration_delay_seconds} s (loadBalancer.deregistrationDelaySeconds) + "
-                f"{controller.shutdown_margin_seconds} s margin + {controller.worker_shutdown_timeout_seconds} s "
-                f"nginx drain + {POST_SHUTDOWN_SECONDS} s exit = {drain} s, or the kubelet kills pods "
-                "that still hold connections",
-            )
         vpc = ipaddress.ip_network(self.cluster.vpc_cidr)
         for index, cidr in enumerate(lb.subnet_cidrs):
             network = ipaddress.ip_network(cidr)

@@ -392,18 +392,32 @@ class IngressControllerSettings(Model):
         100, description="Guide: 'upstream-keepalive-requests: 100'."
     )
     retries: Retries = Field(Retries(), description="Guide: 'Automatic Retry Logic', the controller-wide default.")
-    worker_shutdown_timeout_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
-        30, description="nginx's own drain on shutdown (`worker-shutdown-timeout`)."
+    timeouts: Timeouts = Field(
+        Timeouts(read_seconds=15, send_seconds=15),
+        description="`proxy-read-timeout` and `proxy-send-timeout` of every route that sets none (ingress-nginx's "
+        "own default is 60 s): a request may run this long, so it must fit in the workload's grace period "
+        "after its preStop sleep (30 - 15 s).",
     )
-    termination_grace_period_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
-        120,
+    worker_shutdown_timeout_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(
+        3600,
+        description="How long nginx's old workers keep their connections after a reload, and nginx's own "
+        "drain on shutdown (`worker-shutdown-timeout`). At least every WebSocket route's budget: every reload "
+        "(an Ingress added or changed, the canary turned on) leaves the open sockets on the old workers, "
+        "which close them all at once when it ends (ingress-nginx #2461, #7115). Old workers hold memory "
+        "until their sockets close.",
+    )
+    termination_grace_period_seconds: Annotated[int, int32(ge=1, le=86400)] = Field(
+        3700,
         description="Controller pods' grace period: it must cover the load balancer's deregistration "
-        "delay plus the controller's own drain.",
+        "delay, the margin and nginx's drain (`worker-shutdown-timeout`) plus the 10 s exit. A pod "
+        "exits long before: the load balancer closes its connections when its drain ends.",
     )
     shutdown_margin_seconds: Annotated[int, int32(ge=0, le=300)] = Field(
-        5,
-        description="Extra wait after the deregistration delay before nginx stops, for the load "
-        "balancer to stop sending new connections (`--shutdown-grace-period` = delay + margin).",
+        15,
+        description="How long nginx keeps serving after the deregistration delay (`--shutdown-grace-period` = "
+        "delay + margin): the load balancer's drain starts only once the deregistration has gone through the "
+        "EndpointSlice, the AWS Load Balancer Controller and the load balancer's own propagation, up to 13 s "
+        "behind an ALB and about 123 s behind an NLB (docs/downtime.md).",
     )
 
     def shutdown_delay_seconds(self, deregistration_delay: int) -> int:

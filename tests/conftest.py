@@ -36,6 +36,28 @@ MINIMAL_CONFIG: dict[str, Any] = {
 }
 
 
+# What a stack behind a network load balancer says besides `loadBalancer.type: network` (config/drain.py):
+# an NLB keeps opening connections to a deregistered target for about 120 s, so nginx serves 125 s past
+# the deregistration delay, and an app pod evicted with a controller pod outlives the clients'
+# connections to it (the controller's upstreams are frozen while it drains).
+NLB_BUDGET: dict[str, Any] = {
+    "ingressController": {"shutdownMarginSeconds": 125, "terminationGracePeriodSeconds": 3800},
+    "backend": {"shutdown": {"preStopSleepSeconds": 185, "terminationGracePeriodSeconds": 200}},
+    "frontend": {"shutdown": {"preStopSleepSeconds": 185, "terminationGracePeriodSeconds": 200}},
+}
+
+
+def behind_nlb(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Stack-file overrides for a network load balancer with its drain budget, then ``overrides``."""
+
+    def merge(base: Any, extra: Any) -> Any:
+        if isinstance(base, dict) and isinstance(extra, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in extra.items()}}
+        return extra
+
+    return merge({**NLB_BUDGET, "loadBalancer": {"type": "network"}}, overrides or {})
+
+
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
     """The plan of every stack, run once: tests that only read a plan share it."""

@@ -14,7 +14,7 @@ import pytest
 from config import ConfigError, validate_settings
 from config.base import deep_merge
 from config.schedule import cron_problem
-from tests.conftest import MINIMAL_CONFIG
+from tests.conftest import MINIMAL_CONFIG, behind_nlb
 
 
 def problems(overrides: dict[str, Any]) -> list[str]:
@@ -93,13 +93,64 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "whose request is above its limit",
     ),
     (
-        # deregistration 60 s + margin 5 s + nginx drain 30 s + exit 10 s = 105 s
+        # deregistration 60 s + margin 15 s + nginx drain 3600 s + exit 10 s = 3685 s
         "controller grace period covers the drain",
-        {"ingressController": {"terminationGracePeriodSeconds": 105}},
-        {"ingressController": {"terminationGracePeriodSeconds": 104}},
-        "ingressController.terminationGracePeriodSeconds: 104 — must cover the load balancer's deregistration "
-        "delay plus the controller's drain: 60 s (loadBalancer.deregistrationDelaySeconds) + 5 s margin + 30 s "
-        "nginx drain + 10 s exit = 105 s, or the kubelet kills pods that still hold connections",
+        {"ingressController": {"terminationGracePeriodSeconds": 3685}},
+        {"ingressController": {"terminationGracePeriodSeconds": 3684}},
+        "ingressController.terminationGracePeriodSeconds: 3684 — must cover the load balancer's deregistration "
+        "delay plus the controller's drain: 60 s (loadBalancer.deregistrationDelaySeconds) + 15 s margin + 3600 s "
+        "nginx drain + 10 s exit = 3685 s, or the kubelet kills pods that still hold connections",
+    ),
+    (
+        # EndpointSlice 1 s + DeregisterTargets 2 s + the ALB's propagation 10 s (config/drain.py)
+        "the margin covers the ALB's deregistration latency",
+        {"ingressController": {"shutdownMarginSeconds": 13}},
+        {"ingressController": {"shutdownMarginSeconds": 12}},
+        "ingressController.shutdownMarginSeconds: 12 — must be at least 13: behind an application load balancer "
+        "a controller pod still gets new requests up to 13 s after it is deleted (EndpointSlice, the AWS Load "
+        "Balancer Controller's DeregisterTargets, the load balancer's own propagation), and the load balancer "
+        "drains it for loadBalancer.deregistrationDelaySeconds (60 s) from then; nginx must keep serving until "
+        "that drain has ended (--shutdown-grace-period = delay + margin)",
+    ),
+    (
+        # ... and the NLB's 120 s (aws-load-balancer-controller #2366, #3270)
+        "an NLB needs more than the ALB's budget",
+        behind_nlb({"ingressController": {"shutdownMarginSeconds": 123}, "loadBalancer": {"waf": {"enabled": False}}}),
+        behind_nlb({"ingressController": {"shutdownMarginSeconds": 122}, "loadBalancer": {"waf": {"enabled": False}}}),
+        "ingressController.shutdownMarginSeconds: 122 — must be at least 123: behind a network load balancer a "
+        "controller pod still gets new requests up to 123 s after it is deleted (EndpointSlice, the AWS Load "
+        "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s, "
+        "aws-load-balancer-controller #2366 and #3270), and the load balancer drains it for "
+        "loadBalancer.deregistrationDelaySeconds (60 s) from then; nginx must keep serving until that drain has "
+        "ended (--shutdown-grace-period = delay + margin)",
+    ),
+    (
+        "the reload budget covers the socket routes'",
+        {"ingressController": {"workerShutdownTimeoutSeconds": 3600}},
+        {"ingressController": {"workerShutdownTimeoutSeconds": 3599}},
+        "ingressController.workerShutdownTimeoutSeconds: 3599 — must be at least the 3600 s a WebSocket route "
+        "allows a socket (routing.routes[2] `socketio`): every nginx reload (an Ingress added or changed, the "
+        "canary turned on) leaves the open sockets on the old workers, which close them all at once when this "
+        "timeout ends (ingress-nginx #2461, #7115)",
+    ),
+    (
+        # grace 30 s - preStop 15 s
+        "route timeouts within the grace period",
+        {"ingressController": {"timeouts": {"readSeconds": 15, "sendSeconds": 15}}},
+        {"ingressController": {"timeouts": {"readSeconds": 16, "sendSeconds": 15}}},
+        "ingressController.timeouts.readSeconds: 16 — must not exceed the 15 s backend pods serve after SIGTERM "
+        "(backend.shutdown.terminationGracePeriodSeconds 30 - preStopSleepSeconds 15; route `api`): a request "
+        "admitted just before SIGTERM would be killed mid-flight",
+    ),
+    (
+        # the same 13 s: a controller pod drained with the app pod still gets requests, its upstreams frozen
+        "preStop outlasts the requests that can still arrive",
+        {"backend": {"shutdown": {"preStopSleepSeconds": 13}}},
+        {"backend": {"shutdown": {"preStopSleepSeconds": 12}}},
+        "backend.shutdown.preStopSleepSeconds: 12 — must be at least 13: a new request can reach the pod up to "
+        "13 s after its deletion, and it must still be serving then: a controller pod evicted with it (a node "
+        "drain) stops updating its upstreams when told to stop, and the ALB still sends that controller new "
+        "requests",
     ),
     (
         "minReplicas up to maxReplicas",
@@ -129,10 +180,12 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "backend.rollout.progressDeadlineSeconds: 400 — must exceed rollout.minReadySeconds (400)",
     ),
     (
+        # requests limited to the second left after the preStop sleep, so only this rule is at its edge
         "grace period beyond the preStop sleep",
-        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 11, "preStopSleepSeconds": 10}}},
-        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10, "preStopSleepSeconds": 10}}},
-        "backend.shutdown.terminationGracePeriodSeconds: 10 — must exceed shutdown.preStopSleepSeconds (10), or "
+        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 16, "preStopSleepSeconds": 15}},
+         "ingressController": {"timeouts": {"readSeconds": 1, "sendSeconds": 1}}},
+        {"backend": {"shutdown": {"terminationGracePeriodSeconds": 15, "preStopSleepSeconds": 15}}},
+        "backend.shutdown.terminationGracePeriodSeconds: 15 — must exceed shutdown.preStopSleepSeconds (15), or "
         "the kubelet kills the container before it has had any time to shut down",
     ),
     (
@@ -207,7 +260,7 @@ def test_rule_edges(accepted: dict[str, Any], refused: dict[str, Any], problem: 
 
 
 def test_the_edge_table_is_not_empty() -> None:
-    assert len(EDGES) == 22
+    assert len(EDGES) == 27
 
 
 # cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7

@@ -10,7 +10,7 @@ import pytest
 from offline.engine import Plan, run_stack
 from offline.mock_outputs import computed_outputs
 from offline.preview import format_plan
-from tests.conftest import config_error, problem_for
+from tests.conftest import behind_nlb, config_error, problem_for
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
@@ -42,7 +42,7 @@ def alarms(plan: Plan) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def nlb() -> Plan:
-    return run_stack("production", {"loadBalancer": {"type": "network"}})
+    return run_stack("production", behind_nlb())
 
 
 def test_alb_alarms(plans: dict[str, Plan]) -> None:

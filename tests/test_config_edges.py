@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from offline.engine import DELETE, run_stack
-from tests.conftest import config_error, problem_for
+from tests.conftest import behind_nlb, config_error, problem_for
 
 SUBNET = "subnet-0f1e2d3c4b5a60001"
 
@@ -74,7 +74,7 @@ def test_a_third_route_on_a_taken_host_and_path_names_the_first() -> None:
 @pytest.mark.parametrize(("hsts", "refused"), [(None, False), ("max-age=60", True)])
 def test_an_nlb_may_say_no_hsts_but_not_set_one(hsts: str | None, refused: bool) -> None:
     """HSTS is a header of the ALB's HTTPS listener; `hsts: null` on an NLB says "none", which is so."""
-    overrides = {"loadBalancer": {"type": "network", "hsts": hsts, "waf": {"enabled": False}}}
+    overrides = behind_nlb({"loadBalancer": {"hsts": hsts, "waf": {"enabled": False}}})
     if not refused:
         assert run_stack("production", overrides).resources
         return

@@ -8,7 +8,7 @@ import pytest
 
 from config import ConfigError, validate_settings
 from offline.engine import DELETE, run_stack
-from tests.conftest import MINIMAL_CONFIG, config_error, problem_for, stack_settings
+from tests.conftest import MINIMAL_CONFIG, behind_nlb, config_error, problem_for, stack_settings
 
 # (overrides of the staging stack file, key path that must be named, the exact problem reported for it)
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
@@ -175,10 +175,51 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
          "25%"),
     ),
     (
+        "Envoy serves through the ALB's deregistration latency",
+        {"gateway": {"shutdown": {"marginSeconds": 5}}},
+        "gateway.shutdown.marginSeconds",
+        ("gateway.shutdown.marginSeconds: 5 — must be at least 13: behind an application load balancer an Envoy "
+         "proxy pod still gets new requests up to 13 s after it is deleted (EndpointSlice, the AWS Load Balancer "
+         "Controller's DeregisterTargets, the load balancer's own propagation), and the load balancer drains it for "
+         "loadBalancer.deregistrationDelaySeconds (60 s) from then; Envoy must keep serving until that drain has "
+         "ended (minDrainDuration = delay + margin)"),
+    ),
+    (
+        "a route's own timeouts within the grace period",
+        {"routing": {"routes": [{"name": "api", "host": "api", "workload": "backend",
+                                 "timeouts": {"readSeconds": 60, "sendSeconds": 15}}]}},
+        "routing.routes[0].timeouts.readSeconds",
+        ("routing.routes[0].timeouts.readSeconds: 60 — must not exceed the 15 s backend pods serve after SIGTERM "
+         "(backend.shutdown.terminationGracePeriodSeconds 30 - preStopSleepSeconds 15; route `api`): a request "
+         "admitted just before SIGTERM would be killed mid-flight"),
+    ),
+    (
+        "an NLB with the ALB's budget",
+        behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE,
+                    "ingressController": {"shutdownMarginSeconds": 15}}),
+        "ingressController.shutdownMarginSeconds",
+        ("ingressController.shutdownMarginSeconds: 15 — must be at least 123: behind a network load balancer a "
+         "controller pod still gets new requests up to 123 s after it is deleted (EndpointSlice, the AWS Load "
+         "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s, "
+         "aws-load-balancer-controller #2366 and #3270), and the load balancer drains it for "
+         "loadBalancer.deregistrationDelaySeconds (60 s) from then; nginx must keep serving until that drain has "
+         "ended (--shutdown-grace-period = delay + margin)"),
+    ),
+    (
+        "behind an NLB, app pods outlive the clients' connections to a drained controller",
+        behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE,
+                    "frontend": {"shutdown": {"preStopSleepSeconds": 60}}}),
+        "frontend.shutdown.preStopSleepSeconds",
+        ("frontend.shutdown.preStopSleepSeconds: 60 — must be at least 185: a new request can reach the pod up "
+         "to 185 s after its deletion, and it must still be serving then: a controller pod evicted with it (a "
+         "node drain) stops updating its upstreams when told to stop, and an NLB's clients keep sending that "
+         "controller requests on their connections until nginx quits"),
+    ),
+    (
         "grace period exceeds preStop",
         {"backend": {"shutdown": {"terminationGracePeriodSeconds": 10}}},
         "backend.shutdown.terminationGracePeriodSeconds",
-        ("backend.shutdown.terminationGracePeriodSeconds: 10 — must exceed shutdown.preStopSleepSeconds (10), or "
+        ("backend.shutdown.terminationGracePeriodSeconds: 10 — must exceed shutdown.preStopSleepSeconds (15), or "
          "the kubelet kills the container before it has had any time to shut down"),
     ),
     (

@@ -21,7 +21,7 @@ from offline.rules import (
     pod_references,
     reference_order,
 )
-from tests.conftest import ROOT, STACKS, stack_settings
+from tests.conftest import ROOT, STACKS, behind_nlb, stack_settings
 
 EVERYTHING_ON: dict[str, Any] = {
     "canary": {"enabled": True, "image": f"ghcr.io/x/backend:v2.1.0@sha256:{'3' * 64}"},
@@ -224,14 +224,19 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
     (
         "ALB to NLB",
         # An NLB forwards to one target group: Envoy Gateway (staging's second data plane) goes.
-        {"loadBalancer": {"type": "network", "enableHttp2": None, "idleTimeoutSeconds": None,
-                          "dropInvalidHeaderFields": None, "weights": None}, "gateway": {"enabled": False}},
+        behind_nlb({"loadBalancer": {"enableHttp2": None, "idleTimeoutSeconds": None,
+                                     "dropInvalidHeaderFields": None, "weights": None}, "gateway": {"enabled": False}}),
         {
             "edge": ("loadBalancerType",),
             # protocolVersion is ForceNew too, but its DiffSuppressFunc hides it once the protocol is TCP.
             "edge-nginx": ("protocol",),
             "edge-https": ("loadBalancerArn",),
             "ingress-nginx/ingress-nginx (ingress-targets)": ("spec.targetGroupARN",),
+            # Behind an NLB the backend's pods wait out its clients' connections (a longer preStop and
+            # grace period): the migration Job, which copies the backend's pod spec, is replaced.
+            "spywatcher-staging/spywatcher-backend-migrate-231cc010aa (migration-job)": (
+                "spec.template.spec.terminationGracePeriodSeconds",
+            ),
         },
     ),
     ("internal", {"loadBalancer": {"internal": True}}, {"edge": ("internal",), "edge-http": ("loadBalancerArn",),

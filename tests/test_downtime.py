@@ -338,3 +338,54 @@ def test_an_outage_of_the_load_balancer_controller_is_safe_only_with_a_webhook_t
     )
     failing = failures(load_topology(run_stack("production")), "lbc-outage")
     assert not {"readiness-gate-on-every-target", "healthy-target-always"} & set(failing)
+
+
+@pytest.fixture(scope="module")
+def production(plans: dict[str, Plan]) -> Topology:
+    return load_topology(plans["production"])
+
+
+def _fleet(topo: Topology, name: str, **changes: Any) -> Topology:
+    return replace(topo, fleets={**topo.fleets, name: replace(topo.fleets[name], **changes)})
+
+
+def _timeouts(topo: Topology, seconds: float) -> Topology:
+    routes = [r if r.websocket else replace(r, timeout_s={NGINX: seconds}) for r in topo.routes]
+    return replace(topo, routes=routes)
+
+
+# (failure mode, scenario, the broken setting on production, the property that catches it)
+FAILURE_MODES = [
+    ("ingress-nginx #3639: nginx routes to a deleted pod before its sync (preStop 3 s)", "app-rollout",
+     lambda t: _fleet(t, "spywatcher-backend", pre_stop_s=3.0), "no-request-after-sigterm"),
+    ("aws-load-balancer-controller #1064, #1719: the ALB still sends after deregistration, preStop 10 s", "node-drain",
+     lambda t: _fleet(t, "spywatcher-backend", pre_stop_s=10.0), "no-request-after-sigterm"),
+    ("ingress-nginx #2461, #7115: a reload drops WebSockets (worker-shutdown-timeout 30 s)", "controller-reload",
+     lambda t: _fleet(t, "ingress-nginx-controller", drain_s=30.0, grace_s=120.0), "websocket-budget"),
+    ("ingress-nginx PR #5855: the controller stops before deregistration completes (no shutdown grace period)",
+     "controller-rollout", lambda t: _fleet(t, "ingress-nginx-controller", shutdown_delay_s=0.0),
+     "no-request-after-sigterm"),
+    ("the deregistration's latency left out of the budget (margin 5 s)", "hpa-scale-down",
+     lambda t: _fleet(t, "ingress-nginx-controller", shutdown_delay_s=65.0), "grace-covers-drain"),
+    ("route timeouts beyond the grace period (nginx's 60 s)", "app-rollout",
+     lambda t: _timeouts(t, 60.0), "requests-finish-before-sigkill"),
+    ("aws-load-balancer-controller #2366, #3270: an NLB with the ALB's budget", "controller-rollout",
+     lambda t: replace(t, load_balancer="network"), "no-request-after-sigterm"),
+]
+
+
+@pytest.mark.parametrize(("mode", "scenario", "broken", "caught"), FAILURE_MODES, ids=[m[0] for m in FAILURE_MODES])
+def test_each_known_failure_mode_fails_on_its_broken_setting_and_holds_on_the_shipped_one(
+        production: Topology, mode: str, scenario: str, broken: Any, caught: str) -> None:
+    assert caught in failures(broken(production), scenario), mode
+    assert failures(production, scenario) == {}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production", "all-options"])
+def test_every_stack_holds_every_property_in_every_scenario(
+        stack: str, plans: dict[str, Plan], fixture_plans: dict[str, Plan]) -> None:
+    topo = load_topology(plans[stack] if stack in plans else fixture_plans[stack])
+    results = [check_scenario(topo, s) for s in SCENARIOS.values() if s.applies(topo)]
+    assert {(r.name, p.name): p.detail for r in results for p in r.properties if not p.holds} == {}
+    # Both routing backends run in staging and all-options: the cutover is checked there too.
+    assert len(results) == (6 if stack == "production" else 7)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from offline.engine import DELETE, Plan, run_stack
+from tests.conftest import behind_nlb
 
 ALLOW_DNS: Any = {
     "apiVersion": "networking.k8s.io/v1",
@@ -105,7 +106,7 @@ BACKEND_POD: Any = {
 
 BACKEND_CONTAINER: Any = {
     "imagePullPolicy": "IfNotPresent",
-    "lifecycle": {"preStop": {"sleep": {"seconds": 10}}},
+    "lifecycle": {"preStop": {"sleep": {"seconds": 15}}},
     "livenessProbe": {
         "failureThreshold": 3,
         "httpGet": {"path": "/health/live", "port": "http", "scheme": "HTTP"},
@@ -238,13 +239,15 @@ CONTROLLER_VALUES: Any = {
             "proxy-next-upstream": "error timeout http_502 http_503 http_504",
             "proxy-next-upstream-timeout": "10",
             "proxy-next-upstream-tries": "3",
+            "proxy-read-timeout": "15",
             "proxy-real-ip-cidr": "10.1.0.0/24,10.1.1.0/24",
+            "proxy-send-timeout": "15",
             "upstream-keepalive-connections": "100",
             "upstream-keepalive-requests": "100",
             "upstream-keepalive-timeout": "60",
-            "worker-shutdown-timeout": "30s",
+            "worker-shutdown-timeout": "3600s",
         },
-        "extraArgs": {"shutdown-grace-period": "65"},
+        "extraArgs": {"shutdown-grace-period": "75"},
         "healthCheckPath": "/health/live",
         "ingressClass": "nginx",
         "ingressClassResource": {
@@ -264,7 +267,7 @@ CONTROLLER_VALUES: Any = {
         },
         "metrics": {"enabled": True},
         "minAvailable": 1,
-        "podAnnotations": {"checksum/config": "2c64993d9a1b13aa4f20549a7f8f0e5641b51a6e2be255d12bf7460c9207bfcf"},
+        "podAnnotations": {"checksum/config": "d4c6ef2d95f10ef6475462f3b185ffef6d147867b65f091e569c605c1f7f7f95"},
         "podLabels": {"app.kubernetes.io/part-of": "spywatcher"},
         "readinessProbe": {
             "failureThreshold": 3,
@@ -277,7 +280,7 @@ CONTROLLER_VALUES: Any = {
         "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "200m", "memory": "256Mi"}},
         "scope": {"enabled": True, "namespace": "spywatcher-staging"},
         "service": {"enableHttp": True, "enableHttps": False, "type": "ClusterIP"},
-        "terminationGracePeriodSeconds": 120,
+        "terminationGracePeriodSeconds": 3700,
         "topologySpreadConstraints": [
             {
                 "labelSelector": {
@@ -797,7 +800,7 @@ def test_application_load_balancer_is_exact(staging: Plan, type_: str, name: str
 
 def test_network_load_balancer_is_exact() -> None:
     """An NLB: proxy protocol v2 and connections closed when a target is deregistered."""
-    plan = run_stack("staging", {"loadBalancer": {"type": "network", "weights": DELETE}, "gateway": DELETE})
+    plan = run_stack("staging", behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE}))
     assert plan.get("aws:lb/loadBalancer:LoadBalancer", "edge").inputs == NLB
     assert plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx").inputs == NLB_TARGET_GROUP
 

@@ -449,7 +449,8 @@ def test_client_ip_hashing_is_one_per_route_choice_for_both() -> None:
 
 
 def test_behind_an_nlb_client_addresses_come_from_proxy_protocol() -> None:
-    settings = _settings(loadBalancer={"type": "network"}, gateway=GW,
+    # Behind an NLB Envoy serves 125 s past the deregistration delay (gateway.shutdown.marginSeconds).
+    settings = _settings(loadBalancer={"type": "network"}, gateway={**GW, "shutdown": {"marginSeconds": 125}},
                          ingressController={"enabled": False})
     spec = build_client_policy(_gateway_args(settings))["spec"]
     assert spec["proxyProtocol"] == {"optional": False} and "clientIPDetection" not in spec
@@ -539,9 +540,10 @@ def test_proxy_fleet_is_a_fixed_cluster_ip_service_with_hpa_pdb_spread_and_drain
     security = kubernetes["envoyDeployment"]["container"]["securityContext"]
     assert security["allowPrivilegeEscalation"] is False and security["capabilities"] == {"drop": ["ALL"]}
     assert security["runAsNonRoot"] is True and security["seccompProfile"] == {"type": "RuntimeDefault"}
-    # Serving for the deregistration delay (60 s) + 5 s, then up to 30 s of drain; Envoy Gateway sets
-    # the grace period to drainTimeout + 300 s, so the whole drain fits.
-    assert spec["shutdown"] == {"minDrainDuration": "65s", "drainTimeout": "95s"}
+    # Serving for the deregistration delay (60 s) + 15 s (the ALB's drain starts up to 13 s after the
+    # pod's deletion), then up to 30 s of drain; Envoy Gateway sets the grace period to drainTimeout +
+    # 300 s, so the whole drain fits.
+    assert spec["shutdown"] == {"minDrainDuration": "75s", "drainTimeout": "105s"}
 
 
 def test_proxy_namespace_gets_readiness_gates_and_both_are_restricted(cutover: Plan) -> None:
@@ -685,7 +687,7 @@ def test_preview_and_diff_show_the_new_objects(plans: dict[str, Plan], cutover: 
     preview = format_plan(cutover)
     assert "weights=90,10 sticky=10800s" in preview
     assert "/->spywatcher-backend@90,spywatcher-backend-canary@10 timeout=10s" in preview
-    assert "session=SPYWATCHER_SIO/3h" in preview and "drain=65s..95s" in preview
+    assert "session=SPYWATCHER_SIO/3h" in preview and "drain=75s..105s" in preview
     old = snapshot_from_files(render_plan(plans["production"], "1.34").files)
     new = snapshot_from_files(render_plan(cutover, "1.34").files)
     changes = {(c.op, c.resource.id) for c in diff_snapshots("production", old, new).resources}

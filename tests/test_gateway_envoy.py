@@ -75,7 +75,7 @@ def test_durations_are_whole_hours_or_seconds_within_five_digits(value: int, tex
 def test_the_stream_idle_timeout_is_the_longer_of_read_and_send(read: int, send: int, idle: str) -> None:
     """nginx closes a proxied connection when a read or a write has waited its own timeout; Envoy
     has one idle timeout per stream, so it takes the longer one (no long-lived stream cut early)."""
-    args, route = _route(timeouts={"readSeconds": read, "sendSeconds": send})
+    args, route = _route(timeouts={"readSeconds": read, "sendSeconds": send}, websocket=True)
     assert build_backend_policy(args, route)["spec"]["timeout"] == {
         "http": {"connectionIdleTimeout": "60s", "streamIdleTimeout": idle}}
 
@@ -299,7 +299,7 @@ def test_the_proxy_fleet_is_exact(tuned: Any) -> None:
             },
             "envoyPDB": {"minAvailable": 1},  # the proxies', not the controller's 2
         }},
-        "shutdown": {"minDrainDuration": "65s", "drainTimeout": "95s"},
+        "shutdown": {"minDrainDuration": "75s", "drainTimeout": "105s"},
     }
 
 

@@ -35,7 +35,7 @@ def test_preview_lists_every_resource_with_key_settings() -> None:
         "window=300s")
     assert settings("backend-deployment", "spywatcher-backend") == (
         "image=ghcr.io/subculture-collective/spywatcher-backend:v2.0.0 replicas=HPA surge=1 unavailable=0 "
-        "requests=500m/512Mi limits=1/1Gi grace=30s preStop=10s")
+        "requests=500m/512Mi limits=1/1Gi grace=30s preStop=15s")
     assert settings("frontend-pdb", "spywatcher-frontend-pdb") == (
         "minAvailable=1 unhealthyPodEvictionPolicy=AlwaysAllow")
 

@@ -14,7 +14,7 @@ import yaml
 
 from components.network_policy import outside
 from offline.engine import DELETE, Plan, run_stack
-from tests.conftest import config_error, problem_for
+from tests.conftest import behind_nlb, config_error, problem_for
 from tests.helm import UPSTREAM
 from tests.netpol import Peer, allowed
 from tests.test_traffic import ingresses
@@ -214,7 +214,7 @@ def test_no_client_header_chooses_the_upstream_host(plan: Plan) -> None:
 
 
 def test_behind_an_nlb_the_proxy_protocol_is_believed_from_its_subnets_only() -> None:
-    plan = run_stack("staging", {"loadBalancer": {"type": "network", "weights": DELETE}, "gateway": DELETE})
+    plan = run_stack("staging", behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE}))
     config = values(plan)["controller"]["config"]
     assert config["use-proxy-protocol"] == "true" and "enable-real-ip" not in config
     assert config["proxy-real-ip-cidr"] == "10.1.0.0/24,10.1.1.0/24"
@@ -301,7 +301,7 @@ def test_production_alb_has_a_web_acl_with_a_rate_limit_and_the_common_rules(pla
     assert association["webAclArn"].startswith("arn:aws:wafv2:us-east-1:111122223333:regional/webacl/")
     # Staging turns it off (optional there); an NLB cannot have one.
     assert not plans["staging"].of_type("aws:wafv2/webAcl:WebAcl")
-    assert not run_stack("production", {"loadBalancer": {"type": "network", "hsts": None}}).of_type(
+    assert not run_stack("production", behind_nlb({"loadBalancer": {"hsts": None}})).of_type(
         "aws:wafv2/webAcl:WebAcl"
     )
 

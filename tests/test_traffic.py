@@ -8,7 +8,7 @@ import pytest
 
 from offline.engine import DELETE, Plan, Registration, run_stack
 from offline.schema import check_objects
-from tests.conftest import config_error, problem_for
+from tests.conftest import behind_nlb, config_error, problem_for
 
 NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
 HOSTS = {
@@ -76,8 +76,12 @@ def test_controller_configmap_holds_the_guide_settings(plan: Plan) -> None:
         "proxy-next-upstream": "error timeout http_502 http_503 http_504",
         "proxy-next-upstream-tries": "3",
         "proxy-next-upstream-timeout": "10",
+        # Requests of the routes without timeouts of their own end within the pods' grace period after
+        # their preStop sleep (30 - 15 s); old workers keep WebSockets their one-hour budget.
+        "proxy-read-timeout": "15",
+        "proxy-send-timeout": "15",
         "allow-snippet-annotations": "false",
-        "worker-shutdown-timeout": "30s",
+        "worker-shutdown-timeout": "3600s",
         "enable-real-ip": "true",
         "forwarded-for-header": "X-Forwarded-For",
         "proxy-real-ip-cidr": lb_subnets,
@@ -109,9 +113,10 @@ def test_controller_grace_covers_deregistration_and_drain(plan: Plan) -> None:
     delay = target_group["deregistrationDelay"]
     assert delay == 60  # guide: 60-second connection draining
     wait = int(values["extraArgs"]["shutdown-grace-period"])
-    assert wait == 65 and wait >= delay, "nginx must keep serving while the target drains"
+    # 15 s past the delay: the ALB's drain starts up to 13 s after the pod's deletion (config/drain.py).
+    assert wait == 75 and wait >= delay + 13, "nginx must keep serving while the target drains"
     nginx_drain = int(values["config"]["worker-shutdown-timeout"].rstrip("s"))
-    assert values["terminationGracePeriodSeconds"] == 120
+    assert values["terminationGracePeriodSeconds"] == 3700
     assert values["terminationGracePeriodSeconds"] >= wait + nginx_drain + 10  # 10: post-shutdown grace
     assert values["lifecycle"] == {"preStop": {"exec": {"command": ["/wait-shutdown"]}}}
 
@@ -353,7 +358,7 @@ def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
 
 
 def test_network_load_balancer_variant() -> None:
-    plan = run_stack("staging", {"loadBalancer": {"type": "network", "weights": DELETE}, "gateway": DELETE})
+    plan = run_stack("staging", behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE}))
     balancer = one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs
     assert balancer["loadBalancerType"] == "network"
     assert balancer["enableCrossZoneLoadBalancing"] is True, "explicit: an NLB has it off by default"
@@ -433,13 +438,13 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
      {"ingressController": {"terminationGracePeriodSeconds": 90}},
      "ingressController.terminationGracePeriodSeconds",
      ("ingressController.terminationGracePeriodSeconds: 90 — must cover the load balancer's deregistration delay "
-      "plus the controller's drain: 60 s (loadBalancer.deregistrationDelaySeconds) + 5 s margin + 30 s nginx drain"
-      " + 10 s exit = 105 s, or the kubelet kills pods that still hold connections")),
+      "plus the controller's drain: 60 s (loadBalancer.deregistrationDelaySeconds) + 15 s margin + 3600 s nginx "
+      "drain + 10 s exit = 3685 s, or the kubelet kills pods that still hold connections")),
     ("longer deregistration needs a longer grace", {"loadBalancer": {"deregistrationDelaySeconds": 300}},
      "ingressController.terminationGracePeriodSeconds",
-     ("ingressController.terminationGracePeriodSeconds: 120 — must cover the load balancer's deregistration delay "
-      "plus the controller's drain: 300 s (loadBalancer.deregistrationDelaySeconds) + 5 s margin + 30 s nginx "
-      "drain + 10 s exit = 345 s, or the kubelet kills pods that still hold connections")),
+     ("ingressController.terminationGracePeriodSeconds: 3700 — must cover the load balancer's deregistration "
+      "delay plus the controller's drain: 300 s (loadBalancer.deregistrationDelaySeconds) + 15 s margin + 3600 s "
+      "nginx drain + 10 s exit = 3925 s, or the kubelet kills pods that still hold connections")),
     ("host covered by the certificate", {"routing": {"hosts": {"api": "api.spywatcher.io"}}},
      "routing.hosts.api",
      ("routing.hosts.api: \"api.spywatcher.io\" — is not covered by any certificate domain "

@@ -83,7 +83,7 @@ def test_deployment_rollout_is_zero_downtime(plan: Plan, workload: str) -> None:
     pod = spec["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] == 30
     container = _container(plan, workload)
-    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 10}}}
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 15}}}
     assert container["lifecycle"]["preStop"]["sleep"]["seconds"] < pod["terminationGracePeriodSeconds"]
     # Pulumi waits for the rollout longer than the Deployment's own progress deadline.
     registration = plan.get("kubernetes:apps/v1:Deployment", f"{workload}-deployment")

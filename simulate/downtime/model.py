@@ -167,6 +167,9 @@ class Sim:
         self.strategies: dict[str, Any] = {}
         self.horizon = 0.0
         self.notes: list[str] = []
+        self._delays: dict[str, float] = {}
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        """What the properties compute more than once on a finished run (views, windows, timeouts)."""
 
     # --- the event loop ---------------------------------------------------------------------
 
@@ -194,7 +197,10 @@ class Sim:
         self.events.append(Event(t, what, objects))
 
     def delay(self, name: str) -> float:
-        return self.corner[name]
+        value = self._delays.get(name)
+        if value is None:
+            value = self._delays[name] = self.corner[name]
+        return value
 
     # --- the AWS Load Balancer Controller -----------------------------------------------------
 
@@ -234,7 +240,7 @@ class Sim:
         return made
 
     def _new_pod(self, fleet: Fleet, created: float, revision: int) -> Pod:
-        index = sum(len(p) for n, p in self.pods.items() if n == fleet.name)
+        index = len(self.pods[fleet.name])
         pod = Pod(index, created, NEVER, NEVER, NEVER, name=f"{fleet.name}-{index}")
         self.pods[fleet.name].append(pod)
         self.revision[pod.name] = revision
@@ -371,7 +377,13 @@ class Sim:
 
     def receives(self, proxy: Proxy) -> tuple[float, float]:
         """When the load balancer sends this proxy new requests: from healthy until it stops (or,
-        behind an NLB, while clients keep their connections to it)."""
+        behind an NLB, while clients keep their connections to it). Read once the run is over."""
+        key = ("receives", proxy.pod.name)
+        if key not in self.memo:
+            self.memo[key] = self._receives(proxy)
+        return self.memo[key]
+
+    def _receives(self, proxy: Proxy) -> tuple[float, float]:
         target = self.targets[proxy.pod.name]
         start = target.healthy
         end = self.backends[proxy.fleet.backend or ""].accepts_until(self, proxy, target)
@@ -379,7 +391,13 @@ class Sim:
         return start, min(end, deleted)
 
     def view(self, proxy: Proxy, app: Pod) -> tuple[float, float]:
-        """When ``proxy`` routes new requests to ``app``: [added, removed)."""
+        """When ``proxy`` routes new requests to ``app``: [added, removed). Read once the run is over."""
+        key = ("view", proxy.pod.name, app.name)
+        if key not in self.memo:
+            self.memo[key] = self._view(proxy, app)
+        return self.memo[key]
+
+    def _view(self, proxy: Proxy, app: Pod) -> tuple[float, float]:
         if app.ready == LONG_AGO and app.deleted == NEVER:  # there all along: no delay to read
             return self.containers_ready[proxy.pod.name], NEVER
         backend = self.backends[proxy.fleet.backend or ""]

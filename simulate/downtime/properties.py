@@ -40,6 +40,13 @@ def _routes_to(sim: Sim, fleet: str) -> list[Route]:
 
 def _timeout(sim: Sim, fleet: str, backend: str) -> tuple[float, str]:
     """The longest request the backend lets run to this app fleet, and the route that allows it."""
+    key = ("timeout", fleet, backend)
+    if key not in sim.memo:
+        sim.memo[key] = _longest(sim, fleet, backend)
+    return sim.memo[key]
+
+
+def _longest(sim: Sim, fleet: str, backend: str) -> tuple[float, str]:
     routes = _routes_to(sim, fleet)
     found = [(r.timeout_s[backend], r.name) for r in routes if not r.websocket and backend in r.timeout_s]
     return max(found) if found else (0.0, "")
@@ -59,8 +66,12 @@ def _positive_weight(sim: Sim, backend: str, start: float, end: float) -> tuple[
 
 
 def receiving(sim: Sim, proxy: Proxy) -> tuple[float, float]:
-    start, end = sim.receives(proxy)
-    return _positive_weight(sim, proxy.fleet.backend or "", start, end)
+    """When the proxy takes new requests, and its backend gets any traffic."""
+    key = ("receiving", proxy.pod.name)
+    if key not in sim.memo:
+        start, end = sim.receives(proxy)
+        sim.memo[key] = _positive_weight(sim, proxy.fleet.backend or "", start, end)
+    return sim.memo[key]
 
 
 def _app_pods(sim: Sim) -> list[Pod]:
