@@ -12,6 +12,8 @@ pulumi.export("namespace", platform.namespace)
 pulumi.export("loadBalancerDnsName", platform.load_balancer.dns_name)
 pulumi.export("loadBalancerZoneId", platform.load_balancer.zone_id)
 pulumi.export("targetGroupArn", platform.load_balancer.target_group_arn)
+if "envoy" in platform.load_balancer.target_group_arns:  # Envoy Gateway's, while it runs (the runbooks read it)
+    pulumi.export("envoyTargetGroupArn", platform.load_balancer.target_group_arns["envoy"])
 pulumi.export("hosts", platform.hosts)
 for component, workload in platform.workloads.items():
     pulumi.export(f"{component}Deployment", workload.deployment_name)

@@ -320,8 +320,8 @@ class LoadBalancer(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     arn_suffix: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
-    target_group_arn_suffix: pulumi.Output[str]
     target_group_arns: dict[str, pulumi.Output[str]]
+    target_group_arn_suffixes: dict[str, pulumi.Output[str]]
     security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
@@ -419,7 +419,8 @@ class LoadBalancer(pulumi.ComponentResource):
         # ingress-nginx's target group while it runs, else Envoy Gateway's.
         serving = groups.get("nginx") or groups["envoy"]
         self.target_group_arn = serving.arn
-        self.target_group_arn_suffix = serving.arn_suffix  # the CloudWatch `TargetGroup` dimension
+        # The CloudWatch `TargetGroup` dimension of each.
+        self.target_group_arn_suffixes = {b: g.arn_suffix for b, g in groups.items()}
         self.security_group_id = group.id
         outputs: dict[str, Any] = {"dnsName": self.dns_name, "zoneId": self.zone_id}
         if args.nginx:

@@ -1,10 +1,24 @@
-"""Monitoring: the guide's alerts as a PrometheusRule, a ServiceMonitor for the backend, and the
-Prometheus Adapter that serves the HPAs' custom metrics. Needs the Prometheus Operator (CRDs and a
-Prometheus) in the cluster; the adapter is installed here as a pinned Helm release.
+"""Monitoring: the guide's alerts as a PrometheusRule, ServiceMonitors for the backend and for each
+enabled data plane (ingress-nginx's controller, the Envoy Gateway proxies), and the Prometheus
+Adapter that serves the HPAs' custom metrics. Needs the Prometheus Operator (CRDs and a Prometheus)
+in the cluster; the adapter is installed here as a pinned Helm release.
+
+The data planes' metrics, as their upstreams serve them:
+
+- ingress-nginx: the chart's metrics Service (`controller.metrics.enabled`) `ingress-nginx-controller-
+  metrics`, port `metrics` (10254), selected by the chart's controller labels; the chart's own
+  ServiceMonitor selects it the same way (kubernetes/ingress-nginx, charts/ingress-nginx/templates/
+  controller-service-metrics.yaml and controller-servicemonitor.yaml @ helm-chart-4.15.1). Ours is
+  rendered here instead, so it is checked, previewed and diffed with the rest.
+- Envoy Gateway: each proxy serves `/stats/prometheus` on its container port `metrics` (19001),
+  which no Service of Envoy Gateway's exposes (envoyproxy/gateway, internal/infrastructure/
+  kubernetes/proxy/resource.go and testdata/deployments/default.yaml @ v1.9.0): a headless Service
+  here selects the proxy pods on that port for the ServiceMonitor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +38,31 @@ DEPLOYMENT_UPDATED = "kube_deployment_status_replicas_updated"
 DEPLOYMENT_DESIRED = "kube_deployment_spec_replicas"
 
 
+# ingress-nginx 4.15.1's metrics Service port (`controller.metrics.portName`).
+NGINX_METRICS_PORT_NAME = "metrics"
+# Envoy Gateway v1.9's proxy container port and path of its Prometheus stats.
+ENVOY_METRICS_PORT_NAME = "metrics"
+ENVOY_METRICS_PATH = "/stats/prometheus"
+
+
+@dataclass(frozen=True)
+class DataPlaneScrape:
+    """Where one data plane's metrics are: its namespace and the labels of its pods (Envoy) or of
+    its metrics Service (ingress-nginx)."""
+
+    name: str  # "ingress-nginx" or "envoy"
+    namespace: str
+    selector: Mapping[str, str]
+    port: int
+
+
 @dataclass(frozen=True)
 class MonitoringArgs:
     settings: MonitoringSettings
     namespace: str
     instance: str
     backend: WorkloadArgs
+    data_planes: tuple[DataPlaneScrape, ...] = ()
 
 
 def alert_rules(args: MonitoringArgs) -> list[dict[str, Any]]:
@@ -134,6 +167,57 @@ def build_service_monitor(args: MonitoringArgs) -> dict[str, Any] | None:
     }
 
 
+def _monitor(args: MonitoringArgs, name: str, namespace: str, selector: Mapping[str, str], port: str,
+             path: str) -> dict[str, Any]:
+    monitor = args.settings.service_monitor
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": metadata(name, namespace, labels("monitoring", args.instance) | args.settings.rule_labels),
+        "spec": {
+            "selector": {"matchLabels": dict(selector)},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "endpoints": [
+                {"port": port, "path": path, "interval": monitor.interval, "scrapeTimeout": monitor.scrape_timeout}
+            ],
+        },
+    }
+
+
+ENVOY_METRICS_SERVICE = "spywatcher-envoy-metrics"
+
+
+def build_data_plane_scrapes(args: MonitoringArgs) -> list[tuple[str, dict[str, Any]]]:
+    """(part, object): a ServiceMonitor per enabled data plane, and for Envoy the headless Service
+    it selects."""
+    if not args.settings.service_monitor.enabled:
+        return []
+    objects: list[tuple[str, dict[str, Any]]] = []
+    for plane in args.data_planes:
+        if plane.name == "ingress-nginx":
+            # The chart's metrics Service carries the controller's labels, as does the controller
+            # Service; only the metrics Service has the `metrics` port, so only it is scraped.
+            objects.append(("ingress-nginx", _monitor(args, "spywatcher-ingress-nginx", plane.namespace,
+                                                      plane.selector, NGINX_METRICS_PORT_NAME, "/metrics")))
+            continue
+        service_labels = labels("envoy-metrics", args.instance)
+        objects.append(("envoy-metrics", {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(ENVOY_METRICS_SERVICE, plane.namespace, service_labels),
+            "spec": {
+                # Headless: Prometheus scrapes each proxy pod; nothing sends traffic through it.
+                "clusterIP": "None",
+                "selector": dict(plane.selector),
+                "ports": [{"name": ENVOY_METRICS_PORT_NAME, "port": plane.port, "protocol": "TCP",
+                           "targetPort": ENVOY_METRICS_PORT_NAME}],
+            },
+        }))
+        objects.append(("envoy", _monitor(args, "spywatcher-envoy", plane.namespace, service_labels,
+                                          ENVOY_METRICS_PORT_NAME, ENVOY_METRICS_PATH)))
+    return objects
+
+
 def build_adapter_values(args: MonitoringArgs) -> dict[str, Any]:
     """prometheus-adapter chart values: only the stack's rules, served as custom metrics of pods."""
     adapter = args.settings.adapter
@@ -184,6 +268,8 @@ class Monitoring(pulumi.ComponentResource):
         for suffix, obj in (("alerts", build_prometheus_rule(args)), ("backend", build_service_monitor(args))):
             if obj is not None:
                 register(obj, f"{name}-{suffix}", child_opts(self, opts))
+        for part, obj in build_data_plane_scrapes(args):
+            register(obj, f"{name}-{part}", child_opts(self, opts))
         adapter = args.settings.adapter
         if adapter.enabled:
             helm_release(

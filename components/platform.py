@@ -9,14 +9,16 @@ from pulumi_kubernetes.provider import Provider
 from config import StackSettings
 
 from .canary import Canary, CanaryArgs
-from .cloudwatch import CloudWatch, CloudWatchArgs
+from .cloudwatch import CloudWatch, CloudWatchArgs, TargetPlane
 from .dashboards import DashboardArgs, GrafanaDashboard
 from .gateway import Gateway, GatewayArgs
-from .gateway.controller import proxy_pod_selector
+from .gateway.args import PROXY_METRICS_PORT
+from .gateway.controller import proxy_pod_selector, target_service_name
 from .ingress_controller import (
     CONTROLLER_SELECTOR,
     PROXY_PORT,
     STATUS_PORT,
+    TARGET_SERVICE,
     WEBHOOK_JOB_SELECTOR,
     WEBHOOK_PORT,
     IngressController,
@@ -26,7 +28,7 @@ from .k8s import PART_OF
 from .load_balancer import LoadBalancer, LoadBalancerArgs
 from .migration import COMPONENT as MIGRATION
 from .migration import Migration, MigrationArgs
-from .monitoring import Monitoring, MonitoringArgs
+from .monitoring import DataPlaneScrape, Monitoring, MonitoringArgs
 from .namespace import NamespaceArgs, NamespaceBaseline
 from .network_policy import ControllerNetworkArgs, NetworkPolicies, NetworkPolicyArgs
 from .rollouts import Rollouts, RolloutsArgs, RolloutServices
@@ -294,7 +296,7 @@ class Platform(pulumi.ComponentResource):
             )
         # HTTPRoutes wait for the Services they send traffic to.
         if gateway_on:
-            Gateway(
+            gateway = Gateway(
                 "gateway",
                 gateway_args,
                 target_group_arn=self.load_balancer.target_group_arns["envoy"],
@@ -302,10 +304,19 @@ class Platform(pulumi.ComponentResource):
                 workloads=served,
                 opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
             )
+            controllers.append(gateway)
+        # Each data plane's scrape lives in its namespace: after the component that creates it.
+        planes = []
+        if nginx_on:
+            planes.append(DataPlaneScrape("ingress-nginx", settings.ingress_controller.namespace, CONTROLLER_SELECTOR,
+                                          STATUS_PORT))
+        if gateway_on:
+            planes.append(DataPlaneScrape("envoy", settings.gateway.proxy_namespace, proxy_pod_selector(gateway_args),
+                                          PROXY_METRICS_PORT))
         Monitoring(
             "monitoring",
-            MonitoringArgs(settings.monitoring, settings.namespace.name, instance, backend),
-            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace])),
+            MonitoringArgs(settings.monitoring, settings.namespace.name, instance, backend, tuple(planes)),
+            opts=pulumi.ResourceOptions.merge(k8s, pulumi.ResourceOptions(depends_on=[namespace, *controllers])),
         )
         if settings.monitoring.dashboard.enabled:
             GrafanaDashboard(
@@ -315,12 +326,23 @@ class Platform(pulumi.ComponentResource):
                     settings.namespace.name,
                     instance,
                     tuple((c, f"{args.name}-hpa") for c, args in workload_args.items()),
-                    settings.ingress_controller.namespace,
+                    settings.ingress_controller.namespace if nginx_on else None,
                     tuple((r.name, ingress_name(r)) for r in settings.routing.routes),
+                    settings.gateway.proxy_namespace if gateway_on else None,
+                    tuple(ingress_name(r) for r in settings.routing.routes),  # the HTTPRoutes' names too
                 ),
                 opts=k8s,
             )
         if settings.monitoring.cloud_watch.enabled:
+            target_planes, services = [], [(settings.namespace.name, args.name) for args in workload_args.values()]
+            if nginx_on:
+                target_planes.append(TargetPlane("nginx", "ingress-nginx controller pod", "ingress-nginx's",
+                                                 settings.ingress_controller.autoscaling.min_replicas))
+                services.append((settings.ingress_controller.namespace, TARGET_SERVICE))
+            if gateway_on:
+                target_planes.append(TargetPlane("envoy", "Envoy proxy pod", "the Envoy proxies'",
+                                                 settings.gateway.autoscaling.min_replicas))
+                services.append((settings.gateway.proxy_namespace, target_service_name(gateway_args)))
             CloudWatch(
                 "cloudwatch",
                 CloudWatchArgs(
@@ -328,11 +350,13 @@ class Platform(pulumi.ComponentResource):
                     settings.load_balancer.type,
                     cluster.region,
                     instance,
-                    settings.ingress_controller.autoscaling.min_replicas,
+                    tuple(target_planes),
                     settings.monitoring.alerts.runbook_base_url,
+                    cluster=cluster.name,
+                    services=tuple(services),
                 ),
                 self.load_balancer.arn_suffix,
-                [self.load_balancer.target_group_arn_suffix],
+                self.load_balancer.target_group_arn_suffixes,
                 opts=pulumi.ResourceOptions(parent=self, provider=aws),
             )
         self.namespace = namespace.name

@@ -81,32 +81,35 @@ class AlarmWindow(Model):
 class CloudWatchAlarms(Model):
     unhealthy_targets: AlarmWindow = Field(
         AlarmWindow(),
-        description="Any unhealthy target (UnHealthyHostCount > 0) in 3 of 3 one-minute periods. "
-        "Missing data is not breaching: no datapoint is not an unhealthy target (the next alarm "
-        "covers a load balancer that reports nothing).",
+        description="Any unhealthy target (UnHealthyHostCount > 0) of a data plane's target group in 3 of 3 "
+        "one-minute periods (one alarm per target group). Missing data is not breaching: no datapoint is not "
+        "an unhealthy target (the next alarm covers a target group that reports nothing).",
     )
     healthy_targets: AlarmWindow = Field(
         AlarmWindow(),
-        description="Healthy targets (HealthyHostCount, minimum) below the ingress controller's "
-        "autoscaling.minReplicas in 3 of 3 one-minute periods. Missing data is breaching: a target "
-        "group that reports no healthy count serves nobody.",
+        description="Healthy targets (HealthyHostCount, minimum) of a data plane's target group below its "
+        "autoscaling.minReplicas (`ingressController.` or `gateway.`) in 3 of 3 one-minute periods. Missing "
+        "data is breaching: a target group that reports no healthy count serves nobody.",
     )
     error_rate_percent: Annotated[int, int32(ge=1, le=100)] = Field(
-        1, description="Load-balancer 5xx (HTTPCode_ELB_5XX_Count) above this percent of RequestCount (ALB only)."
+        1,
+        description="Load-balancer 5xx (HTTPCode_ELB_5XX_Count) above this percent of RequestCount, and each "
+        "target group's 5xx (HTTPCode_Target_5XX_Count) above this percent of its RequestCount (ALB only).",
     )
     error_rate: AlarmWindow = Field(
         AlarmWindow(period_seconds=300, evaluation_periods=1, datapoints_to_alarm=1),
-        description="Window of the 5xx ratio: one five-minute period. Missing data is not breaching "
+        description="Window of the 5xx ratios: one five-minute period. Missing data is not breaching "
         "(no requests, no errors).",
     )
     error_rate_min_requests: Annotated[int, int32(ge=0)] = Field(
         100,
-        description="The 5xx ratio counts only periods with at least this many requests (metric math "
+        description="The 5xx ratios count only periods with at least this many requests (metric math "
         "`IF`), so a handful of failed requests at night does not page.",
     )
     response_time_p95_milliseconds: Annotated[int, int32(ge=1, le=3_600_000)] = Field(
         1000,
-        description="Target p95 response time (TargetResponseTime p95) above this many milliseconds (ALB only).",
+        description="Target p95 response time (TargetResponseTime p95) of a target group above this many "
+        "milliseconds (ALB only).",
     )
     response_time: AlarmWindow = Field(
         AlarmWindow(period_seconds=60, evaluation_periods=5, datapoints_to_alarm=5),
@@ -119,7 +122,7 @@ class CloudWatchSettings(Model):
     enabled: bool = Field(
         False,
         description="Guide: 'AWS CloudWatch Metrics'. A CloudWatch dashboard of the load balancer and its "
-        "target group, and alarms that notify an SNS topic.",
+        "target groups (one per data plane), and alarms per target group that notify an SNS topic.",
     )
     sns_topic_arn: SnsTopicArn | None = Field(
         None,

@@ -114,9 +114,13 @@ def rollout_estimate(workload: WorkloadSettings, pod_start_seconds: int) -> Roll
 
 
 class ServiceMonitorSettings(Model):
-    enabled: bool = Field(False, description="A ServiceMonitor for the backend's `/metrics` (Prometheus Operator).")
+    enabled: bool = Field(
+        False,
+        description="ServiceMonitors (Prometheus Operator): the backend's `/metrics`, and each enabled data "
+        "plane's: ingress-nginx's controller (port 10254) and the Envoy Gateway proxies (`/stats/prometheus`).",
+    )
     path: Annotated[str, matching(r"^/\S*$", "an HTTP path starting with /")] = Field(
-        "/metrics", description="Metrics path."
+        "/metrics", description="The backend's metrics path."
     )
     interval: Duration = Field("30s", description="Scrape interval.")
     scrape_timeout: Duration = Field("10s", description="Scrape timeout.")
@@ -201,7 +205,9 @@ class MonitoringSettings(Model):
         "the ingress controller's metrics ports.",
     )
     alerts: Alerts = Field(Alerts(), description="The guide's alerts.")
-    service_monitor: ServiceMonitorSettings = Field(ServiceMonitorSettings(), description="Backend scraping.")
+    service_monitor: ServiceMonitorSettings = Field(
+        ServiceMonitorSettings(), description="Scraping of the backend and the data planes."
+    )
     adapter: Adapter = Field(Adapter(), description="Custom metrics for the HPAs.")
     cloud_watch: CloudWatchSettings = Field(
         CloudWatchSettings(), description="CloudWatch dashboard and alarms of the load balancer."

@@ -237,6 +237,11 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 continue
             for action in AWS_ACTIONS[r.type]:
                 _needed(found, "AWS", action, "", r.type.rsplit(":", 1)[-1])
+            # The dashboard's replicas widget reads what Container Insights publishes (components/cloudwatch.py).
+            if r.type == "aws:cloudwatch/dashboard:Dashboard":
+                _needed(found, "controller", "CloudWatch Container Insights",
+                        "the amazon-cloudwatch-observability EKS add-on: the CloudWatch dashboard's replicas "
+                        "widget (the rest works without it)", "CloudWatch dashboard")
     for namespace, objects in missing_namespaces(plan).items():
         for label in objects:
             _needed(found, "namespace", f"Namespace {namespace}", MISSING_NAMESPACE, label)

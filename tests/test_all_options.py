@@ -41,7 +41,8 @@ def test_every_optional_part_is_on(plan: Plan) -> None:
     assert {m["type"] for m in hpa["spec"]["metrics"]} == {"Resource", "Pods"}
     assert len(plan.of_type("aws:route53/record:Record")) == 2
     assert len(plan.of_type("aws:lb/listenerCertificate:ListenerCertificate")) == 1
-    assert len(plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 4
+    # Four per data plane's target group (both run), and the load balancer's own 5xx.
+    assert len(plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == 9
     assert len(plan.of_type("aws:cloudwatch/dashboard:Dashboard")) == 1
     plan.k8s("ConfigMap", "spywatcher-all-options-dashboard", "monitoring")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from offline.engine import Plan, run_stack
+from offline.engine import DELETE, Plan, run_stack
 from offline.mock_outputs import computed_outputs
 from offline.preview import format_plan
 from tests.conftest import behind_nlb, config_error, problem_for
@@ -16,20 +16,36 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 TOPIC = "aws:sns/topic:Topic"
 RUNBOOKS = "https://github.com/subculture-collective/spywatcher/blob/main/docs/runbooks"
-# What each alarm's description says with the default thresholds.
+# What each alarm's description says after the stack's name, with the default thresholds.
 DESCRIPTIONS = {
-    "UnhealthyTargets": "a target (ingress controller pod) failed its health checks in 3 of 3 periods of 60 s.",
-    "HealthyTargetsLow": "fewer healthy targets than the ingress controller's minimum of 2 replicas.",
-    "LoadBalancer5xxRate": "5xx answered by the load balancer itself above 1 % of requests over 300 s (periods "
+    "UnhealthyTargets-nginx": " (nginx target group): a target (ingress-nginx controller pod) failed its health "
+                              "checks in 3 of 3 periods of 60 s.",
+    "HealthyTargetsLow-nginx": " (nginx target group): fewer healthy targets than ingress-nginx's minimum of 2 "
+                               "replicas.",
+    "Target5xxRate-nginx": " (nginx target group): 5xx answered by its targets above 1 % of its requests over 300 s "
+                           "(periods with fewer than 100 requests count as 0).",
+    "TargetResponseTimeHigh-nginx": " (nginx target group): p95 target response time above 1000 ms in 5 of 5 "
+                                    "periods of 60 s.",
+    "UnhealthyTargets-envoy": " (envoy target group): a target (Envoy proxy pod) failed its health checks in 3 of 3 "
+                              "periods of 60 s.",
+    "HealthyTargetsLow-envoy": " (envoy target group): fewer healthy targets than the Envoy proxies' minimum of 2 "
+                               "replicas.",
+    "Target5xxRate-envoy": " (envoy target group): 5xx answered by its targets above 1 % of its requests over 300 s "
+                           "(periods with fewer than 100 requests count as 0).",
+    "TargetResponseTimeHigh-envoy": " (envoy target group): p95 target response time above 1000 ms in 5 of 5 "
+                                    "periods of 60 s.",
+    "LoadBalancer5xxRate": ": 5xx answered by the load balancer itself above 1 % of requests over 300 s (periods "
                            "with fewer than 100 requests count as 0).",
-    "TargetResponseTimeHigh": "p95 target response time above 1000 ms in 5 of 5 periods of 60 s.",
 }
+NAMESPACE = {"production": "spywatcher", "staging": "spywatcher-staging"}
+NGINX_TG = "targetgroup/edge-nginx-ff983e1/ff983e1ae7346409"
+ENVOY_TG = "targetgroup/edge-envoy-b1220f7/b1220f7d14caf82d"
 
 
-def suffixes(plan: Plan) -> tuple[str, str]:
-    """The arn_suffix outputs the provider computes for the stack's load balancer and target group."""
+def suffixes(plan: Plan, group_name: str = "edge-nginx") -> tuple[str, str]:
+    """The arn_suffix outputs the provider computes for the stack's load balancer and a target group."""
     balancer = plan.get("aws:lb/loadBalancer:LoadBalancer", "edge")
-    group = plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx")
+    group = plan.get("aws:lb/targetGroup:TargetGroup", group_name)
     return (
         computed_outputs(balancer.type, balancer.name, balancer.inputs)["arnSuffix"],
         computed_outputs(group.type, group.name, group.inputs)["arnSuffix"],
@@ -45,58 +61,106 @@ def nlb() -> Plan:
     return run_stack("production", behind_nlb())
 
 
-def test_alb_alarms(plans: dict[str, Plan]) -> None:
-    plan = plans["production"]
-    lb, tg = suffixes(plan)
-    # Pulumi's auto-names with the ids AWS assigns (offline/mock_outputs.py's deterministic ones):
-    # nothing a string built from config could know.
-    assert (lb, tg) == ("app/edge-a1cb100/a1cb100f57e971ca", "targetgroup/edge-nginx-ff983e1/ff983e1ae7346409")
-    topic = "arn:aws:sns:us-east-1:111122223333:spywatcher-production-alarms"
-    found = alarms(plan)
-    assert set(found) == {"UnhealthyTargets", "HealthyTargetsLow", "LoadBalancer5xxRate", "TargetResponseTimeHigh"}
-    for name, alarm in found.items():
-        assert alarm["name"] == f"spywatcher-production-{name}"
-        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic] and alarm["actionsEnabled"] is True
-        assert alarm["alarmDescription"] == f"spywatcher-production: {DESCRIPTIONS[name]} Runbook: {RUNBOOKS}/{name}.md"
+def pick(alarm: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: alarm.get(k) for k in keys}
+
+
+KEYS = ("namespace", "metricName", "dimensions", "statistic", "extendedStatistic", "period", "comparisonOperator",
+        "threshold", "evaluationPeriods", "datapointsToAlarm", "treatMissingData")
+
+
+def target_alarms(lb: str, tg: str, plane: str) -> dict[str, dict[str, Any]]:
+    """The per-target-group alarms of one data plane, with the default thresholds."""
     both = {"LoadBalancer": lb, "TargetGroup": tg}
     common = {"namespace": "AWS/ApplicationELB", "dimensions": both, "comparisonOperator": "GreaterThanThreshold"}
+    return {
+        f"UnhealthyTargets-{plane}": {
+            **common, "metricName": "UnHealthyHostCount", "statistic": "Maximum", "extendedStatistic": None,
+            "period": 60, "threshold": 0, "evaluationPeriods": 3, "datapointsToAlarm": 3,
+            "treatMissingData": "notBreaching",
+        },
+        f"HealthyTargetsLow-{plane}": {
+            **common, "metricName": "HealthyHostCount", "statistic": "Minimum", "extendedStatistic": None,
+            "comparisonOperator": "LessThanThreshold", "period": 60, "threshold": 2,  # the plane's minReplicas
+            "evaluationPeriods": 3, "datapointsToAlarm": 3, "treatMissingData": "breaching",
+        },
+        f"TargetResponseTimeHigh-{plane}": {
+            **common, "metricName": "TargetResponseTime", "statistic": None, "extendedStatistic": "p95",
+            "period": 60, "threshold": 1, "evaluationPeriods": 5, "datapointsToAlarm": 5,
+            "treatMissingData": "notBreaching",
+        },
+    }
 
-    def pick(alarm: dict[str, Any], *keys: str) -> dict[str, Any]:
-        return {k: alarm.get(k) for k in keys}
 
-    keys = ("namespace", "metricName", "dimensions", "statistic", "extendedStatistic", "period", "comparisonOperator",
-            "threshold", "evaluationPeriods", "datapointsToAlarm", "treatMissingData")
-    assert pick(found["UnhealthyTargets"], *keys) == {
-        **common, "metricName": "UnHealthyHostCount", "statistic": "Maximum", "extendedStatistic": None,
-        "period": 60, "threshold": 0, "evaluationPeriods": 3, "datapointsToAlarm": 3,
-        "treatMissingData": "notBreaching",
-    }
-    assert pick(found["HealthyTargetsLow"], *keys) == {
-        **common, "metricName": "HealthyHostCount", "statistic": "Minimum", "extendedStatistic": None,
-        "comparisonOperator": "LessThanThreshold", "period": 60, "threshold": 2,  # ingressController minReplicas
-        "evaluationPeriods": 3, "datapointsToAlarm": 3, "treatMissingData": "breaching",
-    }
-    assert pick(found["TargetResponseTimeHigh"], *keys) == {
-        **common, "metricName": "TargetResponseTime", "statistic": None, "extendedStatistic": "p95",
-        "period": 60, "threshold": 1, "evaluationPeriods": 5, "datapointsToAlarm": 5,
-        "treatMissingData": "notBreaching",
-    }
-    rate = found["LoadBalancer5xxRate"]
-    window = ("threshold", "evaluationPeriods", "datapointsToAlarm", "treatMissingData", "comparisonOperator")
-    assert pick(rate, *window) == {
-        "threshold": 1, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
-        "comparisonOperator": "GreaterThanThreshold",
-    }
-    assert "metricName" not in rate and "period" not in rate, "a metric math alarm sets its metrics per query"
-    assert rate["metricQueries"] == [
-        {"id": "errors", "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName":
-         "HTTPCode_ELB_5XX_Count", "dimensions": {"LoadBalancer": lb}, "stat": "Sum", "period": 300}},
+def ratio_queries(lb: str, tg: str | None, plane: str | None) -> list[dict[str, Any]]:
+    """A 5xx-rate alarm's metric math: of the load balancer's own 5xx, or of one target group's."""
+    dimensions = {"LoadBalancer": lb} if tg is None else {"LoadBalancer": lb, "TargetGroup": tg}
+    errors = "HTTPCode_ELB_5XX_Count" if tg is None else "HTTPCode_Target_5XX_Count"
+    label = "Load balancer 5xx, percent of requests" if plane is None else f"Target 5xx ({plane}), percent of requests"
+    return [
+        {"id": "errors", "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName": errors,
+                                                          "dimensions": dimensions, "stat": "Sum", "period": 300}},
         {"id": "requests", "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName":
-         "RequestCount", "dimensions": {"LoadBalancer": lb}, "stat": "Sum", "period": 300}},
+         "RequestCount", "dimensions": dimensions, "stat": "Sum", "period": 300}},
         {"id": "rate", "expression": "IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0)",
-         "label": "Load balancer 5xx, percent of requests", "returnData": True},
+         "label": label, "returnData": True},
     ]
-    assert plan.get(TOPIC, "cloudwatch-alarms").inputs == {"name": "spywatcher-production-alarms"}
+
+
+RATE_WINDOW = {"threshold": 1, "evaluationPeriods": 1, "datapointsToAlarm": 1, "treatMissingData": "notBreaching",
+               "comparisonOperator": "GreaterThanThreshold"}
+
+
+@pytest.mark.parametrize(("stack", "planes"), [("production", {"nginx": NGINX_TG}),
+                                               ("staging", {"nginx": NGINX_TG, "envoy": ENVOY_TG})])
+def test_alb_alarms_per_target_group(plans: dict[str, Plan], stack: str, planes: dict[str, str]) -> None:
+    """Every per-target alarm once per data plane's target group (staging runs both), the load
+    balancer's own 5xx once."""
+    plan = plans[stack]
+    lb, _ = suffixes(plan)
+    # Pulumi's auto-names with the ids AWS assigns (offline/mock_outputs.py's deterministic ones):
+    # nothing a string built from config could know.
+    assert lb == "app/edge-a1cb100/a1cb100f57e971ca"
+    assert {plane: suffixes(plan, f"edge-{plane}")[1] for plane in planes} == planes
+    topic = f"arn:aws:sns:us-east-1:111122223333:spywatcher-{stack}-alarms"
+    found = alarms(plan)
+    expected = {f"{alarm}-{plane}" for plane in planes for alarm in ("UnhealthyTargets", "HealthyTargetsLow",
+                                                                     "Target5xxRate", "TargetResponseTimeHigh")}
+    assert set(found) == {*expected, "LoadBalancer5xxRate"}
+    for name, alarm in found.items():
+        kind = name.split("-")[0]
+        assert alarm["name"] == f"spywatcher-{stack}-{name}"
+        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic] and alarm["actionsEnabled"] is True
+        assert alarm["alarmDescription"] == (
+            f"spywatcher-{stack}{DESCRIPTIONS[name]} Runbook: {RUNBOOKS}/{kind}.md")
+    for plane, tg in planes.items():
+        for name, expected_fields in target_alarms(lb, tg, plane).items():
+            assert pick(found[name], *KEYS) == expected_fields, name
+        rate = found[f"Target5xxRate-{plane}"]
+        assert pick(rate, *RATE_WINDOW) == RATE_WINDOW
+        assert "metricName" not in rate and "period" not in rate, "a metric math alarm sets its metrics per query"
+        assert rate["metricQueries"] == ratio_queries(lb, tg, plane)
+    rate = found["LoadBalancer5xxRate"]
+    assert pick(rate, *RATE_WINDOW) == RATE_WINDOW
+    assert "metricName" not in rate and "period" not in rate
+    assert rate["metricQueries"] == ratio_queries(lb, None, None)
+    assert plan.get(TOPIC, "cloudwatch-alarms").inputs == {"name": f"spywatcher-{stack}-alarms"}
+
+
+def test_each_planes_healthy_floor_is_its_own_minimum() -> None:
+    plan = run_stack("staging", {"ingressController": {"autoscaling": {"minReplicas": 3, "maxReplicas": 6}},
+                                 "gateway": {"autoscaling": {"minReplicas": 4, "maxReplicas": 8}}})
+    found = alarms(plan)
+    assert (found["HealthyTargetsLow-nginx"]["threshold"], found["HealthyTargetsLow-envoy"]["threshold"]) == (3, 4)
+    assert "than the Envoy proxies' minimum of 4 replicas." in found["HealthyTargetsLow-envoy"]["alarmDescription"]
+
+
+def test_gateway_only_alarms_only_its_target_group() -> None:
+    plan = run_stack("staging", {"ingressController": {"enabled": False}, "loadBalancer": {"weights": DELETE}})
+    assert sorted(alarms(plan)) == ["HealthyTargetsLow-envoy", "LoadBalancer5xxRate", "Target5xxRate-envoy",
+                                    "TargetResponseTimeHigh-envoy", "UnhealthyTargets-envoy"]
+    _, tg = suffixes(plan, "edge-envoy")
+    assert {a["dimensions"]["TargetGroup"] for a in alarms(plan).values() if "dimensions" in a} == {tg}
 
 
 def dashboard(plan: Plan) -> dict[str, Any]:
@@ -120,19 +184,44 @@ def metrics_of(body: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
     return result
 
 
-def test_alb_dashboard(plans: dict[str, Plan]) -> None:
-    plan = plans["production"]
-    lb, tg = suffixes(plan)
-    ns, whole, group = "AWS/ApplicationELB", {"LoadBalancer": lb}, {"TargetGroup": tg, "LoadBalancer": lb}
+def replicas(namespace: str, cluster: str, services: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """The Container Insights line of each Service's running pods."""
+    return [("ContainerInsights", "service_number_of_running_pods",
+             {"Service": service, "Namespace": ns or namespace, "ClusterName": cluster}, "Average")
+            for ns, service in services]
+
+
+APP_SERVICES = [("", "spywatcher-backend"), ("", "spywatcher-frontend")]
+
+
+@pytest.mark.parametrize(("stack", "groups"), [("production", [NGINX_TG]), ("staging", [NGINX_TG, ENVOY_TG])])
+def test_alb_dashboard_shows_every_target_group_and_the_replicas(
+    plans: dict[str, Plan], stack: str, groups: list[str]
+) -> None:
+    plan = plans[stack]
+    lb, _ = suffixes(plan)
+    ns, whole = "AWS/ApplicationELB", {"LoadBalancer": lb}
+
+    def per_group(metric: str, stat: str) -> list[tuple[Any, ...]]:
+        return [(ns, metric, {"TargetGroup": tg, "LoadBalancer": lb}, stat) for tg in groups]
+
+    services = [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-controller")]
+    if stack == "staging":
+        services.append(("spywatcher-gateway", "spywatcher-gateway"))
     assert metrics_of(dashboard(plan)) == {
-        "Targets: healthy and unhealthy": [(ns, "HealthyHostCount", group, "Minimum"),
-                                           (ns, "UnHealthyHostCount", group, "Maximum")],
-        "Requests": [(ns, "RequestCount", whole, "Sum")],
-        "Target response time (seconds)": [(ns, "TargetResponseTime", group, p) for p in ("p50", "p95", "p99")],
-        "HTTP 4xx and 5xx": [(ns, m, whole, "Sum") for m in ("HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count",
-                                                             "HTTPCode_ELB_4XX_Count", "HTTPCode_ELB_5XX_Count")],
+        "Targets: healthy and unhealthy": [*per_group("HealthyHostCount", "Minimum"),
+                                           *per_group("UnHealthyHostCount", "Maximum")],
+        "Requests": [(ns, "RequestCount", whole, "Sum"), *per_group("RequestCount", "Sum")],
+        "Target response time (seconds)": [line for p in ("p50", "p95", "p99")
+                                           for line in per_group("TargetResponseTime", p)],
+        "HTTP 4xx and 5xx": [*per_group("HTTPCode_Target_4XX_Count", "Sum"),
+                             *per_group("HTTPCode_Target_5XX_Count", "Sum"),
+                             (ns, "HTTPCode_ELB_4XX_Count", whole, "Sum"),
+                             (ns, "HTTPCode_ELB_5XX_Count", whole, "Sum")],
         "Connections": [(ns, m, whole, "Sum")
                         for m in ("ActiveConnectionCount", "NewConnectionCount", "RejectedConnectionCount")],
+        "Replicas: running pods per Service (Container Insights)": replicas(
+            NAMESPACE[stack], f"spywatcher-{stack}", services),
     }
 
 
@@ -147,11 +236,13 @@ def test_nlb_dashboard_and_alarms(nlb: Plan) -> None:
         "Processed bytes": [(ns, "ProcessedBytes", whole, "Sum")],
         "TCP resets": [(ns, m, whole, "Sum")
                        for m in ("TCP_Client_Reset_Count", "TCP_Target_Reset_Count", "TCP_ELB_Reset_Count")],
+        "Replicas: running pods per Service (Container Insights)": replicas(
+            "spywatcher", "spywatcher-production", [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-controller")]),
     }
     found = alarms(nlb)
-    assert set(found) == {"UnhealthyTargets", "HealthyTargetsLow"}, "an NLB has no HTTP codes or response time"
+    assert set(found) == {"UnhealthyTargets-nginx", "HealthyTargetsLow-nginx"}, "an NLB has no HTTP codes or times"
     assert {a["namespace"] for a in found.values()} == {ns}
-    assert found["UnhealthyTargets"]["dimensions"] == group
+    assert found["UnhealthyTargets-nginx"]["dimensions"] == group
 
 
 def layout(body: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -162,25 +253,36 @@ def layout(body: dict[str, Any]) -> list[tuple[Any, ...]]:
             for w in body["widgets"] for p in [w["properties"]]]
 
 
+REPLICAS = "Replicas: running pods per Service (Container Insights)"
+
+
 def test_dashboards_lay_out_two_widgets_a_row_with_labelled_lines(plans: dict[str, Plan], nlb: Plan) -> None:
     group = "edge-nginx-ff983e1"
     targets = (0, 0, 12, 6, "Targets: healthy and unhealthy", 60, False, "timeSeries",
                [f"healthy {group}", f"unhealthy {group}"])
+    pods = ["spywatcher/spywatcher-backend", "spywatcher/spywatcher-frontend", "ingress-nginx/ingress-nginx-controller"]
     assert layout(dashboard(plans["production"])) == [
         targets,
-        (12, 0, 12, 6, "Requests", 60, False, "timeSeries", ["requests"]),
+        (12, 0, 12, 6, "Requests", 60, False, "timeSeries", ["requests", f"requests {group}"]),
         (0, 6, 12, 6, "Target response time (seconds)", 60, False, "timeSeries",
          [f"p50 {group}", f"p95 {group}", f"p99 {group}"]),
         (12, 6, 12, 6, "HTTP 4xx and 5xx", 60, False, "timeSeries",
-         ["target 4xx", "target 5xx", "load balancer 4xx", "load balancer 5xx"]),
+         [f"target 4xx {group}", f"target 5xx {group}", "load balancer 4xx", "load balancer 5xx"]),
         (0, 12, 12, 6, "Connections", 60, False, "timeSeries", ["active", "new", "rejected"]),
+        (12, 12, 12, 6, REPLICAS, 60, False, "timeSeries", pods),
     ]
     assert layout(dashboard(nlb)) == [
         targets,
         (12, 0, 12, 6, "Flows", 60, False, "timeSeries", ["active", "new"]),
         (0, 6, 12, 6, "Processed bytes", 60, False, "timeSeries", ["bytes"]),
         (12, 6, 12, 6, "TCP resets", 60, False, "timeSeries", ["client", "target", "load balancer"]),
+        (0, 12, 12, 6, REPLICAS, 60, False, "timeSeries", pods),
     ]
+    envoy = "edge-envoy-b1220f7"
+    staging = layout(dashboard(plans["staging"]))
+    assert staging[0][-1] == [f"healthy {group}", f"healthy {envoy}", f"unhealthy {group}", f"unhealthy {envoy}"]
+    assert staging[-1][-1] == ["spywatcher-staging/spywatcher-backend", "spywatcher-staging/spywatcher-frontend",
+                               "ingress-nginx/ingress-nginx-controller", "spywatcher-gateway/spywatcher-gateway"]
 
 
 def test_an_existing_topic_is_used_as_is() -> None:
@@ -191,31 +293,42 @@ def test_an_existing_topic_is_used_as_is() -> None:
     assert plan.of_type(TOPIC) == []
     found = alarms(plan)
     assert {a["alarmActions"][0] for a in found.values()} == {arn}
-    assert found["TargetResponseTimeHigh"]["threshold"] == 0.5
+    for plane in ("nginx", "envoy"):
+        assert found[f"TargetResponseTimeHigh-{plane}"]["threshold"] == 0.5
+        assert found[f"Target5xxRate-{plane}"]["threshold"] == 3
+        assert found[f"Target5xxRate-{plane}"]["metricQueries"][2] == {
+            "id": "rate", "expression": "IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)",
+            "label": f"Target 5xx ({plane}), percent of requests", "returnData": True}
+        unhealthy = found[f"UnhealthyTargets-{plane}"]
+        assert (unhealthy["period"], unhealthy["evaluationPeriods"], unhealthy["datapointsToAlarm"]) == (120, 5, 4)
     assert found["LoadBalancer5xxRate"]["threshold"] == 3
     assert found["LoadBalancer5xxRate"]["metricQueries"][2] == {
         "id": "rate", "expression": "IF(requests >= 20, 100 * FILL(errors, 0) / requests, 0)",
         "label": "Load balancer 5xx, percent of requests", "returnData": True}
-    unhealthy = found["UnhealthyTargets"]
-    assert (unhealthy["period"], unhealthy["evaluationPeriods"], unhealthy["datapointsToAlarm"]) == (120, 5, 4)
 
 
-def test_off_by_default(plans: dict[str, Plan]) -> None:
-    staging = plans["staging"]
-    assert staging.of_type(ALARM) == [] and staging.of_type(DASHBOARD) == [] and staging.of_type(TOPIC) == []
+def test_off_by_default() -> None:
+    from config.observability import CloudWatchSettings
+
+    assert CloudWatchSettings().enabled is False
+    plan = run_stack("staging", {"monitoring": {"cloudWatch": DELETE}})
+    assert plan.of_type(ALARM) == [] and plan.of_type(DASHBOARD) == [] and plan.of_type(TOPIC) == []
 
 
 def test_preview_lists_dashboard_and_alarms(plans: dict[str, Plan]) -> None:
-    text = format_plan(plans["production"])
-    assert "spywatcher-production: 5 widgets (Targets: healthy and unhealthy, Requests" in text
-    assert "spywatcher-production-UnhealthyTargets: Maximum(UnHealthyHostCount) > 0 in 3 of 3 x 60s " \
-           "missing=notBreaching" in text
-    assert "spywatcher-production-HealthyTargetsLow: Minimum(HealthyHostCount) < 2 in 3 of 3 x 60s " \
-           "missing=breaching" in text
-    assert "spywatcher-production-LoadBalancer5xxRate: IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0) " \
+    text = format_plan(plans["staging"])
+    assert "spywatcher-staging: 6 widgets (Targets: healthy and unhealthy, Requests" in text
+    for plane in ("nginx", "envoy"):
+        assert f"spywatcher-staging-UnhealthyTargets-{plane}: Maximum(UnHealthyHostCount) > 0 in 3 of 3 x 60s " \
+               "missing=notBreaching" in text
+        assert f"spywatcher-staging-HealthyTargetsLow-{plane}: Minimum(HealthyHostCount) < 2 in 3 of 3 x 60s " \
+               "missing=breaching" in text
+        assert f"spywatcher-staging-Target5xxRate-{plane}: IF(requests >= 100, 100 * FILL(errors, 0) / requests, " \
+               "0) > 1 in 1 of 1 x 300s missing=notBreaching" in text
+        assert f"spywatcher-staging-TargetResponseTimeHigh-{plane}: p95(TargetResponseTime) > 1 in 5 of 5 x 60s" in text
+    assert "spywatcher-staging-LoadBalancer5xxRate: IF(requests >= 100, 100 * FILL(errors, 0) / requests, 0) " \
            "> 1 in 1 of 1 x 300s missing=notBreaching" in text
-    assert "spywatcher-production-TargetResponseTimeHigh: p95(TargetResponseTime) > 1 in 5 of 5 x 60s" in text
-    assert "topic spywatcher-production-alarms" in text
+    assert "topic spywatcher-staging-alarms" in text
 
 
 # (responseTime's window, the key reported, what is reported after `key: `)

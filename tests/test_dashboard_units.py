@@ -21,10 +21,14 @@ PANELS = [
     ("HPA backend: current, desired, min, max", None, 0, 18),
     ("HPA frontend: current, desired, min, max", None, 12, 18),
     ("Scaling events (replica changes per 5m)", None, 0, 26),
-    ("Requests per route (requests/s)", "reqps", 0, 35),
-    ("5xx ratio per route", "percentunit", 12, 35),  # errors / requests: 0-1
+    ("Data-plane pods ready (= healthy targets: readiness gates)", None, 0, 35),
+    ("Data-plane HPA replicas: current and desired", None, 12, 35),
+    ("ingress-nginx: requests per route (requests/s)", "reqps", 0, 44),
+    ("ingress-nginx: 5xx ratio per route", "percentunit", 12, 44),  # errors / requests: 0-1
+    ("ingress-nginx: p95 request time (seconds)", "s", 0, 52),  # nginx's request_duration_seconds
 ]
-ROWS = [("Guide", 0), ("Autoscaling", 17), ("Ingress (ingress-nginx)", 34)]
+ROWS = [("Guide", 0), ("Autoscaling", 17), ("Data planes: targets and replicas", 34),
+        ("Data planes: requests, errors, latency (ingress-nginx)", 43)]
 
 
 def test_each_panel_has_its_unit_a_zero_floor_and_its_place(plans: dict[str, Plan]) -> None:
@@ -59,6 +63,6 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 def test_the_response_time_threshold_is_the_stacks_milliseconds_in_seconds(milliseconds: int, seconds: Any) -> None:
     plan = run_stack("production", {"monitoring": {"cloudWatch": {"alarms": {
         "responseTimeP95Milliseconds": milliseconds}}}})
-    alarm = plan.get(ALARM, "cloudwatch-TargetResponseTimeHigh").inputs
+    alarm = plan.get(ALARM, "cloudwatch-TargetResponseTimeHigh-nginx").inputs
     assert alarm["threshold"] == seconds
     assert f"p95 target response time above {milliseconds} ms" in alarm["alarmDescription"]

@@ -43,12 +43,14 @@ def test_delivered_to_the_grafana_sidecar(plans: dict[str, Plan]) -> None:
     assert (board["uid"], board["title"]) == ("spywatcher-production", "Spywatcher (spywatcher-production)")
     assert board["editable"] is False and board["refresh"] == "1m"
     assert [p["title"] for p in board["panels"] if p["type"] == "row"] == [
-        "Guide", "Autoscaling", "Ingress (ingress-nginx)"
+        "Guide", "Autoscaling", "Data planes: targets and replicas",
+        "Data planes: requests, errors, latency (ingress-nginx)",
     ]
     for panel in board["panels"]:
         if panel["type"] == "timeseries":
             assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}
-    assert not [o for o in plans["staging"].k8s_objects() if o["metadata"]["name"].endswith("-dashboard")]
+    off = run_stack("staging", {"monitoring": {"dashboard": {"enabled": False}}})
+    assert not [o for o in off.k8s_objects() if o["metadata"]["name"].endswith("-dashboard")]
 
 
 def test_the_guides_queries_and_the_autoscaling_views(plans: dict[str, Plan]) -> None:
@@ -74,30 +76,67 @@ def test_the_guides_queries_and_the_autoscaling_views(plans: dict[str, Plan]) ->
         (f"changes(kube_horizontalpodautoscaler_status_current_replicas{{{ns}}}[5m])", "{{horizontalpodautoscaler}}")
     ]
     routes = 'controller_namespace="ingress-nginx", ingress=~"spywatcher-frontend|spywatcher-api|spywatcher-socketio"'
-    assert found["Requests per route (requests/s)"] == [
+    assert found["ingress-nginx: requests per route (requests/s)"] == [
         (f"sum by (ingress) (rate(nginx_ingress_controller_requests{{{routes}}}[5m]))", "{{ingress}}")
     ]
-    assert found["5xx ratio per route"] == [
+    assert found["ingress-nginx: 5xx ratio per route"] == [
         (f'sum by (ingress) (rate(nginx_ingress_controller_requests{{{routes}, status=~"5.."}}[5m]))\n'
          f"  / sum by (ingress) (rate(nginx_ingress_controller_requests{{{routes}}}[5m]))", "{{ingress}}")
     ]
+    assert found["ingress-nginx: p95 request time (seconds)"] == [
+        ("histogram_quantile(0.95, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket"
+         f"{{{routes}}}[5m])))", "p95")
+    ]
+    assert found["Data-plane pods ready (= healthy targets: readiness gates)"] == [
+        ('sum(kube_pod_status_ready{namespace="ingress-nginx", pod=~"ingress-nginx-controller-.+", '
+         'condition="true"})', "ingress-nginx")
+    ]
+    assert found["Data-plane HPA replicas: current and desired"] == [
+        (f'sum(kube_horizontalpodautoscaler_status_{which}_replicas{{namespace="ingress-nginx"}})',
+         f"ingress-nginx {which}") for which in ("current", "desired")
+    ]
+
+
+def test_envoys_queries(plans: dict[str, Plan]) -> None:
+    found = panels(dashboard(plans["staging"]))
+    clusters = 'httproute/spywatcher-staging/(spywatcher-frontend|spywatcher-api|spywatcher-socketio)/rule/[0-9]+'
+    envoy = f'namespace="spywatcher-gateway", envoy_cluster_name=~"{clusters}"'
+
+    def per_route(vector: str) -> str:
+        return (f'sum by (route) (label_replace({vector}, "route", "$1", "envoy_cluster_name", '
+                '"httproute/spywatcher-staging/([^/]+)/rule/[0-9]+"))')
+
+    assert found["Envoy: requests per route (requests/s)"] == [
+        (per_route(f"rate(envoy_cluster_upstream_rq_total{{{envoy}}}[5m])"), "{{route}}")]
+    assert found["Envoy: 5xx ratio per route"] == [(
+        per_route(f'rate(envoy_cluster_upstream_rq_xx{{{envoy}, envoy_response_code_class="5"}}[5m])')
+        + "\n  / " + per_route(f"rate(envoy_cluster_upstream_rq_xx{{{envoy}}}[5m])"), "{{route}}")]
+    assert found["Envoy: p95 upstream response time (milliseconds)"] == [
+        (f"histogram_quantile(0.95, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{{{envoy}}}[5m])))", "p95")]
+    assert found["Envoy: healthy upstream endpoints per route rule (ratio)"] == [
+        (f"min by (envoy_cluster_name) (envoy_cluster_membership_healthy{{{envoy}}})\n"
+         f"  / max by (envoy_cluster_name) (envoy_cluster_membership_total{{{envoy}}})", "{{envoy_cluster_name}}")]
+    assert found["Data-plane pods ready (= healthy targets: readiness gates)"][1] == (
+        'sum(kube_pod_status_ready{namespace="spywatcher-gateway", condition="true"})', "envoy")
 
 
 def test_every_app_query_is_scoped_to_the_stack(plans: dict[str, Plan], fixture_plans: dict[str, Plan]) -> None:
-    for plan in (plans["production"], fixture_plans["all-options"]):
+    """Every selector names one of the stack's own namespaces: the app's, or a data plane's."""
+    for plan in (plans["production"], plans["staging"], fixture_plans["all-options"]):
         namespace = plan.k8s("Deployment", "spywatcher-backend")["metadata"]["namespace"]
         for title, targets in panels(dashboard(plan)).items():
             for expr, _ in targets:
                 selectors = re.findall(r"\{([^}]*)\}", expr.replace("{{", "").replace("}}", ""))
                 assert selectors, (title, expr)
                 for selector in selectors:
-                    scopes = (f'namespace="{namespace}"', 'controller_namespace="ingress-nginx"')
+                    scopes = (f'namespace="{namespace}"', 'controller_namespace="ingress-nginx"',
+                              'namespace="ingress-nginx"', 'namespace="spywatcher-gateway"')
                     assert any(scope in selector for scope in scopes), (title, expr)
 
 
 def test_every_query_parses(plans: dict[str, Plan], fixture_plans: dict[str, Plan], tmp_path: Path) -> None:
     """promtool parses each query as the expression of a recording rule."""
-    for plan in (plans["production"], fixture_plans["all-options"]):
+    for plan in (plans["production"], plans["staging"], fixture_plans["all-options"]):
         rules = [
             {"record": f"spywatcher:dashboard:{index}_{ref}", "expr": expr}
             for index, (_, targets) in enumerate(panels(dashboard(plan)).items())
@@ -143,5 +182,7 @@ def test_label_namespace_and_datasource_are_configurable() -> None:
 
 def test_preview_lists_the_dashboard(plans: dict[str, Plan]) -> None:
     text = format_plan(plans["production"])
-    assert "spywatcher-production-dashboard  Grafana dashboard \"Spywatcher (spywatcher-production)\": 9 panels" in text
+    assert 'spywatcher-production-dashboard  Grafana dashboard "Spywatcher (spywatcher-production)": 12 panels' in text
+    staging = format_plan(plans["staging"])
+    assert 'spywatcher-staging-dashboard  Grafana dashboard "Spywatcher (spywatcher-staging)": 16 panels' in staging
     assert "label grafana_dashboard=1" in text

@@ -86,7 +86,8 @@ def test_features_on_and_off(variants: dict[tuple[str, str], Plan], stack: str) 
 def test_stack_files_enable_what_the_issue_asks(plans: dict[str, Plan]) -> None:
     production, staging = kinds(plans["production"]), kinds(plans["staging"])
     assert production & OPTIONAL_KINDS == OPTIONAL_KINDS  # the schedules bring CronJob and its RBAC
-    assert staging & OPTIONAL_KINDS == {"PrometheusRule", "Job"}
+    # Staging scrapes both data planes it runs (the migration's step 2): ServiceMonitors too.
+    assert staging & OPTIONAL_KINDS == {"PrometheusRule", "Job", "ServiceMonitor"}
 
 
 # --- Alerts ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ def test_production_needs_what_its_options_render(plans: dict[str, Plan]) -> Non
     }
     assert found["controller"] == {
         "AWS Load Balancer Controller",
+        "CloudWatch Container Insights",  # monitoring.cloudWatch: the dashboard's replicas widget
         "a CNI that enforces NetworkPolicies",
         "metrics-server",
     }
@@ -41,6 +42,7 @@ def test_staging_needs_the_gateway_and_fewer_options(plans: dict[str, Plan]) -> 
     found = by_section(prerequisites(plans["staging"]))
     assert found["CRD"] == {
         "prometheusrules.monitoring.coreos.com",
+        "servicemonitors.monitoring.coreos.com",  # both data planes scraped
         "targetgroupbindings.elbv2.k8s.aws",
         # Envoy Gateway beside ingress-nginx (the migration's step 2).
         "backendtrafficpolicies.gateway.envoyproxy.io", "clienttrafficpolicies.gateway.envoyproxy.io",
@@ -192,7 +194,8 @@ def test_namespaces_written_into_but_not_created_are_listed(plans: dict[str, Pla
     assert "    - Namespace monitoring: create it before `pulumi up` (or let its owner, e.g. kube-prometheus-stack, " \
            "create it); the program writes into it: ConfigMap spywatcher-production-dashboard\n" in (
                stack_prerequisites(plans["production"], "production"))
-    assert [p for p in prerequisites(plans["staging"]) if p.section == "namespace"] == []  # no dashboard
+    no_dashboard = run_stack("staging", {"monitoring": {"dashboard": {"enabled": False}}})
+    assert [p for p in prerequisites(no_dashboard) if p.section == "namespace"] == []
     moved = run_stack("staging", {"monitoring": {"dashboard": {"enabled": True, "namespace": "grafana"}}})
     assert [(p.name, p.needed_by) for p in prerequisites(moved) if p.section == "namespace"] == [
         ("Namespace grafana", ("ConfigMap spywatcher-staging-dashboard",))]

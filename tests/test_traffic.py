@@ -350,9 +350,10 @@ def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
     assert provider.inputs["region"] == "us-east-1"
     aws = [r for r in plan if r.type.startswith("aws:")]
     # staging: the load balancer, its listeners, two target groups and the security group with 4
-    # rules; production: one target group and 3 rules, 2 DNS records, the web ACL and its association,
-    # 4 alarms, their topic, a dashboard.
-    assert len(aws) == {"staging": 10, "production": 18}[plan.stack]
+    # rules, 9 alarms (4 per target group, 1 of the load balancer), their topic, a dashboard;
+    # production: one target group and 3 rules, 2 DNS records, the web ACL and its association,
+    # 5 alarms, their topic, a dashboard.
+    assert len(aws) == {"staging": 21, "production": 19}[plan.stack]
     for r in aws:
         assert r.provider.startswith(provider.urn), r.name
 

@@ -230,6 +230,9 @@ def test_every_object_is_namespaced_and_uses_the_stack_provider(plan: Plan) -> N
                 expected = "ingress-nginx" if in_controller else NAMESPACE[plan.stack]
                 if r.name == "dashboard-configmap":  # where the Grafana sidecar looks (monitoring.dashboard)
                     expected = "monitoring"
+                # Each data plane's scrape lives with the data plane it scrapes.
+                expected = {"monitoring-ingress-nginx": "ingress-nginx", "monitoring-envoy": "spywatcher-gateway",
+                            "monitoring-envoy-metrics": "spywatcher-gateway"}.get(r.name, expected)
                 assert r.inputs["metadata"]["namespace"] == expected, r.name
 
 
