@@ -205,9 +205,10 @@ def test_alb_dashboard_shows_every_target_group_and_the_replicas(
     def per_group(metric: str, stat: str) -> list[tuple[Any, ...]]:
         return [(ns, metric, {"TargetGroup": tg, "LoadBalancer": lb}, stat) for tg in groups]
 
-    services = [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-controller")]
+    # Each data plane's pods through the Service its target group binding names (this program's).
+    services = [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-targets")]
     if stack == "staging":
-        services.append(("spywatcher-gateway", "spywatcher-gateway"))
+        services.append(("spywatcher-gateway", "spywatcher-gateway-targets"))
     assert metrics_of(dashboard(plan)) == {
         "Targets: healthy and unhealthy": [*per_group("HealthyHostCount", "Minimum"),
                                            *per_group("UnHealthyHostCount", "Maximum")],
@@ -237,7 +238,7 @@ def test_nlb_dashboard_and_alarms(nlb: Plan) -> None:
         "TCP resets": [(ns, m, whole, "Sum")
                        for m in ("TCP_Client_Reset_Count", "TCP_Target_Reset_Count", "TCP_ELB_Reset_Count")],
         "Replicas: running pods per Service (Container Insights)": replicas(
-            "spywatcher", "spywatcher-production", [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-controller")]),
+            "spywatcher", "spywatcher-production", [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-targets")]),
     }
     found = alarms(nlb)
     assert set(found) == {"UnhealthyTargets-nginx", "HealthyTargetsLow-nginx"}, "an NLB has no HTTP codes or times"
@@ -260,7 +261,7 @@ def test_dashboards_lay_out_two_widgets_a_row_with_labelled_lines(plans: dict[st
     group = "edge-nginx-ff983e1"
     targets = (0, 0, 12, 6, "Targets: healthy and unhealthy", 60, False, "timeSeries",
                [f"healthy {group}", f"unhealthy {group}"])
-    pods = ["spywatcher/spywatcher-backend", "spywatcher/spywatcher-frontend", "ingress-nginx/ingress-nginx-controller"]
+    pods = ["spywatcher/spywatcher-backend", "spywatcher/spywatcher-frontend", "ingress-nginx/ingress-nginx-targets"]
     assert layout(dashboard(plans["production"])) == [
         targets,
         (12, 0, 12, 6, "Requests", 60, False, "timeSeries", ["requests", f"requests {group}"]),
@@ -282,7 +283,7 @@ def test_dashboards_lay_out_two_widgets_a_row_with_labelled_lines(plans: dict[st
     staging = layout(dashboard(plans["staging"]))
     assert staging[0][-1] == [f"healthy {group}", f"healthy {envoy}", f"unhealthy {group}", f"unhealthy {envoy}"]
     assert staging[-1][-1] == ["spywatcher-staging/spywatcher-backend", "spywatcher-staging/spywatcher-frontend",
-                               "ingress-nginx/ingress-nginx-controller", "spywatcher-gateway/spywatcher-gateway"]
+                               "ingress-nginx/ingress-nginx-targets", "spywatcher-gateway/spywatcher-gateway-targets"]
 
 
 def test_an_existing_topic_is_used_as_is() -> None:

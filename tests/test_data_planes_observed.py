@@ -74,9 +74,12 @@ def test_the_envoy_proxies_are_scraped_through_a_headless_service(plans: dict[st
         "endpoints": [{"port": "metrics", "path": "/stats/prometheus", **ENDPOINT}],
     }
     # Nothing else in the proxies' namespace carries those labels: the monitor selects this Service only.
-    services = [o["metadata"]["name"] for o in plan.k8s_objects()
-                if o["metadata"].get("namespace") == "spywatcher-gateway" and o["kind"] == "Service"]
-    assert services == ["spywatcher-envoy-metrics"]
+    services = {o["metadata"]["name"]: o["metadata"]["labels"] for o in plan.k8s_objects()
+                if o["metadata"].get("namespace") == "spywatcher-gateway" and o["kind"] == "Service"}
+    assert sorted(services) == ["spywatcher-envoy-metrics", "spywatcher-gateway-targets"]
+    assert [name for name, labels in services.items()
+            if all(labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())] == [
+        "spywatcher-envoy-metrics"]
 
 
 def test_prometheus_may_reach_both_data_planes_metrics_and_nothing_else_may(plans: dict[str, Plan]) -> None:
