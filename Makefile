@@ -94,9 +94,11 @@ render: $(RUNTIME)
 	$(BIN)/python -m offline render --stack $(STACK) $(OUT_ARG)
 
 ## check: render and validate every Kubernetes object against the official schemas (all stacks, or STACK);
-## CRDS=DIR also validates every custom resource against the CRD YAML files in DIR
+## CRDS=DIR also validates every custom resource against the CRD YAML files in DIR; then the zero-downtime
+## model on the same stacks
 check: $(DEV)
 	$(BIN)/python -m offline render --check $(or $(ONE_STACK),--all) $(OUT_ARG) $(if $(CRDS),--crds $(CRDS))
+	$(BIN)/python -m offline downtime $(or $(ONE_STACK),--all)
 
 ## diff: what the working tree changes against BASE, per stack; or STACK against AGAINST. Exit 0 no
 ## changes, 1 error, 2 changes

@@ -286,6 +286,48 @@ def test_bad_input_exits_2_in_one_line(argv: list[str], message: str | None, mon
         assert err == message
 
 
+def test_all_runs_every_stack_and_test_stack_and_exits_with_the_worst(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make check`: one failing stack makes the whole run fail; a scenario a stack lacks is said, not failed."""
+    import config.stackfile
+
+    broken = topology(stack="broken", controller=replace(CONTROLLER, drain_s=30.0, grace_s=130.0))
+    stacks = {"good": topology(stack="good"), "broken": broken}
+    monkeypatch.setattr(config.stackfile, "stack_names", lambda: ["good"])
+    monkeypatch.setattr(config.stackfile, "fixture_names", lambda: ["broken"])
+    monkeypatch.setattr(cli, "load", lambda stack: stacks[stack])
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["--all", "--scenario", "controller-reload"], out, err) == 1
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if line.startswith("stack ")] == [
+        "stack good: every property holds in every scenario (7 checks)",
+        "stack broken: 1 of 7 checks fail",
+    ]
+    assert err.getvalue().startswith("error: broken controller-reload websocket-budget: t=30 s: ")
+    assert err.getvalue().count("\n") == 1
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["--all", "--scenario", "cutover"], out, err) == 0
+    assert (out.getvalue(), err.getvalue()) == (
+        "stack good: cutover does not apply: it does not enable both ingress-nginx and Envoy Gateway "
+        "(ingressController.enabled, gateway.enabled)\n"
+        "stack broken: cutover does not apply: it does not enable both ingress-nginx and Envoy Gateway "
+        "(ingressController.enabled, gateway.enabled)\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--all", "--stack", "production"], "error: --all and --stack: give one of them\n"),
+        (["--all", "--stack=production"], "error: --all and --stack: give one of them\n"),
+        (["--all", "--json"], "error: --all and --json: the JSON report is one stack's (give --stack)\n"),
+    ],
+)
+def test_all_with_one_stack_or_json_is_bad_usage(
+        argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _main(argv, monkeypatch) == (2, "", message)
+
+
 # --- The known failure modes, on the stacks ------------------------------------------------------------
 
 
