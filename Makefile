@@ -150,7 +150,8 @@ lint: $(DEV)
 	$(BIN)/mypy
 
 ## docs: regenerate docs/config.md (config reference), docs/simulator.md and docs/images/ (the simulator
-## example and its plot) and docs/security.md's checkov skip table; check every docs link
+## example and its plot), docs/security.md's checkov skip table, docs/downtime.md's delays and
+## docs/traffic.md's drain tables and timeline (the zero-downtime model); check every docs link
 docs: $(DEV)
 	$(BIN)/python -m tooling docs
 

@@ -18,6 +18,8 @@ from tooling.docs import (
     SECURITY_PAGE,
     SIMULATION_END,
     SIMULATOR_PAGE,
+    TIMELINE,
+    TRAFFIC_PAGE,
     anchors,
     broken_links,
     checkov_skips,
@@ -49,7 +51,8 @@ def test_reference_names_every_guide_number_with_its_words() -> None:
 
 
 def test_committed_generated_docs_are_current() -> None:
-    """docs/config.md, the simulator example and its plot, regenerated, match what is committed."""
+    """docs/config.md, the simulator example and its plot, the drain tables and timeline, regenerated, match
+    what is committed."""
     stale = [str(path.relative_to(ROOT)) for path, content in generated().items()
              if not path.exists() or path.read_bytes() != content]
     assert stale == [], "stale generated docs: run `make docs`"
@@ -84,7 +87,8 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
 
 
 def _copy_docs(root: Path) -> None:
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, PLOT, ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, PLOT, TIMELINE,
+                 ROOT / "README.md"):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -105,18 +109,23 @@ def test_check_reports_stale_docs_and_changes_nothing(
     readme.write_text(readme.read_text().replace("- [ ] metrics-server", "- [ ] metrics server"))
     downtime = tmp_path / DOWNTIME_PAGE.relative_to(ROOT)
     downtime.write_text(downtime.read_text().replace("| `nginx.sync` | 0–3.33 s |", "| `nginx.sync` | 0–3 s |"))
-    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime)}
+    traffic, timeline = (tmp_path / p.relative_to(ROOT) for p in (TRAFFIC_PAGE, TIMELINE))
+    traffic.write_text(traffic.read_text().replace("| 75–76 | nginx -s quit", "| 75 | nginx -s quit"))
+    timeline.write_bytes(timeline.read_bytes()[:-1])
+    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime, traffic, timeline)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
-    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "docs/downtime.md", "README.md",
-                 "docs/images/simulator-production-backend-spike.png"):
+    for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "docs/downtime.md", "docs/traffic.md",
+                 "README.md", "docs/images/simulator-production-backend-spike.png",
+                 "docs/images/downtime-production-node-drain.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, PLOT, ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, PLOT, TIMELINE,
+                 ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 
