@@ -79,9 +79,11 @@ def _is_self_test(failure: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def report(plans: dict[str, Plan], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def report(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
+           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("checkov")
-    assert write_objects(plans, folder) > 50
+    # The stacks, and the test stack with Argo Rollouts (its controller's Role, Rollout and Services).
+    assert write_objects({**plans, "rollouts": fixture_plans["rollouts"]}, folder) > 50
     (folder / "self-test.yaml").write_text(yaml.safe_dump(SELF_TEST))
     return run_checkov(folder)
 

@@ -79,7 +79,8 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
     assert len(table.splitlines()) == 2 + len(skips)
     assert (
         "| `CKV_K8S_38` | Ensure that Service Account Tokens are only mounted where necessary | "
-        "`CronJob/spywatcher-backend-weekday-peak`, `CronJob/spywatcher-backend-off-peak` | The schedule CronJobs "
+        "`CronJob/spywatcher-backend-weekday-peak`, `CronJob/spywatcher-backend-off-peak`, "
+        "`CronJob/spywatcher-frontend-night` | The schedule CronJobs "
         "patch their HPA through the API server, so they need a token;"
     ) in table
     assert "| `CKV_K8S_15` | Image Pull Policy should be Always | every object | Images are pinned" in table
