@@ -1,0 +1,78 @@
+"""The zero-downtime model (simulate/downtime) at its edges: timelines event by event where a rule's
+arithmetic decides an instant (minReadySeconds, surge and unavailability, a canary's replica counts),
+and each property at the value that just holds and the one just past it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from config.drain import DELAYS
+from simulate.downtime.backends import BACKENDS
+from simulate.downtime.model import NEVER, Corner, Sim, Target
+from simulate.downtime.scenarios import SCENARIOS, new_sim
+from simulate.downtime.search import discover
+from simulate.downtime.topology import NGINX, Topology
+from tests.test_downtime import BACKEND, topology
+
+
+def _run(topo: Topology, scenario: str, end: str = "low") -> Sim:
+    names = discover(topo, SCENARIOS[scenario], "")
+    return new_sim(topo, SCENARIOS[scenario], Corner({n: getattr(DELAYS[n], end) for n in names}))
+
+
+def _timeline(sim: Sim, prefix: str) -> list[tuple[float, str, str]]:
+    return sorted((e.t, e.what, e.objects[0]) for e in sim.events
+                  if len(e.objects) == 1 and e.objects[0].startswith(prefix))
+
+
+def test_a_rolling_update_removes_an_old_pod_only_min_ready_seconds_after_the_new_one_is_ready() -> None:
+    """rolling.go counts a pod available minReadySeconds after Ready; maxUnavailable 0 keeps 2 available."""
+    sim = _run(topology(backend=replace(BACKEND, min_ready_s=5.0)), "app-rollout")
+    assert _timeline(sim, "spywatcher-backend") == [
+        (0.0, "created", "spywatcher-backend-2"),
+        (10.0, "Ready", "spywatcher-backend-2"),
+        (15.0, "created", "spywatcher-backend-3"),
+        (15.0, "deleted (rollout)", "spywatcher-backend-1"),
+        (25.0, "Ready", "spywatcher-backend-3"),
+        (30.0, "SIGTERM", "spywatcher-backend-1"),
+        (30.0, "deleted (rollout)", "spywatcher-backend-0"),
+        (45.0, "SIGKILL (grace period over)", "spywatcher-backend-1"),
+        (45.0, "SIGTERM", "spywatcher-backend-0"),
+        (60.0, "SIGKILL (grace period over)", "spywatcher-backend-0"),
+    ]
+
+
+def test_a_target_registered_by_the_reconcile_that_deregisters_it_never_was_one() -> None:
+    """The AWS Load Balancer Controller reconciles the endpoints as they are when it acts: a pod that
+    is gone by the reconcile that would register it is never a target; one registered a moment
+    earlier drains from that reconcile (propagation 10 s, deregistration delay 60 s)."""
+    topo = topology()
+    backends = {b: BACKENDS[b] for b in topo.target_groups}
+    sim = Sim(topo, Corner({"lbc.reconcile": 2.0, "alb.propagation": 10.0}), backends)
+    sim.lbc_down = (0.0, 60.0)  # the controller acts on what it saw at 30 s only at 60 + 2 s
+    same = Target("p", NGINX, registered=62.0, healthy=80.0)
+    sim.deregister(same, 30.0)
+    assert same == Target("p", NGINX)
+    assert (same.registered, same.healthy, same.deregistered) == (NEVER, NEVER, NEVER)
+    earlier = Target("p", NGINX, registered=61.5, healthy=80.0)
+    sim.deregister(earlier, 30.0)
+    assert earlier == Target("p", NGINX, registered=61.5, healthy=80.0, deregistered=62.0, stop_new=72.0,
+                             drain_end=132.0)
+
+
+def test_a_target_that_stops_answering_turns_unhealthy_after_unhealthy_threshold_failed_checks() -> None:
+    """First check up to one interval after it stops, then unhealthyThreshold (3) failures 30 s apart:
+    healthy until the third failure, unhealthy from it; a target draining already keeps its state."""
+    topo = topology()  # interval 30 s, healthyThreshold 2, unhealthyThreshold 3
+    sim = Sim(topo, Corner({"tg.first_check": 1.0}), {b: BACKENDS[b] for b in topo.target_groups})
+    target = Target("p", NGINX, registered=0.0, healthy=10.0)
+    sim.stop_answering(target, 100.0)
+    assert target.unhealthy == 100.0 + 30.0 + 2 * 30.0
+    assert (target.is_healthy(189.9), target.is_healthy(190.0)) == (True, False)
+    assert (target.is_healthy(9.9), target.is_healthy(10.0)) == (False, True)
+    draining = Target("p", NGINX, registered=0.0, healthy=10.0, deregistered=100.0)
+    sim.stop_answering(draining, 100.0)
+    assert draining.unhealthy == NEVER
+    late = Target("p", NGINX, registered=0.0, healthy=10.0, deregistered=100.5)
+    sim.stop_answering(late, 100.0)
+    assert late.unhealthy == 190.0

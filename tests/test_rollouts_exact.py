@@ -1,0 +1,121 @@
+"""The Argo Rollouts controller's rights, namespace and network, entry by entry (components/rollouts/).
+
+Each rule of the controller's Role in the app's namespace is stated here on its own, with what the
+controller (argoproj/argo-rollouts v1.9.1) does with it, so that a resource or a verb dropped from
+the table, or one added, fails; the controller namespace's Pod Security labels and its
+NetworkPolicies are compared whole (a peer that admits a whole namespace instead of its pods fails).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.engine import Plan, run_stack
+
+NS = "spywatcher"
+CONTROLLER_NS = "argo-rollouts"
+READ = ["get", "list", "watch"]
+CONTROLLER_PODS = {"matchLabels": {"app.kubernetes.io/name": "argo-rollouts",
+                                   "app.kubernetes.io/instance": "argo-rollouts",
+                                   "app.kubernetes.io/component": "rollouts-controller"}}
+PROMETHEUS_PEER = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+
+# (apiGroup, resource) -> verbs: what the controller needs for a canary with ingress-nginx traffic
+# routing, a Prometheus analysis and a workloadRef to a Deployment.
+RIGHTS = {
+    # rollout/controller.go: reconciles the Rollout, writes its status, removes its finalizer.
+    ("argoproj.io", "rollouts"): [*READ, "update", "patch"],
+    ("argoproj.io", "rollouts/status"): [*READ, "update", "patch"],
+    ("argoproj.io", "rollouts/finalizers"): [*READ, "update", "patch"],
+    # rollout/analysis.go: each analysis step is an AnalysisRun it creates, updates and deletes.
+    ("argoproj.io", "analysisruns"): ["create", *READ, "update", "patch", "delete"],
+    ("argoproj.io", "analysisruns/finalizers"): ["create", *READ, "update", "patch", "delete"],
+    # informers that must sync before the controller starts.
+    ("argoproj.io", "analysistemplates"): READ,
+    ("argoproj.io", "experiments"): READ,
+    # the stable and canary ReplicaSets.
+    ("apps", "replicasets"): ["create", *READ, "update", "patch", "delete"],
+    # workloadRef: reads the Deployment's template, scales it to 0.
+    ("apps", "deployments"): [*READ, "update"],
+    # points the stable and canary Services at their ReplicaSets.
+    ("", "services"): [*READ, "patch"],
+    # ephemeral stable / canary labels on running pods.
+    ("", "pods"): ["list", "watch", "update"],
+    ("", "events"): ["create", "update", "patch"],
+    # the canary Ingress beside the route's.
+    ("networking.k8s.io", "ingresses"): ["create", *READ, "update", "patch"],
+    # the Job informer (no Job metrics are used).
+    ("batch", "jobs"): ["list", "watch"],
+}
+
+
+@pytest.fixture(scope="module")
+def production() -> Plan:
+    return run_stack("production", {"rollouts": {"enabled": True}})
+
+
+def _rights(rules: list[dict[str, list[str]]]) -> dict[tuple[str, str], list[str]]:
+    found: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                assert (group, resource) not in found, f"{group}/{resource} granted twice"
+                found[(group, resource)] = sorted(rule["verbs"])
+    return found
+
+
+def test_the_controllers_role_grants_each_right_stated_here_and_nothing_else(production: Plan) -> None:
+    role = production.k8s("Role", "argo-rollouts-controller", NS)
+    assert _rights(role["rules"]) == {key: sorted(verbs) for key, verbs in RIGHTS.items()}
+
+
+@pytest.mark.parametrize("key", sorted(RIGHTS), ids=[f"{g or 'core'}/{r}" for g, r in sorted(RIGHTS)])
+def test_each_right_of_the_controller(production: Plan, key: tuple[str, str]) -> None:
+    role = production.k8s("Role", "argo-rollouts-controller", NS)
+    assert _rights(role["rules"]).get(key) == sorted(RIGHTS[key])
+
+
+def test_the_controllers_namespace_is_restricted_at_the_clusters_version(production: Plan) -> None:
+    labels = production.k8s("Namespace", CONTROLLER_NS)["metadata"]["labels"]
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security.kubernetes.io/")} == {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "v1.34",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "v1.34",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "v1.34",
+    }
+
+
+def test_the_controllers_network_policies_whole(production: Plan) -> None:
+    policies = {o["metadata"]["name"]: o["spec"] for o in production.k8s_objects()
+                if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == CONTROLLER_NS}
+    assert policies == {
+        "spywatcher-default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "spywatcher-allow-dns": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{
+                "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }],
+        },
+        "spywatcher-rollouts-egress": {
+            "podSelector": CONTROLLER_PODS,
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"ipBlock": {"cidr": cidr}} for cidr in
+                        ("172.20.0.1/32", "10.0.16.0/24", "10.0.17.0/24", "10.0.18.0/24")],
+                 "ports": [{"protocol": "TCP", "port": 443}]},
+                {"to": [PROMETHEUS_PEER], "ports": [{"protocol": "TCP", "port": 9090}]},
+            ],
+        },
+        "spywatcher-rollouts-from-monitoring": {
+            "podSelector": CONTROLLER_PODS,
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [PROMETHEUS_PEER], "ports": [{"protocol": "TCP", "port": 8090}]}],
+        },
+    }
