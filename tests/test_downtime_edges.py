@@ -12,7 +12,8 @@ from simulate.downtime.model import NEVER, Corner, Sim, Target
 from simulate.downtime.scenarios import SCENARIOS, new_sim
 from simulate.downtime.search import discover
 from simulate.downtime.topology import NGINX, Topology
-from tests.test_downtime import BACKEND, topology
+from simulate.pods import Pod
+from tests.test_downtime import API, BACKEND, CONTROLLER, SOCKETS, failures, topology
 
 
 def _run(topo: Topology, scenario: str, end: str = "low") -> Sim:
@@ -76,3 +77,43 @@ def test_a_target_that_stops_answering_turns_unhealthy_after_unhealthy_threshold
     late = Target("p", NGINX, registered=0.0, healthy=10.0, deregistered=100.5)
     sim.stop_answering(late, 100.0)
     assert late.unhealthy == 190.0
+
+
+def test_a_request_that_may_run_exactly_until_sigkill_is_not_killed_mid_flight() -> None:
+    """SIGKILL at 40 s (grace 30 s after deletion at 10 s). With a 30 s route timeout, a request taken
+    at 10 s may run until 40 s, which is not past the kill: only the corners whose last request came
+    later (11 s and on) fail, 20 of the 32."""
+    found = failures(topology(routes=(replace(API, timeout_s={NGINX: 30.0}), SOCKETS)), "app-rollout")
+    assert found == {"requests-finish-before-sigkill": (
+        "t=40 s: spywatcher-backend-1 is killed while a request it took at 11 s through ingress-nginx-controller-0 "
+        "may run until 41 s (route api allows 30 s); at 20 of 32 corners, first at app.socket_close=0, "
+        "k8s.endpoints=1, kubelet.notice=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, probe.phase=0"
+    )}
+
+
+def test_the_reconnect_storm_bound_is_the_largest_share_one_replica_holds() -> None:
+    """Sockets closed before their budget within 5 s may be at most one replica's share, of the socket
+    routes' app fleet or of a proxy fleet, whichever is larger: with 2 backend replicas behind 4
+    controllers, a backend pod's half of the sockets is within it; 3 backend replicas on 2 zones
+    under a hard spread lose 2 pods to one node drain, two thirds of the sockets, above the
+    controllers' half (2 replicas)."""
+    assert failures(topology(controller=replace(CONTROLLER, replicas=4, hpa_min=4)), "app-rollout") == {}
+    found = failures(topology(backend=replace(BACKEND, replicas=3, hpa_min=3)), "node-drain")
+    assert found == {"websocket-budget": (
+        "t=15 s: 66% of the sockets are closed before their budget within 5 s (at most 50%, one replica's share): "
+        "ingress-nginx-controller-0 → spywatcher-backend-0, ingress-nginx-controller-0 → spywatcher-backend-1, "
+        "ingress-nginx-controller-1 → spywatcher-backend-0, ingress-nginx-controller-1 → spywatcher-backend-1; "
+        "at 512 of 512 corners, first at alb.propagation=0, app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, "
+        "lbc.health_poll=0, lbc.reconcile=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, probe.phase=0, "
+        "tg.first_check=0"
+    )}
+
+
+def test_an_endpoint_is_ready_from_the_pods_ready_until_its_deletion_each_seen_k8s_endpoints_later() -> None:
+    """The EndpointSlice shows a change k8s.endpoints (here 1 s) after it: ready from Ready + 1 s,
+    terminating from deletion + 1 s (the instant itself is the new state)."""
+    topo = topology()
+    sim = Sim(topo, Corner({"k8s.endpoints": 1.0}), {b: BACKENDS[b] for b in topo.target_groups})
+    pod = Pod(0, created=0.0, started=1.0, running=2.0, ready=10.0, deleted=50.0, name="p")
+    assert [sim.endpoint_ready(pod, t) for t in (10.0, 10.5, 11.0, 50.0, 50.5, 51.0)] == [
+        False, False, True, True, True, False]
