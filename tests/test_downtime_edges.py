@@ -117,3 +117,26 @@ def test_an_endpoint_is_ready_from_the_pods_ready_until_its_deletion_each_seen_k
     pod = Pod(0, created=0.0, started=1.0, running=2.0, ready=10.0, deleted=50.0, name="p")
     assert [sim.endpoint_ready(pod, t) for t in (10.0, 10.5, 11.0, 50.0, 50.5, 51.0)] == [
         False, False, True, True, True, False]
+
+
+def test_ready_endpoints_at_min_available_hold_and_one_below_is_reported() -> None:
+    """maxUnavailable 1 of 2 replicas leaves 1 ready endpoint: within a budget of minAvailable 1,
+    one below a budget of minAvailable 2."""
+    at_bound = replace(BACKEND, max_unavailable=1, max_surge=0, min_available=1)
+    assert failures(topology(backend=at_bound), "app-rollout") == {}
+    below = replace(BACKEND, max_unavailable=1, max_surge=0, min_available=2)
+    assert failures(topology(backend=below), "app-rollout") == {"ready-endpoints-within-budget": (
+        "t=0 s: spywatcher-backend has 1 ready endpoints (spywatcher-backend-0), below the PodDisruptionBudget's "
+        "minAvailable, 2; at 32 of 32 corners, first at app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, "
+        "nginx.sync=0, nginx.worker_pickup=0, pod.start=0, probe.phase=0"
+    )}
+
+
+def test_a_prestop_as_long_as_the_grace_period_is_killed_before_it_ends() -> None:
+    """SIGTERM (the end of preStop) at the very instant of SIGKILL: the preStop never ends."""
+    found = failures(topology(backend=replace(BACKEND, pre_stop_s=30.0, grace_s=30.0)), "app-rollout")
+    assert found["grace-covers-drain"] == (
+        "t=40 s: spywatcher-backend-1 is killed before its preStop ends; at 32 of 32 corners, first at "
+        "app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, "
+        "probe.phase=0"
+    )
