@@ -34,6 +34,13 @@ from config.observability import GrafanaDashboardSettings
 from .k8s import child_opts, labels, metadata, register
 
 RATE = "5m"
+# Envoy's responses per cluster by status class (`cluster.<name>.upstream_rq_<N>xx`, the class a tag):
+# charged once per request with the status sent downstream, its own 503 (no healthy endpoint) and
+# 504 (route timeout) included; a response that is retried is charged under `retry.` instead, and
+# `upstream_rq_total` counts each try that got a connection (envoyproxy/envoy
+# source/common/router/router.cc chargeUpstreamCode, onUpstreamHeaders, sendNoHealthyUpstreamResponse
+# @ 001b1c0c; source/common/conn_pool/conn_pool_base.cc attachStreamToClient @ 00dcf3fb).
+ENVOY_RESPONSES = "envoy_cluster_upstream_rq_xx"
 # The ingress-nginx chart's controller Deployment (`<release>-controller`): its pods' names.
 NGINX_CONTROLLER_PODS = "ingress-nginx-controller-.+"
 
@@ -122,11 +129,13 @@ def _envoy_panels(args: DashboardArgs) -> list[PanelSpec]:
                 f'"{prefix}([^/]+)/rule/[0-9]+"))')
 
     return [
+        # Requests as nginx counts them, once each with its final status: the response-class
+        # counters, not `upstream_rq_total` (one per try; none when no endpoint is healthy).
         (f"{TRAFFIC} (Envoy)", "Envoy: requests per route (requests/s)", "reqps",
-         [(per_route(f"rate(envoy_cluster_upstream_rq_total{{{envoy}}}[{RATE}])"), "{{route}}")]),
+         [(per_route(f"rate({ENVOY_RESPONSES}{{{envoy}}}[{RATE}])"), "{{route}}")]),
         (f"{TRAFFIC} (Envoy)", "Envoy: 5xx ratio per route", "percentunit", [(
-            per_route(f'rate(envoy_cluster_upstream_rq_xx{{{envoy}, envoy_response_code_class="5"}}[{RATE}])')
-            + "\n  / " + per_route(f"rate(envoy_cluster_upstream_rq_xx{{{envoy}}}[{RATE}])"),
+            per_route(f'rate({ENVOY_RESPONSES}{{{envoy}, envoy_response_code_class="5"}}[{RATE}])')
+            + "\n  / " + per_route(f"rate({ENVOY_RESPONSES}{{{envoy}}}[{RATE}])"),
             "{{route}}",
         )]),
         (f"{TRAFFIC} (Envoy)", "Envoy: p95 upstream response time (milliseconds)", "ms", [(

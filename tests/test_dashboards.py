@@ -107,7 +107,7 @@ def test_envoys_queries(plans: dict[str, Plan]) -> None:
                 '"httproute/spywatcher-staging/([^/]+)/rule/[0-9]+"))')
 
     assert found["Envoy: requests per route (requests/s)"] == [
-        (per_route(f"rate(envoy_cluster_upstream_rq_total{{{envoy}}}[5m])"), "{{route}}")]
+        (per_route(f"rate(envoy_cluster_upstream_rq_xx{{{envoy}}}[5m])"), "{{route}}")]
     assert found["Envoy: 5xx ratio per route"] == [(
         per_route(f'rate(envoy_cluster_upstream_rq_xx{{{envoy}, envoy_response_code_class="5"}}[5m])')
         + "\n  / " + per_route(f"rate(envoy_cluster_upstream_rq_xx{{{envoy}}}[5m])"), "{{route}}")]

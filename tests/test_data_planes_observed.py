@@ -183,7 +183,11 @@ SERIES = [
     # Another controller's and another stack's series: out of scope.
     ('nginx_ingress_controller_requests{controller_namespace="other", ingress="spywatcher-api", status="503"}',
      "0+600x10"),
-    (f'envoy_cluster_upstream_rq_total{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1"}}', "0+120x10"),
+    # 150 tries a minute for 120 requests: 30 were answered 503 and retried. Envoy charges the retried
+    # answers under `retry.`, the final ones by class; the requests panel reads requests, not tries.
+    (f'envoy_cluster_upstream_rq_total{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1"}}', "0+150x10"),
+    (f'envoy_cluster_retry_upstream_rq_xx{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", '
+     'envoy_response_code_class="5"}', "0+30x10"),
     (f'envoy_cluster_upstream_rq_xx{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", '
      'envoy_response_code_class="2"}', "0+114x10"),
     (f'envoy_cluster_upstream_rq_xx{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", '
@@ -195,8 +199,8 @@ SERIES = [
     (f'envoy_cluster_upstream_rq_time_bucket{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", le="+Inf"}}',
      "0+120x10"),
     # The rate limiter's own cluster, not a route's: out of scope.
-    (f'envoy_cluster_upstream_rq_total{{namespace="{GW}", envoy_cluster_name="ratelimit_cluster", pod="p1"}}',
-     "0+6000x10"),
+    (f'envoy_cluster_upstream_rq_xx{{namespace="{GW}", envoy_cluster_name="ratelimit_cluster", pod="p1", '
+     'envoy_response_code_class="5"}', "0+6000x10"),
     (f'envoy_cluster_membership_healthy{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1"}}', "3x10"),
     (f'envoy_cluster_membership_healthy{{namespace="{GW}", envoy_cluster_name="{API}", pod="p2"}}', "4x10"),
     (f'envoy_cluster_membership_total{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1"}}', "4x10"),
