@@ -81,9 +81,12 @@ def edited(plan: Plan, type_: str, name: str, change: Callable[[Registration], N
     return resources
 
 
-def test_the_stacks_comply(plans: dict[str, Plan]) -> None:
-    for plan in plans.values():
-        assert check(plan.resources) == []
+def test_the_stacks_comply(plans: dict[str, Plan], fixture_plans: dict[str, Plan]) -> None:
+    """The shipped stacks and the test stacks (all-options runs both data planes at 50/50)."""
+    every = {**plans, **fixture_plans}
+    assert sorted(every) == ["all-options", "production", "rollouts", "staging"]
+    for stack, plan in every.items():
+        assert check(plan.resources) == [], stack
 
 
 def test_every_feature_on_complies() -> None:
