@@ -4,6 +4,7 @@ backend, the weights and their rules, the proxies' drain and isolation, the real
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -507,23 +508,37 @@ def _paths(values: Any, prefix: str = "") -> set[str]:
     return {p for k, v in values.items() for p in _paths(v, f"{prefix}.{k}" if prefix else k)} | {prefix}
 
 
-def test_controller_values_are_keys_of_the_chart() -> None:
-    path = upstream_file("charts/gateway-helm-v1.9.0-values.yaml")
-    if path is None:
+def test_controller_values_are_keys_the_chart_reads() -> None:
+    """Every value passed to gateway-helm v1.9.0 is a key of its values.yaml that its templates read
+    (the template refs), or sits under a map they render whole (toYaml: `config.envoyGateway`, the
+    pod labels, the resources). `crds.enabled` is read by Chart.yaml instead, as the condition of its
+    `crds` subchart (envoyproxy/gateway charts/gateway-helm/Chart.yaml @ v1.9.0)."""
+    values_file = upstream_file("charts/gateway-helm-v1.9.0-values.yaml")
+    refs_file = upstream_file("charts/gateway-helm-v1.9.0-template-refs.json")
+    if values_file is None or refs_file is None:
         pytest.skip(MISSING)
-    chart = yaml.safe_load(path.read_text())
-    plan_values = run_values()
-    # Free-form maps the chart passes through whole (toYaml) are not the chart's keys.
-    free = ("config.envoyGateway.", "deployment.envoyGateway.resources.", "deployment.pod.labels.",
-            "deployment.pod.topologySpreadConstraints")
-    ours = {p for p in _paths(plan_values) if p and not p.startswith(free)}
-    assert ours - _paths(chart) == set()
+    chart = yaml.safe_load(values_file.read_text())
+    refs = json.loads(refs_file.read_text())["refs"]
+    whole = sorted(k for k, v in refs.items() if v is True)
+    leaves = {p for p in _paths(run_values()) if p and not any(p.startswith(f"{w}.") for w in whole)}
+    assert leaves - _paths(chart) == set()
+    unread = {p for p in leaves if not any(p == r or r.startswith(f"{p}.") for r in refs)}
+    assert unread == {"crds", "crds.enabled"}, "values no template reads"
+    assert {p for p in leaves if p in refs} == {
+        "config.envoyGateway", "deployment.envoyGateway.resources", "deployment.pod.labels",
+        "deployment.pod.topologySpreadConstraints", "deployment.replicas", "podDisruptionBudget.minAvailable",
+        "topologyInjector.enabled", *(f"global.images.{image}.{key}" for image in ("envoyGateway", "envoyProxy",
+                                                                                 "ratelimit")
+                                      for key in ("image", "pullPolicy"))}
 
 
 def run_values() -> dict[str, Any]:
+    """The controller's values with every optional value set (the images by digest, the rate limit)."""
     from components.gateway.controller import build_values
 
-    settings = _settings(gateway=GW, ingressController={"enabled": False})
+    images = {"controller": f"docker.io/envoyproxy/gateway:v1.9.0@sha256:{'1' * 64}",
+              "rateLimit": f"docker.io/envoyproxy/ratelimit:17b1956c@sha256:{'2' * 64}"}
+    settings = _settings(gateway={**GW, "images": images}, ingressController={"enabled": False})
     return build_values(_gateway_args(settings))
 
 
