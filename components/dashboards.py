@@ -108,10 +108,11 @@ def _nginx_panels(args: DashboardArgs) -> list[PanelSpec]:
             f"  / sum by (ingress) (rate({requests}[{RATE}]))",
             "{{ingress}}",
         )]),
-        (f"{TRAFFIC} (ingress-nginx)", "ingress-nginx: p95 request time (seconds)", "s", [(
-            "histogram_quantile(0.95, sum by (le) "
+        # Per route: the Socket.IO route's long polls would otherwise set the API's p95.
+        (f"{TRAFFIC} (ingress-nginx)", "ingress-nginx: p95 request time per route (seconds)", "s", [(
+            "histogram_quantile(0.95, sum by (ingress, le) "
             f"(rate(nginx_ingress_controller_request_duration_seconds_bucket{{{nginx}}}[{RATE}])))",
-            "p95",
+            "{{ingress}}",
         )]),
     ]
 
@@ -123,9 +124,9 @@ def _envoy_panels(args: DashboardArgs) -> list[PanelSpec]:
     clusters = f'{prefix}({"|".join(args.http_routes)})/rule/[0-9]+'
     envoy = f'namespace="{args.gateway_namespace}", envoy_cluster_name=~"{clusters}"'
 
-    def per_route(vector: str) -> str:
+    def per_route(vector: str, by: str = "route") -> str:
         """Sum a per-cluster vector by its route (the HTTPRoute's name out of the cluster's)."""
-        return (f'sum by (route) (label_replace({vector}, "route", "$1", "envoy_cluster_name", '
+        return (f'sum by ({by}) (label_replace({vector}, "route", "$1", "envoy_cluster_name", '
                 f'"{prefix}([^/]+)/rule/[0-9]+"))')
 
     return [
@@ -138,9 +139,10 @@ def _envoy_panels(args: DashboardArgs) -> list[PanelSpec]:
             + "\n  / " + per_route(f"rate({ENVOY_RESPONSES}{{{envoy}}}[{RATE}])"),
             "{{route}}",
         )]),
-        (f"{TRAFFIC} (Envoy)", "Envoy: p95 upstream response time (milliseconds)", "ms", [(
-            f"histogram_quantile(0.95, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{{{envoy}}}[{RATE}])))",
-            "p95",
+        (f"{TRAFFIC} (Envoy)", "Envoy: p95 upstream response time per route (milliseconds)", "ms", [(
+            "histogram_quantile(0.95, "
+            + per_route(f"rate(envoy_cluster_upstream_rq_time_bucket{{{envoy}}}[{RATE}])", "route, le") + ")",
+            "{{route}}",
         )]),
         # Every proxy sees every endpoint: the worst proxy's healthy count over the endpoints known.
         (f"{TRAFFIC} (Envoy)", "Envoy: healthy upstream endpoints per route rule (ratio)", "percentunit", [(

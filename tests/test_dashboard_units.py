@@ -25,7 +25,7 @@ PANELS = [
     ("Data-plane HPA replicas: current and desired", None, 12, 35),
     ("ingress-nginx: requests per route (requests/s)", "reqps", 0, 44),
     ("ingress-nginx: 5xx ratio per route", "percentunit", 12, 44),  # errors / requests: 0-1
-    ("ingress-nginx: p95 request time (seconds)", "s", 0, 52),  # nginx's request_duration_seconds
+    ("ingress-nginx: p95 request time per route (seconds)", "s", 0, 52),  # nginx's request_duration_seconds
 ]
 ROWS = [("Guide", 0), ("Autoscaling", 17), ("Data planes: targets and replicas", 34),
         ("Data planes: requests, errors, latency (ingress-nginx)", 43)]

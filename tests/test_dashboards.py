@@ -83,9 +83,9 @@ def test_the_guides_queries_and_the_autoscaling_views(plans: dict[str, Plan]) ->
         (f'sum by (ingress) (rate(nginx_ingress_controller_requests{{{routes}, status=~"5.."}}[5m]))\n'
          f"  / sum by (ingress) (rate(nginx_ingress_controller_requests{{{routes}}}[5m]))", "{{ingress}}")
     ]
-    assert found["ingress-nginx: p95 request time (seconds)"] == [
-        ("histogram_quantile(0.95, sum by (le) (rate(nginx_ingress_controller_request_duration_seconds_bucket"
-         f"{{{routes}}}[5m])))", "p95")
+    assert found["ingress-nginx: p95 request time per route (seconds)"] == [
+        ("histogram_quantile(0.95, sum by (ingress, le) (rate(nginx_ingress_controller_request_duration_seconds_bucket"
+         f"{{{routes}}}[5m])))", "{{ingress}}")
     ]
     assert found["Data-plane pods ready (= healthy targets: readiness gates)"] == [
         ('sum(kube_pod_status_ready{namespace="ingress-nginx", pod=~"ingress-nginx-controller-.+", '
@@ -102,8 +102,8 @@ def test_envoys_queries(plans: dict[str, Plan]) -> None:
     clusters = 'httproute/spywatcher-staging/(spywatcher-frontend|spywatcher-api|spywatcher-socketio)/rule/[0-9]+'
     envoy = f'namespace="spywatcher-gateway", envoy_cluster_name=~"{clusters}"'
 
-    def per_route(vector: str) -> str:
-        return (f'sum by (route) (label_replace({vector}, "route", "$1", "envoy_cluster_name", '
+    def per_route(vector: str, by: str = "route") -> str:
+        return (f'sum by ({by}) (label_replace({vector}, "route", "$1", "envoy_cluster_name", '
                 '"httproute/spywatcher-staging/([^/]+)/rule/[0-9]+"))')
 
     assert found["Envoy: requests per route (requests/s)"] == [
@@ -111,8 +111,9 @@ def test_envoys_queries(plans: dict[str, Plan]) -> None:
     assert found["Envoy: 5xx ratio per route"] == [(
         per_route(f'rate(envoy_cluster_upstream_rq_xx{{{envoy}, envoy_response_code_class="5"}}[5m])')
         + "\n  / " + per_route(f"rate(envoy_cluster_upstream_rq_xx{{{envoy}}}[5m])"), "{{route}}")]
-    assert found["Envoy: p95 upstream response time (milliseconds)"] == [
-        (f"histogram_quantile(0.95, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{{{envoy}}}[5m])))", "p95")]
+    assert found["Envoy: p95 upstream response time per route (milliseconds)"] == [(
+        "histogram_quantile(0.95, "
+        + per_route(f"rate(envoy_cluster_upstream_rq_time_bucket{{{envoy}}}[5m])", "route, le") + ")", "{{route}}")]
     assert found["Envoy: healthy upstream endpoints per route rule (ratio)"] == [
         (f"min by (envoy_cluster_name) (envoy_cluster_membership_healthy{{{envoy}}})\n"
          f"  / max by (envoy_cluster_name) (envoy_cluster_membership_total{{{envoy}}})", "{{envoy_cluster_name}}")]

@@ -128,8 +128,8 @@ STAGING_PANELS = [
     (SIDE_BY_SIDE, "Envoy: requests per route (requests/s)", "reqps", 12, 44),
     (SIDE_BY_SIDE, "ingress-nginx: 5xx ratio per route", "percentunit", 0, 52),
     (SIDE_BY_SIDE, "Envoy: 5xx ratio per route", "percentunit", 12, 52),
-    (SIDE_BY_SIDE, "ingress-nginx: p95 request time (seconds)", "s", 0, 60),
-    (SIDE_BY_SIDE, "Envoy: p95 upstream response time (milliseconds)", "ms", 12, 60),
+    (SIDE_BY_SIDE, "ingress-nginx: p95 request time per route (seconds)", "s", 0, 60),
+    (SIDE_BY_SIDE, "Envoy: p95 upstream response time per route (milliseconds)", "ms", 12, 60),
     (SIDE_BY_SIDE, "Envoy: healthy upstream endpoints per route rule (ratio)", "percentunit", 0, 68),
 ]
 
@@ -156,7 +156,7 @@ def test_one_data_plane_charts_only_its_own() -> None:
         ("Data-plane HPA replicas: current and desired", None),
         ("Envoy: requests per route (requests/s)", "reqps"),
         ("Envoy: 5xx ratio per route", "percentunit"),
-        ("Envoy: p95 upstream response time (milliseconds)", "ms"),
+        ("Envoy: p95 upstream response time per route (milliseconds)", "ms"),
         ("Envoy: healthy upstream endpoints per route rule (ratio)", "percentunit"),
     ]
     assert {p[0] for p in data_plane_panels(dashboard(envoy))} == {
@@ -169,17 +169,24 @@ def targets(board: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
 
 
 # Synthetic series over 10 minutes at 1m steps, and what each panel must then read: a ratio panel
-# reads 0.05 (5 %, as `percentunit` shows it; `percent` would show 0.05 %), Envoy's p95 reads
-# 242.5 (ms: requests spread between its 100 and 250 ms buckets), nginx's 0.2425 (s).
+# reads 0.05 (5 %, as `percentunit` shows it; `percent` would show 0.05 %), Envoy's p95 of the API
+# reads 242.5 (ms: requests spread between its 100 and 250 ms buckets), nginx's 0.2425 (s), each
+# route's p95 apart from the Socket.IO long polls' (both routes in one would read about 13.6 s).
 APP, GW = "spywatcher-staging", "spywatcher-gateway"
 API = f"httproute/{APP}/spywatcher-api/rule/0"
 NGINX = 'controller_namespace="ingress-nginx", ingress="spywatcher-api"'
+SOCKETIO = f"httproute/{APP}/spywatcher-socketio/rule/0"
+SOCKETIO_NGINX = 'controller_namespace="ingress-nginx", ingress="spywatcher-socketio"'
 SERIES = [
     (f'nginx_ingress_controller_requests{{{NGINX}, status="200"}}', "0+570x10"),
     (f'nginx_ingress_controller_requests{{{NGINX}, status="503"}}', "0+30x10"),
     (f'nginx_ingress_controller_request_duration_seconds_bucket{{{NGINX}, le="0.1"}}', "0+0x10"),
     (f'nginx_ingress_controller_request_duration_seconds_bucket{{{NGINX}, le="0.25"}}', "0+600x10"),
+    (f'nginx_ingress_controller_request_duration_seconds_bucket{{{NGINX}, le="30"}}', "0+600x10"),
     (f'nginx_ingress_controller_request_duration_seconds_bucket{{{NGINX}, le="+Inf"}}', "0+600x10"),
+    # Socket.IO's long polls, 60 a minute between 0.25 and 30 s: their own p95, not the API's.
+    *((f'nginx_ingress_controller_request_duration_seconds_bucket{{{SOCKETIO_NGINX}, le="{le}"}}', values)
+      for le, values in (("0.1", "0+0x10"), ("0.25", "0+0x10"), ("30", "0+60x10"), ("+Inf", "0+60x10"))),
     # Another controller's and another stack's series: out of scope.
     ('nginx_ingress_controller_requests{controller_namespace="other", ingress="spywatcher-api", status="503"}',
      "0+600x10"),
@@ -196,8 +203,13 @@ SERIES = [
      "0+0x10"),
     (f'envoy_cluster_upstream_rq_time_bucket{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", le="250"}}',
      "0+120x10"),
+    (f'envoy_cluster_upstream_rq_time_bucket{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", le="30000"}}',
+     "0+120x10"),
     (f'envoy_cluster_upstream_rq_time_bucket{{namespace="{GW}", envoy_cluster_name="{API}", pod="p1", le="+Inf"}}',
      "0+120x10"),
+    *((f'envoy_cluster_upstream_rq_time_bucket{{namespace="{GW}", envoy_cluster_name="{SOCKETIO}", pod="p1", '
+       f'le="{le}"}}', values)
+      for le, values in (("100", "0+0x10"), ("250", "0+0x10"), ("30000", "0+60x10"), ("+Inf", "0+60x10"))),
     # The rate limiter's own cluster, not a route's: out of scope.
     (f'envoy_cluster_upstream_rq_xx{{namespace="{GW}", envoy_cluster_name="ratelimit_cluster", pod="p1", '
      'envoy_response_code_class="5"}', "0+6000x10"),
@@ -230,8 +242,10 @@ EXPECTED: dict[str, list[list[tuple[str, float]]]] = {
     "Envoy: requests per route (requests/s)": [[('{route="spywatcher-api"}', 2)]],
     "ingress-nginx: 5xx ratio per route": [[('{ingress="spywatcher-api"}', 0.05)]],
     "Envoy: 5xx ratio per route": [[('{route="spywatcher-api"}', 0.05)]],
-    "ingress-nginx: p95 request time (seconds)": [[("{}", 0.2425)]],
-    "Envoy: p95 upstream response time (milliseconds)": [[("{}", 242.5)]],
+    "ingress-nginx: p95 request time per route (seconds)": [[('{ingress="spywatcher-api"}', 0.2425),
+                                                             ('{ingress="spywatcher-socketio"}', 28.5125)]],
+    "Envoy: p95 upstream response time per route (milliseconds)": [[('{route="spywatcher-api"}', 242.5),
+                                                                    ('{route="spywatcher-socketio"}', 28512.5)]],
     "Envoy: healthy upstream endpoints per route rule (ratio)": [[(f'{{envoy_cluster_name="{API}"}}', 0.75)]],
 }
 
