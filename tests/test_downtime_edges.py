@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from config.drain import DELAYS
 from simulate.downtime.backends import BACKENDS
-from simulate.downtime.model import NEVER, Corner, Sim, Target
+from simulate.downtime.model import NEVER, Corner, Proxy, Sim, Target
 from simulate.downtime.scenarios import SCENARIOS, new_sim
 from simulate.downtime.search import discover
 from simulate.downtime.topology import NGINX, Topology
@@ -140,3 +140,31 @@ def test_a_prestop_as_long_as_the_grace_period_is_killed_before_it_ends() -> Non
         "app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, "
         "probe.phase=0"
     )
+
+
+def test_a_proxy_frozen_the_instant_it_learns_a_pod_went_has_learnt_it() -> None:
+    """ingress-nginx drops every update once told to stop (frozen). An app pod deleted at 50 s reaches
+    its upstreams at 54 s (EndpointSlice 1 s, sync 2 s, workers 1 s): a controller frozen at 54 s has
+    it removed then; one frozen just before keeps sending it requests for good."""
+    topo = topology()
+
+    def view(frozen: float) -> tuple[float, float]:
+        corner = Corner({"k8s.endpoints": 1.0, "nginx.sync": 2.0, "nginx.worker_pickup": 1.0})
+        sim = Sim(topo, corner, {b: BACKENDS[b] for b in topo.target_groups})
+        controller = Pod(0, created=0.0, started=0.0, running=0.0, ready=0.0, name="controller-0")
+        sim.containers_ready[controller.name] = 0.0
+        app = Pod(1, created=0.0, started=1.0, running=2.0, ready=10.0, deleted=50.0, name="app-1")
+        return sim.view(Proxy(controller, CONTROLLER, frozen=frozen), app)
+
+    assert view(54.0) == (14.0, 54.0)
+    assert view(53.5) == (14.0, NEVER)
+    assert view(NEVER) == (14.0, 54.0)
+
+
+def test_a_refused_eviction_is_retried_every_5_s_until_the_drain_has_waited_1800_s() -> None:
+    """kubectl drain retries an eviction the budget refuses (EvictErrorRetryDelay 5 s); the model
+    gives up once 1800 s have passed since the first refusal: the retry at 1800 s is not made."""
+    sim = _run(topology(backend=replace(BACKEND, min_available=2)), "node-drain")
+    refused = [e.t for e in sim.events if e.objects == ("spywatcher-backend-0",) and e.what.startswith("eviction")]
+    assert refused == [5.0 * i for i in range(360)]  # 0 s … 1795 s
+    assert sim.blocked == [("spywatcher-backend-0", 0.0)]
