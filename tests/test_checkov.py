@@ -82,8 +82,10 @@ def _is_self_test(failure: dict[str, Any]) -> bool:
 def report(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("checkov")
-    # The stacks, and the test stack with Argo Rollouts (its controller's Role, Rollout and Services).
-    assert write_objects({**plans, "rollouts": fixture_plans["rollouts"]}, folder) > 50
+    # The stacks and the test stacks: Argo Rollouts (its controller's Role, Rollout and Services), and
+    # every optional part on (both data planes, the canary, schedules, recommendations).
+    assert sorted(fixture_plans) == ["all-options", "rollouts"]
+    assert write_objects({**plans, **fixture_plans}, folder) > 50
     (folder / "self-test.yaml").write_text(yaml.safe_dump(SELF_TEST))
     return run_checkov(folder)
 
