@@ -54,6 +54,14 @@ SOURCES: dict[str, Source] = {
         "Ingress's rules that send to the stableService, and refuses an Ingress with none; it only patches an "
         "Ingress of that name that it controls",
     ),
+    "ingress-class": Source(
+        "argoproj/argo-rollouts",
+        "ingress/ingress.go (syncIngress), utils/ingress/wrapper.go (GetClass), cmd/rollouts-controller/main.go",
+        "v1.9.1",
+        "the controller re-syncs the Rollouts of an Ingress that changes only when its class (the "
+        "kubernetes.io/ingress.class annotation, else spec.ingressClassName) is one of --nginx-ingress-classes "
+        "(repeatable; default nginx): otherwise the canary Ingress keeps a stale copy of the stable one",
+    ),
     "stable": Source(
         "argoproj/argo-rollouts", "rollout/ephemeralmetadata.go, utils/replicaset (SyncEphemeralPodMetadata)",
         "v1.9.1",
@@ -126,13 +134,58 @@ def _ingress_services(ingress: Mapping[str, Any]) -> Iterator[str]:
                 yield str(name)
 
 
+CONTROLLER_CHART = "argo-rollouts"
+NGINX_CLASSES_FLAG = "--nginx-ingress-classes"
+DEFAULT_NGINX_CLASSES = ("nginx",)  # cmd/rollouts-controller/main.go defaultNGINXIngressClass
+
+
+def nginx_classes(extra_args: list[Any]) -> tuple[str, ...]:
+    """The ingress classes the controller treats as nginx, from its arguments (a string-array flag:
+    each `--nginx-ingress-classes=X` or `--nginx-ingress-classes X` adds one; none: the default)."""
+    args = [str(a) for a in extra_args]
+    found = []
+    for i, arg in enumerate(args):
+        if arg.startswith(f"{NGINX_CLASSES_FLAG}="):
+            found.append(arg.split("=", 1)[1])
+        elif arg == NGINX_CLASSES_FLAG and i + 1 < len(args):
+            found.append(args[i + 1])
+    return tuple(found) or DEFAULT_NGINX_CLASSES
+
+
+def _controller_classes(plan: Plan) -> tuple[str, ...] | None:
+    """The nginx classes of the plan's argo-rollouts release (None: no such release here)."""
+    for registration in plan.resources:
+        inputs = reveal(registration.inputs)
+        if registration.type == "kubernetes:helm.sh/v3:Release" and inputs.get("chart") == CONTROLLER_CHART:
+            return nginx_classes(_get(inputs, "values", "controller", "extraArgs") or [])
+    return None
+
+
 def check_rollouts(plan: Plan) -> list[str]:
     """Every rule of :data:`SOURCES` on the plan's Rollouts, as problem lines."""
     objects = _objects(plan)
+    classes = _controller_classes(plan)
     problems: list[str] = []
     for rollout in (o for o in objects if o.kind == ROLLOUT):
         problems += _check_one(rollout, objects)
+        problems += _check_ingress_class(rollout, objects, classes)
     return problems
+
+
+def _check_ingress_class(rollout: _Object, objects: list[_Object], classes: tuple[str, ...] | None) -> list[str]:
+    name = _get(rollout.body, "spec", "strategy", "canary", "trafficRouting", "nginx", "stableIngress")
+    ingress = _find(objects, "Ingress", rollout.namespace, str(name)) if name else None
+    if ingress is None or classes is None:
+        return []
+    annotations = _get(ingress.body, "metadata", "annotations") or {}
+    ingress_class = annotations.get("kubernetes.io/ingress.class") or _get(ingress.body, "spec", "ingressClassName")
+    if ingress_class in classes:
+        return []
+    return [
+        f"{ingress} has ingress class {ingress_class!r}, which the Argo Rollouts controller does not treat as nginx "
+        f"({NGINX_CLASSES_FLAG}: {', '.join(classes)}): a change of it would not reach {rollout}'s canary Ingress "
+        f"({_why('ingress-class')})"
+    ]
 
 
 def _check_one(rollout: _Object, objects: list[_Object]) -> list[str]:

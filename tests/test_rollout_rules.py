@@ -98,6 +98,14 @@ def _hpa_on_deployment(r: Registration) -> None:
             "app.kubernetes.io/component": "backend"}),
          f"PodDisruptionBudget {NS}/spywatcher-backend-pdb counts {ROLLOUT}'s canary pods: a drain could leave only "
          "canary pods; select its stable labels {'spywatcher.io/track': 'stable'} " f"({_why('stable')})"),
+        ("Ingress", "spywatcher-api", _set("spec.ingressClassName", "internal-nginx"),
+         f"Ingress {NS}/spywatcher-api has ingress class 'internal-nginx', which the Argo Rollouts controller does "
+         "not treat as nginx (--nginx-ingress-classes: nginx): a change of it would not reach "
+         f"{ROLLOUT}'s canary Ingress ({_why('ingress-class')})"),
+        ("Ingress", "spywatcher-api", _set("metadata.annotations", {"kubernetes.io/ingress.class": "internal"}),
+         f"Ingress {NS}/spywatcher-api has ingress class 'internal', which the Argo Rollouts controller does "
+         "not treat as nginx (--nginx-ingress-classes: nginx): a change of it would not reach "
+         f"{ROLLOUT}'s canary Ingress ({_why('ingress-class')})"),
         ("AnalysisTemplate", "spywatcher-backend-canary", _set("metadata.name", "other"),
          f"{ROLLOUT} step 1 runs AnalysisTemplate {NS}/spywatcher-backend-canary, which is not rendered "
          f"({_why('analysis')})"),
@@ -152,3 +160,30 @@ def test_the_rollout_crd_has_the_scale_subresource_the_hpa_uses() -> None:
     assert version["subresources"]["scale"] == {"labelSelectorPath": ".status.selector",
                                                 "specReplicasPath": ".spec.replicas",
                                                 "statusReplicasPath": ".status.HPAReplicas"}
+
+
+@pytest.mark.parametrize(
+    ("args", "classes"),
+    [
+        ([], ("nginx",)),
+        (["--namespace=spywatcher"], ("nginx",)),
+        (["--nginx-ingress-classes=internal"], ("internal",)),
+        (["--nginx-ingress-classes", "a", "--nginx-ingress-classes=b"], ("a", "b")),
+        (["--nginx-ingress-classes=a,b"], ("a,b",)),  # a string array: no splitting on commas
+    ],
+)
+def test_the_controllers_nginx_classes_are_read_from_its_arguments(args: list[str], classes: tuple[str, ...]) -> None:
+    from offline.rollout_rules import nginx_classes
+
+    assert nginx_classes(args) == classes
+
+
+def test_the_controller_follows_the_routes_ingress_class() -> None:
+    """With an IngressClass of its own, the controller is told it is nginx, and no rule breaks."""
+    plan = run_stack("production", {"rollouts": {"enabled": True}, "ingressController": {"ingressClass": "edge"}})
+    [release] = [r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release"
+                 and r.inputs["chart"] == "argo-rollouts"]
+    assert release.inputs["values"]["controller"]["extraArgs"] == [
+        "--namespace=spywatcher", "--nginx-ingress-classes=edge"]
+    assert plan.k8s("Ingress", "spywatcher-api", NS)["spec"]["ingressClassName"] == "edge"
+    assert check_rollouts(plan) == []

@@ -69,7 +69,9 @@ def test_the_rollout_points_at_the_deployment_with_the_canary_strategy(productio
                 "dynamicStableScale": True,
                 "stableMetadata": {"labels": {"spywatcher.io/track": "stable"}},
                 "canaryMetadata": {"labels": {"spywatcher.io/track": "canary"}},
-                "trafficRouting": {"nginx": {"stableIngress": "spywatcher-api"}},
+                # The route's own balancing, which the controller's canary Ingress would not copy.
+                "trafficRouting": {"nginx": {"stableIngress": "spywatcher-api",
+                                             "additionalIngressAnnotations": {"load-balance": "ewma"}}},
                 "steps": [{"setWeight": 10}, ANALYSIS_STEP, {"setWeight": 50}, ANALYSIS_STEP],
             }
         },
@@ -236,7 +238,7 @@ def test_the_controller_is_a_pinned_release_without_crds_or_cluster_rights(produ
         False, False, False)
     assert values["providerRBAC"] == {"enabled": False, "providers": {"gatewayAPI": False}}
     controller = values["controller"]
-    assert controller["extraArgs"] == ["--namespace=spywatcher"]
+    assert controller["extraArgs"] == ["--namespace=spywatcher", "--nginx-ingress-classes=nginx"]
     assert (controller["replicas"], controller["image"], controller["pdb"]) == (
         2, {"tag": "v1.9.1"}, {"enabled": True, "minAvailable": 1})
     assert controller["metrics"] == {"enabled": True, "serviceMonitor": {

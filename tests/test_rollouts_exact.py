@@ -40,8 +40,9 @@ RIGHTS = {
     ("apps", "deployments"): [*READ, "update"],
     # points the stable and canary Services at their ReplicaSets.
     ("", "services"): [*READ, "patch"],
-    # ephemeral stable / canary labels on running pods.
-    ("", "pods"): ["list", "watch", "update"],
+    # ephemeral stable / canary labels on running pods; `get` to re-read one after a conflicting update
+    # (rollout/ephemeralmetadata.go updatePodMetadataWithRetry).
+    ("", "pods"): ["get", "list", "watch", "update"],
     ("", "events"): ["create", "update", "patch"],
     # the canary Ingress beside the route's.
     ("networking.k8s.io", "ingresses"): ["create", *READ, "update", "patch"],

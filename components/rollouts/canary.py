@@ -95,6 +95,18 @@ def _step(args: RolloutsArgs, step: RolloutStep) -> dict[str, Any]:
     }
 
 
+def traffic_routing(args: RolloutsArgs) -> dict[str, Any]:
+    """ingress-nginx routing through the route's Ingress. The controller's canary Ingress keeps only
+    the ingress class of the route's annotations (argo-rollouts v1.9.1 nginx.go buildCanaryIngress),
+    and ingress-nginx balances the canary Service's upstream by that Ingress's own `load-balance`,
+    else the ConfigMap's (controller-v1.15.1 internal/ingress/controller/controller.go
+    createUpstreams): a route's own algorithm is passed on, so canary pods are balanced like stable."""
+    nginx: dict[str, Any] = {"stableIngress": args.stable_ingress}
+    if args.route.load_balance is not None:
+        nginx["additionalIngressAnnotations"] = {"load-balance": args.route.load_balance}
+    return {"nginx": nginx}
+
+
 def build_rollout(args: RolloutsArgs) -> dict[str, Any]:
     backend = args.backend
     rollout = backend.settings.rollout
@@ -122,7 +134,7 @@ def build_rollout(args: RolloutsArgs) -> dict[str, Any]:
                     "dynamicStableScale": args.settings.dynamic_stable_scale,
                     "stableMetadata": {"labels": {TRACK_LABEL: "stable"}},
                     "canaryMetadata": {"labels": {TRACK_LABEL: "canary"}},
-                    "trafficRouting": {"nginx": {"stableIngress": args.stable_ingress}},
+                    "trafficRouting": traffic_routing(args),
                     "steps": [_step(args, step) for step in args.settings.steps],
                 }
             },

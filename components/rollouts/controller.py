@@ -52,7 +52,10 @@ APP_RULES: list[tuple[dict[str, Any], str]] = [
         "points the stable and canary Services at their ReplicaSets (rollouts-pod-template-hash)",
     ),
     (
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch", "update"]},
+        # `get`: on a conflicting update it reads the pod again (rollout/ephemeralmetadata.go
+        # updatePodMetadataWithRetry); the chart's rules lack it, so every retry would resend the stale
+        # pod until the reconcile fails. `list` already reads every pod: `get` grants nothing more.
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "update"]},
         "sets the stable / canary labels on running pods (ephemeral metadata)",
     ),
     (
@@ -94,7 +97,9 @@ def build_values(args: RolloutsArgs) -> dict[str, Any]:
         "controller": {
             "replicas": c.replicas,
             "image": {"tag": c.image_tag},
-            "extraArgs": [f"--namespace={args.namespace}"],
+            # The routes' IngressClass: the controller re-syncs a Rollout when its stable Ingress
+            # changes only for the classes it treats as nginx (default `nginx`; ingress/ingress.go).
+            "extraArgs": [f"--namespace={args.namespace}", f"--nginx-ingress-classes={args.routes.ingress_class}"],
             "resources": resource_requirements(c.resources),
             "pdb": {"enabled": True, "minAvailable": c.min_available},
             "topologySpreadConstraints": spread_constraints(dict(CONTROLLER_SELECTOR)),
