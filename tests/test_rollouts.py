@@ -343,6 +343,35 @@ def test_render_check_with_the_upstream_crds_on_the_command_line(tmp_path: Path)
     assert "custom resources against the CRDs" in out.getvalue() and ": valid" in out.getvalue()
 
 
+def test_render_check_passes_for_production_with_rollouts_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `render --check --crds` says of production's own stack file with `rollouts.enabled: true`:
+    every object valid against the upstream CRDs and schemas, and no `pulumi up` problem (creation
+    order, selectors, the Rollout's rules)."""
+    import io
+
+    from offline.crd_check import CrdChecker
+    from offline.render import render_one
+
+    folder = upstream_dir()
+    if folder is None:
+        pytest.skip(MISSING)
+    crds = CrdChecker(folder / "crds")
+    # The stack file as read, with the one key a platform engineer would flip.
+    monkeypatch.setattr("offline.render.run_stack", lambda stack: run_stack(stack, ON))
+    out, err = io.StringIO(), io.StringIO()
+    assert render_one("production", tmp_path, True, out, err, crds) == 0, err.getvalue()
+    assert err.getvalue() == ""
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("checked production: ") and lines[1].endswith(
+        f", {crds.checked} custom resources against the CRDs in {folder / 'crds'} "
+        f"({crds.cel_rules} CEL rules in their schemas not evaluated): valid")
+    assert lines[2] == ("checked production: creation order, namespaces, selectors, replacements and immutable "
+                        "fields as `pulumi up` would meet them: ok")
+    rendered = {p.name for p in (tmp_path / "production" / "kubernetes" / NS).iterdir()}
+    assert {"rollout-spywatcher-backend.yaml", "analysistemplate-spywatcher-backend-canary.yaml",
+            "service-spywatcher-backend-stable.yaml", "service-spywatcher-backend-canary.yaml"} <= rendered
+
+
 # --- Config rules ------------------------------------------------------------------------------------
 
 
