@@ -287,13 +287,15 @@ def write(rendered: Rendered, folder: Path) -> None:
 def check(rendered: Rendered, crds: Any = None) -> list[str]:
     """Every schema problem of the render's Kubernetes objects (checked against the schemas of its
     Kubernetes version; custom resources against the CRDs of ``crds``, an
-    ``offline.crd_check.CrdChecker``, when given), as `<file>: <problem>` lines."""
+    ``offline.crd_check.CrdChecker``, when given), and every `pulumi.com/waitFor` annotation the
+    provider would refuse (:mod:`offline.await_rules`), as `<file>: <problem>` lines."""
+    from .await_rules import problems as wait_for_problems
     from .schema import check_object
 
     return [
         f"{file}: {problem}"
         for file, obj in rendered.kubernetes_files.items()
-        for problem in check_object(obj, rendered.kubernetes_version, crds)
+        for problem in (*check_object(obj, rendered.kubernetes_version, crds), *wait_for_problems(obj))
     ]
 
 
