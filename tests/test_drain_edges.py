@@ -51,3 +51,18 @@ def test_the_controllers_timeouts_bound_an_app_pods_drain_only_while_the_control
     assert [r.name for r in envoy_only.resources if r.type == "kubernetes:helm.sh/v3:Release"
             and r.inputs.get("chart") == "ingress-nginx"] == []
     assert envoy_only.k8s("HTTPRoute", "spywatcher-api", "spywatcher-staging")["kind"] == "HTTPRoute"
+
+
+def test_the_envoy_margin_covers_the_deregistration_lag_at_13_s_and_not_at_12() -> None:
+    """EndpointSlice 1 s + DeregisterTargets 2 s + the ALB's propagation 10 s: Envoy's margin at exactly
+    13 s renders, one second less is refused."""
+    plan = run_stack("staging", {"gateway": {"shutdown": {"marginSeconds": 13}}})
+    assert plan.resources
+    error = config_error("staging", {"gateway": {"shutdown": {"marginSeconds": 12}}})
+    assert [str(p) for p in error.problems] == [
+        "gateway.shutdown.marginSeconds: 12 — must be at least 13: behind an application load balancer an Envoy "
+        "proxy pod still gets new requests up to 13 s after it is deleted (EndpointSlice, the AWS Load Balancer "
+        "Controller's DeregisterTargets, the load balancer's own propagation), and the load balancer drains it for "
+        "loadBalancer.deregistrationDelaySeconds (60 s) from then; Envoy must keep serving until that drain has "
+        "ended (minDrainDuration = delay + margin)"
+    ]

@@ -1,0 +1,189 @@
+"""The offline runner's helpers where a mutation sample found them unpinned: the diff report of two
+stacks as one whole document, the preview's one-line summaries on defaulted fields, and `charts
+template` running Helm (a stand-in for it: the real one downloads the charts)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline import charts
+from offline.changes import diff_snapshots
+from offline.preview import SUMMARIES, _alarm
+from offline.report import ABOUT, markdown
+from tests.test_diff_report import CONFIG_MAP, snap
+
+
+def test_a_report_of_two_stacks_is_the_table_then_each_stacks_section_in_turn() -> None:
+    changed = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "b"}}))
+    same = diff_snapshots("production", snap({"data": {}}), snap({"data": {}}))
+    assert markdown("t", [changed, same]) == "\n".join([
+        "<!-- spywatcher:offline-plan-diff -->",
+        "### Offline plan diff",
+        "",
+        "<code>t</code>",
+        "",
+        "| Stack | Status | Create | Update | Delete | Unchanged |",
+        "|---|---|---:|---:|---:|---:|",
+        "| <code>staging</code> | changes | 0 | 1 | 0 | 0 |",
+        "| <code>production</code> | no changes | 0 | 0 | 0 | 1 |",
+        "",
+        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to delete, 0 unchanged</summary>",
+        "",
+        "```diff",
+        f"~ {CONFIG_MAP}",
+        '~     data.v: "a" → "b"',
+        "```",
+        "",
+        "</details>",
+        "",
+        "<details><summary><code>production</code>: no changes (1 resources)</summary>",
+        "",
+        "```text",
+        "No changes.",
+        "```",
+        "",
+        "</details>",
+        "",
+        f"<sub>{ABOUT}</sub>",
+        "",
+    ])
+
+
+def test_a_service_without_a_type_is_summarised_as_the_api_servers_default() -> None:
+    service = {"spec": {"ports": [{"port": 80, "targetPort": "http"}]}}
+    assert SUMMARIES["Service"](service) == "ClusterIP ports=80->http"
+
+
+def test_an_alarm_operator_without_a_symbol_is_shown_by_its_name() -> None:
+    alarm = {"name": "x", "metricName": "CPU", "statistic": "Average", "period": 60, "threshold": 1,
+             "comparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold", "datapointsToAlarm": 1,
+             "evaluationPeriods": 2, "treatMissingData": "breaching"}
+    assert _alarm(alarm) == (
+        "x: Average(CPU) LessThanLowerOrGreaterThanUpperThreshold 1 in 1 of 2 x 60s missing=breaching")
+    assert _alarm({**alarm, "comparisonOperator": "LessThanThreshold"}) == (
+        "x: Average(CPU) < 1 in 1 of 2 x 60s missing=breaching")
+
+
+def _release(render: Path, stack: str, name: str) -> None:
+    file = render / stack / "helm" / name / f"{name}.yaml"
+    file.parent.mkdir(parents=True)
+    file.write_text(yaml.safe_dump({"name": name, "chart": name, "version": "1.0.0", "namespace": name,
+                                    "repositoryOpts": {"repo": f"https://example.com/{name}"},
+                                    "values": {"replicas": 2}}))
+
+
+def test_template_runs_helm_per_release_writes_its_objects_and_reports_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render, out = tmp_path / "render", tmp_path / "objects"
+    for name in ("a", "b"):
+        _release(render, "production", name)
+    ran: list[list[str]] = []
+
+    def helm(argv: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(argv)
+        if argv[2] == "a":
+            return subprocess.CompletedProcess(argv, 1, "", "chart a not found\n")
+        return subprocess.CompletedProcess(argv, 0, "kind: ConfigMap\n", "")
+
+    monkeypatch.setattr(charts.subprocess, "run", helm)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert charts.template(render, out, False, stdout, stderr) == 1
+    assert [argv[:4] for argv in ran] == [["helm", "template", "a", "a"], ["helm", "template", "b", "b"]]
+    assert stderr.getvalue() == "production/a/a: helm template failed: chart a not found\n"
+    assert not (out / "production" / "a" / "a.yaml").exists()
+    assert (out / "production" / "b" / "b.yaml").read_text() == "kind: ConfigMap\n"
+    assert stdout.getvalue() == ""
+
+
+# --- offline/apiserver.py: what the API server stores, whole -------------------------------------------
+
+META = {"uid": "00000000-0000-0000-0000-000000000000", "resourceVersion": "1", "generation": 1,
+        "creationTimestamp": "2026-01-01T00:00:00Z"}
+POD_DEFAULTS = {"restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler",
+                "terminationGracePeriodSeconds": 30, "securityContext": {}, "serviceAccountName": "default"}
+CONTAINER_DEFAULTS = {"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
+PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+
+
+def _pod_spec() -> dict[str, Any]:
+    return {"containers": [
+        {"name": "app", "image": "app:1.2.3", "ports": [{"containerPort": 3001}],
+         "readinessProbe": {"httpGet": {"path": "/ready", "port": 3001}, "periodSeconds": 5}},
+        {"name": "sidecar", "image": "sidecar:latest", "livenessProbe": {"exec": {"command": ["true"]}},
+         "startupProbe": {"exec": {"command": ["true"]}, "failureThreshold": 30}},
+    ]}
+
+
+def _defaulted_pod_spec() -> dict[str, Any]:
+    return {
+        **POD_DEFAULTS,
+        "containers": [
+            {"name": "app", "image": "app:1.2.3", "ports": [{"containerPort": 3001, "protocol": "TCP"}],
+             "readinessProbe": {**PROBE_DEFAULTS, "httpGet": {"path": "/ready", "port": 3001}, "periodSeconds": 5},
+             **CONTAINER_DEFAULTS, "imagePullPolicy": "IfNotPresent"},
+            {"name": "sidecar", "image": "sidecar:latest",
+             "livenessProbe": {**PROBE_DEFAULTS, "exec": {"command": ["true"]}},
+             "startupProbe": {**PROBE_DEFAULTS, "exec": {"command": ["true"]}, "failureThreshold": 30},
+             **CONTAINER_DEFAULTS, "imagePullPolicy": "Always"},
+        ],
+    }
+
+
+def test_a_deployment_is_stored_with_the_api_servers_defaults_scaled_by_its_hpa() -> None:
+    from offline.apiserver import live
+
+    deployment: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
+                                  "metadata": {"name": "web", "namespace": "app"},
+                                  "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"spec": _pod_spec()}}}
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "app"},
+           "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 3}}
+    other = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "elsewhere"},
+             "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 9}}
+    assert live(deployment, [other, hpa]) == {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "app", **META},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "replicas": 3,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "template": {"spec": _defaulted_pod_spec()},
+        },
+        "status": {"replicas": 3, "readyReplicas": 3, "updatedReplicas": 3, "availableReplicas": 3,
+                   "observedGeneration": 1},
+    }
+    unscaled = live({**deployment, "spec": {**deployment["spec"], "strategy": {"type": "Recreate"}}})
+    assert (unscaled["spec"]["replicas"], unscaled["spec"]["strategy"], unscaled["status"]["replicas"]) == (
+        1, {"type": "Recreate"}, 1)
+
+
+def test_jobs_cronjobs_services_hpas_and_budgets_are_stored_with_their_defaults() -> None:
+    from offline.apiserver import live
+
+    job = live({"kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": _pod_spec()}}})
+    assert job == {"kind": "Job", "metadata": {"name": "j", **META}, "spec": {
+        "template": {"spec": _defaulted_pod_spec()}, "backoffLimit": 6, "completions": 1, "parallelism": 1}}
+    cron = live({"kind": "CronJob", "metadata": {"name": "c"},
+                 "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": {"spec": _pod_spec()}}}}})
+    assert cron == {"kind": "CronJob", "metadata": {"name": "c", **META}, "spec": {
+        "schedule": "0 * * * *", "concurrencyPolicy": "Allow", "suspend": False, "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 1, "jobTemplate": {"spec": {"template": {"spec": _defaulted_pod_spec()}}}}}
+    service = live({"kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}})
+    assert service == {"kind": "Service", "metadata": {"name": "s", **META}, "spec": {
+        "ports": [{"port": 80}], "type": "ClusterIP", "sessionAffinity": "None", "ipFamilyPolicy": "SingleStack",
+        "ipFamilies": ["IPv4"], "internalTrafficPolicy": "Cluster", "clusterIP": "172.20.0.10",
+        "clusterIPs": ["172.20.0.10"]}}
+    hpa = live({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}, "spec": {"maxReplicas": 5}})
+    assert hpa == {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", **META},
+                   "spec": {"maxReplicas": 5, "minReplicas": 1},
+                   "status": {"currentReplicas": 1, "desiredReplicas": 1}}
+    budget = live({"kind": "PodDisruptionBudget", "metadata": {"name": "b"}, "spec": {"minAvailable": 1}})
+    assert budget["status"] == {"currentHealthy": 2, "desiredHealthy": 1, "disruptionsAllowed": 1, "expectedPods": 2}
