@@ -4,6 +4,7 @@ template` running Helm (a stand-in for it: the real one downloads the charts).""
 
 from __future__ import annotations
 
+import copy
 import io
 import subprocess
 from pathlib import Path
@@ -14,7 +15,8 @@ import yaml
 
 from offline import charts
 from offline.changes import diff_snapshots
-from offline.preview import SUMMARIES, _alarm
+from offline.engine import Plan, Secret
+from offline.preview import SUMMARIES, _alarm, format_plan
 from offline.report import ABOUT, markdown
 from tests.test_diff_report import CONFIG_MAP, snap
 
@@ -141,7 +143,8 @@ def test_a_deployment_is_stored_with_the_api_servers_defaults_scaled_by_its_hpa(
 
     deployment: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "Deployment",
                                   "metadata": {"name": "web", "namespace": "app"},
-                                  "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"spec": _pod_spec()}}}
+                                  "spec": {"selector": {"matchLabels": {"app": "web"}},
+                                           "template": {"spec": _pod_spec()}}}
     hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "app"},
            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 3}}
     other = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "elsewhere"},
@@ -187,3 +190,26 @@ def test_jobs_cronjobs_services_hpas_and_budgets_are_stored_with_their_defaults(
                    "status": {"currentReplicas": 1, "desiredReplicas": 1}}
     budget = live({"kind": "PodDisruptionBudget", "metadata": {"name": "b"}, "spec": {"minAvailable": 1}})
     assert budget["status"] == {"currentHealthy": 2, "desiredHealthy": 1, "disruptionsAllowed": 1, "expectedPods": 2}
+
+
+def test_the_preview_shows_the_controller_release_and_hides_a_secret_output(plans: dict[str, Plan]) -> None:
+    """Every retry setting on the controller's line (tries and their time bound), and an output the
+    program made secret shown as `[secret]`, never its value."""
+    plan = copy.copy(plans["production"])
+    plan.outputs = {**plan.outputs, "token": Secret("s3cr3t")}
+    text = format_plan(plan)
+    [line] = [line for line in text.splitlines() if "chart=ingress-nginx" in line]
+    assert line.split("  ")[-1].strip() == (
+        "chart=ingress-nginx@4.15.1 service=ClusterIP replicas=2..6 load-balance=ewma keepalive=100/60s/100 "
+        "retries=3x/10s grace=3700s")
+    assert "    token: [secret]" in text.splitlines() and "s3cr3t" not in text
+
+
+@pytest.mark.parametrize("new", [[], ["staging", "production"]])
+def test_against_stack_compares_with_exactly_one_stack(new: list[str]) -> None:
+    from offline.cli import UsageError
+    from offline.diff import against_stack
+
+    with pytest.raises(UsageError) as caught:
+        against_stack("production", new)
+    assert str(caught.value) == "--against-stack compares with exactly one --stack"
