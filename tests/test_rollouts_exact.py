@@ -120,3 +120,19 @@ def test_the_controllers_network_policies_whole(production: Plan) -> None:
             "ingress": [{"from": [PROMETHEUS_PEER], "ports": [{"protocol": "TCP", "port": 8090}]}],
         },
     }
+
+
+def test_prerequisites_name_the_crds_the_controller_needs_beyond_the_stacks_kinds(production: Plan) -> None:
+    """The controller's informers watch analysis runs, cluster analysis templates and experiments too:
+    their CRDs are prerequisites of its release, beside the kinds the stack writes."""
+    from offline.prerequisites import prerequisites
+
+    crds = {p.name: p.needed_by for p in prerequisites(production) if p.section == "CRD"
+            and p.name.endswith(".argoproj.io")}
+    assert crds == {
+        "analysisruns.argoproj.io": ("argo-rollouts 2.41.0",),
+        "analysistemplates.argoproj.io": ("AnalysisTemplate spywatcher-backend-canary",),
+        "clusteranalysistemplates.argoproj.io": ("argo-rollouts 2.41.0",),
+        "experiments.argoproj.io": ("argo-rollouts 2.41.0",),
+        "rollouts.argoproj.io": ("Rollout spywatcher-backend",),
+    }
