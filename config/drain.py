@@ -1,27 +1,33 @@
-"""The drain budget: how long each real system takes to let go of a pod, and the rules that keep every
-drain of the stack inside its budget.
-
-A pod leaves the traffic path through a chain of controllers, each with its own delay: the
-EndpointSlice controller, ingress-nginx's sync (or Envoy Gateway's xDS push), the AWS Load Balancer
-Controller's reconcile and the load balancer's own propagation. None of these delays is a constant;
-each is an :class:`Interval` ``[low, high]`` named after the system that decides it, with the
-upstream file (or report) it was read from. The zero-downtime model (``simulate/downtime``) runs
-every scenario at both ends of every interval; the config rules here use the high ends, where a
-plain inequality is clearer than a timeline (an NLB with the ALB's budget, route timeouts beyond
-the grace period, a reload budget below the socket routes').
-
-The numbers are data, read from these tags: kubernetes/ingress-nginx controller-v1.15.1,
-kubernetes-sigs/aws-load-balancer-controller v3.5.0, envoyproxy/gateway v1.9.0, kubernetes/website
-(the pod termination and EndpointSlice pages), kubernetes/kubectl (drain).
+"""The drain budget: the rules that keep every drain of the stack inside the budget the next layer
+gives it, where a plain inequality is clearer than a timeline (an NLB with the ALB's budget, route
+timeouts beyond the grace period, a reload budget below the socket routes'). They add the high ends
+of the delays in ``config/delays.py``, the same data the zero-downtime model (``simulate/downtime``)
+runs at both ends.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .base import Problems
+from .delays import (
+    DELAYS,
+    ENVOY_DEFAULT_ROUTE_TIMEOUT_SECONDS,
+    EVICTION_RETRY_SECONDS,
+    NGINX_DEFAULT_TIMEOUT_SECONDS,
+    NGINX_KEEPALIVE_SECONDS,
+    POST_SHUTDOWN_SECONDS,
+    RECONNECT_WINDOW_SECONDS,
+    Interval,
+    Report,
+    Source,
+    deregistration_lag,
+    high,
+    propagation,
+    upstream_lag,
+    whole_seconds,
+)
 from .gateway import GatewaySettings
 from .routing import RoutingSettings
 from .traffic import IngressControllerSettings, LoadBalancerSettings
@@ -39,230 +45,25 @@ class Drains:
     workloads: Mapping[str, WorkloadSettings]
 
 
-@dataclass(frozen=True)
-class Interval:
-    """One delay of a real system: it takes anywhere from ``low`` to ``high`` (in ``unit``)."""
-
-    name: str
-    low: float
-    high: float
-    what: str
-    source: str
-    """Repository, path and tag (or the report) the interval is read from."""
-    worst: str
-    """Why the worst case of every property lies at one of the two ends (the model runs both)."""
-    unit: str = "s"
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and 0 <= self.low <= self.high):
-            raise ValueError(f"interval {self.name}: [{self.low}, {self.high}] is not an interval of 0 or more")
-
-
-_MONOTONE = (
-    "every event downstream of it moves later as it grows and no property compares two events that "
-    "both depend on it in opposite directions, so each comparison is extreme at an end"
-)
-
-DELAYS: dict[str, Interval] = {
-    d.name: d
-    for d in (
-        Interval(
-            "kubelet.notice",
-            0,
-            1,
-            "a pod's deletion until its kubelet starts the preStop hook (and counts the grace period)",
-            "kubernetes/website content/en/docs/concepts/workloads/pods/pod-termination.md (Pod Termination "
-            "Flow: 'as soon as the kubelet sees that a Pod has been marked as terminating'); the watch has "
-            "no upstream bound, 1 s is the budget allowed here",
-            "SIGTERM and SIGKILL both move with it; an early SIGTERM is the worst case for a request still "
-            "routed to the pod (low end), a late one for nothing (the grace period moves with it)",
-        ),
-        Interval(
-            "k8s.endpoints",
-            0,
-            1,
-            "a pod's change (Ready, deleted) until its EndpointSlice shows it (ready / terminating)",
-            "kubernetes/website content/en/docs/concepts/workloads/pods/pod-termination.md ('the control "
-            "plane evaluates whether to remove that shutting-down Pod from EndpointSlice objects'); "
-            "kube-controller-manager --endpointslice-updates-batch-period defaults to 0 (no batching: "
-            "content/en/docs/reference/command-line-tools-reference/kube-controller-manager.md); 1 s for the "
-            "controller and the watches",
-            _MONOTONE,
-        ),
-        Interval(
-            "pod.start",
-            0,
-            5,
-            "a new pod's creation until its containers run: scheduling and image pull",
-            "the scaling simulator's defaults (scheduling 2 s, image pull 3 s: simulate/cli.py DEFAULTS), "
-            "on a node with room",
-            "a later start delays the rollout's next step, which only spreads the disruptions out; the "
-            "early end packs them closest together",
-        ),
-        Interval(
-            "probe.phase",
-            0,
-            1,
-            "when a new container's first successful readiness probe lands within one probe period "
-            "after initialDelaySeconds (the startup probe's, when one is defined)",
-            "kubernetes/website content/en/docs/concepts/workloads/pods/probes.md (periodSeconds, "
-            "initialDelaySeconds); the simulator's probe_startup_s takes the late end",
-            "as for pod.start: it moves the rollout's steps only",
-            unit="× periodSeconds",
-        ),
-        Interval(
-            "nginx.sync",
-            0,
-            1 / 0.3,
-            "an EndpointSlice change until the ingress-nginx controller syncs it (its sync rate limiter "
-            "admits one sync per 1/0.3 s, burst 1)",
-            "kubernetes/ingress-nginx pkg/flags/flags.go (--sync-rate-limit 0.3) and "
-            "internal/ingress/controller/nginx.go (NewTokenBucketRateLimiter(SyncRateLimit, 1)) @ "
-            "controller-v1.15.1",
-            _MONOTONE,
-        ),
-        Interval(
-            "nginx.worker_pickup",
-            0,
-            1,
-            "a sync posted to nginx until every worker balances over the new endpoints",
-            "kubernetes/ingress-nginx rootfs/etc/nginx/lua/balancer.lua (BACKENDS_SYNC_INTERVAL = 1) @ "
-            "controller-v1.15.1",
-            _MONOTONE,
-        ),
-        Interval(
-            "envoy.xds",
-            0,
-            2,
-            "an EndpointSlice change until Envoy's EDS has it (a terminating endpoint arrives as DRAINING "
-            "and gets no new requests)",
-            "envoyproxy/gateway internal/gatewayapi/route.go (getIREndpointsFromEndpointSlice: draining = "
-            "terminating or not serving) and internal/xds/translator/cluster.go (HealthStatus_DRAINING) @ "
-            "v1.9.0; no upstream bound on the push, 2 s allowed here",
-            _MONOTONE,
-        ),
-        Interval(
-            "lbc.reconcile",
-            0,
-            2,
-            "an EndpointSlice change until the AWS Load Balancer Controller calls RegisterTargets or "
-            "DeregisterTargets",
-            "kubernetes-sigs/aws-load-balancer-controller controllers/elbv2/targetgroupbinding_controller.go "
-            "(watches EndpointSlices and Services; 3 concurrent reconciles) and pkg/aws/throttle/defaults.go "
-            "(Register/DeregisterTargets at 4/s, burst 20) @ v3.5.0",
-            _MONOTONE,
-        ),
-        Interval(
-            "lbc.health_poll",
-            0,
-            15,
-            "a target turning healthy until the controller sets the pod's target-health readiness gate "
-            "(it polls target health every 15 s while a gate is pending)",
-            "kubernetes-sigs/aws-load-balancer-controller pkg/config/controller_config.go "
-            "(defaultTargetGroupBindingRequeuDuration = 15 s) and pkg/targetgroupbinding/resource_manager.go "
-            "('Requeue for target monitor target health') @ v3.5.0",
-            "a later gate keeps the new pod unready longer: the rollout waits, the old target keeps "
-            "serving; the low end lets the old pod go earliest",
-        ),
-        Interval(
-            "tg.first_check",
-            0,
-            1,
-            "a new target's registration until the target group's first health check of it",
-            "the target group's healthCheck.intervalSeconds; healthy after healthyThreshold passes "
-            "(kubernetes-sigs/aws-load-balancer-controller docs/deploy/pod_readiness_gate.md @ v3.5.0: "
-            "'Initial health checks in progress')",
-            "it moves the target's healthy instant, which only the readiness gate and healthy-target-always "
-            "read, both monotone in it",
-            unit="× intervalSeconds",
-        ),
-        Interval(
-            "alb.propagation",
-            0,
-            10,
-            "DeregisterTargets until the ALB stops sending the target new requests (its deregistration "
-            "delay counted from then)",
-            "kubernetes-sigs/aws-load-balancer-controller issues #1064 and #1719 (the ALB still sends after "
-            "deregistration; 'ELB API propagation time: about 10s'), #2106",
-            "later propagation moves both the last new request and the end of the drain later: the first "
-            "is worst for the pods behind the target, the second for the target's own grace period",
-        ),
-        Interval(
-            "nlb.propagation",
-            0,
-            120,
-            "DeregisterTargets until the NLB stops opening new connections to the target, whatever the "
-            "deregistration delay",
-            "kubernetes-sigs/aws-load-balancer-controller issues #2366 ('deregistration takes at least 2 "
-            "minutes regardless of the deregistration delay setting') and #3270; aws/containers-roadmap #470",
-            "later propagation moves both the last new connection and the end of the drain later, as for the ALB: "
-            "the first is worst for the controller's serving window, the second for its grace period",
-        ),
-        Interval(
-            "app.socket_close",
-            0,
-            1,
-            "SIGTERM until the backend has closed its Socket.IO connections with a close frame",
-            "the guide's graceful shutdown ('Close persistent connections gracefully'): the app's SIGTERM "
-            "handler, io.close(); 1 s allowed",
-            "a later close is closer to SIGKILL (high end); an earlier one packs the closes of pods that "
-            "stop together (low end)",
-        ),
-        Interval(
-            "lbc.outage",
-            60,
-            600,
-            "how long the AWS Load Balancer Controller (its pod-mutating webhook and its reconciler) is "
-            "unavailable while pods are created",
-            "kubernetes-sigs/aws-load-balancer-controller docs/deploy/pod_readiness_gate.md @ v3.5.0 "
-            "(FailurePolicy: 'Ignore' by default since v2.11: 'Kubernetes may terminate application pods before "
-            "the new pods have become healthy in the TargetGroups')",
-            "a short outage ends while the first gate-less pods roll, a long one outlasts the whole rollout",
-        ),
-    )
-}
-
-# Fixed timings (not intervals) the model and the rules read, with their sources.
-POST_SHUTDOWN_SECONDS = 10
-"""ingress-nginx waits this long after nginx stopped before it exits: pkg/flags/flags.go
-(--post-shutdown-grace-period 10) @ controller-v1.15.1."""
-EVICTION_RETRY_SECONDS = 5
-"""`kubectl drain` retries an eviction the PodDisruptionBudget refuses after this long: kubernetes/kubectl
-pkg/drain/drain.go (EvictErrorRetryDelay, 5 s in cmd/drain)."""
-RECONNECT_WINDOW_SECONDS = 5
-"""A Socket.IO client reconnects within this long (reconnectionDelayMax 5000 ms, the socket.io-client
-default): the window in which closed sockets come back together."""
-NGINX_DEFAULT_TIMEOUT_SECONDS = 60
-"""ingress-nginx's proxy-read-timeout and proxy-send-timeout when nothing sets them: docs of the
-ConfigMap @ controller-v1.15.1 (default 60)."""
-
-
-def high(*names: str) -> float:
-    """The sum of the high ends of the named delays: the longest a chain of them takes."""
-    return sum(DELAYS[name].high for name in names)
-
-
-def propagation(load_balancer_type: str) -> str:
-    """The name of the load balancer's own deregistration propagation delay."""
-    return "alb.propagation" if load_balancer_type == "application" else "nlb.propagation"
-
-
-def deregistration_lag(load_balancer_type: str) -> float:
-    """Longest from a controller pod's deletion until its load balancer sends it no new request:
-    EndpointSlice, the AWS Load Balancer Controller's DeregisterTargets, the load balancer's propagation.
-    The load balancer's drain of the target ends a deregistration delay after that."""
-    return high("k8s.endpoints", "lbc.reconcile", propagation(load_balancer_type))
-
-
-def upstream_lag(backend: str) -> float:
-    """Longest from an app pod's deletion until a routing backend sends it no new request."""
-    if backend == "nginx":
-        return high("k8s.endpoints", "nginx.sync", "nginx.worker_pickup")
-    return high("k8s.endpoints", "envoy.xds")
-
-
-def whole_seconds(value: float) -> int:
-    return math.ceil(value - 1e-9)
+__all__ = [
+    "DELAYS",
+    "ENVOY_DEFAULT_ROUTE_TIMEOUT_SECONDS",
+    "EVICTION_RETRY_SECONDS",
+    "NGINX_DEFAULT_TIMEOUT_SECONDS",
+    "NGINX_KEEPALIVE_SECONDS",
+    "POST_SHUTDOWN_SECONDS",
+    "RECONNECT_WINDOW_SECONDS",
+    "Drains",
+    "Interval",
+    "Report",
+    "Source",
+    "check_drains",
+    "deregistration_lag",
+    "high",
+    "propagation",
+    "upstream_lag",
+    "whole_seconds",
+]
 
 
 # --- The rules -----------------------------------------------------------------------------------

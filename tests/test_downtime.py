@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from config.drain import DELAYS, deregistration_lag, upstream_lag
+from config.delays import DELAYS, Interval, Report, Source, deregistration_lag, upstream_lag
 from offline.engine import Plan
 from simulate.downtime import cli
 from simulate.downtime.model import Corner
@@ -206,10 +207,26 @@ def test_the_model_reads_the_fleets_routes_and_targets_a_stack_renders(plans: di
 
 @pytest.mark.parametrize("name", sorted(DELAYS))
 def test_every_delay_names_its_source_and_why_its_ends_are_the_worst_cases(name: str) -> None:
+    """Each delay is data: its upstream files (repository, path, tag) or reports, else what its ends rest on."""
     delay = DELAYS[name]
     assert delay.name == name and 0 <= delay.low <= delay.high and math.isfinite(delay.high)
     assert len(delay.what) > 30 and len(delay.worst) > 30
-    assert any(marker in delay.source for marker in (" @ ", "#", "kubernetes/website", "simulate/", "guide"))
+    for source in delay.sources:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", source.repository), source
+        if isinstance(source, Source):
+            assert source.path and not source.path.startswith("/") and source.tag and source.reads, source
+            assert str(source) == f"{source.repository} {source.path} @ {source.tag} ({source.reads})"
+        else:
+            assert isinstance(source, Report) and source.numbers and source.says, source
+    # A delay no upstream file bounds says what its ends rest on instead.
+    assert any(isinstance(s, Source) for s in delay.sources) or delay.basis, name
+
+
+def test_a_delay_without_a_source_or_a_basis_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^interval x: neither an upstream source nor a basis$"):
+        Interval("x", 0, 1, "what", (), "worst")
+    with pytest.raises(ValueError, match=r"^interval x: \[2, 1\] is not an interval of 0 or more$"):
+        Interval("x", 2, 1, "what", (), "worst", basis="a budget")
 
 
 def test_the_ingress_nginx_sync_delay_is_the_controller_flag_upstream_sets() -> None:
@@ -218,6 +235,28 @@ def test_the_ingress_nginx_sync_delay_is_the_controller_flag_upstream_sets() -> 
         pytest.skip("the upstream artifacts are not on this machine (../shared/upstream)")
     rate = json.loads(flags.read_text())["flags"]["sync-rate-limit"]["default"]
     assert DELAYS["nginx.sync"].high == pytest.approx(1 / float(rate))
+
+
+def test_the_ingress_nginx_defaults_the_model_and_rules_read_are_upstreams() -> None:
+    from config.delays import NGINX_DEFAULT_TIMEOUT_SECONDS, NGINX_KEEPALIVE_SECONDS, POST_SHUTDOWN_SECONDS
+
+    configmap = upstream_file("ingress-nginx/controller-v1.15.1-configmap.json")
+    flags = upstream_file("ingress-nginx/controller-v1.15.1-flags.json")
+    if configmap is None or flags is None:
+        pytest.skip("the upstream artifacts are not on this machine (../shared/upstream)")
+    keys = json.loads(configmap.read_text())["keys"]
+    assert [int(keys[k]["default"]) for k in ("proxy-read-timeout", "proxy-send-timeout", "keep-alive")] == [
+        NGINX_DEFAULT_TIMEOUT_SECONDS, NGINX_DEFAULT_TIMEOUT_SECONDS, NGINX_KEEPALIVE_SECONDS]
+    assert int(json.loads(flags.read_text())["flags"]["post-shutdown-grace-period"]["default"]) == POST_SHUTDOWN_SECONDS
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_controller_keeps_nginxs_keep_alive_the_idle_timeout_rule_reads(stack: str, plans: dict[str, Plan]) -> None:
+    from offline.engine import reveal
+
+    [release] = [r for r in plans[stack].of_type("kubernetes:helm.sh/v3:Release")
+                 if reveal(r.inputs)["chart"] == "ingress-nginx"]
+    assert "keep-alive" not in reveal(release.inputs)["values"]["controller"]["config"]
 
 
 def test_the_drain_budgets_add_the_chains_high_ends() -> None:

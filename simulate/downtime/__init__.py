@@ -9,7 +9,7 @@ through rollouts, drains, scale-downs and reloads.
     [p.name for p in result.properties if not p.holds]
 
 :mod:`~simulate.downtime.topology` reads the stack's objects; :mod:`~simulate.downtime.model` is the
-timeline (its delays are ``config.drain.DELAYS``); :mod:`~simulate.downtime.backends` and
+timeline (its delays are ``config.delays.DELAYS``); :mod:`~simulate.downtime.backends` and
 :mod:`~simulate.downtime.strategies` are the pluggable parts; :mod:`~simulate.downtime.scenarios`
 and :mod:`~simulate.downtime.properties` are what is checked; :mod:`~simulate.downtime.search` runs
 both ends of every delay. The command line is ``python -m offline downtime`` (docs/downtime.md).

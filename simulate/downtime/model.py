@@ -31,8 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from config.drain import DELAYS
-from config.drain import propagation as propagation_delay
+from config.delays import DELAYS
+from config.delays import propagation as propagation_delay
 
 from ..pods import LONG_AGO, NEVER, Pod, Shutdown
 from .topology import NGINX, Fleet, TargetGroup, Topology

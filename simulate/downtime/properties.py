@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from config.drain import RECONNECT_WINDOW_SECONDS
+from config.delays import RECONNECT_WINDOW_SECONDS
 
 from ..pods import LONG_AGO, NEVER, Pod
 from .model import Proxy, Sim, at

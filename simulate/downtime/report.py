@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from config.drain import DELAYS
+from config.delays import DELAYS
 
 from ..pods import NEVER, Pod
 from .model import Corner, Sim, Target

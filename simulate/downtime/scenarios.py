@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from config.drain import EVICTION_RETRY_SECONDS
+from config.delays import EVICTION_RETRY_SECONDS
 
 from ..pods import Pod, pick_victims
 from .backends import BACKENDS

@@ -3,9 +3,10 @@ property is checked on every run.
 
 A scenario first runs with nothing set, which tells which delays it reads (:class:`Corner` records
 them); it then runs at every combination of their low and high ends. A delay's interior is not
-searched: every event time of the model is a sum (or a maximum) of delays along one chain of
-controllers, so it moves monotonically with each delay, and each property compares two such times;
-why each delay's worst case lies at one end is stated with the delay (``config.drain.DELAYS``).
+searched here: most event times are sums of delays along one chain of controllers and each
+property compares two such times, so a comparison is extreme at an end; why each delay's worst case
+lies at one end is stated with the delay (``config.delays.DELAYS``), and the suite samples the
+interior where a maximum of two chains could put it inside (docs/downtime.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from config.drain import DELAYS
+from config.delays import DELAYS
 
 from .model import Corner, ModelError, Sim
 from .properties import PROPERTIES, Violation, ready_endpoints_within_budget

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.drain import NGINX_DEFAULT_TIMEOUT_SECONDS
+from config.delays import ENVOY_DEFAULT_ROUTE_TIMEOUT_SECONDS, NGINX_DEFAULT_TIMEOUT_SECONDS
 
 from ..stack import probe_startup_s
 
@@ -28,7 +28,6 @@ ANNOTATION = "nginx.ingress.kubernetes.io"
 # Deployment strategy RollingUpdate with Kubernetes' defaults.
 ENVOY_PROBES = {"startupProbe": {"periodSeconds": 10}, "readinessProbe": {"periodSeconds": 5}}
 ENVOY_GRACE_EXTRA_S = 300  # terminationGracePeriodSeconds = drainTimeout + 300 (resource_provider.go)
-ENVOY_ROUTE_TIMEOUT_S = 15  # Envoy's default route timeout when the HTTPRoute sets none
 DEFAULT_STRATEGY = ("25%", "25%")  # Kubernetes' RollingUpdate defaults (maxSurge, maxUnavailable)
 
 
@@ -465,7 +464,7 @@ def _routes(settings: Any, find: Any, controller: Mapping[str, str], groups: Map
                 for ref in rule.get("backendRefs", []):
                     fleets.update(fleets_of(namespace, ref["name"]))
                 request = (rule.get("timeouts") or {}).get("request")
-                limit = ENVOY_ROUTE_TIMEOUT_S if request is None else _seconds(request)
+                limit = ENVOY_DEFAULT_ROUTE_TIMEOUT_SECONDS if request is None else _seconds(request)
                 requests.append(math.inf if limit == 0 else limit)  # 0s: no request timeout
             timeouts[ENVOY] = max(requests)
         if not fleets:
