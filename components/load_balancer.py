@@ -174,7 +174,11 @@ def build_target_group_args(args: LoadBalancerArgs) -> dict[str, Any]:
         # An NLB passes the client address to nginx in a proxy protocol v2 header (health checks
         # carry it too), so nginx must read it: `use-proxy-protocol` in the controller ConfigMap.
         result["proxy_protocol_v2"] = True
-        result["connection_termination"] = True
+        # A deregistered target keeps its open connections past the delay: nginx closes them itself
+        # once it quits (idle ones at once, busy ones after their request). An NLB that reset them at
+        # the end of the delay would cut the requests nginx still takes on them until then, since it
+        # serves past the delay for as long as the NLB may open new connections (make downtime).
+        result["connection_termination"] = False
     return result
 
 

@@ -174,13 +174,15 @@ class GatewayShutdown(Model):
         15,
         description="Extra time after the load balancer's deregistration delay before the proxy may "
         "stop: its minimum drain (`EnvoyProxy.spec.shutdown.minDrainDuration`) is delay + margin. At least "
-        "the deregistration's own latency (13 s behind an ALB: docs/downtime.md).",
+        "the deregistration's own latency (13 s behind an ALB: docs/downtime.md); behind an NLB, delay + "
+        "margin at least the 123 s it keeps opening connections.",
     )
     drain_seconds: Annotated[int, int32(ge=1, le=3600)] = Field(
         30,
         description="After the minimum drain, how long the proxy waits for open connections to close "
         "before it exits (`drainTimeout` = minDrainDuration + this). Envoy Gateway sets the pods' "
-        "grace period to drainTimeout + 300 s, so the drain always fits inside it.",
+        "grace period to drainTimeout + 300 s, so the drain always fits inside it. Behind an NLB, which "
+        "leaves the open connections to the proxy, at least every WebSocket route's budget.",
     )
 
 

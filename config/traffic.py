@@ -252,15 +252,18 @@ class LoadBalancerSettings(Model):
     enable_http2: bool = Field(True, description="Guide: 'HTTP/2 support enabled'. ALB only.")
     idle_timeout_seconds: Annotated[int, int32(ge=1, le=4000)] = Field(
         60,
-        description="ALB idle timeout. ALB only. Must stay below nginx's client keepalive (75 s) so the "
-        "ALB, not nginx, closes idle connections (no 502 on a reused socket).",
+        description="ALB idle timeout. ALB only. At least the longest request a route allows (the ALB "
+        "answers 504 to a request that sends no byte for this long), and below nginx's client keepalive "
+        "(75 s) so the ALB, not nginx, closes idle connections (no 502 on a reused socket).",
     )
     drop_invalid_header_fields: bool = Field(True, description="ALB drops headers that are not valid HTTP.")
     health_check: HealthCheck = Field(HealthCheck(), description="Target group health check.")
     deregistration_delay_seconds: Annotated[int, int32(ge=0, le=3600)] = Field(
         60,
         description="Guide: 'Connection draining (60-second timeout for graceful shutdown)': how long "
-        "a deregistered controller pod keeps its in-flight connections.",
+        "a deregistered controller pod keeps its in-flight connections. Behind an ALB at least the longest "
+        "request a route allows: the ALB cuts what is left when it ends. An NLB leaves the open connections "
+        "to the controller (no connection termination), which closes them when it quits.",
     )
     weights: Weights | None = Field(
         None,
@@ -417,8 +420,22 @@ class IngressControllerSettings(Model):
         description="How long nginx keeps serving after the deregistration delay (`--shutdown-grace-period` = "
         "delay + margin): the load balancer's drain starts only once the deregistration has gone through the "
         "EndpointSlice, the AWS Load Balancer Controller and the load balancer's own propagation, up to 13 s "
-        "behind an ALB and about 123 s behind an NLB (docs/downtime.md).",
+        "behind an ALB. An NLB opens new connections for about 123 s after the deletion whatever the delay, "
+        "so behind one delay + margin must reach 123 s (docs/downtime.md).",
     )
+
+    @model_validator(mode="after")
+    def _budget(self) -> IngressControllerSettings:
+        problems = Problems()
+        if self.min_available >= self.autoscaling.min_replicas:
+            problems.add(
+                ("minAvailable",),
+                self.min_available,
+                f"must be below autoscaling.minReplicas ({self.autoscaling.min_replicas}), or a node drain "
+                "can never evict a controller pod",
+            )
+        problems.raise_if_any("IngressControllerSettings")
+        return self
 
     def shutdown_delay_seconds(self, deregistration_delay: int) -> int:
         return deregistration_delay + self.shutdown_margin_seconds

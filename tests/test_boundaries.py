@@ -102,7 +102,7 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "nginx drain + 10 s exit = 3685 s, or the kubelet kills pods that still hold connections",
     ),
     (
-        # EndpointSlice 1 s + DeregisterTargets 2 s + the ALB's propagation 10 s (config/drain.py)
+        # EndpointSlice 1 s + DeregisterTargets 2 s + the ALB's propagation 10 s (config/delays.py)
         "the margin covers the ALB's deregistration latency",
         {"ingressController": {"shutdownMarginSeconds": 13}},
         {"ingressController": {"shutdownMarginSeconds": 12}},
@@ -113,16 +113,47 @@ EDGES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "that drain has ended (--shutdown-grace-period = delay + margin)",
     ),
     (
-        # ... and the NLB's 120 s (aws-load-balancer-controller #2366, #3270)
+        # The longest request: ingress-nginx's 15 s read timeout (the controller's, every route's).
+        "the ALB's drain outlasts a request",
+        {"loadBalancer": {"deregistrationDelaySeconds": 15}},
+        {"loadBalancer": {"deregistrationDelaySeconds": 14}},
+        "loadBalancer.deregistrationDelaySeconds: 14 — must be at least the 15 s a request may take (route "
+        "`frontend` through ingress-nginx: ingressController.timeouts.readSeconds): the ALB sends a draining target "
+        "no new request, but cuts the ones in flight when this delay ends",
+    ),
+    (
+        "the ALB waits for a slow response",
+        {"loadBalancer": {"idleTimeoutSeconds": 15}},
+        {"loadBalancer": {"idleTimeoutSeconds": 14}},
+        "loadBalancer.idleTimeoutSeconds: 14 — must be at least the 15 s a request may take (route `frontend` "
+        "through ingress-nginx: ingressController.timeouts.readSeconds): the ALB closes a connection that carried "
+        "no byte for this long and answers 504 to a request still waiting",
+    ),
+    (
+        # ingress-nginx's keep-alive: 75 s (ConfigMap default, config/delays.py)
+        "the ALB closes idle connections before nginx does",
+        {"loadBalancer": {"idleTimeoutSeconds": 74}},
+        {"loadBalancer": {"idleTimeoutSeconds": 75}},
+        "loadBalancer.idleTimeoutSeconds: 75 — must be below ingress-nginx's keep-alive (75 s): otherwise nginx may "
+        "close an idle connection just as the ALB sends a request on it, and the ALB answers 502",
+    ),
+    (
+        "the controller's budget leaves room for a drain",
+        {"ingressController": {"minAvailable": 2, "autoscaling": {"minReplicas": 3}}},
+        {"ingressController": {"minAvailable": 3, "autoscaling": {"minReplicas": 3}}},
+        "ingressController.minAvailable: 3 — must be below autoscaling.minReplicas (3), or a node drain can never "
+        "evict a controller pod",
+    ),
+    (
+        # ... and the NLB's 120 s whatever the delay (aws-load-balancer-controller #2366, #3270): 60 s + 63 s
         "an NLB needs more than the ALB's budget",
-        behind_nlb({"ingressController": {"shutdownMarginSeconds": 123}, "loadBalancer": {"waf": {"enabled": False}}}),
-        behind_nlb({"ingressController": {"shutdownMarginSeconds": 122}, "loadBalancer": {"waf": {"enabled": False}}}),
-        "ingressController.shutdownMarginSeconds: 122 — must be at least 123: behind a network load balancer a "
-        "controller pod still gets new requests up to 123 s after it is deleted (EndpointSlice, the AWS Load "
-        "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s, "
-        "aws-load-balancer-controller #2366 and #3270), and the load balancer drains it for "
-        "loadBalancer.deregistrationDelaySeconds (60 s) from then; nginx must keep serving until that drain has "
-        "ended (--shutdown-grace-period = delay + margin)",
+        behind_nlb({"ingressController": {"shutdownMarginSeconds": 63}, "loadBalancer": {"waf": {"enabled": False}}}),
+        behind_nlb({"ingressController": {"shutdownMarginSeconds": 62}, "loadBalancer": {"waf": {"enabled": False}}}),
+        "ingressController.shutdownMarginSeconds: 62 — must be at least 63: behind a network load balancer a "
+        "controller pod still gets new connections up to 123 s after it is deleted (EndpointSlice, the AWS Load "
+        "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s whatever "
+        "loadBalancer.deregistrationDelaySeconds says, aws-load-balancer-controller #2366 and #3270); nginx must "
+        "keep serving that long (--shutdown-grace-period = delay + margin, 60 s + margin)",
     ),
     (
         "the reload budget covers the socket routes'",
@@ -260,7 +291,7 @@ def test_rule_edges(accepted: dict[str, Any], refused: dict[str, Any], problem: 
 
 
 def test_the_edge_table_is_not_empty() -> None:
-    assert len(EDGES) == 27
+    assert len(EDGES) == 31
 
 
 # cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7

@@ -198,12 +198,11 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         behind_nlb({"loadBalancer": {"weights": DELETE}, "gateway": DELETE,
                     "ingressController": {"shutdownMarginSeconds": 15}}),
         "ingressController.shutdownMarginSeconds",
-        ("ingressController.shutdownMarginSeconds: 15 — must be at least 123: behind a network load balancer a "
-         "controller pod still gets new requests up to 123 s after it is deleted (EndpointSlice, the AWS Load "
-         "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s, "
-         "aws-load-balancer-controller #2366 and #3270), and the load balancer drains it for "
-         "loadBalancer.deregistrationDelaySeconds (60 s) from then; nginx must keep serving until that drain has "
-         "ended (--shutdown-grace-period = delay + margin)"),
+        ("ingressController.shutdownMarginSeconds: 15 — must be at least 63: behind a network load balancer a "
+         "controller pod still gets new connections up to 123 s after it is deleted (EndpointSlice, the AWS Load "
+         "Balancer Controller's DeregisterTargets, the load balancer's own propagation of about 120 s whatever "
+         "loadBalancer.deregistrationDelaySeconds says, aws-load-balancer-controller #2366 and #3270); nginx must "
+         "keep serving that long (--shutdown-grace-period = delay + margin, 60 s + margin)"),
     ),
     (
         "behind an NLB, app pods outlive the clients' connections to a drained controller",
@@ -298,6 +297,63 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("env name", {"backend": {"env": {"bad-name": "x"}}}, "backend.env.bad-name (key)",
      ("backend.env.bad-name (key): \"bad-name\" — must be an environment variable name: letters, digits and _, not "
       "starting with a digit")),
+    (
+        "the controller's budget leaves room for a drain",
+        {"ingressController": {"minAvailable": 2}},
+        "ingressController.minAvailable",
+        ("ingressController.minAvailable: 2 — must be below autoscaling.minReplicas (2), or a node drain can never "
+         "evict a controller pod"),
+    ),
+    (
+        "the ALB's drain outlasts a request",
+        {"loadBalancer": {"deregistrationDelaySeconds": 10}},
+        "loadBalancer.deregistrationDelaySeconds",
+        ("loadBalancer.deregistrationDelaySeconds: 10 — must be at least the 15 s a request may take (route "
+         "`frontend` through ingress-nginx: ingressController.timeouts.readSeconds): the ALB sends a draining target "
+         "no new request, but cuts the ones in flight when this delay ends"),
+    ),
+    (
+        "the ALB waits for a slow response",
+        {"loadBalancer": {"idleTimeoutSeconds": 5}},
+        "loadBalancer.idleTimeoutSeconds",
+        ("loadBalancer.idleTimeoutSeconds: 5 — must be at least the 15 s a request may take (route `frontend` "
+         "through ingress-nginx: ingressController.timeouts.readSeconds): the ALB closes a connection that carried "
+         "no byte for this long and answers 504 to a request still waiting"),
+    ),
+    (
+        "the ALB closes idle connections before nginx does",
+        {"loadBalancer": {"idleTimeoutSeconds": 75}},
+        "loadBalancer.idleTimeoutSeconds",
+        ("loadBalancer.idleTimeoutSeconds: 75 — must be below ingress-nginx's keep-alive (75 s): otherwise nginx may "
+         "close an idle connection just as the ALB sends a request on it, and the ALB answers 502"),
+    ),
+    (
+        "Envoy's request timeout within the grace period",
+        {"ingressController": {"retries": {"timeoutSeconds": 60}}},
+        "ingressController.retries.timeoutSeconds",
+        ("ingressController.retries.timeoutSeconds: 60 — must not exceed the 15 s frontend pods serve after SIGTERM "
+         "(frontend.shutdown.terminationGracePeriodSeconds 30 - preStopSleepSeconds 15): it is Envoy's request "
+         "timeout on route `frontend` (the retries' time bound), and a request admitted just before SIGTERM would be "
+         "killed mid-flight"),
+    ),
+    (
+        "Envoy's default route timeout within the grace period",
+        {"frontend": {"shutdown": {"preStopSleepSeconds": 20}},
+         "ingressController": {"timeouts": {"readSeconds": 5, "sendSeconds": 5}, "retries": {"on": ["off"]}}},
+        "frontend.shutdown.terminationGracePeriodSeconds",
+        ("frontend.shutdown.terminationGracePeriodSeconds: 30 — must leave the 15 s Envoy lets a request on route "
+         "`frontend` run (its default route timeout: the route has no retries to bound it) after the preStop sleep "
+         "(20 s), but leaves 10 s: a request admitted just before SIGTERM would be killed mid-flight"),
+    ),
+    (
+        "behind an NLB, Envoy keeps a socket for its budget",
+        behind_nlb({"loadBalancer": {"weights": DELETE}, "ingressController": {"enabled": False},
+                    "gateway": {"shutdown": {"marginSeconds": 63}}}),
+        "gateway.shutdown.drainSeconds",
+        ("gateway.shutdown.drainSeconds: 30 — must be at least the 3600 s a WebSocket route allows a socket "
+         "(routing.routes[2] `socketio`): behind a network load balancer a stopping proxy's sockets stay open until "
+         "Envoy closes them itself, when its drain times out"),
+    ),
     ("an HPA without a metric", {"backend": {"autoscaling": {"cpuUtilization": None, "memoryUtilization": None}}},
      "backend.autoscaling.cpuUtilization",
      "backend.autoscaling.cpuUtilization: the HPA needs at least one metric: set cpuUtilization, memoryUtilization "

@@ -451,8 +451,15 @@ FAILURE_MODES = [
     ("route timeouts beyond the grace period (nginx's 60 s)", "app-rollout",
      lambda t: _timeouts(t, 60.0), "requests-finish-before-sigkill"),
     ("aws-load-balancer-controller #2366, #3270: an NLB with the ALB's budget", "controller-rollout",
-     lambda t: replace(t, load_balancer="network"), "no-request-after-sigterm"),
+     lambda t: _behind_an_nlb(t, closes=False), "no-request-after-sigterm"),
 ]
+
+
+def _behind_an_nlb(topo: Topology, closes: bool) -> Topology:
+    """The topology behind a network load balancer, which closes a draining target's connections at the end
+    of the delay (`closes`: connection termination) or leaves them to the proxy."""
+    groups = {b: replace(g, closes_at_drain_end=closes) for b, g in topo.target_groups.items()}
+    return replace(topo, load_balancer="network", target_groups=groups)
 
 
 @pytest.mark.parametrize(("mode", "scenario", "broken", "caught"), FAILURE_MODES, ids=[m[0] for m in FAILURE_MODES])
@@ -470,3 +477,32 @@ def test_every_stack_holds_every_property_in_every_scenario(
     assert {(r.name, p.name): p.detail for r in results for p in r.properties if not p.holds} == {}
     # Both routing backends run in staging and all-options: the cutover is checked there too.
     assert len(results) == (6 if stack == "production" else 7)
+
+
+@pytest.fixture(scope="module")
+def nlb() -> Topology:
+    """Production behind a network load balancer, with the budget its config rules ask for."""
+    from offline.engine import run_stack
+    from tests.conftest import behind_nlb
+
+    return load_topology(run_stack("production", behind_nlb()))
+
+
+def test_an_nlb_leaves_a_draining_targets_connections_to_nginx_and_every_property_holds(nlb: Topology) -> None:
+    """The rendered target group has no connection termination: nginx closes the connections itself when
+    it quits, 60 s + 125 s after SIGTERM, once the NLB opens no new ones (123 s at the latest)."""
+    assert (nlb.load_balancer, nlb.target_groups[NGINX].closes_at_drain_end) == ("network", False)
+    results = [check_scenario(nlb, s) for s in SCENARIOS.values() if s.applies(nlb)]
+    assert {(r.name, p.name): p.detail for r in results for p in r.properties if not p.holds} == {}
+
+
+def test_an_nlb_that_resets_connections_at_the_end_of_the_delay_cuts_requests_nginx_still_takes(
+        nlb: Topology) -> None:
+    """With connection termination the NLB resets at 60 s a connection nginx keeps taking requests on until it
+    quits (the clients' keep-alive connections): no margin fixes that, as nginx quits after the delay."""
+    found = failures(_behind_an_nlb(nlb, closes=True), "hpa-scale-down")
+    assert _sentence(found["requests-finish-before-sigkill"]) == (
+        "t=60 s: ingress-nginx-controller-2's connections are cut while a request it took at 60 s may run until "
+        "75 s (route frontend allows 15 s)"
+    )
+

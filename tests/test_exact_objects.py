@@ -668,7 +668,7 @@ JOB: Any = {
 }
 
 NLB_TARGET_GROUP: Any = {
-    "connectionTermination": True,
+    "connectionTermination": False,
     "deregistrationDelay": 60,
     "healthCheck": {
         "enabled": True,

@@ -31,10 +31,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..pods import NEVER
 from .topology import ENVOY, NGINX
 
 if TYPE_CHECKING:
     from .model import Backend, Proxy, Sim, Target
+
+
+def held(sim: Sim, proxy: Proxy, last_request_end: float) -> float:
+    """Until when a stopping proxy's connections stay open, given when its last request ends: the load
+    balancer closes them at the end of its drain (an ALB; an NLB with connection termination); an NLB
+    that leaves them open lets the proxy close them itself, idle ones at once, but its WebSockets only
+    at its own timeout."""
+    target = sim.targets[proxy.pod.name]
+    if sim.group(target.backend).closes_at_drain_end:
+        return max(target.drain_end, last_request_end)
+    return NEVER if sim.carries_sockets(target.backend) else last_request_end
 
 
 class IngressNginx:
@@ -59,14 +71,13 @@ class IngressNginx:
         if sim.topology.load_balancer == "network":
             # Behind an NLB clients keep their connections to the pod, and send new requests on them
             # until nginx quits (or the NLB closes them at the end of its drain).
-            return min(proxy.quit, target.drain_end)
+            return min(proxy.quit, sim.lb_cut(target))
         return min(target.stop_new, proxy.quit)
 
     def exit(self, sim: Sim, proxy: Proxy, last_request_end: float) -> float:
-        target = sim.targets[proxy.pod.name]
-        held = max(target.drain_end, last_request_end)  # the load balancer holds connections until its drain ends
-        workers = min(proxy.fleet.drain_s, max(0.0, held - proxy.quit))
-        return proxy.quit + workers + proxy.fleet.post_shutdown_s
+        return proxy.quit + min(proxy.fleet.drain_s, max(0.0, held(sim, proxy, last_request_end) - proxy.quit)) + (
+            proxy.fleet.post_shutdown_s
+        )
 
 
 class EnvoyGateway:
@@ -91,10 +102,8 @@ class EnvoyGateway:
         return min(target.stop_new, exit_at)
 
     def exit(self, sim: Sim, proxy: Proxy, last_request_end: float) -> float:
-        target = sim.targets[proxy.pod.name]
-        held = max(target.drain_end, last_request_end)
         earliest = proxy.drain_start + proxy.fleet.shutdown_delay_s
-        return min(proxy.cut, max(earliest, held))
+        return min(proxy.cut, max(earliest, held(sim, proxy, last_request_end)))
 
 
 BACKENDS: dict[str, Backend] = {NGINX: IngressNginx(), ENVOY: EnvoyGateway()}

@@ -215,6 +215,20 @@ class Sim:
     def group(self, backend: str) -> TargetGroup:
         return self.topology.target_groups[backend]
 
+    def lb_cut(self, target: Target) -> float:
+        """When the load balancer closes the connections a draining target still holds: the end of its
+        drain, or never (an NLB without connection termination leaves them to the proxy)."""
+        return target.drain_end if self.group(target.backend).closes_at_drain_end else NEVER
+
+    def released(self, target: Target) -> float:
+        """From when the load balancer no longer needs the target's proxy to serve: the end of its
+        drain, or, when it leaves open connections to the proxy, once it opens no new ones."""
+        return target.drain_end if self.group(target.backend).closes_at_drain_end else target.stop_new
+
+    def carries_sockets(self, backend: str) -> bool:
+        """Some WebSocket route goes through the backend (its sockets hold a draining proxy)."""
+        return any(r.websocket and backend in r.timeout_s for r in self.topology.routes)
+
     def weight(self, backend: str, t: float) -> int:
         current = 0
         for since, weights in self.weights:

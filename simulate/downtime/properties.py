@@ -146,7 +146,7 @@ def requests_finish_before_sigkill(sim: Sim) -> list[Violation]:
             start, end = receiving(sim, proxy)
             if start < end:
                 target = sim.targets[proxy.pod.name]
-                cut = min(target.drain_end, proxy.cut, proxy.pod.sigkill, sim.group_deleted.get(backend, NEVER))
+                cut = min(sim.lb_cut(target), proxy.cut, proxy.pod.sigkill, sim.group_deleted.get(backend, NEVER))
                 if end + timeout > cut:
                     found.append(Violation(cut, (
                         f"{at(cut)}: {proxy.pod.name}'s connections are cut while a request it took at {_s(end)} "
@@ -306,7 +306,7 @@ def socket_closes(sim: Sim) -> tuple[list[Close], float]:
                     causes = [
                         (graceful, "closed by the app (close frame)", True) if graceful < app.sigkill
                         else (app.sigkill, "killed with the app pod (SIGKILL, no close frame)", False),
-                        (target.drain_end, "closed by the load balancer at the end of the target's drain", True),
+                        (sim.lb_cut(target), "closed by the load balancer at the end of the target's drain", True),
                         (proxy.cut, f"cut by {proxy.pod.name}'s own drain timeout", False),
                         (proxy.pod.sigkill, f"killed with {proxy.pod.name} (SIGKILL)", False),
                         (reload_cut, f"cut by the old nginx workers {proxy.fleet.drain_s:g} s after a reload", False),
@@ -366,11 +366,12 @@ def grace_covers_drain(sim: Sim) -> list[Violation]:
         last_request = accepted + timeout if math.isfinite(accepted) else LONG_AGO
         stops = proxy.quit if backend.name == "nginx" else backend.exit(sim, proxy, last_request)
         # A target group deleted with its backend (the cutover) drains nothing past its deletion.
-        drain_end = min(target.drain_end, sim.group_deleted.get(backend.name, NEVER))
+        drain_end = min(sim.released(target), sim.group_deleted.get(backend.name, NEVER))
         if math.isfinite(drain_end) and stops < drain_end:
+            drains = "drains it" if sim.group(target.backend).closes_at_drain_end else "opens connections to it"
             found.append(Violation(stops, (
                 f"{at(stops)}: {pod.name} stops serving ({'nginx quits' if backend.name == 'nginx' else 'Envoy exits'})"
-                f" while the load balancer drains it until {_s(drain_end)}"
+                f" while the load balancer {drains} until {_s(drain_end)}"
             )))
         ends = backend.exit(sim, proxy, last_request)
         if ends > pod.sigkill:

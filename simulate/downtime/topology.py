@@ -110,6 +110,9 @@ class TargetGroup:
     interval_s: float
     healthy_threshold: int
     unhealthy_threshold: int
+    closes_at_drain_end: bool = True
+    """The load balancer closes a draining target's connections when the deregistration delay ends (an
+    ALB always; an NLB only with `connection_termination`); otherwise they stay until the proxy closes them."""
 
 
 @dataclass(frozen=True)
@@ -281,15 +284,31 @@ def load_topology(plan: Any) -> Topology:
         return False, f"no TargetGroupBinding in {namespace}"
 
     target_groups: dict[str, TargetGroup] = {}
-    check = lb_settings.health_check
-    delay = float(lb_settings.deregistration_delay_seconds)
     both = settings.ingress_controller.enabled and settings.gateway.enabled
     weights = lb_settings.weights
+    aws_groups = {r.urn: r for r in plan.resources if r.type == "aws:lb/targetGroup:TargetGroup"}
 
-    def weight(backend: str) -> int:
-        if not both or weights is None:
-            return 100
-        return int(weights.ingress_nginx if backend == NGINX else weights.envoy_gateway)
+    def target_group(backend: str, fleet: str, namespace: str) -> TargetGroup:
+        """The AWS target group the namespace's TargetGroupBinding points at, as the program renders it."""
+        weight = 100 if not both or weights is None else int(
+            weights.ingress_nginx if backend == NGINX else weights.envoy_gateway)
+        for binding in bindings:
+            if reveal(binding.inputs)["metadata"].get("namespace") != namespace:
+                continue
+            # The target group whose ARN the binding's spec reads.
+            found = [aws_groups[u] for u in binding.property_dependencies.get("spec", ()) if u in aws_groups]
+            if len(found) != 1:
+                raise TopologyError(f"the TargetGroupBinding in {namespace} names {len(found)} target groups")
+            group = reveal(found[0].inputs)
+            check = group.get("healthCheck") or {}
+            network = group.get("protocol") != "HTTP"
+            return TargetGroup(
+                backend, fleet, weight, float(group.get("deregistrationDelay", 300)),
+                float(check.get("interval", 30)), int(check.get("healthyThreshold", 5)),
+                int(check.get("unhealthyThreshold", 2)),
+                closes_at_drain_end=not network or bool(group.get("connectionTermination", False)),
+            )
+        raise TopologyError(f"no TargetGroupBinding in {namespace}: {fleet} is no load balancer target")
 
     reload_budget: float | None = None
     controller_timeouts: dict[str, Any] = {}
@@ -332,10 +351,7 @@ def load_topology(plan: Any) -> Topology:
             drain_s=reload_budget,
             post_shutdown_s=10.0,
         )
-        target_groups[NGINX] = TargetGroup(
-            NGINX, "ingress-nginx-controller", weight(NGINX), delay, check.interval_seconds,
-            check.healthy_threshold, check.unhealthy_threshold,
-        )
+        target_groups[NGINX] = target_group(NGINX, "ingress-nginx-controller", namespace)
 
     for proxy in find("EnvoyProxy"):
         spec = proxy["spec"]
@@ -373,10 +389,7 @@ def load_topology(plan: Any) -> Topology:
             shutdown_delay_s=_seconds(shutdown.get("minDrainDuration", "10s")),
             drain_s=drain_timeout,
         )
-        target_groups[ENVOY] = TargetGroup(
-            ENVOY, "envoy-proxy", weight(ENVOY), delay, check.interval_seconds,
-            check.healthy_threshold, check.unhealthy_threshold,
-        )
+        target_groups[ENVOY] = target_group(ENVOY, "envoy-proxy", namespace)
 
     routes = _routes(settings, find, controller_timeouts, target_groups)
     lbc = getattr(settings.cluster, "load_balancer_controller", None)
