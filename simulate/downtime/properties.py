@@ -316,7 +316,7 @@ def socket_closes(sim: Sim) -> tuple[list[Close], float]:
                     if not math.isfinite(closed):
                         continue
                     owed_from, owed_to = max(lo, closed - budget), min(hi, closed)
-                    if owed_to > owed_from:
+                    if owed_to > owed_from + 1e-9:  # a socket owed no more than rounding has had its budget
                         share = (owed_to - owed_from) / budget
                         closes.append(Close(closed, share, cause, allowed, proxy.pod.name, app.name))
     return closes, total
