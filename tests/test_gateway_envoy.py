@@ -33,10 +33,17 @@ def _route(**fields: Any) -> tuple[Any, Any]:
     return _gateway_args(settings), parsed
 
 
-def _registered(**fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The HTTPRoute and BackendTrafficPolicy specs staging registers when its only route has ``fields``."""
+def _registered(budget: int = 0, **fields: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The HTTPRoute and BackendTrafficPolicy specs staging registers when its only route has ``fields``;
+    ``budget``: the longest request the stack then allows (the backend's grace period after its preStop
+    sleep, the load balancer's deregistration delay and idle timeout, which the config rules check)."""
     route = {"name": "api", "host": "api", "workload": "backend", **fields}
-    plan = run_stack("staging", {"gateway": GW, "routing": {"routes": [route]}, **ONLY_GATEWAY})
+    fits: dict[str, Any] = {} if not budget else {
+        "backend": {"shutdown": {"terminationGracePeriodSeconds": 15 + budget}},
+        "loadBalancer": {"weights": DELETE, "deregistrationDelaySeconds": max(60, budget),
+                         "idleTimeoutSeconds": max(60, budget)},
+    }
+    plan = run_stack("staging", {"gateway": GW, "routing": {"routes": [route]}, **ONLY_GATEWAY, **fits})
     return (plan.k8s("HTTPRoute", "spywatcher-api", "spywatcher-staging")["spec"],
             plan.k8s("BackendTrafficPolicy", "spywatcher-api", "spywatcher-staging")["spec"])
 
@@ -132,7 +139,7 @@ def test_nginx_tries_count_the_first_and_envoy_retries_do_not(tries: int, retrie
 def test_the_retries_time_bound_is_the_whole_requests_timeout(timeout: int, expected: Any) -> None:
     """0 means no bound: no request timeout at all (not "0s", which Envoy reads as none too, but
     nginx's `proxy-next-upstream-timeout: 0` is its own default and is not rendered either)."""
-    http_route, _ = _registered(retries={"timeoutSeconds": timeout})
+    http_route, _ = _registered(budget=timeout, retries={"timeoutSeconds": timeout})
     assert http_route["rules"][0].get("timeouts") == expected
 
 
@@ -143,7 +150,7 @@ def test_retries_off_means_no_retry_and_no_request_timeout() -> None:
 
 
 def test_a_routes_own_retries_win_over_the_controller_default() -> None:
-    http_route, spec = _registered(retries={"on": ["http_503"], "tries": 5, "timeoutSeconds": 20})
+    http_route, spec = _registered(budget=20, retries={"on": ["http_503"], "tries": 5, "timeoutSeconds": 20})
     assert spec["retry"] == {"numRetries": 4, "retryOn": {"triggers": ["retriable-status-codes"],
                                                           "httpStatusCodes": [503]}}
     assert http_route["rules"][0]["timeouts"] == {"request": "20s"}
