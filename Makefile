@@ -7,7 +7,8 @@ STACK  ?= staging
 OUT    ?=
 # check: a folder of CRD YAML files to validate the custom resources against (e.g. kubectl get crd -o yaml)
 CRDS   ?=
-# diff: the git ref to compare the working tree with (default origin/main, else main, else HEAD),
+# diff: the git ref to compare the working tree with (default: the merge base of HEAD with origin/main,
+# else main; else HEAD),
 # or a stack to compare STACK with; FORMAT=markdown for a pull request comment.
 BASE    ?=
 AGAINST ?=
@@ -101,7 +102,7 @@ check: $(DEV)
 	$(BIN)/python -m offline downtime $(or $(ONE_STACK),--all)
 
 ## diff: what the working tree changes against BASE, per stack; or STACK against AGAINST. Exit 0 no
-## changes, 1 error, 2 changes
+## changes, 1 error, 2 changes, 3 changes of which `pulumi up` would refuse a step
 diff: $(RUNTIME)
 	$(BIN)/python -m offline diff --format $(FORMAT) $(OUT_ARG) \
 		$(if $(AGAINST),--stack $(STACK) --against-stack $(AGAINST),$(ONE_STACK) $(if $(BASE),--base $(BASE)))

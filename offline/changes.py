@@ -1,11 +1,13 @@
-"""The diff model: what differs between two renders of a stack, and how that is computed.
+"""The diff model: what differs between two renders of a stack, and what `pulumi up` does about it.
 
 :class:`Change` is one field (path, old, new; :data:`MISSING` on the side where it does not
-exist), :class:`ResourceChange` a resource created, updated or deleted with its field changes and
-reviewer notes, :class:`StackDiff` one stack's result. :func:`diff_snapshots` compares two
-:class:`~offline.snapshot.Snapshot` objects; :func:`exit_code` turns results into the command's
-exit code. `offline diff` (which finds the two sides) and `offline report` (which prints the
-result) both build on this module, which imports neither.
+exist), :class:`ResourceChange` a resource created, updated, replaced or deleted with its field
+changes, what forces a replacement and in which order, the steps `pulumi up` refuses, a pod
+template's rollout in words, and reviewer notes; :class:`StackDiff` one stack's result.
+:func:`diff_snapshots` compares two :class:`~offline.snapshot.Snapshot` objects, with the
+providers' and the engine's rules of :mod:`offline.replacement`; :func:`exit_code` turns results
+into the command's exit code. `offline diff` (which finds the two sides) and `offline report`
+(which prints the result) both build on this module, which imports neither.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .replacement import Refusal, Step, analyse, deletion_refusals, node_of, nodes
 from .snapshot import Resource, Side, Snapshot
 
 # --- Field changes -----------------------------------------------------------------------------
@@ -128,18 +131,26 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 # --- Resource and stack changes ----------------------------------------------------------------
 
-Op = Literal["create", "update", "delete"]
+Op = Literal["create", "update", "replace", "delete"]
+OPS: tuple[Op, ...] = ("create", "update", "replace", "delete")
 OPTIONS = "(options)"
 
 
 @dataclass(frozen=True)
 class ResourceChange:
-    """A resource created, updated or deleted, with its field changes and reviewer notes."""
+    """A resource created, updated, replaced or deleted: its field changes, why it is replaced
+    (``causes``) and in which order (``order``), what `pulumi up` refuses, the rollout its pod
+    template starts (in words), and reviewer notes."""
 
     op: Op
     resource: Resource
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    order: str = ""
+    refusals: tuple[Refusal, ...] = ()
+    rollout: str = ""
+    delete_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,16 @@ class StackDiff:
     @property
     def has_changes(self) -> bool:
         return bool(self.resources or self.settings)
+
+    @property
+    def refused(self) -> list[tuple[ResourceChange, Refusal]]:
+        """Every step `pulumi up` would refuse, with its resource."""
+        return [(r, refusal) for r in self.resources for refusal in r.refusals]
+
+    @property
+    def rollouts(self) -> list[ResourceChange]:
+        """The workloads whose pod template changes (a rollout, or a Job run again)."""
+        return [r for r in self.resources if r.rollout]
 
 
 def _created(resource: Resource) -> ResourceChange:
@@ -184,46 +205,140 @@ ROLLOUT_STRATEGY = ("Rollout strategy changed: the next rollout uses it; a canar
                     "again")
 
 
-def _deleted(resource: Resource) -> ResourceChange:
-    notes = ("protected: `pulumi up` refuses to delete it until protect is turned off",) \
-        if resource.options.get("protect") else ()
-    if _kind(resource) == "Rollout":
-        notes = (*notes, ROLLOUT_DELETED)
-    return ResourceChange("delete", resource, (), notes)
+def _deleted(resource: Resource, steps: bool) -> ResourceChange:
+    refusals = tuple(deletion_refusals(node_of(resource))) if steps else ()
+    notes = (ROLLOUT_DELETED,) if _kind(resource) == "Rollout" else ()
+    return ResourceChange("delete", resource, (), notes, refusals=refusals)
 
 
-def _updated(old: Resource, new: Resource) -> ResourceChange | None:
+def _updated(old: Resource, new: Resource, step: Step | None) -> ResourceChange | None:
     changes = diff_values(old.options, new.options, OPTIONS) + diff_values(old.inputs, new.inputs)
-    if not changes:
+    if not changes and step is None:
         return None
-    paths = {c.path for c in changes}
     notes = []
-    if f"{OPTIONS}.parent" in paths:
+    if f"{OPTIONS}.parent" in {c.path for c in changes}:
         notes.append("parent changed: the URN changes, so Pulumi replaces the resource unless it has an alias")
-    if paths & {"metadata.name", "metadata.namespace"}:
-        notes.append("name or namespace changed: Kubernetes sees a new object, Pulumi replaces it")
-    if _kind(new) == "Rollout" and any(p.startswith("spec.strategy") for p in paths):
+    if _kind(new) == "Rollout" and any(c.path.startswith("spec.strategy") for c in changes):
         notes.append(ROLLOUT_STRATEGY)
-    return ResourceChange("update", new, tuple(changes), tuple(notes))
+    if step is not None:
+        forcing = {c.path for c in step.causes}
+        notes += [f"{path} reads {source}, which is replaced: its new value is known once that exists"
+                  for path, source in step.unknown if path not in forcing]
+    op: Op = "replace" if step is not None and step.replaced else "update"
+    change = ResourceChange(op, new, tuple(changes), tuple(notes))
+    if step is None:
+        return replace(change, rollout=describe_rollout(change, old))
+    return replace(change, causes=tuple(str(c) for c in step.causes), order=step.order, refusals=step.refusals,
+                   delete_first=step.delete_first, rollout=describe_rollout(change, old))
 
 
-def diff_snapshots(label: str, old: Snapshot | None, new: Snapshot | None) -> StackDiff:
-    """The diff of two renders of a stack (None: the stack does not exist on that side)."""
+def diff_snapshots(label: str, old: Snapshot | None, new: Snapshot | None, steps: bool = True) -> StackDiff:
+    """The diff of two renders of a stack (None: the stack does not exist on that side). With
+    ``steps``, what `pulumi up` does to each resource (replacements, refusals) comes from
+    offline.replacement; two different stacks are compared without (they share no resources)."""
     before = old.resources if old else {}
     after = new.resources if new else {}
+    found = analyse(nodes(old), nodes(new)) if old and new and steps else {}
     changes: list[ResourceChange] = []
     unchanged = 0
     for rid in sorted(set(before) | set(after)):
         if rid not in before:
             changes.append(_created(after[rid]))
         elif rid not in after:
-            changes.append(_deleted(before[rid]))
-        elif (updated := _updated(before[rid], after[rid])) is not None:
+            changes.append(_deleted(before[rid], steps))
+        elif (updated := _updated(before[rid], after[rid], found.get(rid))) is not None:
             changes.append(updated)
         else:
             unchanged += 1
     settings = diff_values(old.settings if old else {}, new.settings if new else {})
     return StackDiff(label, tuple(changes), tuple(settings), unchanged)
+
+
+# --- Rollouts, in words --------------------------------------------------------------------------
+
+# Kinds whose pod template (spec.template) starts new pods when it changes.
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
+TEMPLATE = "spec.template."
+_CONTAINER = re.compile(r"^spec\.template\.spec\.(?:initContainers|containers)\[name=([^\]]+)\]\.(\w+)")
+VERSION_LABEL = 'spec.template.metadata.labels["app.kubernetes.io/version"]'
+
+
+def _image_change(old: str, new: str) -> str:
+    before, after = str(old).rsplit(":", 1), str(new).rsplit(":", 1)
+    if len(before) == len(after) == 2 and before[0] == after[0]:
+        return f"{before[1]} → {after[1]}"
+    return f"{old} → {new}"
+
+
+def rollout_reasons(changes: tuple[Change, ...]) -> list[str]:
+    """What a pod template's field changes mean, in words (the config checksum, an image, …)."""
+    reasons: list[str] = []
+
+    def add(text: str) -> None:
+        if text not in reasons:
+            reasons.append(text)
+
+    for change in changes:
+        path = change.path
+        if not path.startswith(TEMPLATE) or path == VERSION_LABEL:
+            continue
+        if path == 'spec.template.metadata.annotations["checksum/config"]':
+            add("its config changed" if change.old is not MISSING else "its config is now tracked")
+        elif (match := _CONTAINER.match(path)) is not None:
+            container, field = match.groups()
+            if field == "image":
+                add(f"image of {container} {_image_change(change.old, change.new)}")
+            elif field in ("env", "envFrom"):
+                add(f"environment of {container} changed")
+            else:
+                add(f"{field} of {container} changed")
+        elif path.startswith("spec.template.metadata."):
+            add("pod labels or annotations changed")
+        else:
+            rest = path.removeprefix("spec.template.spec.").removeprefix(TEMPLATE)
+            add(f"{re.split(r'[.[]', rest)[0]} changed")
+    return reasons
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release::"
+
+
+def release_rollout(change: ResourceChange) -> str:
+    """A Helm release whose values change what its pods run: a config checksum in the pods'
+    annotations, or an image. Other values may roll pods too: `helm template` (the chart-templates
+    job) shows which."""
+    reasons = []
+    for c in change.changes:
+        if not c.path.startswith("values."):
+            continue
+        if c.path.endswith('podAnnotations["checksum/config"]'):
+            reasons.append(f"{c.path[len('values.'):].split('.')[0]} pods: their config changed")
+        elif re.search(r"\.image(\.|$)", c.path):
+            reasons.append(f"{c.path[len('values.'):]}: {c.old} → {c.new}")
+    if not reasons:
+        return ""
+    inputs = change.resource.inputs
+    return f"Helm release {inputs.get('namespace')}/{inputs.get('name')} rolls out: {'; '.join(dict.fromkeys(reasons))}"
+
+
+def describe_rollout(change: ResourceChange, old: Resource) -> str:
+    """A workload whose pod template changes, named with what starts its new pods; else ''."""
+    inputs = change.resource.inputs
+    if change.resource.id.startswith(HELM_RELEASE) and isinstance(inputs, dict):
+        return release_rollout(change)
+    kind = inputs.get("kind") if isinstance(inputs, dict) else None
+    if kind not in WORKLOADS or not change.resource.id.startswith("kubernetes:"):
+        return ""
+    reasons = rollout_reasons(change.changes)
+    if not reasons:
+        return ""
+    meta = inputs.get("metadata") or {}
+    name = f"{kind} {meta.get('namespace', '')}/{meta.get('name', '')}"
+    if kind != "Job":
+        return f"{name} rolls out: {'; '.join(reasons)}"
+    old_name = ((old.inputs or {}).get("metadata") or {}).get("name")
+    instead = f" (in place of {old_name})" if old_name and old_name != meta.get("name") else ""
+    return f"{name} runs again{instead}: {'; '.join(reasons)}"
 
 
 def compare(label: str, old: Side, new: Side, old_is_base: bool = True) -> StackDiff:
@@ -233,11 +348,17 @@ def compare(label: str, old: Side, new: Side, old_is_base: bool = True) -> Stack
         return StackDiff(label, status="error", message=new)
     if isinstance(old, str):
         return StackDiff(label, status="unavailable" if old_is_base else "error", message=old)
-    return diff_snapshots(label, old, new)
+    return diff_snapshots(label, old, new, steps=old_is_base)
+
+
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def exit_code(diffs: list[StackDiff]) -> int:
-    """0 no changes, 1 an error, 2 changes (or a stack that could not be compared)."""
+    """0 no changes, 1 an error, 2 changes (or a stack that could not be compared), 3 changes of
+    which `pulumi up` would refuse at least one step."""
     if any(d.status == "error" for d in diffs):
-        return 1
-    return 2 if any(d.has_changes or d.status == "unavailable" for d in diffs) else 0
+        return EXIT_ERROR
+    if any(d.refused for d in diffs):
+        return EXIT_REFUSED
+    return EXIT_CHANGES if any(d.has_changes or d.status == "unavailable" for d in diffs) else EXIT_NO_CHANGES

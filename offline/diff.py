@@ -5,14 +5,17 @@ and for an update each field path with its old and new value (list items by thei
 another unique key, else by index); resource options (protect, dependsOn, provider, ...) included.
 This module finds the two sides and prints the result (:mod:`offline.report`). The sides are either
 
-- the working tree against a git ref (``--base REF``, default origin/main, else main, else HEAD):
-  the ref is exported to a temporary folder and rendered there by its own renderer, or
+- the working tree against a git ref (``--base REF``; default: where this checkout's changes
+  start, the merge base of HEAD with origin/main, else main, else HEAD itself): the ref is
+  exported to a temporary folder and rendered there by its own renderer, or
 - two stacks (``--stack NEW --against-stack OLD``), or
 - two render folders written by `offline render` (``OLD NEW``).
 
 Exit codes, as `git diff --exit-code` and `terraform plan -detailed-exitcode`: 0 no changes, 1 error
 (bad usage, unknown ref, a stack of the working tree that cannot be rendered), 2 changes (or a
-stack whose base could not be rendered, so changes cannot be ruled out).
+stack whose base could not be rendered, so changes cannot be ruled out), 3 changes of which
+`pulumi up` would refuse a step (offline.replacement: protect, a name still taken, Helm's ownership
+of a moved release's objects, …).
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ def working_tree_side(stack: str) -> Side:
 
 def against_ref(ref: str | None, stacks: list[str], repo: Path | None = None) -> tuple[str, list[StackDiff]]:
     """The working tree against a git ref of ``repo`` (default: this checkout's repository; ref
-    default: origin/main, main or HEAD), per stack (default: every stack of either side)."""
+    default: where this checkout's changes start, the merge base of HEAD with origin/main or main,
+    else HEAD), per stack (default: every stack of either side)."""
     from .gitref import RefRenderer, default_base, describe_head
 
     repo = repo or ROOT
-    with RefRenderer(ref or default_base(repo), stacks or None, repo) as base:
+    commit, name = (ref, ref) if ref else default_base(repo)
+    with RefRenderer(commit, stacks or None, repo, name) as base:
         names = sorted(set(stacks or stack_names()) | set(base.stacks))
         unknown = [s for s in stacks if s not in base.stacks and s not in stack_names()]
         if unknown:
@@ -83,7 +88,7 @@ def between_folders(old: Path, new: Path) -> tuple[str, list[StackDiff]]:
     if len(before) == 1 and len(after) == 1 and set(before) != set(after):
         (old_stack, old_snap), (new_stack, new_snap) = next(iter(before.items())), next(iter(after.items()))
         label = f"{old_stack} → {new_stack}"
-        return f"{old} → {new}", [diff_snapshots(label, old_snap, new_snap)]
+        return f"{old} → {new}", [diff_snapshots(label, old_snap, new_snap, steps=False)]
     names = sorted(set(before) | set(after))
     return f"{old} → {new}", [diff_snapshots(s, before.get(s), after.get(s)) for s in names]
 
@@ -102,12 +107,13 @@ def _limit(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m offline diff", description=summary(__doc__),
-                     epilog="exit codes: 0 no changes, 1 error, 2 changes")
+                     epilog="exit codes: 0 no changes, 1 error, 2 changes, 3 changes `pulumi up` would refuse")
     parser.add_argument("folders", nargs="*", type=Path, metavar="OLD NEW",
                         help="two render folders (build/render or build/render/<stack>) instead of stacks")
     parser.add_argument("--stack", action="append", default=[], help="stack to compare (repeatable; default all)")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--base", help="git ref to compare the working tree with (default origin/main, main, HEAD)")
+    source.add_argument("--base", help="git ref to compare the working tree with (default: the merge base of HEAD "
+                             "with origin/main or main, else HEAD)")
     source.add_argument("--against-stack", metavar="STACK", help="compare --stack with this stack instead")
     parser.add_argument("--format", choices=("text", "markdown"), default="text", help="report format")
     parser.add_argument("--out", help="write the report here (stdout then gets the text report)")

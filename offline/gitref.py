@@ -19,8 +19,7 @@ from types import TracebackType
 
 from config.stackfile import ROOT, stack_names
 
-from .render import SUMMARY
-from .snapshot import Side, SnapshotError, load_snapshot
+from .snapshot import SUMMARY, Side, SnapshotError, load_snapshot
 
 DEFAULT_BASES = ("origin/main", "main", "HEAD")
 RENDERER = Path("offline") / "render.py"
@@ -51,14 +50,24 @@ def resolve(ref: str, repo: Path = ROOT) -> str:
         raise GitError(f"{ref!r} is not a commit in {repo}") from None
 
 
-def default_base(repo: Path = ROOT) -> str:
-    """The first of origin/main, main and HEAD that exists."""
+def default_base(repo: Path = ROOT) -> tuple[str, str]:
+    """Where the working tree's changes start: the merge base of HEAD with the first of origin/main
+    and main that exists (what a pull request from this branch would be compared with), else HEAD.
+    So the diff shows this checkout's own changes — its commits and its uncommitted edits, a stack
+    file's included — and never main's newer commits, undone, when the branch is behind it.
+    Returns the ref to render and how to name it."""
     for ref in DEFAULT_BASES:
         try:
             resolve(ref, repo)
         except GitError:
             continue
-        return ref
+        if ref == "HEAD":
+            return ref, ref
+        try:
+            commit = git(repo, "merge-base", "HEAD", ref).decode().strip()
+        except GitError:
+            return ref, ref  # no history in common (or no HEAD commit yet): the ref itself
+        return commit, f"merge base of HEAD and {ref}"
     raise GitError(f"none of {', '.join(DEFAULT_BASES)} is a commit in {repo}")
 
 
@@ -106,9 +115,9 @@ class RefRenderer:
     resource is new), or why it could not be rendered.
     """
 
-    def __init__(self, ref: str, stacks: list[str] | None = None, repo: Path = ROOT):
+    def __init__(self, ref: str, stacks: list[str] | None = None, repo: Path = ROOT, name: str | None = None):
         self.commit = resolve(ref, repo)
-        self.label = f"{ref} ({self.commit[:7]})"
+        self.label = f"{name or ref} ({self.commit[:7]})"
         self._tmp = tempfile.TemporaryDirectory(prefix="offline-base-")
         self._tree = Path(self._tmp.name) / "tree"
         self._out = Path(self._tmp.name) / "render"

@@ -42,9 +42,9 @@ import yaml
 from config.stackfile import ROOT, StackFileError, fixture_names, stack_names
 
 from .engine import Plan, Registration, mask, plan_settings, run_stack, stack_settings
+from .snapshot import SUMMARY
 
 DEFAULT_OUT = ROOT / "build" / "render"
-SUMMARY = "summary.yaml"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 PROVIDER_PREFIX = "pulumi:providers:"
 HEADER = "# Rendered by `python -m offline render` (secrets masked). Do not edit.\n"
@@ -166,16 +166,18 @@ def options_of(resource: Registration, ids: Mapping[str, str]) -> dict[str, Any]
     return options
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def _strings(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str, str]]:
     """Every string leaf of a value with its path (``spec.ports[0].name``)."""
+    from .paths import dotted
+
     if isinstance(value, dict):
         for key in sorted(value, key=str):
-            yield from _strings(value[key], f"{path}.{key}" if path else str(key))
+            yield from _strings(value[key], (*path, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from _strings(item, (*path, index))
     elif isinstance(value, str):
-        yield path, value
+        yield dotted(path), value
 
 
 def reads_of(resource: Registration, by_urn: Mapping[str, Registration],
@@ -193,7 +195,7 @@ def reads_of(resource: Registration, by_urn: Mapping[str, Registration],
                 continue
             outputs = computed_outputs(source.type, source.name, source.inputs)
             values = [v for v in (*outputs.values(), f"{source.name}-id") if isinstance(v, str) and len(v) >= 6]
-            paths = [p for p, text in _strings(resource.inputs.get(top), top) if any(v in text for v in values)]
+            paths = [p for p, text in _strings(resource.inputs.get(top), (top,)) if any(v in text for v in values)]
             for path in paths or [top]:
                 reads.setdefault(path, set()).add(ids[urn])
     return {path: sorted(found) for path, found in sorted(reads.items())}

@@ -28,27 +28,22 @@ before they existed still compares, without the propagation through reads.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from .rules import IMMUTABLE_FIELDS, NAME_LIMITS, REPLACING_DOC, describe
-from .snapshot import Resource, Snapshot, snapshot_from_files
-
-if TYPE_CHECKING:
-    from .engine import Plan
+from .paths import PathT, dotted, parse_path
+from .rules import IMMUTABLE_FIELDS, NAME_LIMITS, POD_SPECS, REPLACING_DOC, pod_references
+from .snapshot import Resource, Snapshot
 
 TABLES = Path(__file__).with_name("forcenew")
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 HELM_MOVE_DOC = "docs/traffic.md#moving-a-helm-release-to-another-namespace"
 NAMESPACE_MOVE_DOC = "docs/traffic.md#moving-the-app-to-another-namespace"
-
-PathT = tuple[str | int, ...]
 
 # Where the engine's rules in this module were read (the docstring lists them). `checked_for` is
 # requirements.txt's pin of the SDK and CLI: tests/test_replacement_tables.py fails when the pin
@@ -71,25 +66,6 @@ def table(name: str) -> dict[str, Any]:
 
 
 # --- Paths -------------------------------------------------------------------------------------
-
-_STEP = re.compile(r"([^.\[\]]+)|\[(\*|\d+)\]")
-
-
-def parse_path(text: str) -> PathT:
-    """``.spec.containers[*].image`` or ``spec.containers[0].image`` as steps (``*``: any item)."""
-    steps: list[str | int] = []
-    for key, index in _STEP.findall(text):
-        steps.append(key if key else ("*" if index == "*" else int(index)))
-    return tuple(steps)
-
-
-def dotted(path: PathT) -> str:
-    """A path as ``spec.containers[0].image``."""
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text
-
 
 class _Missing:
     def __repr__(self) -> str:
@@ -181,7 +157,7 @@ class Cause:
     rule: str
 
     def __str__(self) -> str:
-        return f"`{self.path}` ({self.rule})"
+        return f"`{self.path}` forces it ({self.rule})" if self.path != "(provider)" else self.rule
 
 
 @dataclass(frozen=True)
@@ -338,7 +314,7 @@ def delete_first(node: Node, old: Node) -> tuple[bool, str]:
     """Whether a replacement deletes the old resource first, and why."""
     if node.delete_before_replace_set or node.options.get("deleteBeforeReplace"):
         value = bool(node.options.get("deleteBeforeReplace"))
-        return value, f"deleteBeforeReplace: {'true' if value else 'false'} (resource option)"
+        return value, f"the resource option deleteBeforeReplace is {'true' if value else 'false'}"
     if node.kind is not None:
         named = bool(node.metadata("name"))
         same = named and node.metadata("name") == old.metadata("name") and \
@@ -382,6 +358,29 @@ def _refusals(node: Node, old: Node, delete_old_first: bool) -> list[Refusal]:
                 "metadata\")",
                 f"follow {HELM_MOVE_DOC}: uninstall the old release first, with the downtime it states"))
     return found
+
+
+def _moved_without_what_it_reads(node: Node, old: Node, after: Mapping[str, Node]) -> list[Refusal]:
+    """A workload moved to another namespace whose pods read an object nothing creates there (an
+    `existingSecret`): its pods never start, and `pulumi up` waits on them until it fails."""
+    namespace = node.metadata("namespace")
+    path = POD_SPECS.get(node.type)
+    if not path or namespace == old.metadata("namespace") or not isinstance(node.inputs, dict):
+        return []
+    pod: Any = node.inputs
+    for key in path:
+        pod = pod.get(key) if isinstance(pod, dict) else None
+    if not isinstance(pod, dict):
+        return []
+    created = {(n.kind, n.metadata("namespace"), n.metadata("name")) for n in after.values() if n.kind}
+    missing = sorted({f"{r.kind} {r.name}" for r in pod_references(pod)
+                      if not r.optional and (r.kind, namespace, r.name) not in created})
+    if not missing:
+        return []
+    return [Refusal(f"its pods in {namespace} read {', '.join(missing)}, which this program does not create there "
+                    "(declared as existing): they never start, and `pulumi up` fails waiting for them",
+                    f"create {' and '.join(missing)} in {namespace} before `pulumi up`, as {NAMESPACE_MOVE_DOC} "
+                    "describes")]
 
 
 def analyse(before: Mapping[str, Node], after: Mapping[str, Node]) -> dict[str, Step]:
@@ -437,8 +436,8 @@ def analyse(before: Mapping[str, Node], after: Mapping[str, Node]) -> dict[str, 
                 steps[rid] = Step(rid, False, refusals=refusal, unknown=tuple(unknown[rid]))
             continue
         first, order = delete_first(node, old)
-        steps[rid] = Step(rid, True, found, first, order, tuple(_refusals(node, old, first)),
-                          tuple(unknown.get(rid, ())))
+        refusals = [*_refusals(node, old, first), *_moved_without_what_it_reads(node, old, after)]
+        steps[rid] = Step(rid, True, found, first, order, tuple(refusals), tuple(unknown.get(rid, ())))
     return steps
 
 
@@ -457,48 +456,13 @@ def _type_of(resource: Resource) -> str:
     return resource.type or resource.id.rsplit("::", 1)[0].rsplit("$", 1)[-1]
 
 
+def node_of(resource: Resource) -> Node:
+    """One resource of a render as a :class:`Node`."""
+    return Node(resource.id, _type_of(resource), resource.inputs, resource.options,
+                {k: tuple(v) for k, v in (resource.hints.get("reads") or {}).items()},
+                bool(resource.hints.get("deleteBeforeReplaceSet")))
+
+
 def nodes(snapshot: Snapshot | None) -> dict[str, Node]:
     """The resources of a render as :class:`Node` objects, by id."""
-    if snapshot is None:
-        return {}
-    return {
-        rid: Node(rid, _type_of(r), r.inputs, r.options,
-                  {k: tuple(v) for k, v in (r.hints.get("reads") or {}).items()},
-                  bool(r.hints.get("deleteBeforeReplaceSet")))
-        for rid, r in snapshot.resources.items()
-    }
-
-
-def plan_nodes(plan: Plan) -> dict[str, Node]:
-    """The resources of a plan as :class:`Node` objects: through its render, as `offline diff` sees them."""
-    from .render import render_plan
-
-    return nodes(snapshot_from_files(render_plan(plan, "").files))
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """One resource a change between two plans replaces (or refuses to update), why, and what stops it."""
-
-    resource: str
-    changed: tuple[str, ...]
-    delete_first: bool
-    blocked: tuple[str, ...]
-
-
-def replacements(before: Plan, after: Plan) -> list[Replacement]:
-    """What the engine replaces going from ``before`` to ``after`` (resources matched by id), and
-    what would stop each replacement: `protect`, a fixed name taken by the old resource, or a
-    dependent with an immutable reference that is not replaced with it (refused as an update).
-    The same rules `offline diff` reports, for two plans."""
-    from .render import resource_ids
-
-    ids = {rid: urn for urn, rid in resource_ids(after).items()}
-    by_urn = {r.urn: r for r in after.resources}
-    result = []
-    for rid, step in analyse(plan_nodes(before), plan_nodes(after)).items():
-        if not step.replaced and not step.refusals:
-            continue
-        result.append(Replacement(describe(by_urn[ids[rid]]), tuple(c.path for c in step.causes), step.delete_first,
-                                  tuple(f"{f.reason}; {f.what_to_do}" for f in step.refusals)))
-    return sorted(result, key=lambda x: x.resource)
+    return {rid: node_of(r) for rid, r in snapshot.resources.items()} if snapshot is not None else {}

@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-from .render import SUMMARY
-
+SUMMARY = "summary.yaml"  # a render's index: the stack, its settings and every resource
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from offline.engine import Plan, Registration, run_stack
+from offline.plan_changes import Replacement, replacements
 from offline.readiness import readiness_gate_order
-from offline.replacement import Replacement, replacements
 from offline.rules import (
     REPLACING_DOC,
     ancestors,

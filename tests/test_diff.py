@@ -174,7 +174,7 @@ def test_resources_created_deleted_updated_and_unchanged() -> None:
     assert [(c.path, c.new) for c in created.changes] == [
         ("(options).dependsOn", ["x::y"]), ("(options).parent", "stack"), ("data.K", "v")]
     deleted = next(r for r in result.resources if r.op == "delete")
-    assert "protected" in deleted.notes[0]
+    assert [r.reason for r in deleted.refusals] == ["it is protected (`protect`): `pulumi up` refuses to delete it"]
 
 
 def test_option_changes_are_shown_and_no_change_is_no_change() -> None:
@@ -205,7 +205,10 @@ def test_exit_codes_tell_no_change_changes_and_errors_apart() -> None:
     broken = compare("d", snap(), "invalid stack configuration")
     assert unavailable.status == "unavailable" and broken.status == "error"
     assert compare("e", "old side broken", snap(), old_is_base=False).status == "error"
-    assert [exit_code(d) for d in ([same], [same, changed], [same, unavailable], [changed, broken])] == [0, 2, 2, 1]
+    protected = resource("aws:lb/loadBalancer:LoadBalancer::edge", {"internal": False}, protect=True)
+    refused = diff_snapshots("f", snap(protected), snap(resource(protected.id, {"internal": True}, protect=True)))
+    assert [exit_code(d) for d in ([same], [same, changed], [same, unavailable], [changed, broken], [changed, refused],
+                                   [refused, broken])] == [0, 2, 2, 1, 3, 1]
 
 
 # --- Reports -----------------------------------------------------------------------------------
@@ -224,7 +227,10 @@ def test_text_report_lists_each_resource_and_field() -> None:
     assert report.splitlines() == [
         "Offline plan diff: base → head",
         "",
-        "stack staging: 0 to create, 1 to update, 0 to delete, 0 unchanged",
+        "stack staging: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged",
+        "rollouts:",
+        ">> Deployment /app rolls out: image of app 1 → 2",
+        "changes:",
         f"~ {DEPLOYMENT}",
         '~     spec.template.spec.containers[name=app].image: "app:1" → "app:2"',
         "",
@@ -237,7 +243,7 @@ def test_markdown_has_a_marker_a_table_and_one_details_per_stack() -> None:
              compare("qa", "origin/main (abc1234) has no offline renderer", snap())]
     report = markdown("origin/main (abc1234) → working tree", diffs)
     assert report.startswith(MARKER + "\n")
-    assert "| <code>staging</code> | changes | 0 | 3 | 0 | 0 |" in report
+    assert "| <code>staging</code> | changes | 0 | 3 | 0 | 0 | 0 | 0 |" in report
     assert "| <code>production</code> | no changes | 0 | 0 | 0 | 0 |" in report
     assert "| <code>qa</code> | ⚠️ not compared |" in report
     assert report.count("<details>") == 3 and report.count("</details>") == 3
@@ -312,14 +318,14 @@ def test_a_base_without_a_renderer_is_reported_not_a_crash(repo: dict[str, Any],
     lines = out.getvalue().splitlines()  # the text report goes to stdout
     assert lines[0].startswith(f"Offline plan diff: {repo['old']} ({repo['old'][:7]}) → working tree (HEAD ")
     created = len(plans["production"].resources)
-    assert (f"stack production: {created} to create, 0 to update, 0 to delete, 0 unchanged, stack settings changed"
-            in lines)
+    assert (f"stack production: {created} to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged, "
+            "stack settings changed" in lines)
     staging = lines.index("stack staging: not compared: the base could not be rendered")
     assert lines[staging + 1] == (f"{repo['old']} ({repo['old'][:7]}) has no offline renderer (offline/render.py): "
                                   "nothing to compare with")
     comment = report.read_text()
     assert comment.startswith(MARKER) and comment.count("<details>") == 2
-    assert f"| <code>production</code> | changes | {created} | 0 | 0 | 0 |" in comment
+    assert f"| <code>production</code> | changes | {created} | 0 | 0 | 0 | 0 | 0 |" in comment
     assert "| <code>staging</code> | ⚠️ not compared |" in comment
     # A whole new stack is more than a comment holds: the comment is cut, the job summary is not.
     full = summary.read_text()

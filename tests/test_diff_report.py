@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from offline.changes import MISSING, Change, diff_snapshots, diff_values, leaves
-from offline.report import markdown, show, text
+from offline.report import body, markdown, show, text
 from offline.snapshot import Resource, Snapshot
 
 OPTIONS = {"parent": "stack", "provider": "", "protect": False, "dependsOn": [], "customTimeouts": {},
@@ -62,7 +62,7 @@ def test_the_text_report_of_every_kind_of_change() -> None:
     assert text("base → head", [diff_snapshots("staging", old, new), deleted]) == "\n".join([
         "Offline plan diff: base → head",
         "",
-        "stack staging: 0 to create, 1 to update, 0 to delete, 0 unchanged",
+        "stack staging: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged",
         f"~ {CONFIG_MAP}",
         "!     parent changed: the URN changes, so Pulumi replaces the resource unless it has an alias",
         '~     (options).parent: "stack" → "other::p"',
@@ -71,18 +71,42 @@ def test_the_text_report_of_every_kind_of_change() -> None:
         '~     data.long: "a" → "' + "b" * 238 + "…",
         '+     data.new: "y"',
         "",
-        "stack gone: 0 to create, 0 to update, 1 to delete, 0 unchanged",
+        "stack gone: 0 to create, 0 to update, 0 to replace, 1 to delete, 0 unchanged; 1 step refused",
+        "refused: `pulumi up` stops at these steps; do what each says first",
+        f"!! - {CONFIG_MAP}: it is protected (`protect`): `pulumi up` refuses to delete it",
+        "!!     what to do: turn protect off in a change of its own first "
+        "(docs/traffic.md#replacing-the-load-balancer-or-target-group)",
+        "changes:",
         f"- {CONFIG_MAP}",
-        "!     protected: `pulumi up` refuses to delete it until protect is turned off",
         "",
     ])
 
 
-def test_a_renamed_object_is_noted() -> None:
-    old = snap({"metadata": {"name": "a", "namespace": "n"}})
-    new = snap({"metadata": {"name": "b", "namespace": "n"}})
-    [change] = diff_snapshots("s", old, new).resources
-    assert change.notes == ("name or namespace changed: Kubernetes sees a new object, Pulumi replaces it",)
+def test_a_renamed_object_is_a_replacement_created_first() -> None:
+    old = snap({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}})
+    new = snap({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "n"}})
+    diff = diff_snapshots("s", old, new)
+    [change] = diff.resources
+    assert (change.op, change.causes, change.delete_first) == (
+        "replace", ("`metadata.name` forces it (pulumi-kubernetes: identity)",), False)
+    assert body(diff) == [
+        f"+- {CONFIG_MAP}",
+        "!     replaced: `metadata.name` forces it (pulumi-kubernetes: identity)",
+        "!     create-before-delete: the new object has another name or namespace, so it is created first",
+        '~     metadata.name: "a" → "b"',
+    ]
+
+
+def test_a_replacement_deleted_first_says_what_is_missing_meanwhile() -> None:
+    old = snap({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"K": "1"}})
+    new = snap({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"K": "2"}})
+    assert body(diff_snapshots("s", old, new)) == [
+        f"+- {CONFIG_MAP}",
+        "!     replaced: `data.K` forces it (pulumi-kubernetes: enableConfigMapMutable is off)",
+        "!     delete-before-replace: pulumi-kubernetes deletes a named object first: the new one has the same "
+        "name; meanwhile a pod that starts in between fails (CreateContainerConfigError) until the new one exists",
+        '~     data.K: "1" → "2"',
+    ]
 
 
 def section(report: str) -> str:
@@ -93,7 +117,7 @@ def section(report: str) -> str:
 def test_markdown_fence_is_three_backticks_without_backticks_in_the_lines() -> None:
     diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "b"}}))
     assert section(markdown("t", [diff])) == "\n".join([
-        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to delete, 0 unchanged</summary>",
+        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
         "",
         "```diff",
         f"~ {CONFIG_MAP}",
@@ -107,7 +131,7 @@ def test_markdown_fence_is_three_backticks_without_backticks_in_the_lines() -> N
 def test_markdown_fence_is_longer_than_the_longest_run_of_backticks() -> None:
     diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "x ```` y ``"}}))
     assert section(markdown("t", [diff])) == "\n".join([
-        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to delete, 0 unchanged</summary>",
+        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
         "",
         "`````diff",
         f"~ {CONFIG_MAP}",
@@ -128,7 +152,7 @@ def test_markdown_escapes_html_in_labels_and_title() -> None:
     diff = diff_snapshots("a<b>", snap({"data": {}}), snap({"data": {}}))
     report = markdown("x & <y>", [diff])
     assert report.splitlines()[3] == "<code>x &amp; &lt;y&gt;</code>"
-    assert report.splitlines()[7] == "| <code>a&lt;b&gt;</code> | no changes | 0 | 0 | 0 | 1 |"
+    assert report.splitlines()[7] == "| <code>a&lt;b&gt;</code> | no changes | 0 | 0 | 0 | 0 | 1 | 0 |"
     assert section(report).splitlines()[:4] == [
         "<details><summary><code>a&lt;b&gt;</code>: no changes (1 resources)</summary>", "", "```text",
         "No changes."]

@@ -222,7 +222,7 @@ def test_changing_weights_replaces_nothing(cutover: Plan, shifted: Plan) -> None
     assert before.keys() == after.keys()
     changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn].inputs != after[urn].inputs)
     assert changed == ["edge-canary-allowed", "edge-https"]
-    from offline.replacement import replacements
+    from offline.plan_changes import replacements
     from offline.rules import check_plan
 
     assert replacements(cutover, shifted) == []

@@ -134,7 +134,8 @@ def test_the_diff_model_is_imported_by_diff_and_report_and_imports_neither() -> 
                                                                           "offline.changes")}
     assert "offline.changes" in imports["offline.diff"] and "offline.changes" in imports["offline.report"]
     assert "offline.diff" not in imports["offline.report"]
-    assert imports["offline.changes"] == {"offline.snapshot"}
+    # The model reads renders and asks the replacement rules what `pulumi up` does with each change.
+    assert imports["offline.changes"] == {"offline.snapshot", "offline.replacement"}
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

@@ -204,9 +204,9 @@ def test_the_provider_deletes_a_named_object_first_only_under_its_old_name() -> 
     assert delete_first(node(renamed), node(job))[0] is False
     assert delete_first(node(moved), node(job))[0] is False
     assert delete_first(node(renamed, deleteBeforeReplace=True), node(job)) == (
-        True, "deleteBeforeReplace: true (resource option)")
+        True, "the resource option deleteBeforeReplace is true")
     as_set = Node("x", "kubernetes:batch/v1:Job", rerun, {"deleteBeforeReplace": False}, {}, True)
-    assert delete_first(as_set, node(job)) == (False, "deleteBeforeReplace: false (resource option)")
+    assert delete_first(as_set, node(job)) == (False, "the resource option deleteBeforeReplace is false")
 
 
 # TestPatchToDiff (provider/pkg/provider/diff_test.go), the cases with known values: old and new

@@ -153,8 +153,10 @@ def test_pull_requests_get_the_offline_diff_without_cloud_credentials() -> None:
     assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
     script = comment["with"]["script"]
     assert 'body.split("\\n", 1)[0]' in script and "updateComment" in script and "createComment" in script
-    failing = job["steps"][-1]
-    assert failing["if"] == "steps.diff.outputs.status == '1'" and "exit 1" in failing["run"]
+    failing = job["steps"][-1]  # an error (1) or a step pulumi up refuses (3) fails the job; changes (2) do not
+    assert failing["if"] == "steps.diff.outputs.status == '1' || steps.diff.outputs.status == '3'"
+    assert failing["env"] == {"STATUS": "${{ steps.diff.outputs.status }}"} and "exit 1" in failing["run"]
+    assert 'if [ "$STATUS" = 3 ]; then' in failing["run"]
 
 
 def test_real_previews_run_with_a_preview_role_and_never_for_forks() -> None:
