@@ -367,10 +367,17 @@ def render_one(stack: str, out: Path, run_check: bool, stdout: TextIO, stderr: T
     for problem in rendered.deploy_problems:
         print(f"error: stack {stack}: pulumi up: {problem}", file=stderr)
     deploy = len(rendered.deploy_problems)
-    print(f"checked {stack}: creation order, namespaces, selectors, replacements and immutable fields as `pulumi up` "
-          f"would meet them: "
+    print(f"checked {stack}: creation order, namespaces, selectors, fixed names and immutable references as "
+          f"`pulumi up` would meet them (what a change replaces or refuses: make diff): "
           f"{f'{deploy} problem' + ('s' if deploy != 1 else '') if deploy else 'ok'}", file=stdout)
-    return 1 if problems or deploy else 0
+    from .second_up import problems as second_up
+
+    again = second_up(rendered.files)
+    for line in again:
+        print(f"error: stack {stack}: a second pulumi up would change: {line}", file=stderr)
+    print(f"checked {stack}: a second `pulumi up` with no change: "
+          f"{'changes nothing' if not again else 'a perpetual diff, listed above'}", file=stdout)
+    return 1 if problems or deploy or again else 0
 
 
 def _stacks(requested: Iterable[str], every: bool) -> list[str]:

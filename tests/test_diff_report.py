@@ -117,7 +117,8 @@ def section(report: str) -> str:
 def test_markdown_fence_is_three_backticks_without_backticks_in_the_lines() -> None:
     diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "b"}}))
     assert section(markdown("t", [diff])) == "\n".join([
-        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
+        "<details><summary><code>staging</code>: "
+        "0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
         "",
         "```diff",
         f"~ {CONFIG_MAP}",
@@ -131,7 +132,8 @@ def test_markdown_fence_is_three_backticks_without_backticks_in_the_lines() -> N
 def test_markdown_fence_is_longer_than_the_longest_run_of_backticks() -> None:
     diff = diff_snapshots("staging", snap({"data": {"v": "a"}}), snap({"data": {"v": "x ```` y ``"}}))
     assert section(markdown("t", [diff])) == "\n".join([
-        "<details><summary><code>staging</code>: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
+        "<details><summary><code>staging</code>: "
+        "0 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged</summary>",
         "",
         "`````diff",
         f"~ {CONFIG_MAP}",
