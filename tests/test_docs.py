@@ -14,6 +14,7 @@ from tooling.docs import (
     DOWNTIME_PAGE,
     PLOT,
     README,
+    REVIEWING_PAGE,
     ROOT,
     SECURITY_PAGE,
     SIMULATION_END,
@@ -88,8 +89,8 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
 
 
 def _copy_docs(root: Path) -> None:
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, PLOT, TIMELINE,
-                 ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, REVIEWING_PAGE, PLOT,
+                 TIMELINE, ROOT / "README.md"):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -113,20 +114,24 @@ def test_check_reports_stale_docs_and_changes_nothing(
     traffic, timeline = (tmp_path / p.relative_to(ROOT) for p in (TRAFFIC_PAGE, TIMELINE))
     traffic.write_text(traffic.read_text().replace("| 75–76 | nginx -s quit", "| 75 | nginx -s quit"))
     timeline.write_bytes(timeline.read_bytes()[:-1])
-    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime, traffic, timeline)}
+    reviewing = tmp_path / REVIEWING_PAGE.relative_to(ROOT)
+    reviewing.write_text(reviewing.read_text().replace(">> Deployment spywatcher/spywatcher-backend rolls out",
+                                                       ">> Deployment spywatcher/spywatcher-backend rolled out"))
+    before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime, traffic, timeline,
+                                          reviewing)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
     for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "docs/downtime.md", "docs/traffic.md",
-                 "README.md", "docs/images/simulator-production-backend-spike.png",
+                 "docs/reviewing-changes.md", "README.md", "docs/images/simulator-production-backend-spike.png",
                  "docs/images/downtime-production-node-drain.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
-    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, PLOT, TIMELINE,
-                 ROOT / "README.md"):
+    for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, REVIEWING_PAGE, PLOT,
+                 TIMELINE, ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 
