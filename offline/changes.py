@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -211,7 +211,8 @@ def _deleted(resource: Resource, steps: bool) -> ResourceChange:
     return ResourceChange("delete", resource, (), notes, refusals=refusals)
 
 
-def _updated(old: Resource, new: Resource, step: Step | None) -> ResourceChange | None:
+def _updated(old: Resource, new: Resource, step: Step | None,
+             rollouts: Mapping[tuple[str, str], str]) -> ResourceChange | None:
     changes = diff_values(old.options, new.options, OPTIONS) + diff_values(old.inputs, new.inputs)
     if not changes and step is None:
         return None
@@ -227,9 +228,9 @@ def _updated(old: Resource, new: Resource, step: Step | None) -> ResourceChange 
     op: Op = "replace" if step is not None and step.replaced else "update"
     change = ResourceChange(op, new, tuple(changes), tuple(notes))
     if step is None:
-        return replace(change, rollout=describe_rollout(change, old))
+        return replace(change, rollout=describe_rollout(change, old, rollouts))
     return replace(change, causes=tuple(str(c) for c in step.causes), order=step.order, refusals=step.refusals,
-                   delete_first=step.delete_first, rollout=describe_rollout(change, old))
+                   delete_first=step.delete_first, rollout=describe_rollout(change, old, rollouts))
 
 
 def diff_snapshots(label: str, old: Snapshot | None, new: Snapshot | None, steps: bool = True) -> StackDiff:
@@ -239,6 +240,7 @@ def diff_snapshots(label: str, old: Snapshot | None, new: Snapshot | None, steps
     before = old.resources if old else {}
     after = new.resources if new else {}
     found = analyse(nodes(old), nodes(new)) if old and new and steps else {}
+    rollouts = workload_refs(new)
     changes: list[ResourceChange] = []
     unchanged = 0
     for rid in sorted(set(before) | set(after)):
@@ -246,7 +248,7 @@ def diff_snapshots(label: str, old: Snapshot | None, new: Snapshot | None, steps
             changes.append(_created(after[rid]))
         elif rid not in after:
             changes.append(_deleted(before[rid], steps))
-        elif (updated := _updated(before[rid], after[rid], found.get(rid))) is not None:
+        elif (updated := _updated(before[rid], after[rid], found.get(rid), rollouts)) is not None:
             changes.append(updated)
         else:
             unchanged += 1
@@ -321,8 +323,24 @@ def release_rollout(change: ResourceChange) -> str:
     return f"Helm release {inputs.get('namespace')}/{inputs.get('name')} rolls out: {'; '.join(dict.fromkeys(reasons))}"
 
 
-def describe_rollout(change: ResourceChange, old: Resource) -> str:
-    """A workload whose pod template changes, named with what starts its new pods; else ''."""
+def workload_refs(snapshot: Snapshot | None) -> dict[tuple[str, str], str]:
+    """(namespace, Deployment) -> the Argo Rollout that runs its pod template (`spec.workloadRef`)."""
+    found = {}
+    for resource in (snapshot.resources.values() if snapshot else ()):
+        inputs = resource.inputs
+        if _kind(resource) != "Rollout" or not isinstance(inputs, dict):
+            continue
+        ref = (inputs.get("spec") or {}).get("workloadRef") or {}
+        meta = inputs.get("metadata") or {}
+        if ref.get("kind") == "Deployment":
+            found[(str(meta.get("namespace", "")), str(ref.get("name")))] = str(meta.get("name"))
+    return found
+
+
+def describe_rollout(change: ResourceChange, old: Resource,
+                     rollouts: Mapping[tuple[str, str], str] | None = None) -> str:
+    """A workload whose pod template changes, named with what starts its new pods; else ''. A
+    Deployment an Argo Rollout reads (``rollouts``) rolls out through that Rollout's canary steps."""
     inputs = change.resource.inputs
     if change.resource.id.startswith(HELM_RELEASE) and isinstance(inputs, dict):
         return release_rollout(change)
@@ -334,6 +352,11 @@ def describe_rollout(change: ResourceChange, old: Resource) -> str:
         return ""
     meta = inputs.get("metadata") or {}
     name = f"{kind} {meta.get('namespace', '')}/{meta.get('name', '')}"
+    key = (str(meta.get("namespace", "")), str(meta.get("name", "")))
+    rollout = (rollouts or {}).get(key) if kind == "Deployment" else None
+    if rollout is not None:
+        return (f"{name} changes its pods, and Rollout {meta.get('namespace', '')}/{rollout} rolls them out through "
+                f"its canary steps: {'; '.join(reasons)}")
     if kind != "Job":
         return f"{name} rolls out: {'; '.join(reasons)}"
     old_name = ((old.inputs or {}).get("metadata") or {}).get("name")

@@ -158,3 +158,29 @@ def test_markdown_escapes_html_in_labels_and_title() -> None:
     assert section(report).splitlines()[:4] == [
         "<details><summary><code>a&lt;b&gt;</code>: no changes (1 resources)</summary>", "", "```text",
         "No changes."]
+
+
+def test_rollouts_are_named_in_words_and_a_deployment_an_argo_rollout_reads_rolls_out_through_it() -> None:
+    def deployment(image: str, checksum: str) -> dict[str, Any]:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "app"},
+                "spec": {"template": {"metadata": {"annotations": {"checksum/config": checksum}},
+                                      "spec": {"containers": [{"name": "web", "image": image}]}}}}
+
+    rollout = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web-canary",
+                                                                                      "namespace": "app"},
+               "spec": {"workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}
+    dep, roll = "kubernetes:apps/v1:Deployment::web", "kubernetes:argoproj.io/v1alpha1:Rollout::canary"
+
+    def side(image: str, checksum: str, argo: bool) -> Snapshot:
+        resources = {dep: Resource(dep, OPTIONS, deployment(image, checksum))}
+        if argo:
+            resources[roll] = Resource(roll, OPTIONS, rollout)
+        return Snapshot("s", {}, resources)
+
+    plain = diff_snapshots("s", side("ghcr.io/x/web:v1", "a" * 64, False), side("ghcr.io/x/web:v2", "b" * 64, False))
+    assert plain.rollouts[0].rollout == (
+        "Deployment app/web rolls out: its config changed; image of web v1 → v2")
+    argo = diff_snapshots("s", side("ghcr.io/x/web:v1", "a" * 64, True), side("ghcr.io/x/web:v1", "b" * 64, True))
+    assert argo.rollouts[0].rollout == (
+        "Deployment app/web changes its pods, and Rollout app/web-canary rolls them out through its canary steps: "
+        "its config changed")
