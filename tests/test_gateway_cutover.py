@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from offline.engine import DELETE, Plan, run_stack
-from offline.replacement import replacements
+from offline.plan_changes import replacements
 from offline.rules import check_plan
 from tests.conftest import ROOT, stack_settings
 from tests.test_policy import check as policy_violations
