@@ -50,11 +50,21 @@ def show(value: Any) -> str:
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
 
 
+# A pod template's config checksum (`checksum/config`: a SHA-256 of the config its pods read) is
+# said in words: its 64 hex digits tell a reviewer nothing but that it changed.
+CHECKSUM = re.compile(r'(?:^|\.)(?:annotations|podAnnotations)\["checksum/config"\]$')
+CHECKSUM_VALUE = "(a hash of the config its pods read)"
+CHECKSUM_CHANGED = "changed: the config its pods read changed, so they roll out"
+
+
 def change_line(change: Change) -> str:
+    checksum = CHECKSUM.search(change.path) is not None
     if change.symbol == "+":
-        return f"+{INDENT}{change.path}: {show(change.new)}"
+        return f"+{INDENT}{change.path}: {CHECKSUM_VALUE if checksum else show(change.new)}"
     if change.symbol == "-":
-        return f"-{INDENT}{change.path}: {show(change.old)}"
+        return f"-{INDENT}{change.path}: {CHECKSUM_VALUE if checksum else show(change.old)}"
+    if checksum:
+        return f"~{INDENT}{change.path}: {CHECKSUM_CHANGED}"
     return f"~{INDENT}{change.path}: {show(change.old)} → {show(change.new)}"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from offline.changes import MISSING, Change, diff_snapshots, diff_values, leaves
-from offline.report import body, markdown, show, text
+from offline.report import body, change_line, markdown, show, text
 from offline.snapshot import Resource, Snapshot
 
 OPTIONS = {"parent": "stack", "provider": "", "protect": False, "dependsOn": [], "customTimeouts": {},
@@ -184,3 +184,18 @@ def test_rollouts_are_named_in_words_and_a_deployment_an_argo_rollout_reads_roll
     assert argo.rollouts[0].rollout == (
         "Deployment app/web changes its pods, and Rollout app/web-canary rolls them out through its canary steps: "
         "its config changed")
+
+
+def test_a_config_checksum_is_said_in_words_not_as_its_hash() -> None:
+    annotations = 'spec.template.metadata.annotations["checksum/config"]'
+    helm = 'values.controller.podAnnotations["checksum/config"]'
+    assert change_line(Change(annotations, "a" * 64, "b" * 64)) == (
+        f"~     {annotations}: changed: the config its pods read changed, so they roll out")
+    assert change_line(Change(helm, "a" * 64, "b" * 64)) == (
+        f"~     {helm}: changed: the config its pods read changed, so they roll out")
+    assert change_line(Change(annotations, MISSING, "b" * 64)) == (
+        f"+     {annotations}: (a hash of the config its pods read)")
+    assert change_line(Change(annotations, "a" * 64, MISSING)) == (
+        f"-     {annotations}: (a hash of the config its pods read)")
+    other = 'spec.template.metadata.annotations["checksum/other"]'
+    assert change_line(Change(other, "a", "b")) == f'~     {other}: "a" → "b"'
