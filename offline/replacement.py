@@ -28,6 +28,7 @@ before they existed still compares, without the propagation through reads.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,8 +264,20 @@ def _provider_settings(node: Node, after: Mapping[str, Node]) -> Mapping[str, An
     return provider.inputs if provider is not None and isinstance(provider.inputs, dict) else {}
 
 
+def _field(path: PathT) -> PathT:
+    """A changed path without its trailing list indices: a list such as a command is one input."""
+    while path and isinstance(path[-1], int):
+        path = path[:-1]
+    return path
+
+
 def direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Cause]:
-    """What in ``node``'s own change forces its replacement."""
+    """What in ``node``'s own change forces its replacement (each input once: a list's items as the list)."""
+    found = _direct_causes(node, old, after)
+    return list({(c.path, c.rule): c for c in found}.values())
+
+
+def _direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Cause]:
     changes = _changes(node, old)
     if not changes:
         return []
@@ -274,7 +287,7 @@ def direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Caus
         for path, new in changes:
             rule = next((r for pattern, r in rules if matches(pattern, path, new)), None)
             if rule is not None:
-                causes.append(Cause(dotted(path), rule))
+                causes.append(Cause(dotted(_field(path)), rule))
     elif node.type == HELM_RELEASE:
         for key in table("helm")["force_new"]:
             top = key.lstrip(".")
@@ -294,8 +307,8 @@ def direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Caus
     for option in node.options.get("replaceOnChanges") or []:
         prefix = parse_path(option)
         for path, _ in changes:
-            if contains(prefix, path) and all(c.path != dotted(path) for c in causes):
-                causes.append(Cause(dotted(path), f"replaceOnChanges [{option}]"))
+            if contains(prefix, path) and all(c.path != dotted(_field(path)) for c in causes):
+                causes.append(Cause(dotted(_field(path)), f"replaceOnChanges [{option}]"))
     return causes
 
 
@@ -308,6 +321,17 @@ def _forced_by_read(node: Node, path: PathT) -> str | None:
         return next((r for pattern, r in kubernetes_force_new(node, {}) if matches(pattern, path)), None)
     rule, condition = aws_force_new(node).get(str(path[0]) if path else "", (None, None))
     return rule if condition is None else None  # a conditional rule does not fire on an unknown value
+
+
+def provider_delete_first(node: Node) -> tuple[bool, str]:
+    """The order of a replacement the engine makes because the resource's provider is replaced: its
+    own deleteBeforeReplace option, else create-before-delete (providerChanged's DiffResult asks for
+    no delete first), the new one through the new provider and the old one deleted through the old."""
+    if node.delete_before_replace_set or node.options.get("deleteBeforeReplace"):
+        value = bool(node.options.get("deleteBeforeReplace"))
+        return value, f"the resource option deleteBeforeReplace is {'true' if value else 'false'}"
+    return False, ("the engine creates it through the new provider before deleting the old one through the old "
+                   "provider")
 
 
 def delete_first(node: Node, old: Node) -> tuple[bool, str]:
@@ -334,14 +358,32 @@ def _chart(node: Node) -> str:
     return str(node.inputs.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
+def _protected(node: Node, old: Node) -> list[Refusal]:
+    """The engine's protect rule: both the old and the new state protected (step_generator.go)."""
+    if not (old.protect and node.protect):
+        return []
+    return [Refusal(
+        "it is protected (`protect`): `pulumi up` refuses to replace it (\"unable to replace resource … as it "
+        "is currently marked for protection\")",
+        f"lift the guard for this change only, as {REPLACING_DOC} describes (`protect: false` in its own commit, "
+        "or `pulumi state unprotect`), then put it back")]
+
+
+def cloud_refuses_delete(old: Node, replaced: bool = True) -> list[Refusal]:
+    """aws.yaml's ``delete_refused_when``: the cloud refuses to delete the old resource while one of
+    its inputs (as last applied) holds the value, e.g. a load balancer's deletion protection."""
+    entry = table("aws")["resources"].get(old.type) or {}
+    inputs = old.inputs if isinstance(old.inputs, dict) else {}
+    then = ("so `pulumi up` fails after creating the new one and leaves the old one pending deletion" if replaced
+            else "so `pulumi up` fails there")
+    return [Refusal(f"`{item['input']}` is {json.dumps(item['value'])} on the one that exists: AWS refuses to "
+                    f"delete it ({item['error']}), {then}",
+                    f"{item['what_to_do']} in a change of its own first, as {REPLACING_DOC} describes")
+            for item in entry.get("delete_refused_when", []) if inputs.get(item["input"]) == item["value"]]
+
+
 def _refusals(node: Node, old: Node, delete_old_first: bool) -> list[Refusal]:
-    found = []
-    if old.protect and node.protect:
-        found.append(Refusal(
-            "it is protected (`protect`): `pulumi up` refuses to replace it (\"unable to replace resource … as it "
-            "is currently marked for protection\")",
-            f"lift the guard for this change only, as {REPLACING_DOC} describes (`protect: false` in its own commit, "
-            "or `pulumi state unprotect`), then put it back"))
+    found = [*_protected(node, old), *cloud_refuses_delete(old)]
     name = node.inputs.get("name") if isinstance(node.inputs, dict) else None
     if node.type in NAME_LIMITS and name is not None and name == old.inputs.get("name") and not delete_old_first:
         found.append(Refusal(
@@ -349,7 +391,7 @@ def _refusals(node: Node, old: Node, delete_old_first: bool) -> list[Refusal]:
             "let Pulumi name it (drop `name`), or set deleteBeforeReplace and accept the gap"))
     if node.type == HELM_RELEASE and not delete_old_first:
         scoped = table("helm")["cluster_scoped"].get(_chart(node))
-        if scoped:
+        if scoped and scoped["kinds"]:
             kinds = ", ".join(scoped["kinds"])
             found.append(Refusal(
                 f"Helm installs release {node.inputs.get('name')} in {node.inputs.get('namespace')} while the old "
@@ -389,12 +431,15 @@ def analyse(before: Mapping[str, Node], after: Mapping[str, Node]) -> dict[str, 
     common = [rid for rid in after if rid in before and after[rid].inputs is not None]
     causes: dict[str, list[Cause]] = {rid: direct_causes(after[rid], before[rid], after) for rid in common}
     replaced = {rid for rid, found in causes.items() if found}
-    # Providers replaced: every resource they manage is replaced.
+    # Providers replaced: every resource they manage is replaced, and the engine decides so without
+    # asking the resource's provider (providerChanged): its own force-new rules do not apply.
+    by_provider = set()
     for rid in common:
         provider = str(after[rid].options.get("provider") or "")
-        if provider in replaced and rid not in replaced:
-            causes[rid].append(Cause("(provider)", f"its provider {provider} is replaced"))
+        if provider in replaced:
+            causes[rid] = [Cause("(provider)", f"its provider {provider} is replaced")]
             replaced.add(rid)
+            by_provider.add(rid)
     # Outputs of a replaced resource are unknown until it exists: follow the reads to a fixpoint.
     unknown: dict[str, list[tuple[str, str]]] = {}
     refused_updates: dict[str, Refusal] = {}
@@ -435,18 +480,25 @@ def analyse(before: Mapping[str, Node], after: Mapping[str, Node]) -> dict[str, 
                 refusal = (refused_updates[rid],) if rid in refused_updates else ()
                 steps[rid] = Step(rid, False, refusals=refusal, unknown=tuple(unknown[rid]))
             continue
-        first, order = delete_first(node, old)
-        refusals = [*_refusals(node, old, first), *_moved_without_what_it_reads(node, old, after)]
+        if rid in by_provider:
+            first, order = provider_delete_first(node)
+            refusals = _protected(node, old)
+        else:
+            first, order = delete_first(node, old)
+            refusals = [*_refusals(node, old, first), *_moved_without_what_it_reads(node, old, after)]
         steps[rid] = Step(rid, True, found, first, order, tuple(refusals), tuple(unknown.get(rid, ())))
     return steps
 
 
 def deletion_refusals(old: Node) -> list[Refusal]:
-    """A resource the change removes: the engine refuses to delete a protected one."""
-    if not old.protect:
-        return []
-    return [Refusal("it is protected (`protect`): `pulumi up` refuses to delete it",
-                    f"turn protect off in a change of its own first ({REPLACING_DOC})")]
+    """A resource the change removes: the engine refuses to delete a protected one, and the cloud
+    one whose inputs say so (:func:`cloud_refuses_delete`)."""
+    found = []
+    if old.protect:
+        found.append(Refusal("it is protected (`protect`): `pulumi up` refuses to delete it",
+                             f"turn protect off in a change of its own first ({REPLACING_DOC})"))
+    found += cloud_refuses_delete(old, replaced=False)
+    return found
 
 
 # --- Building nodes ----------------------------------------------------------------------------

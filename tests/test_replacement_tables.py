@@ -420,7 +420,11 @@ CLUSTER_SCOPED = {
     "ingress-nginx": ["ClusterRole", "ClusterRoleBinding", "IngressClass", "ValidatingWebhookConfiguration"],
     "gateway-helm": ["ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"],
     "prometheus-adapter": ["APIService", "ClusterRole", "ClusterRoleBinding"],
+    "argo-rollouts": [],  # every cluster-scoped template is behind a switch the program turns off
 }
+# argo-helm charts/argo-rollouts/templates @ argo-rollouts-2.41.0: the switches each cluster-scoped
+# template (ClusterRoles, ClusterRoleBindings, CRDs) is behind.
+ARGO_ROLLOUTS_CLUSTER_SWITCHES = ("clusterInstall", "installCRDs", "createClusterAggregateRoles")
 
 
 def release(**inputs: Any) -> Node:
@@ -445,6 +449,15 @@ def test_the_helm_table() -> None:
     helm = table("helm")
     assert helm["force_new"] == [".name", ".namespace"] and helm["delete_before_replace"] is False
     assert {chart: entry["kinds"] for chart, entry in helm["cluster_scoped"].items()} == CLUSTER_SCOPED
+
+
+def test_argo_rollouts_renders_nothing_cluster_wide_so_a_moved_release_installs(every_plan: list[Plan]) -> None:
+    values = next(r.inputs["values"] for plan in every_plan for r in plan.of_type(HELM_RELEASE)
+                  if str(r.inputs["chart"]).endswith("argo-rollouts"))
+    assert {key: values[key] for key in ARGO_ROLLOUTS_CLUSTER_SWITCHES} == dict.fromkeys(
+        ARGO_ROLLOUTS_CLUSTER_SWITCHES, False)
+    moved = analyse({"r": release(chart="argo-rollouts")}, {"r": release(chart="argo-rollouts", namespace="argo2")})
+    assert moved["r"].replaced and moved["r"].delete_first is False and moved["r"].refusals == ()
 
 
 def test_every_chart_the_program_installs_is_in_the_table(every_plan: list[Plan]) -> None:
@@ -506,4 +519,4 @@ def every_plan(plans: dict[str, Plan]) -> list[Plan]:
     from tests.test_gateway import GW
 
     gateway = {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 50, "envoyGateway": 50}}}
-    return [*plans.values(), run_stack("all-options"), run_stack("staging", gateway)]
+    return [*plans.values(), run_stack("all-options"), run_stack("rollouts"), run_stack("staging", gateway)]
