@@ -24,8 +24,8 @@ class Example:
 
 EXAMPLES = (
     Example("production-internal",
-            "`loadBalancer.internal: true` in production: the load balancer is replaced, `protect` refuses it, "
-            "and what reads its ARN follows.",
+            "`loadBalancer.internal: true` in production: the load balancer is replaced, which `protect` and AWS "
+            "deletion protection both refuse, and what reads its ARN follows.",
             "production", {"loadBalancer": {"internal": True}},
             ("aws:lb/loadBalancer:LoadBalancer::edge", "aws:lb/listener:Listener::edge-http",
              "aws:route53/record:Record::edge-api.spywatcher.example.com")),
@@ -44,11 +44,19 @@ EXAMPLES = (
             "`ingressController.namespace: ingress-system` in production: Helm refuses the moved release.",
             "production", {"ingressController": {"namespace": "ingress-system"}},
             ("kubernetes:core/v1:Namespace::ingress-namespace",)),
-    Example("production-adapter-no-waf",
-            "The Prometheus Adapter on and the web ACL off in production: resources created and deleted.",
-            "production", {"monitoring": {"adapter": {"enabled": True}}, "loadBalancer": {"waf": {"enabled": False}}},
-            ("kubernetes:helm.sh/v3:Release::monitoring-adapter", "aws:wafv2/webAcl:WebAcl::edge-waf",
-             "aws:wafv2/webAclAssociation:WebAclAssociation::edge-waf")),
+    Example("production-namespace",
+            "`namespace.name: spywatcher-v2` in production: every object of the app moves, each created in the new "
+            "namespace first; the backend's pods would read a Secret that is not there yet.",
+            "production", {"namespace": {"name": "spywatcher-v2"}},
+            ("kubernetes:core/v1:Namespace::app-namespace", "kubernetes:core/v1:Service::backend-service",
+             "(stack)")),
+    Example("production-adapter-no-waf-no-affinity",
+            "The Prometheus Adapter on, the web ACL off and the backend Service's client affinity off in production: "
+            "resources created and deleted, a field removed.",
+            "production", {"monitoring": {"adapter": {"enabled": True}}, "loadBalancer": {"waf": {"enabled": False}},
+                           "backend": {"service": {"sessionAffinity": "None"}}},
+            ("kubernetes:helm.sh/v3:Release::monitoring-adapter", "kubernetes:core/v1:Service::backend-service",
+             "aws:wafv2/webAcl:WebAcl::edge-waf", "aws:wafv2/webAclAssociation:WebAclAssociation::edge-waf")),
 )
 
 
