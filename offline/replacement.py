@@ -369,13 +369,21 @@ def _protected(node: Node, old: Node) -> list[Refusal]:
         "or `pulumi state unprotect`), then put it back")]
 
 
-def cloud_refuses_delete(old: Node, replaced: bool = True) -> list[Refusal]:
+# What a refused delete does to `pulumi up`, by the step that deletes.
+REFUSED_DELETE = {
+    "create-before-delete": "so `pulumi up` fails after creating the new one and leaves the old one pending deletion",
+    "delete-before-replace": "so `pulumi up` fails at that delete, before the new one is created",
+    "delete": "so `pulumi up` fails there",
+}
+
+
+def cloud_refuses_delete(old: Node, step: str) -> list[Refusal]:
     """aws.yaml's ``delete_refused_when``: the cloud refuses to delete the old resource while one of
-    its inputs (as last applied) holds the value, e.g. a load balancer's deletion protection."""
+    its inputs (as last applied) holds the value, e.g. a load balancer's deletion protection.
+    ``step``: a key of :data:`REFUSED_DELETE`."""
     entry = table("aws")["resources"].get(old.type) or {}
     inputs = old.inputs if isinstance(old.inputs, dict) else {}
-    then = ("so `pulumi up` fails after creating the new one and leaves the old one pending deletion" if replaced
-            else "so `pulumi up` fails there")
+    then = REFUSED_DELETE[step]
     return [Refusal(f"`{item['input']}` is {json.dumps(item['value'])} on the one that exists: AWS refuses to "
                     f"delete it ({item['error']}), {then}",
                     f"{item['what_to_do']} in a change of its own first, as {REPLACING_DOC} describes")
@@ -383,7 +391,8 @@ def cloud_refuses_delete(old: Node, replaced: bool = True) -> list[Refusal]:
 
 
 def _refusals(node: Node, old: Node, delete_old_first: bool) -> list[Refusal]:
-    found = [*_protected(node, old), *cloud_refuses_delete(old)]
+    step = "delete-before-replace" if delete_old_first else "create-before-delete"
+    found = [*_protected(node, old), *cloud_refuses_delete(old, step)]
     name = node.inputs.get("name") if isinstance(node.inputs, dict) else None
     if node.type in NAME_LIMITS and name is not None and name == old.inputs.get("name") and not delete_old_first:
         found.append(Refusal(
@@ -497,7 +506,7 @@ def deletion_refusals(old: Node) -> list[Refusal]:
     if old.protect:
         found.append(Refusal("it is protected (`protect`): `pulumi up` refuses to delete it",
                              f"turn protect off in a change of its own first ({REPLACING_DOC})"))
-    found += cloud_refuses_delete(old, replaced=False)
+    found += cloud_refuses_delete(old, "delete")
     return found
 
 

@@ -118,3 +118,13 @@ def test_a_list_that_changes_is_named_once_as_the_input_that_forces_the_replacem
     step = analyse({"job": job(["npx", "prisma", "migrate"])}, {"job": job(["npm", "run", "migrate", "--all"])})["job"]
     assert [(c.path, c.rule) for c in step.causes] == [
         ("spec.template.spec.containers[0].command", "pulumi-kubernetes: diff.go: job")]
+
+
+def test_deleted_first_the_refused_delete_stops_pulumi_up_before_the_new_one_exists() -> None:
+    """A pinned name (`loadBalancer.name`) sets deleteBeforeReplace: the delete comes first and fails."""
+    old, new = lb(False, True), lb(True, True)
+    first = {"lb": Node("lb", LB, new.inputs, {"deleteBeforeReplace": True})}
+    step = analyse({"lb": old}, first)["lb"]
+    assert step.delete_first and [r.reason for r in step.refusals] == [
+        "`enableDeletionProtection` is true on the one that exists: AWS refuses to delete it (OperationNotPermitted: "
+        "deletion protection is enabled), so `pulumi up` fails at that delete, before the new one is created"]
