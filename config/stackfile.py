@@ -394,14 +394,14 @@ def _key_path(dotted: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-def located(stack: str, error: Any) -> str:
+def located(stack: str, error: Any, root: Path = ROOT) -> str:
     """A config error (``config.ConfigError``) with each problem followed by the stack-file line of
     its key, or of the nearest enclosing key the file spells out (defaults have no line)."""
     try:
-        document = read_document(stack)
+        document = read_document(stack, root)
     except StackFileError:
         return str(error)
-    project = project_name()
+    project = project_name(root)
     lines = [str(error).splitlines()[0]]
     for problem in error.problems:
         path = _key_path(problem.path)

@@ -16,7 +16,7 @@ import yaml
 from offline.changes import MISSING, Change, StackDiff, compare, diff_snapshots, diff_values, exit_code
 from offline.diff import main
 from offline.engine import Plan
-from offline.gitref import RefRenderer
+from offline.gitref import RefRenderer, cache_root, environment_key, same_program
 from offline.render import kubernetes_version, render_plan
 from offline.report import MARKER, markdown, text
 from offline.snapshot import Resource, Snapshot, snapshot_from_files
@@ -92,14 +92,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, content in current.items():
         (root / name).write_text(content)
     base = git(root, "rev-parse", "HEAD")
-    return {"root": root, "old": old, "base": base, "status": git(root, "status", "--porcelain")}
+    return {"root": root, "old": old, "base": base, "status": git(root, "status", "--porcelain"),
+            "cache": tmp_path_factory.mktemp("cache")}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def base_render(repo: dict[str, Any]) -> Iterator[RefRenderer]:
     """The render of commit `base`, started before this module's first test so that it runs
     alongside them; the last test reads it."""
-    with RefRenderer(repo["base"], None, repo["root"]) as renderer:
+    with RefRenderer(repo["base"], None, repo["root"], cache=repo["cache"]) as renderer:
         yield renderer
 
 
@@ -352,3 +353,67 @@ def test_the_base_is_rendered_by_its_own_renderer(repo: dict[str, Any], base_ren
         ("update", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler::backend-hpa")]
     assert staging.resources[0].changes == (Change("spec.maxReplicas", 3, 4),)
     assert not staging.settings and staging.unchanged == len(plans["staging"].resources) - 1
+
+
+def test_a_base_rendered_once_is_read_from_the_cache_next_time(repo: dict[str, Any], plans: dict[str, Plan]) -> None:
+    """After the test above read the base's render: staging (rendered) is cached under the commit and
+    this interpreter, production (refused by its config) is not, so only production renders again."""
+    entry = repo["cache"] / f"{repo['base']}-{environment_key()}"
+    assert sorted(p.name for p in entry.iterdir()) == ["staging"]
+    with RefRenderer(repo["base"], None, repo["root"], cache=repo["cache"]) as again:
+        assert again.cached == ["staging"]
+        sides = again.result()
+    head = snapshot_from_files(render_plan(plans["staging"], kubernetes_version("staging")).files)
+    staging = compare("staging", sides["staging"], head)
+    assert [(r.op, r.resource.id, r.changes) for r in staging.resources] == [
+        ("update", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler::backend-hpa",
+         (Change("spec.maxReplicas", 3, 4),))]
+    assert isinstance(sides["production"], str) and "must be at least 1" in sides["production"]
+    assert git(repo["root"], "status", "--porcelain") == repo["status"]
+
+
+def test_a_cache_folder_others_could_write_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    assert cache_root() == tmp_path / f"spywatcher-offline-diff-{os.getuid()}"
+    assert (cache_root() or tmp_path).stat().st_mode & 0o777 == 0o700
+    (tmp_path / f"spywatcher-offline-diff-{os.getuid()}").chmod(0o777)
+    assert cache_root() is None
+
+
+def test_the_cache_key_follows_the_installed_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pulumi-3.272.0.dist-info").mkdir()
+    monkeypatch.setattr("sysconfig.get_paths", lambda: {"purelib": str(tmp_path), "platlib": str(tmp_path)})
+    before = environment_key()
+    (tmp_path / "pulumi-3.272.0.dist-info").rename(tmp_path / "pulumi-3.273.0.dist-info")
+    assert environment_key() != before
+
+
+def test_the_same_program_is_told_apart_from_another(repo: dict[str, Any]) -> None:
+    """`base` differs from the work tree in its stack files only; `old` lacks the renderer."""
+    assert same_program(repo["base"], repo["root"]) is True
+    assert same_program(repo["old"], repo["root"]) is False
+    (repo["root"] / "docs" / "note.md").write_text("a note\n")
+    assert same_program(repo["base"], repo["root"]) is True
+    (repo["root"] / "docs" / "note.md").unlink()
+    (repo["root"] / "extra.py").write_text("")
+    try:
+        assert same_program(repo["base"], repo["root"]) is False  # an untracked module could be imported
+    finally:
+        (repo["root"] / "extra.py").unlink()
+
+
+def test_a_base_with_this_program_rendered_here_equals_its_own_renderers(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """This checkout against its own HEAD (its stack file edited in the working tree or not): the
+    in-process render of HEAD's production stack is the one `python -m offline render` writes."""
+    if not same_program("HEAD", ROOT):
+        pytest.skip("this checkout's working tree runs another program than HEAD's")
+    with RefRenderer("HEAD", ["production"], ROOT, cache=tmp_path / "a") as here:
+        assert here.here
+        mine = here.result()["production"]
+    monkeypatch.setattr("offline.gitref.same_program", lambda commit, repo: False)
+    with RefRenderer("HEAD", ["production"], ROOT, cache=tmp_path / "b") as apart:
+        assert not apart.here
+        theirs = apart.result()["production"]
+    assert isinstance(mine, Snapshot) and isinstance(theirs, Snapshot)
+    assert (mine.settings, mine.resources) == (theirs.settings, theirs.resources)
