@@ -365,8 +365,8 @@ def test_render_check_passes_for_production_with_rollouts_on(tmp_path: Path, mon
     assert lines[1].startswith("checked production: ") and lines[1].endswith(
         f", {crds.checked} custom resources against the CRDs in {folder / 'crds'} "
         f"({crds.cel_rules} CEL rules in their schemas not evaluated): valid")
-    assert lines[2] == ("checked production: creation order, namespaces, selectors, replacements and immutable "
-                        "fields as `pulumi up` would meet them: ok")
+    assert lines[2] == ("checked production: creation order, namespaces, selectors, fixed names and immutable "
+                        "references as `pulumi up` would meet them (what a change replaces or refuses: make diff): ok")
     rendered = {p.name for p in (tmp_path / "production" / "kubernetes" / NS).iterdir()}
     assert {"rollout-spywatcher-backend.yaml", "analysistemplate-spywatcher-backend-canary.yaml",
             "service-spywatcher-backend-stable.yaml", "service-spywatcher-backend-canary.yaml"} <= rendered
