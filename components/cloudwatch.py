@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_aws import cloudwatch, sns
+from pulumi_aws import cloudwatch, get_caller_identity_output, kms, sns
 
 from config.observability import AlarmWindow, CloudWatchSettings
 
@@ -290,6 +290,50 @@ def build_dashboard(args: CloudWatchArgs, load_balancer: str, target_groups: lis
     return {"widgets": widgets}
 
 
+def alarm_key_policy(account: str, region: str) -> str:
+    """The alarm topic's customer-managed key: the account administers it through IAM, and CloudWatch
+    (alarms of this account) may use it to publish (AWS SNS developer guide, "Configure AWS KMS
+    permissions for AWS services": CloudWatch needs kms:Decrypt and kms:GenerateDataKey*)."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                              "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:*"}},
+            },
+        ],
+    }, sort_keys=True)
+
+
+def alarm_topic_policy(topic_arn: str, account: str, region: str, instance: str) -> str:
+    """Only this stack's CloudWatch alarms may publish to the topic (the default policy lets every
+    principal of the account publish)."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyThisStacksAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                          "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{instance}-*"}},
+        }],
+    }, sort_keys=True)
+
+
 class CloudWatch(pulumi.ComponentResource):
     """The load balancer's dashboard and alarms, and the SNS topic they notify (unless one is given)."""
 
@@ -308,7 +352,29 @@ class CloudWatch(pulumi.ComponentResource):
         if args.settings.sns_topic_arn:
             self.topic_arn = pulumi.Output.from_input(args.settings.sns_topic_arn)
         else:
-            topic = sns.Topic(f"{name}-alarms", name=f"{args.instance}-alarms", opts=child_opts(self, opts))
+            account = get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+            key = kms.Key(
+                f"{name}-alarms",
+                description=f"{args.instance}: encrypts the alarm topic's messages",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=account.apply(lambda a: alarm_key_policy(a, args.region)),
+                opts=child_opts(self, opts),
+            )
+            topic = sns.Topic(
+                f"{name}-alarms",
+                name=f"{args.instance}-alarms",
+                kms_master_key_id=key.arn,
+                opts=child_opts(self, opts),
+            )
+            sns.TopicPolicy(
+                f"{name}-alarms",
+                arn=topic.arn,
+                policy=pulumi.Output.all(topic.arn, account).apply(
+                    lambda v: alarm_topic_policy(v[0], v[1], args.region, args.instance)
+                ),
+                opts=child_opts(self, opts),
+            )
             self.topic_arn = topic.arn
         self.dashboard_name = args.instance
         groups = [target_group_arn_suffixes[plane.key] for plane in args.planes]

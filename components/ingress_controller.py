@@ -59,6 +59,9 @@ WEBHOOK_JOB_SELECTOR = {
 }
 
 
+RESPONSE_HEADERS = "spywatcher-response-headers"  # ConfigMap of the headers nginx adds behind an NLB
+
+
 @dataclass(frozen=True)
 class IngressControllerArgs:
     settings: IngressControllerSettings
@@ -111,6 +114,10 @@ def controller_config(args: IngressControllerArgs) -> dict[str, str]:
     }
     if args.behind_nlb:
         config["use-proxy-protocol"] = "true"
+        if args.load_balancer.hsts is not None:
+            # An NLB adds no header and nginx sees plain HTTP (its own `hsts` is for the TLS it ends):
+            # nginx adds Strict-Transport-Security to every response; the NLB's only listener is TLS.
+            config["add-headers"] = f"{args.watch_namespace}/{RESPONSE_HEADERS}"
     else:
         # The client address from X-Forwarded-For (the ALB appends the address it saw), and no other
         # forwarded header: `use-forwarded-headers` would also copy a client's X-Forwarded-Host into
@@ -119,6 +126,19 @@ def controller_config(args: IngressControllerArgs) -> dict[str, str]:
         config["enable-real-ip"] = "true"
         config["forwarded-for-header"] = "X-Forwarded-For"
     return config
+
+
+def build_response_headers(args: IngressControllerArgs) -> dict[str, Any] | None:
+    """Behind an NLB, the headers nginx adds to every response (`add-headers`): HSTS. In the watch
+    namespace, where the scoped controller may read ConfigMaps."""
+    if not args.behind_nlb or args.load_balancer.hsts is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(RESPONSE_HEADERS, args.watch_namespace, labels("ingress", args.instance)),
+        "data": {"Strict-Transport-Security": args.load_balancer.hsts},
+    }
 
 
 def config_checksum(args: IngressControllerArgs) -> str:
@@ -316,6 +336,9 @@ class IngressController(pulumi.ComponentResource):
             first.append(register(policy, f"{name}-{suffix}", child_opts(self, opts, depends_on=[namespace])))
         for obj in build_scoped_rbac(args):
             first.append(register(obj, f"{name}-{obj['kind'].lower()}", child_opts(self, opts)))
+        headers = build_response_headers(args)
+        if headers is not None:
+            first.append(register(headers, f"{name}-response-headers", child_opts(self, opts)))
         # The target Service, then the binding, then the release: the first controller pods find both
         # and get their readiness gate. `spec.targetGroupARN` cannot change (the AWS Load Balancer
         # Controller's webhook refuses it): when the target group is replaced, the binding is replaced

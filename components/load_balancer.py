@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_aws import ec2, lb, route53, vpc, wafv2
+from pulumi_aws import cloudwatch, ec2, elb, get_caller_identity_output, lb, route53, s3, vpc, wafv2
 
 from config.traffic import LoadBalancerSettings
 
+from .edge_logs import (
+    access_log_prefix,
+    bucket_policy,
+    build_bucket_args,
+    build_lifecycle_args,
+    build_public_access_block_args,
+    build_waf_log_group_args,
+    build_waf_logging_args,
+)
 from .k8s import child_opts
 
 # ingress-nginx serves plain HTTP on this container port; TLS ends at the load balancer.
@@ -348,12 +357,23 @@ class LoadBalancer(pulumi.ComponentResource):
             vpc.SecurityGroupEgressRule(
                 f"{name}-out-gateway", security_group_id=group.id, **gateway_egress, opts=child_opts(self, opts)
             )
+        log_args: dict[str, Any] = {}
+        log_ready: list[pulumi.Resource] = []
+        if args.alb and args.settings.access_logs.enabled:
+            bucket, bucket_policy_resource = self._access_log_bucket(name, args, opts)
+            log_args["access_logs"] = {
+                "bucket": bucket.bucket, "enabled": True, "prefix": access_log_prefix(args.label)}
+            # ELB checks that it may write to the bucket when access logs are turned on.
+            log_ready.append(bucket_policy_resource)
         # A pinned name cannot be taken twice: its replacement deletes the old load balancer first.
         balancer = lb.LoadBalancer(
             name,
             security_groups=[group.id],
             **build_load_balancer_args(args),
-            opts=child_opts(self, opts, protect=protect, delete_before_replace=args.settings.name is not None),
+            **log_args,
+            opts=child_opts(
+                self, opts, protect=protect, delete_before_replace=args.settings.name is not None, depends_on=log_ready
+            ),
         )
         # A target group whose weight is 0 is not protected, so the last step of a migration (turning
         # that backend off) can delete it.
@@ -405,6 +425,20 @@ class LoadBalancer(pulumi.ComponentResource):
             wafv2.WebAclAssociation(
                 f"{name}-waf", resource_arn=balancer.arn, web_acl_arn=acl.arn, opts=child_opts(self, opts)
             )
+            waf_logs = args.settings.waf.logging
+            if waf_logs.enabled:
+                log_group = cloudwatch.LogGroup(
+                    f"{name}-waf-logs",
+                    **build_waf_log_group_args(args.label, waf_logs.retention_days, args.tag_map(args.label)),
+                    opts=child_opts(self, opts),
+                )
+                wafv2.WebAclLoggingConfiguration(
+                    f"{name}-waf-logs",
+                    resource_arn=acl.arn,
+                    log_destination_configs=[log_group.arn],
+                    **build_waf_logging_args(),
+                    opts=child_opts(self, opts),
+                )
         if args.settings.route53_zone_id:
             for host in args.hosts:
                 route53.Record(
@@ -432,3 +466,28 @@ class LoadBalancer(pulumi.ComponentResource):
         if "envoy" in groups:
             outputs["gatewayTargetGroupArn"] = self.target_group_arns["envoy"]
         self.register_outputs(outputs)
+
+    def _access_log_bucket(
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None
+    ) -> tuple[s3.Bucket, s3.BucketPolicy]:
+        """The access logs' bucket: private, expiring, written only by Elastic Load Balancing, over TLS."""
+        logs = args.settings.access_logs
+        # Protected like the load balancer: its logs outlive a replacement.
+        bucket = s3.Bucket(
+            f"{name}-logs",
+            **build_bucket_args(args.label, dict(args.tags)),
+            opts=child_opts(self, opts, protect=args.settings.protect),
+        )
+        s3.BucketPublicAccessBlock(
+            f"{name}-logs", bucket=bucket.id, **build_public_access_block_args(), opts=child_opts(self, opts)
+        )
+        s3.BucketLifecycleConfiguration(
+            f"{name}-logs", bucket=bucket.id, **build_lifecycle_args(logs.retention_days), opts=child_opts(self, opts)
+        )
+        invoke = pulumi.InvokeOptions(parent=self)
+        elb_account = elb.get_service_account_output(opts=invoke)
+        account = get_caller_identity_output(opts=invoke).account_id
+        policy = pulumi.Output.all(bucket.arn, elb_account.arn, account).apply(
+            lambda values: bucket_policy(values[0], values[1], values[2], args.label)
+        )
+        return bucket, s3.BucketPolicy(f"{name}-logs", bucket=bucket.id, policy=policy, opts=child_opts(self, opts))

@@ -378,6 +378,16 @@ class StackSettings(Model):
                         f"is not a networkPolicy.dataStores name ({', '.join(stores) or 'none is set'}): the "
                         "migration's network policy would let it reach no database",
                     )
+        lb = self.load_balancer
+        envoy_alone = self.gateway.enabled and not self.ingress_controller.enabled
+        if lb.type == "network" and lb.hsts is not None and envoy_alone:
+            problems.add(
+                ("loadBalancer", "hsts"),
+                lb.hsts,
+                "cannot be sent by Envoy Gateway behind a network load balancer (TLS ends at the NLB, which adds "
+                "no header): use an application load balancer, or set loadBalancer.hsts: null and send "
+                "Strict-Transport-Security from the app",
+            )
         if self.canary.enabled and self.canary.header is not None and self.load_balancer.type != "application":
             problems.add(
                 ("canary", "header"),

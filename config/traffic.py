@@ -8,6 +8,7 @@ the routing intent (:mod:`config.routing`); their names stay importable from her
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -116,6 +117,28 @@ class Certificate(Model):
     )
 
 
+# CloudWatch Logs accepts only these retention periods (days), as its PutRetentionPolicy API lists them.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+
+
+class EdgeLogs(Model):
+    enabled: bool = Field(True, description="Keep these logs (`false`: none).")
+    retention_days: Annotated[int, int32(ge=1, le=3653)] = Field(
+        90, description="Days the logs are kept, then deleted (one of CloudWatch Logs' retention periods)."
+    )
+
+    @model_validator(mode="after")
+    def _retention(self) -> EdgeLogs:
+        problems = Problems()
+        if self.retention_days not in LOG_RETENTION_DAYS:
+            periods = ", ".join(map(str, LOG_RETENTION_DAYS))
+            problems.add(("retentionDays",), self.retention_days,
+                         f"must be one of {periods} (the periods CloudWatch Logs offers)")
+        problems.raise_if_any("EdgeLogs")
+        return self
+
+
 class WafSettings(Model):
     """An AWS WAFv2 web ACL (regional) associated with the ALB: a per-client rate limit and AWS managed
     rule groups, before any request reaches ingress-nginx."""
@@ -148,6 +171,12 @@ class WafSettings(Model):
         default_factory=list,
         description="Rules of the managed groups to count instead of block, e.g. `SizeRestrictions_BODY` "
         "when the API takes request bodies over 8 KB.",
+    )
+
+    logging: EdgeLogs = Field(
+        EdgeLogs(),
+        description="Log every request the web ACL sees to a CloudWatch Logs group `aws-waf-logs-<stack>`, "
+        "the `authorization` and `cookie` headers redacted.",
     )
 
     @model_validator(mode="after")
@@ -203,6 +232,12 @@ class LoadBalancerSettings(Model):
         "reach the ingress controller's proxy port, and only their forwarded client addresses "
         "(`X-Forwarded-For`, proxy protocol) are believed (`proxy-real-ip-cidr`).",
     )
+    access_logs: EdgeLogs = Field(
+        EdgeLogs(),
+        description="ALB access logs (every request: client, target, status, timings, TLS) to an S3 bucket of "
+        "this stack's, encrypted (SSE-S3, the only encryption ALB log delivery supports), private, TLS-only, "
+        "deleted after `retentionDays`. Application load balancer only.",
+    )
     allowed_cidrs: list[Cidr] = Field(
         ["0.0.0.0/0"], min_length=1, description="Client CIDRs allowed to reach ports 80 and 443."
     )
@@ -234,9 +269,10 @@ class LoadBalancerSettings(Model):
         | None
     ) = Field(
         "max-age=31536000; includeSubDomains",
-        description="`Strict-Transport-Security` the ALB adds to every HTTPS response (listener attribute "
-        "`routing.http.response.strict_transport_security.header_value`; TLS ends at the ALB, so nginx "
-        "never sends it). ALB only. `null`: none.",
+        description="`Strict-Transport-Security` on every HTTPS response: the ALB adds it (listener attribute "
+        "`routing.http.response.strict_transport_security.header_value`; TLS ends there, so nginx never "
+        "would); behind an NLB, ingress-nginx adds it (`add-headers`), and Envoy Gateway alone behind an NLB "
+        "is refused. `null`: none.",
     )
     waf: WafSettings = Field(WafSettings(), description="AWS WAF web ACL on the ALB.")
     deletion_protection: bool = Field(
@@ -305,8 +341,17 @@ class LoadBalancerSettings(Model):
                     True,
                     "an NLB cannot have a web ACL: set it to false (and rate-limit on the routes), or use an ALB",
                 )
-        if not alb and self.hsts is not None and "hsts" in self.model_fields_set:
-            problems.add(("hsts",), self.hsts, "applies to an application load balancer only (HTTPS listener)")
+        if not alb and "access_logs" in self.model_fields_set and self.access_logs.enabled:
+            problems.add(("accessLogs", "enabled"), True, "applies to an application load balancer only")
+        if alb and not self.internal and self.waf.enabled is False:
+            everyone = [c for c in self.allowed_cidrs if ipaddress.ip_network(c).prefixlen == 0]
+            if everyone:
+                problems.add(
+                    ("allowedCidrs",),
+                    self.allowed_cidrs,
+                    "an internet-facing ALB without a web ACL (waf.enabled: false) must not admit every address: "
+                    "enable the WAF, or list only the addresses that may connect (an office, a VPN, a partner)",
+                )
         if alb and len(set(self.subnet_ids)) < 2:
             problems.add(
                 ("subnetIds",), self.subnet_ids, "an application load balancer needs subnets in at least two zones"

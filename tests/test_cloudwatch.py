@@ -144,7 +144,12 @@ def test_alb_alarms_per_target_group(plans: dict[str, Plan], stack: str, planes:
     assert pick(rate, *RATE_WINDOW) == RATE_WINDOW
     assert "metricName" not in rate and "period" not in rate
     assert rate["metricQueries"] == ratio_queries(lb, None, None)
-    assert plan.get(TOPIC, "cloudwatch-alarms").inputs == {"name": f"spywatcher-{stack}-alarms"}
+    # Encrypted with the stack's own key (tests/test_edge_logs.py: its policy and the topic's).
+    key = plan.get("aws:kms/key:Key", "cloudwatch-alarms")
+    assert plan.get(TOPIC, "cloudwatch-alarms").inputs == {
+        "name": f"spywatcher-{stack}-alarms",
+        "kmsMasterKeyId": computed_outputs(key.type, key.name, key.inputs)["arn"],
+    }
 
 
 def test_each_planes_healthy_floor_is_its_own_minimum() -> None:

@@ -71,13 +71,11 @@ def test_a_third_route_on_a_taken_host_and_path_names_the_first() -> None:
             "routes[0]: the controller would serve only one of them")
 
 
-@pytest.mark.parametrize(("hsts", "refused"), [(None, False), ("max-age=60", True)])
-def test_an_nlb_may_say_no_hsts_but_not_set_one(hsts: str | None, refused: bool) -> None:
-    """HSTS is a header of the ALB's HTTPS listener; `hsts: null` on an NLB says "none", which is so."""
-    overrides = behind_nlb({"loadBalancer": {"hsts": hsts, "waf": {"enabled": False}}})
-    if not refused:
-        assert run_stack("production", overrides).resources
-        return
-    error = config_error("production", overrides)
-    assert problem_for(error, "loadBalancer.hsts") == (
-        'loadBalancer.hsts: "max-age=60" — applies to an application load balancer only (HTTPS listener)')
+@pytest.mark.parametrize("hsts", [None, "max-age=60"])
+def test_behind_an_nlb_nginx_sends_hsts_unless_it_is_null(hsts: str | None) -> None:
+    """The NLB adds no header, so ingress-nginx adds the one `hsts` names (`add-headers`); `hsts:
+    null` says none, and nginx adds nothing."""
+    plan = run_stack("production", behind_nlb({"loadBalancer": {"hsts": hsts, "waf": {"enabled": False}}}))
+    headers = [o["data"] for o in plan.k8s_objects()
+               if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "spywatcher-response-headers"]
+    assert headers == ([] if hsts is None else [{"Strict-Transport-Security": "max-age=60"}])

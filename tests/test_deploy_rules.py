@@ -240,7 +240,8 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
         },
     ),
     ("internal", {"loadBalancer": {"internal": True}}, {"edge": ("internal",), "edge-http": ("loadBalancerArn",),
-                                                         "edge-https": ("loadBalancerArn",)}),
+                                                         "edge-https": ("loadBalancerArn",),
+                                                         "edge-waf": ("resourceArn",)}),
     (
         "a new VPC",
         {"cluster": {"vpcId": "vpc-0a0b0c0d0e0f01234"}},
@@ -260,7 +261,8 @@ REPLACING: list[tuple[str, dict[str, Any], dict[str, tuple[str, ...]]]] = [
     (
         "a pinned name",
         {"loadBalancer": {"name": "spywatcher-lb"}},
-        {"edge": ("name",), "edge-http": ("loadBalancerArn",), "edge-https": ("loadBalancerArn",)},
+        {"edge": ("name",), "edge-http": ("loadBalancerArn",), "edge-https": ("loadBalancerArn",),
+         "edge-waf": ("resourceArn",)},
     ),
 ]
 

@@ -396,6 +396,8 @@ AWS_EDGE_NGINX: Any = {
 AWS_EDGE_ENVOY: Any = {**AWS_EDGE_NGINX, "port": 10080, "tags": {"Name": "spywatcher-staging-envoy"}}
 
 AWS_EDGE: Any = {
+    # Every request logged to the stack's own bucket (its name is Pulumi's auto-name, as the mocks make it).
+    "accessLogs": {"bucket": "edge-logs-2a98afc", "enabled": True, "prefix": "spywatcher-staging-alb"},
     "desyncMitigationMode": "defensive",
     "dropInvalidHeaderFields": True,
     "enableCrossZoneLoadBalancing": True,

@@ -451,8 +451,9 @@ def test_client_ip_hashing_is_one_per_route_choice_for_both() -> None:
 
 def test_behind_an_nlb_client_addresses_come_from_proxy_protocol() -> None:
     # Behind an NLB Envoy serves 125 s past the deregistration delay (gateway.shutdown.marginSeconds) and
-    # keeps a socket its budget, as the NLB leaves the open connections to it (drainSeconds).
-    settings = _settings(loadBalancer={"type": "network"},
+    # keeps a socket its budget, as the NLB leaves the open connections to it (drainSeconds); no HSTS
+    # (Envoy Gateway alone behind an NLB could not send it).
+    settings = _settings(loadBalancer={"type": "network", "hsts": None},
                          gateway={**GW, "shutdown": {"marginSeconds": 125, "drainSeconds": 3600}},
                          ingressController={"enabled": False})
     spec = build_client_policy(_gateway_args(settings))["spec"]

@@ -167,3 +167,20 @@ def test_the_migration_reads_its_own_secret_not_the_backends(plan: Plan) -> None
 ])
 def test_migration_rules_refuse_with_the_key(migration: dict[str, Any], path: str, message: str) -> None:
     assert problem_for(config_error("staging", {"migration": migration}), path) == message
+
+
+# --- 14. No internet-facing ALB without a web ACL or an allow-list -----------------------------
+
+
+def test_an_alb_open_to_everyone_needs_its_web_acl(plans: dict[str, Plan]) -> None:
+    for plan in plans.values():  # both shipped stacks: a web ACL each
+        assert len(plan.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")) == 1, plan.stack
+    error = config_error("staging", {"loadBalancer": {"waf": {"enabled": False}}})
+    assert problem_for(error, "loadBalancer.allowedCidrs") == (
+        'loadBalancer.allowedCidrs: ["0.0.0.0/0"] — an internet-facing ALB without a web ACL (waf.enabled: false) '
+        "must not admit every address: enable the WAF, or list only the addresses that may connect (an office, a "
+        "VPN, a partner)")
+    listed = run_stack("staging", {"loadBalancer": {"waf": {"enabled": False}, "allowedCidrs": ["203.0.113.0/24"]}})
+    assert listed.of_type("aws:wafv2/webAcl:WebAcl") == []
+    rules = [r.inputs for r in listed.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    assert {r["cidrIpv4"] for r in rules} == {"203.0.113.0/24"}

@@ -81,6 +81,37 @@ EXPECTED: dict[str, list[str]] = {
         "sns:ListTagsForResource", "sns:TagResource", "sns:UntagResource",
     ],
     "aws:sns/topicPolicy:TopicPolicy": ["sns:GetTopicAttributes", "sns:SetTopicAttributes"],
+    # The edge logs' bucket: create, tag, delete, and the read's Get call per sub-resource it reports.
+    "aws:s3/bucket:Bucket": [
+        "s3:CreateBucket", "s3:ListBucket", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketLogging",
+        "s3:GetBucketObjectLockConfiguration", "s3:GetBucketPolicy", "s3:GetBucketRequestPayment",
+        "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "s3:GetAccelerateConfiguration",
+        "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+        "s3:PutBucketTagging", "s3:DeleteBucket",
+    ],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [
+        "s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock", "s3:DeleteBucketPublicAccessBlock",
+    ],
+    # PutBucketLifecycleConfiguration and DeleteBucketLifecycle are both s3:PutLifecycleConfiguration.
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
+        "s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration",
+    ],
+    "aws:s3/bucketPolicy:BucketPolicy": ["s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"],
+    # internal/service/logs/group.go: create, retention put/delete, describe, delete, and its tags.
+    "aws:cloudwatch/logGroup:LogGroup": [
+        "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+        "logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
+    ],
+    # WAF sets up the delivery to CloudWatch Logs with the caller's rights.
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": [
+        "wafv2:PutLoggingConfiguration", "wafv2:GetLoggingConfiguration", "wafv2:DeleteLoggingConfiguration",
+        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+    ],
+    "aws:kms/key:Key": [
+        "kms:CreateKey", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
+        "kms:EnableKeyRotation", "kms:UpdateKeyDescription", "kms:ListResourceTags", "kms:TagResource",
+        "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    ],
 }
 # The provider file each type's actions were read from (under internal/service/).
 FILES = {
@@ -99,6 +130,13 @@ FILES = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch/metric_alarm.go",
     "aws:sns/topic:Topic": "sns/topic.go",
     "aws:sns/topicPolicy:TopicPolicy": "sns/topic_policy.go",
+    "aws:s3/bucket:Bucket": "s3/bucket.go",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "s3/bucket_public_access_block.go",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "s3/bucket_lifecycle_configuration.go",
+    "aws:s3/bucketPolicy:BucketPolicy": "s3/bucket_policy.go",
+    "aws:cloudwatch/logGroup:LogGroup": "logs/group.go",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "wafv2/web_acl_logging_configuration.go",
+    "aws:kms/key:Key": "kms/key.go",
 }
 
 

@@ -82,8 +82,8 @@ def test_an_unknown_kind_or_aws_type_is_an_error_not_a_silent_gap(plans: dict[st
     with pytest.raises(KeyError, match=r"custom resource example\.com/Widget"):
         prerequisites(Plan(plan.stack, [*plan.resources, extra], plan.outputs, plan.logs))
     aws = copy.deepcopy(plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx"))
-    aws.type = "aws:s3/bucket:Bucket"
-    with pytest.raises(KeyError, match=r"AWS resource type aws:s3/bucket:Bucket"):
+    aws.type = "aws:sqs/queue:Queue"
+    with pytest.raises(KeyError, match=r"AWS resource type aws:sqs/queue:Queue"):
         prerequisites(Plan(plan.stack, [*plan.resources, aws], plan.outputs, plan.logs))
 
 

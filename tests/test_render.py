@@ -114,7 +114,10 @@ def test_summary_carries_the_options_a_reviewer_needs(plans: dict[str, Plan]) ->
     assert balancer["file"] == "aws/lb.LoadBalancer/edge.yaml"
     assert balancer["options"]["protect"] is True
     assert balancer["options"]["provider"] == "pulumi:providers:aws::spywatcher-aws"
-    assert balancer["options"]["dependsOn"] == ["aws:ec2/securityGroup:SecurityGroup::edge-sg"]
+    # The access logs' bucket policy first: ELB checks it may write when logging is turned on.
+    assert balancer["options"]["dependsOn"] == ["aws:ec2/securityGroup:SecurityGroup::edge-sg",
+                                                "aws:s3/bucket:Bucket::edge-logs",
+                                                "aws:s3/bucketPolicy:BucketPolicy::edge-logs"]
     assert balancer["options"]["parent"] == "spywatcher:loadbalancer:LoadBalancer::edge"
     assert summary_entry(staging, "aws:lb/loadBalancer:LoadBalancer::edge")["options"]["protect"] is False
     component = summary_entry(production, "spywatcher:platform:Platform::spywatcher")

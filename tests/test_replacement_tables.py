@@ -317,6 +317,14 @@ AWS_FORCE_NEW: dict[str, list[str]] = {
     "aws:cloudwatch/dashboard:Dashboard": ["dashboardName"],
     "aws:sns/topic:Topic": ["name", "namePrefix", "fifoTopic"],
     "aws:route53/record:Record": ["name", "zoneId"],
+    "aws:s3/bucket:Bucket": ["bucket", "bucketPrefix", "objectLockEnabled"],
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ["bucket"],
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ["bucket", "expectedBucketOwner"],
+    "aws:s3/bucketPolicy:BucketPolicy": ["bucket"],
+    "aws:cloudwatch/logGroup:LogGroup": ["name", "namePrefix"],
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": ["logDestinationConfigs", "resourceArn"],
+    "aws:kms/key:Key": ["customerMasterKeySpec", "keyUsage", "multiRegion"],
+    "aws:sns/topicPolicy:TopicPolicy": ["arn"],
 }
 AWS_ROWS = [(t, i) for t, inputs in AWS_FORCE_NEW.items() for i in inputs]
 

@@ -299,8 +299,8 @@ def test_production_alb_has_a_web_acl_with_a_rate_limit_and_the_common_rules(pla
     arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/"
     assert association["resourceArn"].startswith(arn)
     assert association["webAclArn"].startswith("arn:aws:wafv2:us-east-1:111122223333:regional/webacl/")
-    # Staging turns it off (optional there); an NLB cannot have one.
-    assert not plans["staging"].of_type("aws:wafv2/webAcl:WebAcl")
+    # Staging has its own (internet-facing too); an NLB cannot have one.
+    assert len(plans["staging"].of_type("aws:wafv2/webAcl:WebAcl")) == 1
     assert not run_stack("production", behind_nlb({"loadBalancer": {"hsts": None}})).of_type(
         "aws:wafv2/webAcl:WebAcl"
     )
@@ -340,7 +340,7 @@ def test_alb_sends_hsts_and_uses_a_tls_policy_without_cbc(plan: Plan) -> None:
     assert "routingHttpResponseStrictTransportSecurityHeaderValue" not in http  # it only redirects
 
 
-def test_hsts_is_configurable_and_alb_only() -> None:
+def test_hsts_is_configurable_and_sent_behind_either_load_balancer() -> None:
     plan = run_stack("staging", {"loadBalancer": {"hsts": "max-age=63072000; includeSubDomains; preload"}})
     [https] = [r.inputs for r in plan.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443]
     assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == (
@@ -348,8 +348,19 @@ def test_hsts_is_configurable_and_alb_only() -> None:
     )
     error = config_error("staging", {"loadBalancer": {"hsts": "max-age=forever"}})
     problem_for(error, "loadBalancer.hsts")
-    error = config_error("staging", {"loadBalancer": {"type": "network", "hsts": "max-age=1"}})
-    assert "application load balancer only" in problem_for(error, "loadBalancer.hsts")
+    # Behind an NLB nginx adds it to every response (`add-headers`; the NLB's only listener is TLS).
+    nlb = run_stack("production", behind_nlb({"loadBalancer": {"hsts": "max-age=1"}}))
+    assert nlb.k8s("ConfigMap", "spywatcher-response-headers", "spywatcher")["data"] == {
+        "Strict-Transport-Security": "max-age=1"}
+    [release] = [r for r in nlb.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "ingress-nginx"]
+    assert release.inputs["values"]["controller"]["config"]["add-headers"] == "spywatcher/spywatcher-response-headers"
+    # Envoy Gateway alone behind an NLB could not send it: refused.
+    error = config_error("staging", behind_nlb({"loadBalancer": {"weights": None},
+                                                "ingressController": {"enabled": False}}))
+    assert problem_for(error, "loadBalancer.hsts") == (
+        'loadBalancer.hsts: "max-age=31536000; includeSubDomains" — cannot be sent by Envoy Gateway behind a network '
+        "load balancer (TLS ends at the NLB, which adds no header): use an application load balancer, or set "
+        "loadBalancer.hsts: null and send Strict-Transport-Security from the app")
 
 
 def test_every_route_limits_each_client(plan: Plan) -> None:

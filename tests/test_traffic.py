@@ -350,10 +350,11 @@ def test_aws_resources_use_the_stack_provider(plan: Plan) -> None:
     assert provider.inputs["region"] == "us-east-1"
     aws = [r for r in plan if r.type.startswith("aws:")]
     # staging: the load balancer, its listeners, two target groups and the security group with 4
-    # rules, 9 alarms (4 per target group, 1 of the load balancer), their topic, a dashboard;
-    # production: one target group and 3 rules, 2 DNS records, the web ACL and its association,
-    # 5 alarms, their topic, a dashboard.
-    assert len(aws) == {"staging": 21, "production": 19}[plan.stack]
+    # rules, 9 alarms (4 per target group, 1 of the load balancer); production: one target group and
+    # 3 rules, 2 DNS records, 5 alarms. Both: the alarms' key, topic and topic policy, a dashboard,
+    # the web ACL, its association, its log group and logging configuration, and the access logs'
+    # bucket with its public access block, lifecycle and policy.
+    assert len(aws) == {"staging": 31, "production": 27}[plan.stack]
     for r in aws:
         assert r.provider.startswith(provider.urn), r.name
 
@@ -409,8 +410,8 @@ RULES: list[tuple[str, dict[str, Any], str, str]] = [
      "loadBalancer.name: \"spywatcher-staging-ingress-nginx-1\" — must be at most 32 characters long (it has 34)"),
     ("the target group is always named by Pulumi", {"loadBalancer": {"targetGroupName": "spywatcher-staging"}},
      "loadBalancer.targetGroupName",
-     ("loadBalancer.targetGroupName: \"spywatcher-staging\" — unknown key; allowed keys: additionalCertificates, "
-      "allowedCidrs, certificate, crossZone, deletionProtection, deregistrationDelaySeconds, "
+     ("loadBalancer.targetGroupName: \"spywatcher-staging\" — unknown key; allowed keys: accessLogs, "
+      "additionalCertificates, allowedCidrs, certificate, crossZone, deletionProtection, deregistrationDelaySeconds, "
       "dropInvalidHeaderFields, enableHttp2, healthCheck, hsts, idleTimeoutSeconds, internal, name, protect, "
       "route53ZoneId, sslPolicy, stickinessSeconds, subnetCidrs, subnetIds, type, waf, weights")),
     ("ALB needs two zones", {"loadBalancer": {"subnetIds": ["subnet-0f1e2d3c4b5a60001"]}},

@@ -51,9 +51,11 @@ EXAMPLES = (
             ("kubernetes:core/v1:Namespace::app-namespace", "kubernetes:core/v1:Service::backend-service",
              "(stack)")),
     Example("production-adapter-no-waf-no-affinity",
-            "The Prometheus Adapter on, the web ACL off and the backend Service's client affinity off in production: "
-            "resources created and deleted, a field removed.",
-            "production", {"monitoring": {"adapter": {"enabled": True}}, "loadBalancer": {"waf": {"enabled": False}},
+            "The Prometheus Adapter on, the web ACL off (the load balancer then admitting only an office's "
+            "addresses: an internet-facing ALB needs one or the other) and the backend Service's client affinity "
+            "off in production: resources created and deleted, a field removed.",
+            "production", {"monitoring": {"adapter": {"enabled": True}},
+                           "loadBalancer": {"waf": {"enabled": False}, "allowedCidrs": ["203.0.113.0/24"]},
                            "backend": {"service": {"sessionAffinity": "None"}}},
             ("kubernetes:helm.sh/v3:Release::monitoring-adapter", "kubernetes:core/v1:Service::backend-service",
              "aws:wafv2/webAcl:WebAcl::edge-waf", "aws:wafv2/webAclAssociation:WebAclAssociation::edge-waf")),
