@@ -29,7 +29,7 @@ ENVOY_GATEWAY, ENVOY_GATEWAY_TAG = "envoyproxy/gateway", "v1.9.0"
 
 @dataclass(frozen=True)
 class Source:
-    """An upstream file that decides (part of) a delay."""
+    """An upstream file that decides (part of) a delay, or a rule of another system (a controller's)."""
 
     repository: str
     path: str

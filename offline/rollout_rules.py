@@ -12,22 +12,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from config.delays import Source
+
 from .engine import Plan, Registration, reveal
 
 ROLLOUT = "Rollout"
 HASH_LABEL = "rollouts-pod-template-hash"
 CANARY_INGRESS_SUFFIX = "-canary"
 NAME_LIMIT = 253
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a rule's behaviour is decided."""
-
-    repository: str
-    path: str
-    tag: str
-    reads: str
 
 
 SOURCES: dict[str, Source] = {
