@@ -10,6 +10,7 @@ from config import StackSettings
 
 from .canary import Canary, CanaryArgs
 from .cloudwatch import CloudWatch, CloudWatchArgs, TargetPlane
+from .cni import check_enforcement
 from .dashboards import DashboardArgs, GrafanaDashboard
 from .gateway import Gateway, GatewayArgs
 from .gateway.args import PROXY_METRICS_PORT
@@ -75,6 +76,9 @@ class Platform(pulumi.ComponentResource):
             f"{name}-aws", region=cluster.region, default_tags={"tags": tags}, opts=pulumi.ResourceOptions(parent=self)
         )
         k8s = pulumi.ResourceOptions(parent=self, provider=kubernetes)
+        if settings.network_policy.enabled and settings.network_policy.enforced_by == "vpc-cni":
+            # Before any Kubernetes object: a cluster that would ignore the policies stops the run here.
+            check_enforcement(cluster, aws)
 
         namespace = NamespaceBaseline(
             "app",

@@ -4,12 +4,12 @@ Ingress is denied by default and opened only from the ingress-nginx controller (
 ports) and from the monitoring namespace (to the backend's metrics). Egress is denied by default
 and opened for DNS, the data stores, HTTPS where the backend needs it, and the Kubernetes API for
 the schedule pods. Needs a CNI that enforces NetworkPolicies (on EKS: the VPC CNI with network
-policy support enabled).
+policy support enabled), which the program reads at every preview and update (`enforcedBy`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,14 @@ class DataStore(Model):
 
 class NetworkPolicySettings(Model):
     enabled: bool = Field(True, description="Deny by default in the app namespace and allow only the paths below.")
+    enforced_by: Literal["vpc-cni", "other"] = Field(
+        "vpc-cni",
+        description="What enforces the policies. `vpc-cni`: the cluster's `vpc-cni` EKS add-on, read at every "
+        "`pulumi preview` and `pulumi up` (`eks:DescribeAddon`); the run stops before any change when its network "
+        "policy support is off (`enableNetworkPolicy` not `\"true\"`, the node agent disabled, or a version before "
+        "v1.14.0), because every policy would be stored and ignored. `other`: another CNI (Calico, Cilium) "
+        "enforces them; nothing is read, and checking it stays with you.",
+    )
     dns_namespace: DnsLabel = Field("kube-system", description="Namespace of the cluster DNS.")
     dns_pod_labels: LabelMap = Field({"k8s-app": "kube-dns"}, description="Labels of the cluster DNS pods.")
     data_stores: list[DataStore] = Field(

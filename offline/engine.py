@@ -136,6 +136,9 @@ class Plan:
     logs: list[str]
     # The validated settings the program ran with (its module-level `settings`), if it got that far.
     settings: Any = None
+    # The invokes (data sources) the program called, in order: (token, arguments). A real preview
+    # calls them too, with the preview role's credentials (offline/iam.py PREVIEW_ACTIONS).
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(self.resources)
@@ -175,7 +178,12 @@ class Plan:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    """Answers registrations with the inputs plus what a provider would compute."""
+    """Answers registrations with the inputs plus what a provider would compute, and invokes with
+    :func:`offline.mock_outputs.call_result`, or with ``calls``: per invoke token, outputs that replace
+    the usual ones, or the text of the provider's error."""
+
+    def __init__(self, calls: Mapping[str, Mapping[str, Any] | str] | None = None):
+        self.calls = dict(calls or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         from .mock_outputs import computed_outputs
@@ -186,13 +194,17 @@ class _Mocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         from .mock_outputs import call_result
 
-        return call_result(args.token, args.args), []
+        answer = self.calls.get(args.token, {})
+        if isinstance(answer, str):
+            return {}, [("", answer)]
+        return {**call_result(args.token, args.args), **answer}, []
 
 
 class _Recorder(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
         self.stack_outputs: dict[str, Any] = {}
         self._lock = threading.Lock()
         # (type, name) -> when the program constructed it. The SDK sends registrations from a pool
@@ -234,6 +246,11 @@ class _Recorder(MockMonitor):
         with self._lock:
             self.registrations.append(record)
         return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        with self._lock:
+            self.invokes.append((request.tok, normalize(rpc.deserialize_properties(request.args))))
+        return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         if f"::{STACK_TYPE}::" in request.urn:
@@ -292,8 +309,9 @@ def _offline_runtime(monitor: _Recorder) -> Iterator[None]:
 
 
 def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset(),
-                program: Path = PROGRAM) -> Plan:
-    """Run ``program`` as stack ``stack`` with ``config`` (`{"project:key": value}`) under mocks.
+                program: Path = PROGRAM, calls: Mapping[str, Mapping[str, Any] | str] | None = None) -> Plan:
+    """Run ``program`` as stack ``stack`` with ``config`` (`{"project:key": value}`) under mocks
+    (``calls``: invoke answers, see :class:`_Mocks`).
 
     Raises whatever the program raises (a config error arrives as ``config.ConfigError``), with
     the registrations made before the failure attached as ``exc.plan``.
@@ -302,7 +320,7 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
     if root not in sys.path:
         sys.path.insert(0, root)
     with _RUN_LOCK:
-        mocks = _Mocks()
+        mocks = _Mocks(calls)
         monitor = _Recorder(mocks)
         collector = _LogCollector()
         logger = logging.getLogger(f"spywatcher.offline.{stack}")
@@ -320,21 +338,23 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
                 _sync_await(run_in_stack(lambda: _run_file(program, namespace)))
         except BaseException as exc:
             # What was registered before the failure, for callers that check "nothing registered".
-            exc.plan = Plan(stack, monitor.in_program_order(), {}, list(collector.lines))  # type: ignore[attr-defined]
+            exc.plan = Plan(stack, monitor.in_program_order(), {}, list(collector.lines),  # type: ignore[attr-defined]
+                            invokes=list(monitor.invokes))
             raise
         finally:
             set_root_resource(None)  # type: ignore[arg-type]
     return Plan(stack, monitor.in_program_order(), dict(monitor.stack_outputs), list(collector.lines),
-                namespace.get("settings"))
+                namespace.get("settings"), list(monitor.invokes))
 
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
-              secrets: Mapping[str, Any] | None = None) -> Plan:
+              secrets: Mapping[str, Any] | None = None,
+              calls: Mapping[str, Mapping[str, Any] | str] | None = None) -> Plan:
     """Run the program with the stack file's config.
 
     ``overrides`` are deep-merged into the stack file's values (`{"backend": {...}}`; the project
     prefix is optional; a value of :data:`DELETE` removes a key). ``secrets`` set keys as Pulumi
-    secrets, as `pulumi config set --secret` would.
+    secrets, as `pulumi config set --secret` would. ``calls`` answer invokes (see :class:`_Mocks`).
     """
     config, secret_keys = read_stack_config(stack)
     project = project_name()
@@ -349,7 +369,7 @@ def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
             config[full_key] = merged
             if is_secret:
                 secret_keys.add(full_key)
-    return run_program(stack, config, secret_keys)
+    return run_program(stack, config, secret_keys, calls=calls)
 
 
 class _Delete:

@@ -294,6 +294,48 @@ CALLS: dict[str, Calls] = {
 # AWS resource type -> the IAM actions its create, read, update and delete call.
 AWS_ACTIONS: dict[str, tuple[str, ...]] = {type_: calls.actions for type_, calls in CALLS.items()}
 
+# The AWS invokes (data sources) the program calls, at every preview and update alike: the preview
+# role needs their actions as much as the deploy roles do. `sts:GetCallerIdentity` is no action to
+# grant: AWS answers it for every principal ("No permissions are required to perform this
+# operation", AWS STS API reference, GetCallerIdentity).
+INVOKE_CALLS: dict[str, Calls] = {
+    "aws:eks/getAddon:getAddon": Calls(
+        ("eks:DescribeAddon",),
+        "internal/service/eks/addon_data_source.go",
+        "dataSourceAddonRead (FindAddonByClusterNameAndAddonName: DescribeAddon)",
+        "f11a05e2f58419e950619cbdbe8b3d7ed457118f",
+    ),
+    "aws:index/getCallerIdentity:getCallerIdentity": Calls(
+        (), "internal/service/sts/caller_identity_data_source.go", "Read (FindCallerIdentity: GetCallerIdentity)",
+        "b8a258ef16300c792e393843eb7712b55bc26ab1",
+    ),
+    "aws:elb/getServiceAccount:getServiceAccount": Calls(
+        (), "internal/service/elb/service_account_data_source.go",
+        "dataSourceServiceAccountRead (a table of the regions' ELB accounts: no API call)",
+        "9bc2d930b78cab7f71fadb89e9092d2f52149f94",
+    ),
+}
+INVOKE_PURPOSE = {
+    "aws:eks/getAddon:getAddon": "the NetworkPolicy enforcement check reads the `vpc-cni` add-on (components/cni.py)",
+}
+
+# Everything `pulumi preview` needs from AWS: (action, resource, why). The AWS provider's own
+# configuration calls `sts:GetCallerIdentity` (no permission needed). A preview changes nothing:
+# the Kubernetes provider falls back to a client-side diff where the cluster forbids its server-side
+# dry run (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go: Create and Update on
+# `IsForbidden` while previewing), a Helm release is rendered without the cluster
+# (provider/pkg/provider/helm_release.go: Create and Update install only when not previewing), and
+# a self-managed backend's preview takes no lock and writes no history (pulumi/pulumi
+# pkg/backend/diy/backend.go: `Preview` calls `apply` with `DryRun`, unlike `Update`).
+PREVIEW_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("eks:DescribeCluster", "arn:aws:eks:<region>:<account>:cluster/<cluster>",
+     "make kubeconfig (`aws eks update-kubeconfig` reads the cluster's endpoint and CA)"),
+    ("eks:DescribeAddon", "arn:aws:eks:<region>:<account>:addon/<cluster>/vpc-cni/*",
+     INVOKE_PURPOSE["aws:eks/getAddon:getAddon"]),
+    ("s3:GetObject", "arn:aws:s3:::<state bucket>/*", "a self-managed S3 backend: read the stack's state"),
+    ("s3:ListBucket", "arn:aws:s3:::<state bucket>", "a self-managed S3 backend: find the stack's state"),
+)
+
 # What every deploy needs besides the resources' own calls: (action, what calls it).
 DEPLOY_ACTIONS: tuple[tuple[str, str], ...] = (
     ("eks:DescribeCluster", "make kubeconfig (`aws eks update-kubeconfig` reads the cluster's endpoint and CA)"),

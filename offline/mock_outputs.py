@@ -84,7 +84,12 @@ CALLS: dict[str, dict[str, Any]] = {
     },
     "aws:elb/getServiceAccount:getServiceAccount": {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"},
 }
+# The `vpc-cni` EKS add-on of a cluster set up as `make prerequisites` asks: network policy support on.
+VPC_CNI_ADDON = {"addonVersion": "v1.20.4-eksbuild.1", "configurationValues": '{"enableNetworkPolicy":"true"}'}
 
 
 def call_result(token: str, args: dict[str, Any]) -> dict[str, Any]:
+    if token == "aws:eks/getAddon:getAddon":
+        cluster, addon = args["clusterName"], args["addonName"]
+        return {"addonName": addon, "clusterName": cluster, "id": f"{cluster}:{addon}", **VPC_CNI_ADDON}
     return dict(CALLS.get(token, {}))

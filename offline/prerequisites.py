@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .engine import Plan, reveal
-from .iam import AWS_ACTIONS, DEPLOY_ACTIONS, EKS_ACCESS, eks_access
+from .iam import AWS_ACTIONS, DEPLOY_ACTIONS, EKS_ACCESS, INVOKE_CALLS, INVOKE_PURPOSE, eks_access
 from .namespaces import missing_namespaces
 from .targeting import closed_targets, engine_urn, plan_nodes
 
@@ -198,7 +198,9 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 _needed(found, "controller", "AWS Load Balancer Controller", _load_balancer_controller(plan), label)
             if kind == "NetworkPolicy":
                 _needed(found, "controller", "a CNI that enforces NetworkPolicies",
-                        "on EKS: the VPC CNI with network policy support enabled (off by default)", "NetworkPolicy")
+                        "on EKS: the VPC CNI with network policy support enabled (off by default; with "
+                        "`networkPolicy.enforcedBy: vpc-cni` every preview and update reads the add-on and stops "
+                        "when it is off)", "NetworkPolicy")
             if kind == "HorizontalPodAutoscaler":
                 for metric in obj.get("spec", {}).get("metrics", []):
                     if metric.get("type") == "Resource":
@@ -242,6 +244,13 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 _needed(found, "controller", "CloudWatch Container Insights",
                         "the amazon-cloudwatch-observability EKS add-on: the CloudWatch dashboard's replicas "
                         "widget (the rest works without it)", "CloudWatch dashboard")
+    for token, _ in plan.invokes:
+        if token.startswith("aws:"):
+            if token not in INVOKE_CALLS:
+                unknown.append(f"AWS invoke {token}")
+                continue
+            for action in INVOKE_CALLS[token].actions:
+                _needed(found, "AWS", action, "", INVOKE_PURPOSE[token])
     for namespace, objects in missing_namespaces(plan).items():
         for label in objects:
             _needed(found, "namespace", f"Namespace {namespace}", MISSING_NAMESPACE, label)

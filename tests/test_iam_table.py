@@ -170,6 +170,8 @@ def test_the_checklist_lists_each_action_once_with_every_type_that_needs_it(
         for action in EXPECTED[type_]:
             wanted.setdefault(action, set()).add(type_.rsplit(":", 1)[-1])
     wanted["eks:DescribeCluster"] = {DEPLOY_ACTIONS[0][1]}
+    # The invoke of the NetworkPolicy enforcement check (offline/iam.py INVOKE_CALLS).
+    wanted["eks:DescribeAddon"] = {"the NetworkPolicy enforcement check reads the `vpc-cni` add-on (components/cni.py)"}
     listed = [p for p in prerequisites(plan) if p.section == "AWS"]
     assert [p.name for p in listed] == sorted(wanted)  # sorted, each once
     assert {p.name: set(p.needed_by) for p in listed} == wanted
