@@ -1,5 +1,7 @@
-"""checkov (offline, pinned) over every rendered Kubernetes object of both stacks: no failed check
-apart from the explicit skip list in `checkov-skips.yaml`, where each entry says why."""
+"""checkov (offline, pinned) over every rendered Kubernetes object of every shipped stack, the test
+stacks (all-options, rollouts) and production with Envoy Gateway alone and with the canary chosen by
+header: no failed check apart from the explicit skip list in `checkov-skips.yaml`, where each entry
+says why."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.engine import Plan
+from offline.engine import DELETE, Plan, run_stack
 from tests.conftest import ROOT
 
 SKIPS = yaml.safe_load((ROOT / "checkov-skips.yaml").read_text())
@@ -35,7 +37,7 @@ def run_checkov(folder: Path) -> dict[str, Any]:
     if not CHECKOV.is_file():
         pytest.fail(f"checkov is not installed at {CHECKOV}: `make test` installs it into .venv-scan")
     result = subprocess.run(
-        [str(CHECKOV), "--directory", str(folder), "--framework", "kubernetes", "--skip-download", "--quiet",
+        [str(CHECKOV), "--directory", str(folder), "--framework", "kubernetes", "--skip-download",
          "--compact", "--output", "json"],
         capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
@@ -78,14 +80,31 @@ def _is_self_test(failure: dict[str, Any]) -> bool:
     return str(failure["resource"]).startswith("Pod.self-test.")
 
 
+# Renders no stack file ships, scanned with the stacks: production on Envoy Gateway alone (its proxy
+# namespace, policies and rate limit) and production with the canary, chosen by header from one range.
+GATEWAY_ENABLED = {
+    "gateway": {"enabled": True, "rateLimit": {
+        "redisUrl": "spywatcher-rl.abc123.cache.amazonaws.com:6379", "redisCidrs": ["10.0.96.0/24"],
+        "auth": {"name": "ratelimit-redis-auth", "key": "auth-token"}}},
+    "ingressController": {"enabled": False}, "loadBalancer": {"weights": DELETE},
+}
+CANARY_ENABLED = {"canary": {
+    "enabled": True, "header": "X-Spywatcher-Canary", "headerSourceCidrs": ["203.0.113.0/24"],
+    "image": f"ghcr.io/subculture-collective/spywatcher-backend:v2.1.0-rc.1@sha256:{'3' * 64}",  # a test digest
+}}
+
+
 @pytest.fixture(scope="module")
 def report(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("checkov")
-    # The stacks and the test stacks: Argo Rollouts (its controller's Role, Rollout and Services), and
-    # every optional part on (both data planes, the canary, schedules, recommendations).
+    # The stacks; the test stacks: Argo Rollouts (its controller's Role, Rollout and Services), and
+    # every optional part on (both data planes, the canary, schedules, recommendations); production on
+    # Envoy Gateway alone and with the canary chosen by header.
     assert sorted(fixture_plans) == ["all-options", "rollouts"]
-    assert write_objects({**plans, **fixture_plans}, folder) > 50
+    scanned = {**plans, **fixture_plans, "production-gateway-enabled": run_stack("production", GATEWAY_ENABLED),
+               "production-canary-enabled": run_stack("production", CANARY_ENABLED)}
+    assert write_objects(scanned, folder) > 300
     (folder / "self-test.yaml").write_text(yaml.safe_dump(SELF_TEST))
     return run_checkov(folder)
 
@@ -120,3 +139,27 @@ def test_the_scan_can_fail(report: dict[str, Any]) -> None:
     failed = [f for f in report["results"]["failed_checks"] if _is_self_test(f)]
     unexplained = {f["check_id"] for f in failed if skip_for(f["check_id"], f["resource"]) is None}
     assert {"CKV_K8S_16", "CKV_K8S_19"} <= unexplained  # privileged; host network
+
+
+def _results(report: dict[str, Any], outcome: str, check_id: str, resource: str) -> list[dict[str, Any]]:
+    return [r for r in report["results"][f"{outcome}_checks"]
+            if r["check_id"] == check_id and _kind_name(r["resource"]) == resource]
+
+
+def test_the_canary_runs_a_digest_and_the_gateway_render_is_scanned(report: dict[str, Any]) -> None:
+    """The canary Deployment passes CKV_K8S_43 (its image by digest, no skip); the Service of Envoy
+    Gateway's proxies is among the objects checked."""
+    assert _results(report, "passed", "CKV_K8S_43", "Deployment/spywatcher-backend-canary")
+    assert not _results(report, "failed", "CKV_K8S_43", "Deployment/spywatcher-backend-canary")
+    resources = {str(r["resource"]) for outcome in ("passed", "failed")
+                 for r in report["results"][f"{outcome}_checks"]}
+    assert "Service.spywatcher-gateway.spywatcher-gateway-targets" in resources
+
+
+def test_every_schedule_cronjob_is_the_only_pod_with_a_token(report: dict[str, Any]) -> None:
+    """CKV_K8S_38 fails exactly on the schedule CronJobs (the backend's and the frontend's), each
+    explained by name in the skip list; no other pod mounts a token."""
+    failing = {_kind_name(f["resource"]) for f in report["results"]["failed_checks"]
+               if f["check_id"] == "CKV_K8S_38" and not _is_self_test(f)}
+    assert failing == {"CronJob/spywatcher-backend-weekday-peak", "CronJob/spywatcher-backend-off-peak",
+                       "CronJob/spywatcher-frontend-night"}

@@ -81,8 +81,8 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
     assert (
         "| `CKV_K8S_38` | Ensure that Service Account Tokens are only mounted where necessary | "
         "`CronJob/spywatcher-backend-weekday-peak`, `CronJob/spywatcher-backend-off-peak`, "
-        "`CronJob/spywatcher-frontend-night` | The schedule CronJobs "
-        "patch their HPA through the API server, so they need a token;"
+        "`CronJob/spywatcher-frontend-night` | The schedule CronJobs (the backend's and the frontend's, one per "
+        "`schedules` entry) patch their workload's HPA through the API server, so they need a token;"
     ) in table
     assert "| `CKV_K8S_15` | Image Pull Policy should be Always | every object | Images are pinned" in table
     assert table in SECURITY_PAGE.read_text()
