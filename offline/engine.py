@@ -8,7 +8,9 @@ recorder keeps what the program asked for — type, name, inputs and resource op
 from __future__ import annotations
 
 import gc
+import json
 import logging
+import pickle
 import runpy
 import sys
 import threading
@@ -308,6 +310,48 @@ def _offline_runtime(monitor: _Recorder) -> Iterator[None]:
             gc.enable()
 
 
+# Plans of runs already made, by their inputs, while :func:`remembered_runs` is on. The program reads
+# nothing but its config and the repository's files, so the same inputs give the same plan; a
+# process that runs a stack many times (`make docs` runs production seven times, the test suite
+# hundreds) runs it once. Kept pickled: each caller gets its own copy to change.
+_remembered: dict[str, bytes] | None = None
+
+
+@contextmanager
+def remembered_runs(store: dict[str, bytes] | None = None) -> Iterator[None]:
+    """Within it, a run with the inputs of a run made earlier within it (or kept in ``store``, which
+    it fills) returns a copy of that run's plan. Inside another, the outer one's plans serve."""
+    global _remembered
+    outer = _remembered
+    _remembered = outer if outer is not None else ({} if store is None else store)
+    try:
+        yield
+    finally:
+        _remembered = outer
+
+
+@contextmanager
+def fresh_runs() -> Iterator[None]:
+    """Within it, every run runs the program, even inside :func:`remembered_runs` (for a caller that
+    changes what the program does, e.g. by patching it)."""
+    global _remembered
+    outer = _remembered
+    _remembered = None
+    try:
+        yield
+    finally:
+        _remembered = outer
+
+
+def _run_key(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str], program: Path,
+             calls: Mapping[str, Mapping[str, Any] | str] | None) -> str | None:
+    """The inputs of a run as text, or None when they are not plain data (then it is not kept)."""
+    try:
+        return json.dumps([stack, config, sorted(secret_keys), str(program), calls])
+    except (TypeError, ValueError):
+        return None
+
+
 def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str] = frozenset(),
                 program: Path = PROGRAM, calls: Mapping[str, Mapping[str, Any] | str] | None = None) -> Plan:
     """Run ``program`` as stack ``stack`` with ``config`` (`{"project:key": value}`) under mocks
@@ -316,6 +360,19 @@ def run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | f
     Raises whatever the program raises (a config error arrives as ``config.ConfigError``), with
     the registrations made before the failure attached as ``exc.plan``.
     """
+    store = _remembered
+    key = _run_key(stack, config, secret_keys, program, calls) if store is not None else None
+    if store is not None and key is not None and key in store:
+        kept: Plan = pickle.loads(store[key])
+        return kept
+    plan = _run_program(stack, config, secret_keys, program, calls)
+    if store is not None and key is not None:
+        store[key] = pickle.dumps(plan)
+    return plan
+
+
+def _run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str],
+                 program: Path, calls: Mapping[str, Mapping[str, Any] | str] | None) -> Plan:
     root = str(program.parent)
     if root not in sys.path:
         sys.path.insert(0, root)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ if str(ROOT) not in sys.path:
 from config import ConfigError  # noqa: E402
 from config.stack import StackSettings  # noqa: E402
 from config.stackfile import read_stack_config, stack_names  # noqa: E402
-from offline.engine import Plan, run_stack  # noqa: E402
+from offline.engine import Plan, fresh_runs, remembered_runs, run_stack  # noqa: E402
 
 STACKS = stack_names()
 
@@ -56,6 +58,28 @@ def behind_nlb(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         return extra
 
     return merge({**NLB_BUDGET, "loadBalancer": {"type": "network"}}, overrides or {})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remembered_runs() -> Iterator[None]:
+    """A test (or fixture) that runs a stack with inputs run before in this worker gets a copy of that
+    plan: the same inputs give the same plan. Not under mutmut: each test must run the mutated code
+    it reaches, and be credited with reaching it."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        yield
+        return
+    with remembered_runs():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runs_when_patched(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that monkeypatches may change what the program does: its runs run the program."""
+    if "monkeypatch" not in request.fixturenames:
+        yield
+        return
+    with fresh_runs():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -258,17 +258,6 @@ def test_diff_writes_its_report_into_a_new_build_folder(work: Path) -> None:
         shutil.rmtree(report.parent.parent, ignore_errors=True)
 
 
-def test_docs_refuses_a_typo_and_says_when_nothing_changed(monkeypatch: pytest.MonkeyPatch) -> None:
-    written: list[Path] = []
-    monkeypatch.setattr(Path, "write_bytes", lambda self, data: written.append(self))
-    err = io.StringIO()
-    assert _docs(["--chek"], err=err) == 2
-    assert err.getvalue() == "error: unrecognized arguments: --chek (usage: python -m tooling docs [--check])\n"
-    out = io.StringIO()
-    assert _docs([], out=out) == 0
-    assert written == [] and out.getvalue().startswith("unchanged: ")
-
-
 def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from offline.__main__ import main
 

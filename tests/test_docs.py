@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -134,6 +137,23 @@ def test_check_reports_stale_docs_and_changes_nothing(
                  TIMELINE, ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
+
+
+def _main(argv: list[str], out: Any = None, err: Any = None) -> int:
+    with contextlib.redirect_stdout(out or io.StringIO()), contextlib.redirect_stderr(err or io.StringIO()):
+        return docs.main(argv)
+
+
+# In this file, beside the tests that generate the docs, so the generation (cached per process) serves both.
+def test_docs_refuses_a_typo_and_says_when_nothing_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[Path] = []
+    monkeypatch.setattr(Path, "write_bytes", lambda self, data: written.append(self))
+    err = io.StringIO()
+    assert _main(["--chek"], err=err) == 2
+    assert err.getvalue() == "error: unrecognized arguments: --chek (usage: python -m tooling docs [--check])\n"
+    out = io.StringIO()
+    assert _main([], out=out) == 0
+    assert written == [] and out.getvalue().startswith("unchanged: ")
 
 
 def test_a_page_without_its_markers_is_a_clear_error(

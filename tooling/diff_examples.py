@@ -4,6 +4,7 @@ rollouts, replacements with their cause and order, creates, updates, deletes), e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,7 @@ def excerpt(lines: list[str], show: tuple[str, ...]) -> list[str]:
     return result
 
 
+@functools.cache
 def diff_examples() -> str:
     """The Markdown of every example: what it is, then its excerpt of `make diff`'s text report."""
     from offline.changes import diff_snapshots
@@ -101,7 +103,9 @@ def diff_examples() -> str:
     bases: dict[str, Any] = {}
     parts = []
     for example in EXAMPLES:
-        base = bases.setdefault(example.stack, snapshot(example.stack))
+        if example.stack not in bases:  # rendered once per stack, not once per example
+            bases[example.stack] = snapshot(example.stack)
+        base = bases[example.stack]
         diff = diff_snapshots(example.stack, base, snapshot(example.stack, example.overrides))
         lines = [f"stack {diff.label}: {headline(diff)}", *body(diff)]
         parts.append("\n".join([example.says, "", "```", *excerpt(lines, example.show), "```", ""]))

@@ -362,6 +362,14 @@ def generated(root: Path = ROOT) -> dict[Path, bytes]:
     )
     readme = root / README.relative_to(ROOT)
     reviewing = root / REVIEWING_PAGE.relative_to(ROOT)
+    from offline.engine import remembered_runs
+
+    with remembered_runs():  # several pages run the same stack: once
+        return _generated(root, config, simulator, security, downtime, traffic, readme, reviewing)
+
+
+def _generated(root: Path, config: Path, simulator: Path, security: Path, downtime: Path, traffic: Path,
+               readme: Path, reviewing: Path) -> dict[Path, bytes]:
     return {
         reviewing: _between(reviewing.read_text(), DIFF_EXAMPLES_BEGIN, DIFF_EXAMPLES_END, diff_examples(),
                             REVIEWING_PAGE).encode(),
