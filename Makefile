@@ -14,6 +14,11 @@ BASE    ?=
 AGAINST ?=
 FORMAT  ?= text
 
+# Python keeps the bytecode of what it imports. uv installs without it (pip compiles at install), and
+# where PYTHONDONTWRITEBYTECODE is set every process would compile the Pulumi SDK and providers again:
+# 15 s of CPU for one render on a fresh install instead of 5.5 s. Compiled on first import, once.
+export PYTHONDONTWRITEBYTECODE :=
+
 RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
 # checkov and zizmor have a virtualenv of their own: checkov's pins conflict with the Pulumi SDK's.

@@ -131,3 +131,12 @@ def test_make_refuses_a_variable_nothing_reads_and_one_given_twice() -> None:
     twice = make_n("preview", "STACK=staging", "stack=production")
     assert twice.returncode == 2
     assert twice.stderr.endswith("*** stack is given twice, in upper and lower case: give it once.  Stop.\n")
+
+
+def test_what_make_runs_keeps_the_bytecode_of_what_it_imports() -> None:
+    """uv installs without bytecode; with PYTHONDONTWRITEBYTECODE set (as on many CI images) every
+    process the Makefile starts would compile the Pulumi SDK and providers again."""
+    probe = 'probe: ; @$(PYTHON) -c "import sys; print(sys.dont_write_bytecode)"'
+    result = subprocess.run(["make", "-s", "--eval", probe, "probe"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={**own_make_env(), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert (result.returncode, result.stdout, result.stderr) == (0, "False\n", "")
