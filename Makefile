@@ -157,7 +157,8 @@ lint: $(DEV)
 
 ## docs: regenerate docs/config.md (config reference), docs/simulator.md and docs/images/ (the simulator
 ## example and its plot), docs/security.md's checkov skip table, docs/downtime.md's delays and
-## docs/traffic.md's drain tables and timeline (the zero-downtime model); check every docs link
+## docs/traffic.md's drain tables and timeline (the zero-downtime model), docs/cli.md (every verb's --help);
+## check every docs link
 docs: $(DEV)
 	$(BIN)/python -m tooling docs
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 
 from tooling import docs
 from tooling.docs import (
+    CLI_PAGE,
     CONFIG_PAGE,
     DOWNTIME_PAGE,
     PLOT,
@@ -27,6 +29,7 @@ from tooling.docs import (
     anchors,
     broken_links,
     checkov_skips,
+    cli_reference,
     generated,
     reference,
     render_config_page,
@@ -93,7 +96,7 @@ def test_security_page_lists_every_checkov_skip_with_its_reason() -> None:
 
 def _copy_docs(root: Path) -> None:
     for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, REVIEWING_PAGE, PLOT,
-                 TIMELINE, ROOT / "README.md"):
+                 TIMELINE, CLI_PAGE, ROOT / "README.md"):
         target = root / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
@@ -120,21 +123,24 @@ def test_check_reports_stale_docs_and_changes_nothing(
     reviewing = tmp_path / REVIEWING_PAGE.relative_to(ROOT)
     reviewing.write_text(reviewing.read_text().replace(">> Deployment spywatcher/spywatcher-backend rolls out",
                                                        ">> Deployment spywatcher/spywatcher-backend rolled out"))
+    cli = tmp_path / CLI_PAGE.relative_to(ROOT)
+    cli.write_text(cli.read_text().replace("--all          render every", "--all          renders every"))
     before = {p: p.read_bytes() for p in (config, simulator, plot, security, readme, downtime, traffic, timeline,
-                                          reviewing)}
+                                          reviewing, cli)}
     monkeypatch.setattr(docs, "broken_links", lambda root: [])
 
     assert docs.main(["--check"], root=tmp_path) == 1
     err = capsys.readouterr().err
     for name in ("docs/config.md", "docs/simulator.md", "docs/security.md", "docs/downtime.md", "docs/traffic.md",
-                 "docs/reviewing-changes.md", "README.md", "docs/images/simulator-production-backend-spike.png",
+                 "docs/reviewing-changes.md", "docs/cli.md", "README.md",
+                 "docs/images/simulator-production-backend-spike.png",
                  "docs/images/downtime-production-node-drain.png"):
         assert f"error: {name} is out of date: run `make docs`" in err
     assert {p: p.read_bytes() for p in before} == before
 
     assert docs.main([], root=tmp_path) == 0
     for path in (CONFIG_PAGE, SIMULATOR_PAGE, SECURITY_PAGE, DOWNTIME_PAGE, TRAFFIC_PAGE, REVIEWING_PAGE, PLOT,
-                 TIMELINE, ROOT / "README.md"):
+                 TIMELINE, CLI_PAGE, ROOT / "README.md"):
         assert (tmp_path / path.relative_to(ROOT)).read_bytes() == path.read_bytes(), path.name
     assert docs.main(["--check"], root=tmp_path) == 0
 
@@ -254,3 +260,18 @@ def test_development_page_names_every_offline_module() -> None:
     missing = [f"offline/{p.name}" + ("/" if p.is_dir() else "") for p in modules
                if f"`offline/{p.name}" not in page]
     assert missing == [], "say in docs/development.md (How the offline runner works) what each is for"
+
+
+def test_the_cli_page_has_every_verbs_help_and_each_sub_verbs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline.__main__ import VERBS
+
+    monkeypatch.setenv("COLUMNS", "40")  # the page is the same whatever the terminal
+    page = cli_reference()
+    expected = []
+    for verb in VERBS:
+        expected.append(f"python -m offline {verb}")
+        if verb == "charts":  # the one verb with verbs of its own (`{changed,template} ...`, unlike {text,markdown})
+            expected += ["python -m offline charts changed", "python -m offline charts template"]
+    assert re.findall(r"^\$ (python -m offline .+) --help$", page, re.MULTILINE) == expected
+    assert "  --all          render every stack (Pulumi.<stack>.yaml) and test stack (tests/stacks/)\n" in page
+    assert os.environ["COLUMNS"] == "40"

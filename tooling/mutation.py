@@ -1,4 +1,4 @@
-"""`python -m tooling mutation`: the mutation score of config/, components/, simulate/, policy/.
+"""`python -m tooling mutation`: the mutation score of config/, components/, offline/, simulate/, policy/.
 
 mutmut (pinned in requirements-dev.txt, configured under `[tool.mutmut]` in pyproject.toml) changes
 the program in one small way at a time and runs the tests that reach the changed function; a mutant
