@@ -138,10 +138,14 @@ def _rules(raw: Any, defaults: Mapping[str, Any], where: str) -> ScalingRules:
 
 
 def _tolerance(value: Any, where: str) -> float:
+    """A behavior's tolerance: a quantity the API requires to be at least zero (HPAScalingRules.tolerance)."""
     try:
-        return float(parse_quantity(value))
+        tolerance = float(parse_quantity(value))
     except ValueError:
-        raise SimulationError(f"{where} must be a non-negative number such as 0.05, not {value!r}") from None
+        tolerance = -1.0
+    if tolerance < 0:
+        raise SimulationError(f"{where} must be a non-negative number such as 0.05, not {value!r}")
+    return tolerance
 
 
 def positive_milli(value: Any, where: str) -> int:

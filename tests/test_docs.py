@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from tooling.docs import (
     anchors,
     broken_links,
     checkov_skips,
-    cli_reference,
     generated,
     reference,
     render_config_page,
@@ -260,18 +258,3 @@ def test_development_page_names_every_offline_module() -> None:
     missing = [f"offline/{p.name}" + ("/" if p.is_dir() else "") for p in modules
                if f"`offline/{p.name}" not in page]
     assert missing == [], "say in docs/development.md (How the offline runner works) what each is for"
-
-
-def test_the_cli_page_has_every_verbs_help_and_each_sub_verbs(monkeypatch: pytest.MonkeyPatch) -> None:
-    from offline.__main__ import VERBS
-
-    monkeypatch.setenv("COLUMNS", "40")  # the page is the same whatever the terminal
-    page = cli_reference()
-    expected = []
-    for verb in VERBS:
-        expected.append(f"python -m offline {verb}")
-        if verb == "charts":  # the one verb with verbs of its own (`{changed,template} ...`, unlike {text,markdown})
-            expected += ["python -m offline charts changed", "python -m offline charts template"]
-    assert re.findall(r"^\$ (python -m offline .+) --help$", page, re.MULTILINE) == expected
-    assert "  --all          render every stack (Pulumi.<stack>.yaml) and test stack (tests/stacks/)\n" in page
-    assert os.environ["COLUMNS"] == "40"

@@ -5,6 +5,7 @@ template` running Helm (a stand-in for it: the real one downloads the charts).""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import subprocess
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 import yaml
 
 from offline import charts
-from offline.changes import diff_snapshots
-from offline.engine import Plan, Secret
-from offline.preview import SUMMARIES, _alarm, format_plan
+from offline.changes import compare, diff_snapshots
+from offline.engine import Plan, Registration, Secret
+from offline.preview import SUMMARIES, _alarm, _tree, format_plan
+from offline.replacement import Refusal
 from offline.report import ABOUT, markdown
 from tests.test_diff_report import CONFIG_MAP, snap
 
@@ -214,3 +216,43 @@ def test_against_stack_compares_with_exactly_one_stack(new: list[str]) -> None:
     with pytest.raises(UsageError) as caught:
         against_stack("production", new)
     assert str(caught.value) == "--against-stack compares with exactly one --stack"
+
+
+def test_the_reports_table_names_each_stacks_status() -> None:
+    changed = diff_snapshots("changed", snap({"data": {"v": "a"}}), snap({"data": {"v": "b"}}))
+    refused_change = dataclasses.replace(changed.resources[0],
+                                         refusals=(Refusal("protected", "unprotect it first"),))
+    diffs = [
+        compare("unrendered-base", "the base failed", snap({})),
+        compare("unrendered-head", snap({}), "the head failed"),
+        dataclasses.replace(changed, label="refused", resources=(refused_change,)),
+        changed,
+        diff_snapshots("same", snap({"data": {}}), snap({"data": {}})),
+    ]
+    rows = [line for line in markdown("t", diffs).splitlines() if line.startswith("| <code>")]
+    assert rows == [
+        "| <code>unrendered-base</code> | ⚠️ not compared | – | – | – | – | – | – |",
+        "| <code>unrendered-head</code> | ❌ error | – | – | – | – | – | – |",
+        "| <code>refused</code> | ⛔ refused steps | 0 | 1 | 0 | 0 | 0 | 1 |",
+        "| <code>changed</code> | changes | 0 | 1 | 0 | 0 | 0 | 0 |",
+        "| <code>same</code> | no changes | 0 | 0 | 0 | 0 | 1 | 0 |",
+    ]
+
+
+def _registration(name: str, parent: str = "", custom: bool = False) -> Registration:
+    return Registration(type="t:m:T" if not custom else "t:m:C", name=name, urn=f"urn:{name}", parent=parent,
+                        custom=custom, inputs={})
+
+
+def test_the_preview_tree_draws_a_line_down_past_each_child_that_is_not_the_last() -> None:
+    plan = Plan("s", [_registration("a"), _registration("a1", "urn:a"), _registration("a2", "urn:a"),
+                      _registration("a1x", "urn:a1", custom=True), _registration("b"),
+                      _registration("b1", "urn:b", custom=True)], {}, [])
+    assert [(prefix, r.name) for prefix, r in _tree(plan)] == [
+        ("├─ ", "a"),
+        ("│  ├─ ", "a1"),
+        ("│  │  └─ ", "a1x"),
+        ("│  └─ ", "a2"),
+        ("└─ ", "b"),
+        ("   └─ ", "b1"),
+    ]

@@ -408,6 +408,15 @@ def test_a_rules_source_kind_cannot_change_in_place(type_: str) -> None:
             ["cidrIpv4", source])
 
 
+@pytest.mark.parametrize("source", ["cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"])
+def test_a_rule_left_without_its_source_is_a_change_of_kind_too(source: str) -> None:
+    """The provider compares which source attribute is set: none set is a kind of its own."""
+    type_ = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+    before = aws(type_, {source: "x", "fromPort": 80})
+    assert [c.path for c in direct_causes(aws(type_, {"fromPort": 80}), before, {})] == [source]
+    assert direct_causes(aws(type_, {source: "y", "fromPort": 80}), before, {}) == []
+
+
 def test_the_conditional_entries_are_the_ones_tested_above() -> None:
     conditional = {(t, i["input"], i["when"]) for t, e in table("aws")["resources"].items()
                    for i in e.get("force_new_when", [])}

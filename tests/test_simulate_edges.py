@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from simulate.controller import ScaleEvent, replicas_change_in_period, store_scale_event
-from simulate.hpa import SimulationError
+from simulate.hpa import SimulationError, parse_hpa
 from simulate.pipeline import Pipeline
 
 
@@ -42,3 +42,21 @@ def test_startup_usage_up_to_ten_times_a_pods_share() -> None:
         with pytest.raises(SimulationError) as caught:
             Pipeline(startup_usage=bad)
         assert str(caught.value) == f"--startup-usage must be from 0 to 1000 (%), not {shown}"
+
+
+@pytest.mark.parametrize("value", ["-0.01", "-1", "five percent"])
+def test_a_tolerance_below_zero_or_not_a_quantity_is_refused_at_its_key(value: str) -> None:
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+           "spec": {"maxReplicas": 3, "behavior": {"scaleDown": {"tolerance": value}}}}
+    with pytest.raises(SimulationError) as caught:
+        parse_hpa(hpa)
+    assert str(caught.value) == (
+        f"spec.behavior.scaleDown.tolerance must be a non-negative number such as 0.05, not {value!r}")
+
+
+def test_a_tolerance_of_zero_and_a_quantity_are_read() -> None:
+    base = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "spec": {"maxReplicas": 3}}
+    for value, expected in (("0", 0.0), ("50m", 0.05), (0.1, 0.1)):
+        spec = parse_hpa({**base, "spec": {"maxReplicas": 3, "behavior": {"scaleUp": {"tolerance": value}}}})
+        assert spec.behavior is not None and spec.behavior.scale_up.tolerance == expected
+        assert spec.behavior.scale_down.tolerance is None
