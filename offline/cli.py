@@ -43,7 +43,13 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(with_stack_hint(self, message))
+        raise UsageError(one_line(with_stack_hint(self, message)))
+
+
+def one_line(text: str) -> str:
+    """``text`` with each control character written as its escape (a newline in an argument is
+    `\\n`), so that an error quoting what the user typed stays one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def with_stack_hint(parser: argparse.ArgumentParser, message: str) -> str:

@@ -153,3 +153,13 @@ def test_what_make_runs_keeps_the_bytecode_of_what_it_imports() -> None:
     result = subprocess.run(["make", "-s", "--eval", probe, "probe"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60, env={**own_make_env(), "PYTHONDONTWRITEBYTECODE": "1"})
     assert (result.returncode, result.stdout, result.stderr) == (0, "False\n", "")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["docs", "\n"], "error: unrecognized arguments: \\n (usage: python -m tooling docs [--check])\n"),
+    (["preview", "a\tb\x1b"], "error: unrecognized arguments: a\\tb\\x1b\n"),
+    (["preview", "staging\r"], "error: unrecognized arguments: staging\\r (a stack is named with --stack: --stack "
+                               "staging)\n"),  # the hint names the word without its trailing whitespace
+])
+def test_an_error_quoting_a_control_character_stays_one_line(argv: list[str], expected: str) -> None:
+    assert offline_cli(argv) == (2, "", expected)
