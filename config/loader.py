@@ -391,9 +391,10 @@ def _message(error: Mapping[str, Any], parent: Any, annotation: Any = None, fiel
             keys = f" (keys: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''})"
         return f"must be a mapping of settings{keys}, not {_kind(value)}"
     message = str(error["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            return message[len(prefix) :].strip()
+    # The models' rules raise ValueError (never assert: `python -O` drops asserts), which pydantic
+    # reports as "Value error, <the rule's own text>".
+    if message.startswith("Value error, "):
+        return message[len("Value error, ") :].strip()
     if message.startswith(("Input should be", "Value should be")):
         rest = message.split(" should be ", 1)[1].strip()
         return f"must be {rest}"
