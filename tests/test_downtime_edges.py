@@ -168,3 +168,16 @@ def test_a_refused_eviction_is_retried_every_5_s_until_the_drain_has_waited_1800
     refused = [e.t for e in sim.events if e.objects == ("spywatcher-backend-0",) and e.what.startswith("eviction")]
     assert refused == [5.0 * i for i in range(360)]  # 0 s … 1795 s
     assert sim.blocked == [("spywatcher-backend-0", 0.0)]
+
+
+def test_a_new_controller_pod_is_registered_then_healthy_then_ready_through_its_gate() -> None:
+    """controller-rollout at the low end: the new pod's target is registered once its containers run
+    (10 s), healthy after the group's second check 30 s later (healthy threshold 2, the first check at
+    once), and the readiness gate turns True at the controller's next poll (0 s at the low end)."""
+    sim = _run(topology(), "controller-rollout")
+    assert _timeline(sim, "ingress-nginx-controller-3") == [
+        (40.0, "created", "ingress-nginx-controller-3"),
+        (50.0, "registered: initial", "ingress-nginx-controller-3"),
+        (80.0, "Ready (readiness gate True)", "ingress-nginx-controller-3"),
+        (80.0, "target healthy", "ingress-nginx-controller-3"),
+    ]
