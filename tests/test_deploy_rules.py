@@ -387,3 +387,39 @@ def test_a_binding_to_a_service_the_chart_creates_is_reported(plans: dict[str, P
         "this program does not create: the AWS Load Balancer Controller's webhook gives no readiness gate to pods "
         "created before it"
     ]
+
+
+def test_each_way_a_pod_names_an_object_reads_its_optional_flag() -> None:
+    """`optional: true` wherever the API has it (env and envFrom references, configMap and secret
+    volumes and projected sources); a claim, a service account and a pull secret have none."""
+    optional = {"optional": True}
+    pod = {
+        "serviceAccountName": "runner",
+        "imagePullSecrets": [{"name": "pull"}],
+        "containers": [{
+            "name": "c",
+            "env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s1", **optional}}},
+                    {"name": "B", "valueFrom": {"configMapKeyRef": {"name": "c1", **optional}}}],
+            "envFrom": [{"configMapRef": {"name": "c2", **optional}}, {"secretRef": {"name": "s2", **optional}}],
+        }],
+        "volumes": [
+            {"name": "v1", "configMap": {"name": "c3", **optional}},
+            {"name": "v2", "secret": {"secretName": "s3", **optional}},
+            {"name": "v3", "persistentVolumeClaim": {"claimName": "data"}},
+            {"name": "v4", "projected": {"sources": [{"configMap": {"name": "c4", **optional}},
+                                                     {"secret": {"name": "s4", **optional}}]}},
+        ],
+    }
+    assert sorted((r.kind, r.name, r.where, r.optional) for r in pod_references(pod)) == [
+        ("ConfigMap", "c1", "containers[c].env[B]", True),
+        ("ConfigMap", "c2", "containers[c].envFrom", True),
+        ("ConfigMap", "c3", "volumes[v1]", True),
+        ("ConfigMap", "c4", "volumes[v4].projected", True),
+        ("PersistentVolumeClaim", "data", "volumes[v3]", False),
+        ("Secret", "pull", "imagePullSecrets", False),
+        ("Secret", "s1", "containers[c].env[A]", True),
+        ("Secret", "s2", "containers[c].envFrom", True),
+        ("Secret", "s3", "volumes[v2]", True),
+        ("Secret", "s4", "volumes[v4].projected", True),
+        ("ServiceAccount", "runner", "serviceAccountName", False),
+    ]

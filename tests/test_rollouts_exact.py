@@ -136,3 +136,19 @@ def test_prerequisites_name_the_crds_the_controller_needs_beyond_the_stacks_kind
         "experiments.argoproj.io": ("argo-rollouts 2.41.0",),
         "rollouts.argoproj.io": ("Rollout spywatcher-backend",),
     }
+
+
+def test_each_object_the_rollouts_part_adds_names_its_component(production: Plan) -> None:
+    components = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]):
+                  o["metadata"]["labels"]["app.kubernetes.io/component"] for o in production.k8s_objects()
+                  if o["metadata"].get("labels", {}).get("app.kubernetes.io/component", "").startswith("rollouts-")}
+    assert components == {
+        ("Namespace", None, CONTROLLER_NS): "rollouts-controller",
+        ("Role", NS, "argo-rollouts-controller"): "rollouts-controller",
+        ("RoleBinding", NS, "argo-rollouts-controller"): "rollouts-controller",
+        ("NetworkPolicy", CONTROLLER_NS, "spywatcher-default-deny"): "rollouts-network",
+        ("NetworkPolicy", CONTROLLER_NS, "spywatcher-allow-dns"): "rollouts-network",
+        ("NetworkPolicy", CONTROLLER_NS, "spywatcher-rollouts-egress"): "rollouts-network",
+        ("NetworkPolicy", CONTROLLER_NS, "spywatcher-rollouts-from-monitoring"): "rollouts-network",
+        ("PrometheusRule", NS, "spywatcher-rollouts"): "rollouts-alerts",
+    }
