@@ -108,3 +108,13 @@ def test_the_component_tree_is_exact(plan: Plan) -> None:
         ("spywatcher:dashboards:GrafanaDashboard", "dashboard", "spywatcher"),
         ("spywatcher:cloudwatch:CloudWatch", "cloudwatch", "spywatcher"),
     ]
+
+
+def test_every_custom_resource_is_a_child_of_the_component_that_made_it(plans: dict[str, Plan],
+                                                                      fixture_plans: dict[str, Plan]) -> None:
+    """A resource registered without its component as parent sits at the stack's root: its URN (and
+    so a real stack's state) changes, and the component no longer groups it in a preview."""
+    for stack, plan in {**plans, **fixture_plans}.items():
+        components = {r.urn for r in plan if not r.custom}
+        orphans = [(r.type, r.name) for r in plan if r.custom and r.parent not in components]
+        assert orphans == [], f"{stack}: {orphans}"
