@@ -256,3 +256,19 @@ def test_the_preview_tree_draws_a_line_down_past_each_child_that_is_not_the_last
         ("└─ ", "b"),
         ("   └─ ", "b1"),
     ]
+
+
+def test_a_render_shows_every_option_under_its_pulumi_name() -> None:
+    from offline.render import options_of
+
+    ids = {"urn:parent": "p", "urn:provider": "k", "urn:a": "a", "urn:b": "b"}
+    resource = dataclasses.replace(
+        _registration("r", "urn:parent", custom=True), provider="urn:provider", protect=True,
+        depends_on=("urn:b", "urn:a"), custom_timeouts={"create": "10m"}, delete_before_replace=True,
+        ignore_changes=("spec.z", "spec.a"), retain_on_delete=True, replace_on_changes=("spec.y", "spec.b"))
+    assert options_of(resource, ids) == {
+        "parent": "p", "provider": "k", "protect": True, "dependsOn": ["a", "b"], "customTimeouts": {"create": "10m"},
+        "deleteBeforeReplace": True, "ignoreChanges": ["spec.a", "spec.z"], "retainOnDelete": True,
+        "replaceOnChanges": ["spec.b", "spec.y"],
+    }
+    assert "replaceOnChanges" not in options_of(dataclasses.replace(resource, replace_on_changes=()), ids)
