@@ -7,6 +7,7 @@ recorder keeps what the program asked for — type, name, inputs and resource op
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -318,29 +319,26 @@ _remembered: dict[str, bytes] | None = None
 
 
 @contextmanager
-def remembered_runs(store: dict[str, bytes] | None = None) -> Iterator[None]:
+def _runs_kept_in(store: dict[str, bytes] | None) -> Iterator[None]:
+    global _remembered
+    outer = _remembered
+    _remembered = store
+    try:
+        yield
+    finally:
+        _remembered = outer
+
+
+def remembered_runs(store: dict[str, bytes] | None = None) -> contextlib.AbstractContextManager[None]:
     """Within it, a run with the inputs of a run made earlier within it (or kept in ``store``, which
     it fills) returns a copy of that run's plan. Inside another, the outer one's plans serve."""
-    global _remembered
-    outer = _remembered
-    _remembered = outer if outer is not None else ({} if store is None else store)
-    try:
-        yield
-    finally:
-        _remembered = outer
+    return _runs_kept_in(_remembered if _remembered is not None else ({} if store is None else store))
 
 
-@contextmanager
-def fresh_runs() -> Iterator[None]:
+def fresh_runs() -> contextlib.AbstractContextManager[None]:
     """Within it, every run runs the program, even inside :func:`remembered_runs` (for a caller that
     changes what the program does, e.g. by patching it)."""
-    global _remembered
-    outer = _remembered
-    _remembered = None
-    try:
-        yield
-    finally:
-        _remembered = outer
+    return _runs_kept_in(None)
 
 
 def _run_key(stack: str, config: Mapping[str, Any], secret_keys: set[str] | frozenset[str], program: Path,
