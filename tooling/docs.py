@@ -36,6 +36,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Union
+from unittest import mock
 
 import yaml
 from pydantic import BaseModel
@@ -366,16 +367,9 @@ def _help(prog: str, verbs: dict[str, tuple[str, str]], argv: list[str]) -> str:
     from offline.cli import dispatch
 
     out = io.StringIO()
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = HELP_WIDTH
-    try:
-        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):  # argparse exits after --help
-            dispatch(prog, verbs, [*argv, "--help"])
-    finally:
-        if columns is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = columns
+    with (mock.patch.dict(os.environ, {"COLUMNS": HELP_WIDTH}), contextlib.redirect_stdout(out),
+          contextlib.suppress(SystemExit)):  # argparse exits after --help
+        dispatch(prog, verbs, [*argv, "--help"])
     return out.getvalue().rstrip() + "\n"
 
 
@@ -409,32 +403,28 @@ def generated(root: Path = ROOT) -> dict[Path, bytes]:
     from offline.engine import remembered_runs
 
     with remembered_runs():  # several pages run the same stack: once
-        files = _generated(root, config, simulator, security, downtime, traffic, readme, reviewing)
-    files[cli] = _between(cli.read_text(), CLI_BEGIN, CLI_END, cli_reference(), CLI_PAGE).encode()
-    return files
-
-
-def _generated(root: Path, config: Path, simulator: Path, security: Path, downtime: Path, traffic: Path,
-               readme: Path, reviewing: Path) -> dict[Path, bytes]:
-    return {
-        reviewing: _between(reviewing.read_text(), DIFF_EXAMPLES_BEGIN, DIFF_EXAMPLES_END, diff_examples(),
-                            REVIEWING_PAGE).encode(),
-        readme: _between(
-            readme.read_text(), PREREQUISITES_BEGIN, PREREQUISITES_END, prerequisites_checklist(), README
-        ).encode(),
-        security: _between(
-            _between(security.read_text(), SKIPS_BEGIN, SKIPS_END, checkov_skips(), SECURITY_PAGE),
-            ZIZMOR_BEGIN, ZIZMOR_END, zizmor_skips(), SECURITY_PAGE,
-        ).encode(),
-        config: render_config_page(config.read_text()).encode(),
-        simulator: _between(
-            simulator.read_text(), SIMULATION_BEGIN, SIMULATION_END, simulator_example(), SIMULATOR_PAGE
-        ).encode(),
-        root / PLOT.relative_to(ROOT): simulation()[1],
-        downtime: _between(downtime.read_text(), DELAYS_BEGIN, DELAYS_END, downtime_delays(), DOWNTIME_PAGE).encode(),
-        traffic: _between(traffic.read_text(), DRAINS_BEGIN, DRAINS_END, downtime_drains()[0], TRAFFIC_PAGE).encode(),
-        root / TIMELINE.relative_to(ROOT): downtime_drains()[1],
-    }
+        return {
+            reviewing: _between(reviewing.read_text(), DIFF_EXAMPLES_BEGIN, DIFF_EXAMPLES_END, diff_examples(),
+                                REVIEWING_PAGE).encode(),
+            readme: _between(
+                readme.read_text(), PREREQUISITES_BEGIN, PREREQUISITES_END, prerequisites_checklist(), README
+            ).encode(),
+            security: _between(
+                _between(security.read_text(), SKIPS_BEGIN, SKIPS_END, checkov_skips(), SECURITY_PAGE),
+                ZIZMOR_BEGIN, ZIZMOR_END, zizmor_skips(), SECURITY_PAGE,
+            ).encode(),
+            config: render_config_page(config.read_text()).encode(),
+            simulator: _between(
+                simulator.read_text(), SIMULATION_BEGIN, SIMULATION_END, simulator_example(), SIMULATOR_PAGE
+            ).encode(),
+            root / PLOT.relative_to(ROOT): simulation()[1],
+            downtime: _between(downtime.read_text(), DELAYS_BEGIN, DELAYS_END, downtime_delays(),
+                               DOWNTIME_PAGE).encode(),
+            traffic: _between(traffic.read_text(), DRAINS_BEGIN, DRAINS_END, downtime_drains()[0],
+                              TRAFFIC_PAGE).encode(),
+            root / TIMELINE.relative_to(ROOT): downtime_drains()[1],
+            cli: _between(cli.read_text(), CLI_BEGIN, CLI_END, cli_reference(), CLI_PAGE).encode(),
+        }
 
 
 # --- Links -----------------------------------------------------------------------------------
