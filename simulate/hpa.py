@@ -140,10 +140,10 @@ def _rules(raw: Any, defaults: Mapping[str, Any], where: str) -> ScalingRules:
 def _tolerance(value: Any, where: str) -> float:
     """A behavior's tolerance: a quantity the API requires to be at least zero (HPAScalingRules.tolerance)."""
     try:
-        tolerance = float(parse_quantity(value))
+        tolerance: float | None = float(parse_quantity(value))
     except ValueError:
-        tolerance = -1.0
-    if tolerance < 0:
+        tolerance = None
+    if tolerance is None or tolerance < 0:
         raise SimulationError(f"{where} must be a non-negative number such as 0.05, not {value!r}")
     return tolerance
 
