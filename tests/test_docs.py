@@ -143,7 +143,8 @@ def test_check_reports_stale_docs_and_changes_nothing(
     assert docs.main(["--check"], root=tmp_path) == 0
 
 
-def _main(argv: list[str], out: Any = None, err: Any = None) -> int:
+def docs_main(argv: list[str], out: Any = None, err: Any = None) -> int:
+    """`python -m tooling docs argv` in this process, its output in ``out`` and ``err``."""
     with contextlib.redirect_stdout(out or io.StringIO()), contextlib.redirect_stderr(err or io.StringIO()):
         return docs.main(argv)
 
@@ -153,10 +154,10 @@ def test_docs_refuses_a_typo_and_says_when_nothing_changed(monkeypatch: pytest.M
     written: list[Path] = []
     monkeypatch.setattr(Path, "write_bytes", lambda self, data: written.append(self))
     err = io.StringIO()
-    assert _main(["--chek"], err=err) == 2
+    assert docs_main(["--chek"], err=err) == 2
     assert err.getvalue() == "error: unrecognized arguments: --chek (usage: python -m tooling docs [--check])\n"
     out = io.StringIO()
-    assert _main([], out=out) == 0
+    assert docs_main([], out=out) == 0
     assert written == [] and out.getvalue().startswith("unchanged: ")
 
 
