@@ -138,7 +138,8 @@ def _rules(raw: Any, defaults: Mapping[str, Any], where: str) -> ScalingRules:
 
 
 def _tolerance(value: Any, where: str) -> float:
-    """A behavior's tolerance: a quantity the API requires to be at least zero (HPAScalingRules.tolerance)."""
+    """A behavior's tolerance: a quantity that "must be greater than or equal to zero" (kubernetes/api,
+    autoscaling/v2/types.go, HPAScalingRules.Tolerance, at v0.34.0: Kubernetes 1.34)."""
     try:
         tolerance: float | None = float(parse_quantity(value))
     except ValueError:
