@@ -241,6 +241,12 @@ def test_diff_refuses_unwritable_outputs(option: str, path: str, words: str, wor
     assert words in err and err.count("\n") == 1, err
 
 
+def test_an_output_whose_folder_is_a_file_is_refused_in_exactly_one_line(work: Path) -> None:
+    code, out, err = run(diff.main, ["renders/staging", "renders/staging", "--summary", "a-file/summary.md"], work)
+    assert (code, out, err) == (
+        1, "", f"error: --summary a-file/summary.md: the folder {work.resolve() / 'a-file'} is not a folder\n")
+
+
 def test_diff_writes_its_report_into_a_new_build_folder(work: Path) -> None:
     report = ROOT / "build" / "robust-test" / "nested" / "plan.md"
     shutil.rmtree(report.parent.parent, ignore_errors=True)
