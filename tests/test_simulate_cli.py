@@ -105,6 +105,15 @@ def test_files_in_timeline_out(files: dict[str, Path]) -> None:
     assert f"timeline: {files['out']}" in out
 
 
+def test_the_timeline_writes_times_to_three_decimals_without_trailing_zeros_or_point(files: dict[str, Path]) -> None:
+    # Syncs every 7.5001 s: 15.0002 s is "15" at three decimals, never "15." or "15.000".
+    code, _, err = simulate_cli("--hpa", str(files["hpa"]), "--trace", str(files["trace"]), "--requests", "cpu=1000m",
+                                "--ideal-metrics", "--sync-period", "7.5001", "--duration", "30",
+                                "--out", str(files["out"]))
+    assert (code, err) == (0, "")
+    assert [r["time_s"] for r in read_rows(files["out"])] == ["0", "7.5", "15", "22.5"]
+
+
 def test_stack_workload_and_scenario_need_no_files(tmp_path: Path) -> None:
     out_csv = tmp_path / "spike.csv"
     args = ["--stack", "production", "--workload", "backend", "--scenario", "spike", "--ideal-metrics"]
