@@ -1,6 +1,6 @@
 """The policy pack's Rollout rules on edge inputs (policy/spywatcher_policies.py): an int-or-percent at
 0 and at its smallest allowing value, `replicas: 0`, an analysis run in the background instead of as
-a step, a workloadRef to something else than a Deployment."""
+a step, a workloadRef to something else than a Deployment, a budget that selects the stable track."""
 
 from __future__ import annotations
 
@@ -59,11 +59,29 @@ def test_only_a_rollout_whose_workload_ref_is_the_deployment_runs_its_pods(produ
             scaleTargetRef={"apiVersion": "apps/v1", "kind": "Deployment", "name": "spywatcher-backend"}),
         (ROLLOUT, "rollouts-backend"): lambda r: r.inputs["spec"]["workloadRef"].update(kind="ReplicaSet"),
     }
+    assert check(_with(production, changes)) == []
+
+
+def _with(plan: Plan, changes: dict[tuple[str, str], Callable[[Registration], None]]) -> list[Registration]:
+    """The plan's registrations, each one named in ``changes`` (by type and name) changed."""
     resources = []
-    for r in production.resources:
+    for r in plan.resources:
         change = changes.get((r.type, r.name))
         if change is not None:
             r = copy.deepcopy(r)
             change(r)
         resources.append(r)
-    assert check(resources) == []
+    return resources
+
+
+def test_a_budget_selecting_the_stable_track_counts_the_rollouts_stable_pods(production: Plan) -> None:
+    """The Rollout's pods carry its stableMetadata labels besides the Deployment template's: a budget
+    that selects `spywatcher.io/track: stable` covers them even when the template does not say it."""
+    untracked = ("kubernetes:apps/v1:Deployment", "backend-deployment")
+    changes: dict[tuple[str, str], Callable[[Registration], None]] = {
+        untracked: lambda r: r.inputs["spec"]["template"]["metadata"]["labels"].pop("spywatcher.io/track"),
+    }
+    assert check(_with(production, changes)) == []
+    changes[(ROLLOUT, "rollouts-backend")] = lambda r: r.inputs["spec"]["strategy"]["canary"].pop("stableMetadata")
+    assert check(_with(production, changes)) == [
+        ("disruption-budget-allows-drain", "Deployment backend-deployment has no PodDisruptionBudget.")]
