@@ -61,14 +61,29 @@ def behind_nlb(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     return merge({**NLB_BUDGET, "loadBalancer": {"type": "network"}}, overrides or {})
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Collection imported the SDKs and providers: several hundred thousand objects that live until
-    the worker exits. CPython's default thresholds (700, 10, 10) made the cyclic collector walk all of
-    them every few tests (about 20 s of each worker's CPU in a whole run); frozen, and with young
-    collections rarer, it walks only what the tests make (3 s)."""
+_MODULES_FROZEN = [0]
+
+
+def _freeze_what_imports_brought() -> None:
+    """Imports bring hundreds of thousands of objects that live until the worker exits (the SDKs and
+    providers, many of whose modules load on a stack's first run). With CPython's default thresholds
+    (700, 10, 10) the cyclic collector walked all of them every few tests: about 20 s of each worker's
+    CPU in a whole run. Frozen once imports have grown, and with young collections rarer, it walks
+    mostly what the tests make."""
+    if len(sys.modules) - _MODULES_FROZEN[0] < 100:
+        return
+    _MODULES_FROZEN[0] = len(sys.modules)
     gc.collect()
     gc.freeze()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(50_000, 20, 100)
+    _freeze_what_imports_brought()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _freeze_what_imports_brought()
 
 
 @pytest.fixture(scope="session", autouse=True)
