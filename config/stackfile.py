@@ -23,6 +23,8 @@ Pulumi would mark it. A file the CLI would refuse, or whose values it could not 
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
 import re
@@ -180,7 +182,15 @@ _HINTS = (
 
 
 def parse(text: str, name: str) -> Document:
-    """A stack file's text as a :class:`Document`; :class:`StackYamlError` names file and line."""
+    """A stack file's text as a :class:`Document`; :class:`StackYamlError` names file and line.
+
+    Each caller gets its own copy; the parse of a text is kept (PyYAML's composer is pure Python:
+    a stack file read twice per run made a tenth of a run's CPU)."""
+    return copy.deepcopy(_parsed(text, name))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, name: str) -> Document:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
@@ -383,8 +393,12 @@ def read_stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, Any], se
 
 
 def project_name(root: Path = ROOT) -> str:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    return str(document["name"])
+    return _project_of((root / "Pulumi.yaml").read_text())
+
+
+@functools.lru_cache(maxsize=8)
+def _project_of(text: str) -> str:
+    return str(yaml.safe_load(text)["name"])
 
 
 def _key_path(dotted: str) -> tuple[str | int, ...]:

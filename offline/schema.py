@@ -37,8 +37,10 @@ class SchemaProblem:
         return f"{self.kind} {where}{self.name}: {self.path or '(object)'}: {self.message}"
 
 
+@cache
 def schema_version(kubernetes_version: str) -> str:
-    """The newest schema set kubernetes-validate has that is not newer than the cluster."""
+    """The newest schema set kubernetes-validate has that is not newer than the cluster (kept: listing
+    the package's schema folders took half of a stack's check)."""
     wanted = kv.major_minor(kubernetes_version.lstrip("v"))
     versions = [v for v in kv.all_versions() if kv.major_minor(v) <= wanted]
     if not versions:
