@@ -18,7 +18,7 @@ from offline.engine import Plan, run_stack
 from offline.render import SUMMARY, RenderError, kubernetes_version, main, render_plan, write
 from offline.report import markdown, text
 from offline.snapshot import snapshot_from_files
-from tests.conftest import ROOT, STACKS
+from tests.conftest import ROOT
 
 
 def render_cli(*argv: str) -> tuple[int, str, str]:
@@ -222,15 +222,18 @@ def test_a_crashing_program_is_reported_per_stack(plans: dict[str, Plan], tmp_pa
     assert "rendered production" in out and (tmp_path / "production" / SUMMARY).is_file()
 
 
-def test_render_is_byte_identical_in_another_process(plans: dict[str, Plan],
+def test_render_is_byte_identical_in_another_process(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
                                                      other_process: tuple[subprocess.Popen[str], Path] | None) -> None:
+    """Every stack `render --all` writes, test stacks included (all-options has every part)."""
     assert other_process is not None
     process, out = other_process
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
-    for stack in STACKS:
+    every = {**plans, **fixture_plans}
+    assert sorted(p.name for p in out.iterdir()) == sorted(every)
+    for stack, plan in every.items():
         on_disk = tree(out / stack)
-        here = render_plan(plans[stack], kubernetes_version(stack)).files
+        here = render_plan(plan, kubernetes_version(stack)).files
         assert sorted(on_disk) == sorted(here)
         changed = [path for path, text in here.items() if on_disk[path] != text.encode()]
         assert changed == [], f"{stack}: files differ between two processes: {changed}"
