@@ -16,9 +16,11 @@ from simulate.pods import Pod
 from tests.test_downtime import API, BACKEND, CONTROLLER, SOCKETS, failures, topology
 
 
-def _run(topo: Topology, scenario: str, end: str = "low") -> Sim:
+def _run(topo: Topology, scenario: str, end: str = "low", given: dict[str, float] | None = None) -> Sim:
+    """``scenario`` with every delay it reads at ``end``, but those ``given``."""
     names = discover(topo, SCENARIOS[scenario], "")
-    return new_sim(topo, SCENARIOS[scenario], Corner({n: getattr(DELAYS[n], end) for n in names}))
+    values = {n: getattr(DELAYS[n], end) for n in names} | (given or {})
+    return new_sim(topo, SCENARIOS[scenario], Corner(values))
 
 
 def _timeline(sim: Sim, prefix: str) -> list[tuple[float, str, str]]:
@@ -181,3 +183,17 @@ def test_a_new_controller_pod_is_registered_then_healthy_then_ready_through_its_
         (80.0, "Ready (readiness gate True)", "ingress-nginx-controller-3"),
         (80.0, "target healthy", "ingress-nginx-controller-3"),
     ]
+
+
+def test_a_new_targets_first_check_comes_up_to_one_interval_after_its_registration() -> None:
+    """controller-rollout with the target group's first check of a new target a whole interval (30 s)
+    after its registration at 10 s: healthy at the second check, 10 + 30 + 30 s, and Ready through its
+    gate then; the next pod is created only then."""
+    sim = _run(topology(), "controller-rollout", given={"tg.first_check": DELAYS["tg.first_check"].high})
+    assert _timeline(sim, "ingress-nginx-controller-2") == [
+        (0.0, "created", "ingress-nginx-controller-2"),
+        (10.0, "registered: initial", "ingress-nginx-controller-2"),
+        (70.0, "Ready (readiness gate True)", "ingress-nginx-controller-2"),
+        (70.0, "target healthy", "ingress-nginx-controller-2"),
+    ]
+    assert (70.0, "created", "ingress-nginx-controller-3") in _timeline(sim, "ingress-nginx-controller-3")
