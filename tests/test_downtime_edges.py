@@ -197,3 +197,17 @@ def test_a_new_targets_first_check_comes_up_to_one_interval_after_its_registrati
         (70.0, "target healthy", "ingress-nginx-controller-2"),
     ]
     assert (70.0, "created", "ingress-nginx-controller-3") in _timeline(sim, "ingress-nginx-controller-3")
+
+
+def test_a_socket_app_pod_killed_within_its_socket_close_of_sigterm_is_reported() -> None:
+    """SIGTERM (the end of a 29 s preStop) 1 s before SIGKILL: a pod whose SIGTERM handler closes its
+    sockets 1 s later (app.socket_close's high end) is killed at that instant, with its sockets open;
+    0.1 s earlier it is not. A pod behind no socket route has no sockets to close."""
+    late = replace(BACKEND, pre_stop_s=29.0, grace_s=30.0)
+    assert failures(topology(backend=late), "app-rollout")["grace-covers-drain"] == (
+        "t=40 s: spywatcher-backend-1 is killed before it has closed its sockets (SIGTERM at 39 s); at 16 of 32 "
+        "corners, first at app.socket_close=1, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, "
+        "nginx.worker_pickup=0, pod.start=0, probe.phase=0"
+    )
+    assert failures(topology(backend=replace(late, pre_stop_s=28.9)), "app-rollout") == {}
+    assert "grace-covers-drain" not in failures(topology(backend=late, routes=(API,)), "app-rollout")
