@@ -3,7 +3,8 @@
 Each rule of the controller's Role in the app's namespace is stated here on its own, with what the
 controller (argoproj/argo-rollouts v1.9.1) does with it, so that a resource or a verb dropped from
 the table, or one added, fails; the controller namespace's Pod Security labels and its
-NetworkPolicies are compared whole (a peer that admits a whole namespace instead of its pods fails).
+NetworkPolicies are compared whole (a peer that admits a whole namespace instead of its pods fails), and
+what its release waits for as a set.
 """
 
 from __future__ import annotations
@@ -152,3 +153,17 @@ def test_each_object_the_rollouts_part_adds_names_its_component(production: Plan
         ("NetworkPolicy", CONTROLLER_NS, "spywatcher-rollouts-from-monitoring"): "rollouts-network",
         ("PrometheusRule", NS, "spywatcher-rollouts"): "rollouts-alerts",
     }
+
+
+def test_the_controller_release_waits_for_what_the_rollouts_part_waits_for_and_its_own_objects(
+        production: Plan) -> None:
+    """Pulumi does not pass a component's depends_on on to its children: the release copies it (the
+    routes, the backend and the Services the Rollout names), as the part's namespace does, and waits
+    for the namespace, its NetworkPolicies and the controller's RBAC too."""
+    names = {r.urn: r.name for r in production.resources}
+    inherited = {names[u] for u in production.get("kubernetes:core/v1:Namespace", "rollouts-namespace").depends_on}
+    assert {"backend-deployment", "routes-api", "rollout-services-spywatcher-backend-stable"} <= inherited
+    release = production.get("kubernetes:helm.sh/v3:Release", "rollouts-controller")
+    assert {names[u] for u in release.depends_on} == inherited | {
+        "rollouts-namespace", "rollouts-default-deny", "rollouts-allow-dns", "rollouts-rollouts-egress",
+        "rollouts-rollouts-from-monitoring", "rollouts-role", "rollouts-rolebinding"}
