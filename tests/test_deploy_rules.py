@@ -357,6 +357,20 @@ def test_the_gateway_waits_for_the_proxies_binding(plans: dict[str, Plan]) -> No
     assert plan.get(SERVICE, "gateway-target-service").urn in order[binding.urn]
 
 
+def test_a_gateway_created_before_its_proxies_binding_is_reported(plans: dict[str, Plan]) -> None:
+    """The Gateway's proxies are pods the binding targets (their Service selects the owning Gateway's
+    name): a Gateway that does not wait for the binding has its first proxies created without the gate."""
+    plan = plans["staging"]
+    binding = plan.get(BINDING, "gateway-targets")
+    broken = edited(plan, GATEWAY, "gateway-gateway",
+                    lambda r: setattr(r, "depends_on", tuple(d for d in r.depends_on if d != binding.urn)))
+    assert readiness_gate_order(broken, ancestors(broken)) == [
+        "Gateway spywatcher-gateway/spywatcher creates pods TargetGroupBinding spywatcher-gateway/spywatcher-gateway "
+        "targets without waiting for it: its first pods get no target-health readiness gate "
+        "(aws-load-balancer-controller #2982)"
+    ]
+
+
 def test_a_release_created_before_its_binding_is_reported(plans: dict[str, Plan]) -> None:
     """aws-load-balancer-controller #2982, the order as it was: the binding depended on the release,
     so the release's first pods were created before it, without the gate."""
