@@ -75,9 +75,12 @@ $(RUNTIME): locks/runtime.txt | $(UV)
 	$(SYNC) $(BIN)/python locks/runtime.txt
 	touch $@
 
-$(DEV): $(RUNTIME) locks/dev.txt
+# locks/dev.txt holds every entry of locks/runtime.txt (tests/test_locks.py): one sync installs both,
+# a few seconds sooner than the runtime lock and then the rest on a fresh clone.
+$(DEV): locks/runtime.txt locks/dev.txt | $(UV)
+	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
 	$(SYNC) $(BIN)/python locks/dev.txt
-	touch $@
+	touch $(RUNTIME) $@
 
 $(SCAN): locks/scan.txt | $(UV)
 	test -x .venv-scan/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-scan

@@ -178,7 +178,6 @@ def test_make_test_installs_every_environment_from_its_lock_with_hashes_required
     assert installs == [
         "PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check "
         "--no-warn-script-location --require-hashes --no-deps --upgrade --target build/uv -r locks/uv.txt",
-        "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv/bin/python locks/runtime.txt",
         "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv/bin/python locks/dev.txt",
         "build/uv/bin/uv pip sync --quiet --require-hashes --python .venv-scan/bin/python locks/scan.txt",
     ]
