@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -23,11 +24,17 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once for every test here (half a second for the project)."""
+    return ast.parse(path.read_text())
+
+
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The project modules ``name`` imports anywhere in its body (lazy imports included)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -68,7 +75,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_every_module_opens_with_a_docstring_saying_what_it_is_for() -> None:
     missing = []
     for path in _modules().values():
-        docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+        docstring = ast.get_docstring(_tree(path)) or ""
         if len(docstring.split("\n")[0]) < 20:
             missing.append(str(path.relative_to(ROOT)))
     assert missing == [], "give each a one-line docstring saying what the module is for"
