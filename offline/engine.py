@@ -142,6 +142,9 @@ class Plan:
     # The invokes (data sources) the program called, in order: (token, arguments). A real preview
     # calls them too, with the preview role's credentials (offline/iam.py PREVIEW_ACTIONS).
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # URN of a component -> the outputs it registered (`register_outputs`), which Pulumi keeps in the
+    # stack's state with the component.
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Registration]:
         return iter(self.resources)
@@ -209,6 +212,7 @@ class _Recorder(MockMonitor):
         self.registrations: list[Registration] = []
         self.invokes: list[tuple[str, dict[str, Any]]] = []
         self.stack_outputs: dict[str, Any] = {}
+        self.component_outputs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         # (type, name) -> when the program constructed it. The SDK sends registrations from a pool
         # of threads, so their arrival order varies from run to run; the plan lists them in the
@@ -256,8 +260,12 @@ class _Recorder(MockMonitor):
         return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        outputs = normalize(rpc.deserialize_properties(request.outputs))
         if f"::{STACK_TYPE}::" in request.urn:
-            self.stack_outputs = normalize(rpc.deserialize_properties(request.outputs))
+            self.stack_outputs = outputs
+        else:
+            with self._lock:
+                self.component_outputs[request.urn] = outputs
         return super().RegisterResourceOutputs(request)
 
 
@@ -399,7 +407,7 @@ def _run_program(stack: str, config: Mapping[str, Any], secret_keys: set[str] | 
         finally:
             set_root_resource(None)  # type: ignore[arg-type]
     return Plan(stack, monitor.in_program_order(), dict(monitor.stack_outputs), list(collector.lines),
-                namespace.get("settings"), list(monitor.invokes))
+                namespace.get("settings"), list(monitor.invokes), dict(monitor.component_outputs))
 
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None,
