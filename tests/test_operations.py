@@ -221,6 +221,12 @@ def test_migration_runs_before_the_backend(plan: Plan) -> None:
     assert job_urn not in plan.get("kubernetes:apps/v1:Deployment", "frontend-deployment").depends_on
 
 
+def test_the_migration_component_outputs_its_jobs_name(plan: Plan) -> None:
+    """The component's one output (kept with it in the stack's state) names the Job it registered."""
+    job = plan.get("kubernetes:batch/v1:Job", "migration-job")
+    assert plan.component_outputs[job.parent] == {"jobName": migration_job(plan)["metadata"]["name"]}
+
+
 def test_a_new_image_runs_a_new_migration(plans: dict[str, Plan]) -> None:
     before = migration_job(plans["staging"])["metadata"]["name"]
     after_plan = run_stack("staging", {"backend": {"image": "ghcr.io/subculture-collective/spywatcher-backend:v2.0.1"}})
