@@ -311,15 +311,17 @@ def test_listeners_redirect_and_terminate_tls(plan: Plan) -> None:
 
 
 def test_security_group_opens_only_80_and_443(plan: Plan) -> None:
+    """TCP only (`tcp`, the EC2 API's protocol name), to and from the listed ports."""
     ingress_rules = [r.inputs for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
-    assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in ingress_rules) == [
-        (80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")
+    assert sorted((r["fromPort"], r["toPort"], r["ipProtocol"], r["cidrIpv4"]) for r in ingress_rules) == [
+        (80, 80, "tcp", "0.0.0.0/0"), (443, 443, "tcp", "0.0.0.0/0")
     ]
     egress = [r.inputs for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]
     vpc_cidr = {"production": "10.0.0.0/16", "staging": "10.1.0.0/16"}[plan.stack]
     # To the targets only: nginx's port, and on staging the Envoy proxies' container port too.
     ports = {"production": [80], "staging": [80, 10080]}[plan.stack]
-    assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in egress) == [(p, p, vpc_cidr) for p in ports]
+    assert sorted((r["fromPort"], r["toPort"], r["ipProtocol"], r["cidrIpv4"]) for r in egress) == [
+        (p, p, "tcp", vpc_cidr) for p in ports]
 
 
 def test_production_protects_the_load_balancer(plans: dict[str, Plan]) -> None:
