@@ -273,6 +273,13 @@ def test_namespace_baseline(plan: Plan) -> None:
         assert namespace_urn in r.depends_on, f"{r.name} does not wait for the namespace"
 
 
+def test_the_namespace_baseline_outputs_its_namespaces_name(plan: Plan) -> None:
+    """The component's one output (kept with it in the stack's state) is the namespace it registered."""
+    namespace = plan.get("kubernetes:core/v1:Namespace", "app-namespace")
+    assert namespace.inputs["metadata"]["name"] == NAMESPACE[plan.stack]
+    assert plan.component_outputs[namespace.parent] == {"name": NAMESPACE[plan.stack]}
+
+
 def test_app_settings_in_a_configmap(plans: dict[str, Plan]) -> None:
     plan = plans["production"]
     config_map = plan.k8s("ConfigMap", "spywatcher-backend-config", "spywatcher")
