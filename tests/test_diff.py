@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from offline.render import kubernetes_version, render_plan
 from offline.report import MARKER, markdown, text
 from offline.snapshot import Resource, Snapshot, snapshot_from_files
 from tests.conftest import ROOT
+from tests.gitrepo import git
 
 OPTIONS = {"parent": "stack", "provider": "", "protect": False, "dependsOn": [], "customTimeouts": {},
            "deleteBeforeReplace": False, "ignoreChanges": [], "retainOnDelete": False}
@@ -49,13 +49,6 @@ ENV = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
 
 # What the copy of the project leaves out: environments, caches, git and render output.
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv*", "build", "__pycache__", ".*_cache", ".hypothesis")
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def edit_stack(repo: Path, stack: str, section: str, key_path: list[str], value: Any) -> None:

@@ -3,11 +3,11 @@ functions hold them, which mutants sit on them; on a small git repository made h
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.gitrepo import git
 from tooling.mutation_changed import (
     ChangedError,
     changed_lines,
@@ -103,26 +103,21 @@ def test_the_work_copy_mutates_only_the_changed_files() -> None:
         with_only_mutate("[tool.mutmut]\n", ["config/a.py"])
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
-                   capture_output=True)
-
-
 def test_a_branch_is_compared_with_its_merge_base_committed_or_not(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "config" / "a.py").write_text("def f():\n    return 1\n\n\ndef g():\n    return 2\n")
-    _git(tmp_path, "init", "-q", "-b", "main")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "base")
-    _git(tmp_path, "checkout", "-q", "-b", "work")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    git(tmp_path, "checkout", "-q", "-b", "work")
     (tmp_path / "config" / "a.py").write_text("def f():\n    return 10\n\n\ndef g():\n    return 2\n")
-    _git(tmp_path, "commit", "-q", "-am", "committed change")
-    _git(tmp_path, "checkout", "-q", "main")
+    git(tmp_path, "commit", "-q", "-am", "committed change")
+    git(tmp_path, "checkout", "-q", "main")
     (tmp_path / "config" / "later.py").write_text("x = 1\n")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "main moved on")  # not the branch's change
-    _git(tmp_path, "checkout", "-q", "work")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "main moved on")  # not the branch's change
+    git(tmp_path, "checkout", "-q", "work")
     (tmp_path / "config" / "a.py").write_text("def f():\n    return 10\n\n\ndef g():\n    return 20\n")  # not committed
     (tmp_path / "config" / "new.py").write_text("def n():\n    return 0\n")  # untracked
     (tmp_path / "tests" / "test_x.py").write_text("def test():\n    pass\n")  # not a mutated package

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from offline.gitref import GitError, default_base
 from offline.preview import SUMMARIES, _alarm, _tree, format_plan
 from offline.replacement import Refusal
 from offline.report import ABOUT, markdown
+from tests.gitrepo import git
 from tests.test_diff_report import CONFIG_MAP, snap
 
 
@@ -113,37 +113,30 @@ def test_template_runs_helm_per_release_writes_its_objects_and_reports_a_failure
 # --- offline/gitref.py: where a diff without --base starts --------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def _commit(repo: Path, message: str) -> str:
-    _git(repo, "commit", "-q", "--allow-empty", "-m", message)
-    return _git(repo, "rev-parse", "HEAD")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
 
 
 def test_the_default_base_is_where_the_branch_left_origin_main_else_main_else_head(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "topic")
+    git(repo, "init", "-q", "-b", "topic")
     with pytest.raises(GitError) as error:
         default_base(repo)  # no commit at all
     assert str(error.value) == f"none of origin/main, main, HEAD is a commit in {repo}"
     start = _commit(repo, "start")
     assert default_base(repo) == ("HEAD", "HEAD")  # neither origin/main nor main
-    _git(repo, "branch", "main")
+    git(repo, "branch", "main")
     _commit(repo, "on topic")
-    _git(repo, "checkout", "-q", "main")
+    git(repo, "checkout", "-q", "main")
     _commit(repo, "main moved on")  # newer than the branch: never shown undone
-    _git(repo, "checkout", "-q", "topic")
+    git(repo, "checkout", "-q", "topic")
     assert default_base(repo) == (start, "merge base of HEAD and main")
-    _git(repo, "checkout", "-q", "--orphan", "unrelated")
+    git(repo, "checkout", "-q", "--orphan", "unrelated")
     unrelated = _commit(repo, "no history in common with main")
     assert default_base(repo) == ("main", "main")
-    _git(repo, "update-ref", "refs/remotes/origin/main", unrelated)
+    git(repo, "update-ref", "refs/remotes/origin/main", unrelated)
     assert default_base(repo) == (unrelated, "merge base of HEAD and origin/main")
 
 
