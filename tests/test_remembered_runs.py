@@ -21,11 +21,17 @@ pulumi.CustomResource("test:index:Thing", "thing", {"size": config.get_int("size
 """
 
 
+def write_tiny(folder: Path) -> Path:
+    """The program of one resource as a project in ``folder``; its `__main__.py`."""
+    folder.mkdir(exist_ok=True)
+    (folder / "Pulumi.yaml").write_text("name: tiny\nruntime: python\n")
+    (folder / "__main__.py").write_text(TINY)
+    return folder / "__main__.py"
+
+
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text("name: tiny\nruntime: python\n")
-    (tmp_path / "__main__.py").write_text(TINY)
-    return tmp_path / "__main__.py"
+    return write_tiny(tmp_path)
 
 
 def run_tiny(program: Path, stack: str = "dev", size: int | None = None, token: str | None = None) -> engine.Plan:
@@ -64,16 +70,13 @@ def test_the_same_inputs_run_once_and_each_caller_gets_its_own_copy(runs: list[s
 
 
 def test_other_inputs_run_again(runs: list[str], tiny: Path, tmp_path: Path) -> None:
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "Pulumi.yaml").write_text("name: tiny\nruntime: python\n")
-    (other / "__main__.py").write_text(TINY)
+    other = write_tiny(tmp_path / "other")
     with remembered_runs():
         run_tiny(tiny)
         bigger = run_tiny(tiny, size=3)
         run_tiny(tiny, token="s3cret")  # the same value as a secret is another input
         run_tiny(tiny, stack="prod")
-        run_tiny(other / "__main__.py")  # another program
+        run_tiny(other)  # another program
         run_tiny(tiny, size=3)
     assert runs == ["dev", "dev", "dev", "prod", "dev"]
     assert bigger.get("test:index:Thing", "thing").inputs["size"] == 3
