@@ -64,6 +64,8 @@ ifndef UV
 UV := $(or $(shell command -v uv 2>/dev/null),$(UV_PINNED))
 endif
 SYNC       = $(UV) pip sync --quiet --require-hashes --python
+# $(call venv,DIR): create the virtualenv DIR unless it is there
+venv       = test -x $(1)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(1)
 
 $(UV_PINNED): locks/uv.txt
 	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check \
@@ -71,19 +73,19 @@ $(UV_PINNED): locks/uv.txt
 	touch $@
 
 $(RUNTIME): locks/runtime.txt | $(UV)
-	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(call venv,$(VENV))
 	$(SYNC) $(BIN)/python locks/runtime.txt
 	touch $@
 
 # locks/dev.txt holds every entry of locks/runtime.txt (tests/test_locks.py): one sync installs both,
 # a few seconds sooner than the runtime lock and then the rest on a fresh clone.
 $(DEV): locks/runtime.txt locks/dev.txt | $(UV)
-	test -x $(BIN)/python || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(call venv,$(VENV))
 	$(SYNC) $(BIN)/python locks/dev.txt
 	touch $(RUNTIME) $@
 
 $(SCAN): locks/scan.txt | $(UV)
-	test -x .venv-scan/bin/python || $(UV) venv --quiet --python $(PYTHON) .venv-scan
+	$(call venv,.venv-scan)
 	$(SYNC) .venv-scan/bin/python locks/scan.txt
 	touch $@
 
