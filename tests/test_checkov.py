@@ -109,7 +109,7 @@ def report(plans: dict[str, Plan], fixture_plans: dict[str, Plan],
     assert sorted(fixture_plans) == ["all-options", "rollouts"]
     scanned = {**plans, **fixture_plans, "production-gateway-enabled": run_stack("production", GATEWAY_ENABLED),
                "production-canary-enabled": run_stack("production", CANARY_ENABLED)}
-    assert write_objects(scanned, folder) > 250
+    assert write_objects(scanned, folder) > 300
     (folder / "self-test.yaml").write_text(yaml.safe_dump(SELF_TEST))
     return run_checkov(folder)
 
