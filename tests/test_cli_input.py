@@ -269,6 +269,17 @@ def test_an_unknown_verb_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     )
 
 
+def test_help_names_the_front_door_and_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
+    from offline.__main__ import main
+
+    assert main(["--help"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["usage: python -m offline <verb> [options]", "", "verbs:"]
+    assert lines[3].split(None, 1) == ["preview", "print what a stack would create"]
+    assert [line.split()[0] for line in lines[3:]] == ["preview", "render", "diff", "charts", "prerequisites",
+                                                       "simulate", "downtime", "docs", "mutation"]
+
+
 # --- simulate: numbers, bounds and traces ------------------------------------------------------
 
 
