@@ -90,6 +90,16 @@ def test_the_caption_says_what_the_dips_in_the_reading_mean(figure: Any) -> None
     assert "It dips after each batch of new pods turns Ready" in CAPTION
 
 
+def test_the_caption_is_drawn_inside_the_figure_below_every_panel(figure: Any) -> None:
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    [caption] = [t for t in figure.texts if t.get_text() == CAPTION]
+    box, page = caption.get_window_extent(renderer), figure.bbox
+    assert page.x0 <= box.x0 < box.x1 <= page.x1 and page.y0 <= box.y0 < box.y1 <= page.y1
+    lowest_panel = min(a.get_tightbbox(renderer).y0 for row in grid(figure) for a in row)
+    assert box.y1 < lowest_panel
+
+
 def test_the_dips_are_new_pods_read_as_carrying_none(spike: Timeline) -> None:
     """What the caption says, on the rows: at 360 s CPU counts 2 of 4 ready pods, memory at 345 s
     counts 4 whose new pods' samples were taken before they carried load."""
