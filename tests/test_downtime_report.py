@@ -124,3 +124,17 @@ def test_the_caption_counts_who_closed_the_sockets() -> None:
     reload = run_at(topology(controller=replace(CONTROLLER, drain_s=30.0, grace_s=130.0)), "controller-reload", "high")
     assert {who: round(share, 3) for who, share in closed_shares(reload).items()} == {
         "app": 0.0, "load balancer": 0.0, "other": 0.992}
+
+
+@pytest.mark.parametrize(("end", "containers_ready"), [("low", 10.0), ("high", 25.0)])
+def test_a_new_gated_pod_serves_from_its_containers_ready_not_from_its_readiness_gate(
+        end: str, containers_ready: float) -> None:
+    """The new controller pod of a rollout: its containers are ready after the pod's start (0 s, or 5 s at
+    the high end) and its readiness probe (10 s, plus one 10 s period at the high end); the pod turns
+    Ready only later, when the load balancer's health checks pass its readiness gate."""
+    from simulate.downtime.report import _pod_bars
+
+    sim = run_at(topology(), "controller-rollout", end)
+    [pod] = [p for p in sim.pods["ingress-nginx-controller"] if p.name == "ingress-nginx-controller-2"]
+    assert pod.created == 0.0 and pod.ready > containers_ready + 10
+    assert _pod_bars(sim, pod, 130.0) == [(0.0, containers_ready, "starting"), (containers_ready, 130.0, "serving")]
