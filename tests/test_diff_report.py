@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from offline.changes import MISSING, Change, diff_snapshots, diff_values, leaves
 from offline.report import body, change_line, markdown, show, text
 from offline.snapshot import Resource, Snapshot
@@ -184,6 +186,22 @@ def test_rollouts_are_named_in_words_and_a_deployment_an_argo_rollout_reads_roll
     assert argo.rollouts[0].rollout == (
         "Deployment app/web changes its pods, and Rollout app/web-canary rolls them out through its canary steps: "
         "its config changed")
+
+
+@pytest.mark.parametrize(("rid", "kind"), [
+    ("kubernetes:apps/v1:ReplicaSet::web", "ReplicaSet"),  # a pod template, but not a workload the diff rolls out
+    ("kubernetes:argoproj.io/v1alpha1:Rollout::web", "Rollout"),
+    ("spywatcher:index:Workload::web", "Deployment"),  # a component's inputs are not a Kubernetes object
+])
+def test_only_a_kubernetes_workload_whose_pod_template_changes_rolls_out(rid: str, kind: str) -> None:
+    def side(image: str) -> Snapshot:
+        inputs = {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "web", "namespace": "app"},
+                  "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}}
+        return Snapshot("s", {}, {rid: Resource(rid, OPTIONS, inputs)})
+
+    diff = diff_snapshots("s", side("ghcr.io/x/web:v1"), side("ghcr.io/x/web:v2"))
+    assert [(c.op, c.resource.id) for c in diff.resources] == [("update", rid)]
+    assert diff.rollouts == [] and diff.resources[0].rollout == ""
 
 
 def test_a_config_checksum_is_said_in_words_not_as_its_hash() -> None:
