@@ -321,6 +321,15 @@ def test_off_by_default() -> None:
     assert plan.of_type(ALARM) == [] and plan.of_type(DASHBOARD) == [] and plan.of_type(TOPIC) == []
 
 
+def test_preview_of_a_dashboard_whose_body_is_not_known_yet_counts_no_widgets() -> None:
+    from offline.preview import _aws
+
+    for body in (None, ""):
+        assert _aws(DASHBOARD, {"dashboardName": "d", "dashboardBody": body}) == "d: 0 widgets ()"
+    body = json.dumps({"widgets": [{"properties": {"title": "A"}}, {"properties": {}}]})
+    assert _aws(DASHBOARD, {"dashboardName": "d", "dashboardBody": body}) == "d: 2 widgets (A, ?)"
+
+
 def test_preview_lists_dashboard_and_alarms(plans: dict[str, Plan]) -> None:
     text = format_plan(plans["staging"])
     assert "spywatcher-staging: 6 widgets (Targets: healthy and unhealthy, Requests" in text
