@@ -15,7 +15,7 @@ import yaml
 
 from offline.changes import diff_snapshots
 from offline.engine import Plan, run_stack
-from offline.render import SUMMARY, RenderError, kubernetes_version, main, render_plan, write
+from offline.render import SUMMARY, RenderError, _provider_inputs, kubernetes_version, main, render_plan, write
 from offline.report import markdown, text
 from offline.snapshot import snapshot_from_files
 from tests.conftest import ROOT
@@ -105,6 +105,46 @@ def test_one_file_per_resource_with_stable_names(plans: dict[str, Plan]) -> None
     headers = {path: text.split("\n", 1)[0] for path, text in files.items() if path != SUMMARY}
     assert headers["aws/lb.LoadBalancer/edge.yaml"] == "# aws:lb/loadBalancer:LoadBalancer::edge"
     assert all(h.startswith("# ") and "::" in h for h in headers.values()), headers
+
+
+def test_provider_settings_are_written_as_the_values_the_program_gave(plans: dict[str, Plan]) -> None:
+    # Pulumi sends a provider's non-text settings JSON-encoded ('true'); the file shows the value.
+    files = render_plan(plans["production"], "1.34").files
+    kubernetes = files["providers/kubernetes-spywatcher-kubernetes.yaml"]
+    assert yaml.safe_load(kubernetes) == {  # components/platform.py: the three flags set True
+        "context": "arn:aws:eks:us-east-1:111122223333:cluster/spywatcher-production",
+        "enableConfigMapMutable": True,
+        "enableSecretMutable": True,
+        "enableServerSideApply": True,
+    }
+    assert "enableServerSideApply: true\n" in kubernetes
+    aws = yaml.safe_load(files["providers/aws-spywatcher-aws.yaml"])
+    assert (aws["region"], aws["skipCredentialsValidation"], aws["skipRegionValidation"]) == ("us-east-1", False, True)
+
+
+def test_only_json_booleans_objects_and_lists_are_decoded_in_provider_settings() -> None:
+    settings = {
+        "allowedAccountIds": '["111122223333"]',
+        "assumeRole": '{"roleArn": "arn:aws:iam::111122223333:role/deploy"}',
+        "insecure": "false",
+        "profile": "111122223333",  # a text setting that reads as a number stays text
+        "token": "null",
+        "region": "",
+        "context": "{not json",  # looks like an object, is not one: as written
+        "namespace": "[default",
+        "note": "True",
+    }
+    assert _provider_inputs(settings) == {
+        "allowedAccountIds": ["111122223333"],
+        "assumeRole": {"roleArn": "arn:aws:iam::111122223333:role/deploy"},
+        "insecure": False,
+        "profile": "111122223333",
+        "token": "null",
+        "region": "",
+        "context": "{not json",
+        "namespace": "[default",
+        "note": "True",
+    }
 
 
 def test_summary_carries_the_options_a_reviewer_needs(plans: dict[str, Plan]) -> None:
