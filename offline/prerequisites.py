@@ -50,6 +50,13 @@ BUILT_IN_GROUPS = {
     "discovery.k8s.io",
 }
 
+# An autoscaling/v2 HPA without metrics scales on CPU: the API server sets 80 % average utilization
+# (kubernetes/kubernetes pkg/apis/autoscaling/v2/defaults.go at v1.34.0,
+# SetDefaults_HorizontalPodAutoscaler), a resource metric metrics-server serves.
+DEFAULT_HPA_METRICS: tuple[dict[str, Any], ...] = (
+    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+)
+
 ROLLOUTS_CRDS = (
     "Argo Rollouts v1.9.1 (`kubectl apply --server-side -k "
     "https://github.com/argoproj/argo-rollouts/manifests/crds?ref=v1.9.1`); its controller is this "
@@ -188,7 +195,7 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 crd, owner = CRDS[(group, kind)]
                 _needed(found, "CRD", crd, owner, label)
             if kind == "AnalysisTemplate":
-                for metric in obj.get("spec", {}).get("metrics", []):
+                for metric in obj.get("spec", {}).get("metrics") or DEFAULT_HPA_METRICS:
                     address = ((metric.get("provider") or {}).get("prometheus") or {}).get("address")
                     if address:
                         _needed(found, "controller", f"Prometheus at {address}",
@@ -202,7 +209,7 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                         "`networkPolicy.enforcedBy: vpc-cni` every preview and update reads the add-on and stops "
                         "when it is off)", "NetworkPolicy")
             if kind == "HorizontalPodAutoscaler":
-                for metric in obj.get("spec", {}).get("metrics", []):
+                for metric in obj.get("spec", {}).get("metrics") or DEFAULT_HPA_METRICS:
                     if metric.get("type") == "Resource":
                         _needed(found, "controller", "metrics-server",
                                 "serves metrics.k8s.io: the HPAs' CPU and memory", label)

@@ -75,6 +75,25 @@ def test_each_requirement_names_what_needs_it(plans: dict[str, Plan]) -> None:
     )
 
 
+@pytest.mark.parametrize("metrics", ["absent", "empty"])
+def test_an_hpa_without_metrics_still_needs_metrics_server(plans: dict[str, Plan], metrics: str) -> None:
+    """The API server gives such an HPA the default: 80 % average CPU utilization, a resource metric."""
+    plan = plans["production"]
+    resources = copy.deepcopy(plan.resources)
+    for r in resources:
+        if r.is_kubernetes_object and r.inputs["kind"] == "HorizontalPodAutoscaler":
+            if metrics == "absent":
+                del r.inputs["spec"]["metrics"]
+            else:
+                r.inputs["spec"]["metrics"] = []
+    items = {p.name: p for p in prerequisites(Plan(plan.stack, resources, plan.outputs, plan.logs))}
+    assert items["metrics-server"].needed_by == (
+        "HorizontalPodAutoscaler spywatcher-backend-hpa",
+        "HorizontalPodAutoscaler spywatcher-frontend-hpa",
+    )
+    assert "a custom metrics API (custom.metrics.k8s.io)" not in items
+
+
 def test_an_unknown_kind_or_aws_type_is_an_error_not_a_silent_gap(plans: dict[str, Plan]) -> None:
     plan = plans["staging"]
     extra = copy.deepcopy(plan.get("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-alerts"))
