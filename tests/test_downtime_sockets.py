@@ -39,12 +39,14 @@ ZERO = {name: 0.0 for name in (
 
 
 def run(deleted: str | None, app: Fleet = APP, proxy: Fleet = PROXY, route: Route = SOCKETS,
-        group: TargetGroup = GROUP, reloads: tuple[float, ...] = (), delays: dict[str, float] | None = None) -> Sim:
+        group: TargetGroup = GROUP, reloads: tuple[float, ...] = (), delays: dict[str, float] | None = None,
+        api_timeout_s: float | None = None, load_balancer: str = "application") -> Sim:
     """The app pod and the proxy pod, there since long before; ``deleted`` ("app" or "ctl") is deleted at
-    0 s; nginx reloads at ``reloads``."""
+    0 s; nginx reloads at ``reloads``; with ``api_timeout_s``, a route "api" without WebSockets too."""
+    api = [] if api_timeout_s is None else [Route("api", ("app",), False, {NGINX: api_timeout_s}, 0.0)]
     topology = Topology(
-        stack="hand-made", load_balancer="application", zones=1, fleets={app.name: app, proxy.name: proxy},
-        routes=[route], target_groups={NGINX: group}, webhook_failure_policy="Fail", stickiness_s=0.0,
+        stack="hand-made", load_balancer=load_balancer, zones=1, fleets={app.name: app, proxy.name: proxy},
+        routes=[*api, route], target_groups={NGINX: group}, webhook_failure_policy="Fail", stickiness_s=0.0,
     )
     sim = Sim(topology, Corner({**ZERO, **(delays or {})}), {NGINX: BACKENDS[NGINX]})
     for fleet in (app, proxy):

@@ -1,0 +1,55 @@
+"""Each property's comparison at its boundary, on the one app pod behind one ingress-nginx replica of
+tests/test_downtime_sockets.py (every delay given, one pod deleted by hand at 0 s): at the instant
+the property allows, it holds; a step past it, it fails with its sentence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from simulate.downtime.properties import Violation, no_request_after_sigterm, requests_finish_before_sigkill
+from tests.test_downtime_sockets import PROXY, run
+
+
+def texts(violations: list[Violation]) -> list[str]:
+    return [v.text for v in violations]
+
+
+def test_nginx_may_quit_exactly_when_the_load_balancer_stops_sending() -> None:
+    # The proxy pod deleted at 0 s: the load balancer stops sending 10 s later (the ALB's propagation);
+    # nginx quits after its shutdown grace period.
+    on_time = run("ctl", proxy=replace(PROXY, shutdown_delay_s=10.0), delays={"alb.propagation": 10.0})
+    assert no_request_after_sigterm(on_time) == []
+    early = run("ctl", proxy=replace(PROXY, shutdown_delay_s=9.0), delays={"alb.propagation": 10.0})
+    assert texts(no_request_after_sigterm(early)) == [
+        "t=9 s: nginx quit on ctl-0, but the load balancer sends it new requests until 10 s"
+    ]
+
+
+def test_behind_an_nlb_a_quit_nginx_gets_new_connections_until_its_target_is_unhealthy() -> None:
+    # nginx quits at once (no shutdown grace period), before the target is even deregistered (2 s: the
+    # controller's reconcile): its health checks fail from then on, unhealthy after 3 checks 10 s apart
+    # (0 s, 10 s, 20 s), long before the NLB would stop sending (2 + 120 s of propagation).
+    sim = run("ctl", proxy=replace(PROXY, shutdown_delay_s=0.0), load_balancer="network",
+              delays={"lbc.reconcile": 2.0, "nlb.propagation": 120.0, "tg.first_check": 0.0})
+    assert texts(no_request_after_sigterm(sim)) == [
+        "t=0 s: nginx quit on ctl-0, but the load balancer sends it new connections until 20 s"
+    ]
+
+
+def test_a_request_may_run_exactly_until_the_deleted_proxy_cuts_its_connections() -> None:
+    # The proxy pod deleted at 0 s takes its last request at 0 s (the load balancer stops sending at
+    # once) and cuts what is left at 105 s (nginx quits at 75 s, worker-shutdown-timeout 30 s).
+    assert requests_finish_before_sigkill(run("ctl", api_timeout_s=105.0)) == []
+    assert texts(requests_finish_before_sigkill(run("ctl", api_timeout_s=106.0))) == [
+        "t=105 s: ctl-0's connections are cut while a request it took at 0 s may run until 106 s "
+        "(route api allows 106 s)"
+    ]
+
+
+def test_a_request_may_run_exactly_as_long_as_the_old_workers_keep_it_after_a_reload() -> None:
+    # nginx reloads at 10 s; its old workers close what they hold 30 s later (worker-shutdown-timeout).
+    assert requests_finish_before_sigkill(run(None, reloads=(10.0,), api_timeout_s=30.0)) == []
+    assert texts(requests_finish_before_sigkill(run(None, reloads=(10.0,), api_timeout_s=31.0))) == [
+        "t=40 s: the old nginx workers of ctl-0 (reloaded at 10 s) close their connections after "
+        "worker-shutdown-timeout (30 s) while a request taken before the reload may run 31 s (route api)"
+    ]
