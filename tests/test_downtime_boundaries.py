@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from simulate.downtime.properties import Violation, no_request_after_sigterm, requests_finish_before_sigkill
+import pytest
+
+from simulate.downtime.model import Target
+from simulate.downtime.properties import (
+    Violation,
+    _state,
+    healthy_target_always,
+    no_request_after_sigterm,
+    requests_finish_before_sigkill,
+)
 from tests.test_downtime_sockets import PROXY, run
 
 
@@ -34,6 +43,13 @@ def test_behind_an_nlb_a_quit_nginx_gets_new_connections_until_its_target_is_unh
     assert texts(no_request_after_sigterm(sim)) == [
         "t=0 s: nginx quit on ctl-0, but the load balancer sends it new connections until 20 s"
     ]
+    # Quitting at 2 s, the instant it is deregistered: a draining target's health no longer counts, and
+    # the NLB sends new connections until its propagation is over.
+    sim = run("ctl", proxy=replace(PROXY, shutdown_delay_s=2.0), load_balancer="network",
+              delays={"lbc.reconcile": 2.0, "nlb.propagation": 120.0, "tg.first_check": 0.0})
+    assert texts(no_request_after_sigterm(sim)) == [
+        "t=2 s: nginx quit on ctl-0, but the load balancer sends it new connections until 122 s"
+    ]
 
 
 def test_a_request_may_run_exactly_until_the_deleted_proxy_cuts_its_connections() -> None:
@@ -53,3 +69,27 @@ def test_a_request_may_run_exactly_as_long_as_the_old_workers_keep_it_after_a_re
         "t=40 s: the old nginx workers of ctl-0 (reloaded at 10 s) close their connections after "
         "worker-shutdown-timeout (30 s) while a request taken before the reload may run 31 s (route api)"
     ]
+
+
+@pytest.mark.parametrize(("load_balancer", "fails_open"), [
+    ("application", "; the ALB fails open to every target"),
+    ("network", ""),
+])
+def test_a_target_unhealthy_before_it_is_deregistered_leaves_none_healthy(load_balancer: str, fails_open: str) -> None:
+    # nginx quits at once while the AWS Load Balancer Controller is down until 60 s: the target fails
+    # its health checks (unhealthy at 20 s: 3 checks 10 s apart) before anything deregisters it. An ALB
+    # with every target unhealthy sends to all of them; an NLB does not say so.
+    sim = run("ctl", proxy=replace(PROXY, shutdown_delay_s=0.0), load_balancer=load_balancer, lbc_down=(0.0, 60.0),
+              delays={"tg.first_check": 0.0, "alb.propagation": 0.0, "nlb.propagation": 0.0})
+    assert texts(healthy_target_always(sim)) == [
+        f"t=20 s: target group nginx has no healthy target until the end of the run (ctl-0: unhealthy){fails_open}"
+    ]
+
+
+def test_a_targets_state_at_each_edge() -> None:
+    target = Target("ctl-0", "nginx", registered=0.0, healthy=10.0, deregistered=20.0, drain_end=80.0)
+    assert [_state(target, t) for t in (-1.0, 0.0, 9.9, 10.0, 19.9, 20.0, 79.9, 80.0)] == [
+        "unused", "initial", "initial", "healthy", "healthy", "draining", "draining", "unused"
+    ]
+    sick = Target("ctl-1", "nginx", registered=0.0, healthy=10.0, unhealthy=30.0, deregistered=40.0, drain_end=100.0)
+    assert [_state(sick, t) for t in (29.9, 30.0, 39.9, 40.0)] == ["healthy", "unhealthy", "unhealthy", "draining"]

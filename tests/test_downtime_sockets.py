@@ -40,15 +40,19 @@ ZERO = {name: 0.0 for name in (
 
 def run(deleted: str | None, app: Fleet = APP, proxy: Fleet = PROXY, route: Route = SOCKETS,
         group: TargetGroup = GROUP, reloads: tuple[float, ...] = (), delays: dict[str, float] | None = None,
-        api_timeout_s: float | None = None, load_balancer: str = "application") -> Sim:
+        api_timeout_s: float | None = None, load_balancer: str = "application",
+        lbc_down: tuple[float, float] | None = None) -> Sim:
     """The app pod and the proxy pod, there since long before; ``deleted`` ("app" or "ctl") is deleted at
-    0 s; nginx reloads at ``reloads``; with ``api_timeout_s``, a route "api" without WebSockets too."""
+    0 s; nginx reloads at ``reloads``; with ``api_timeout_s``, a route "api" without WebSockets too;
+    the AWS Load Balancer Controller is down in ``lbc_down``."""
     api = [] if api_timeout_s is None else [Route("api", ("app",), False, {NGINX: api_timeout_s}, 0.0)]
     topology = Topology(
         stack="hand-made", load_balancer=load_balancer, zones=1, fleets={app.name: app, proxy.name: proxy},
         routes=[*api, route], target_groups={NGINX: group}, webhook_failure_policy="Fail", stickiness_s=0.0,
     )
     sim = Sim(topology, Corner({**ZERO, **(delays or {})}), {NGINX: BACKENDS[NGINX]})
+    if lbc_down is not None:
+        sim.lbc_down = lbc_down
     for fleet in (app, proxy):
         sim.add_initial(fleet, 1)
     if deleted is not None:
