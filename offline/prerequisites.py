@@ -195,7 +195,7 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                 crd, owner = CRDS[(group, kind)]
                 _needed(found, "CRD", crd, owner, label)
             if kind == "AnalysisTemplate":
-                for metric in obj.get("spec", {}).get("metrics") or DEFAULT_HPA_METRICS:
+                for metric in obj.get("spec", {}).get("metrics") or ():
                     address = ((metric.get("provider") or {}).get("prometheus") or {}).get("address")
                     if address:
                         _needed(found, "controller", f"Prometheus at {address}",
@@ -210,7 +210,10 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
                         "when it is off)", "NetworkPolicy")
             if kind == "HorizontalPodAutoscaler":
                 for metric in obj.get("spec", {}).get("metrics") or DEFAULT_HPA_METRICS:
-                    if metric.get("type") == "Resource":
+                    # A ContainerResource metric is a resource metric of one container, "built in to
+                    # Kubernetes" like Resource (autoscaling/v2 MetricSpec.containerResource, quoted in
+                    # the upstream Envoy Gateway CRD's HPA schema): metrics-server serves both.
+                    if metric.get("type") in ("Resource", "ContainerResource"):
                         _needed(found, "controller", "metrics-server",
                                 "serves metrics.k8s.io: the HPAs' CPU and memory", label)
                     elif metric.get("type") in ("Pods", "Object", "External"):
