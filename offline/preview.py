@@ -38,6 +38,11 @@ def _hpa(o: dict[str, Any]) -> str:
     )
 
 
+# What the API server sets on a pod spec without terminationGracePeriodSeconds (k8s.io/api core/v1
+# DefaultTerminationGracePeriodSeconds, set by pkg/apis/core/v1/defaults.go SetDefaults_PodSpec).
+TERMINATION_GRACE = 30
+
+
 def _deployment(o: dict[str, Any]) -> str:
     spec = o["spec"]
     pod = spec["template"]["spec"]
@@ -47,10 +52,11 @@ def _deployment(o: dict[str, Any]) -> str:
     res = container.get("resources", {})
     req, lim = res.get("requests", {}), res.get("limits", {})
     replicas = spec.get("replicas", "HPA")
+    grace = pod.get("terminationGracePeriodSeconds", TERMINATION_GRACE)
     return (
         f"image={container['image']} replicas={replicas} surge={rolling['maxSurge']} "
         f"unavailable={rolling['maxUnavailable']} requests={req.get('cpu')}/{req.get('memory')} "
-        f"limits={lim.get('cpu')}/{lim.get('memory')} grace={pod.get('terminationGracePeriodSeconds')}s "
+        f"limits={lim.get('cpu')}/{lim.get('memory')} grace={grace}s "
         f"preStop={pre_stop}s"
     )
 
@@ -232,8 +238,10 @@ SUMMARIES: dict[str, Summary] = {
     "Deployment": _deployment,
     "Service": _service,
     "HorizontalPodAutoscaler": _hpa,
+    # Every field set, 0 included: `maxUnavailable: 0` is a budget that allows no eviction at all.
     "PodDisruptionBudget": lambda o: " ".join(
-        f"{k}={v}" for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy") if (v := o["spec"].get(k))
+        f"{k}={v}" for k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy")
+        if (v := o["spec"].get(k)) is not None
     ),
     "ConfigMap": lambda o: _dashboard(o) or _keys(o.get("data")),
     "Ingress": _ingress,
