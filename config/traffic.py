@@ -486,14 +486,9 @@ class IngressControllerSettings(Model):
         return deregistration_delay + self.shutdown_margin_seconds
 
 
-# Seconds the controller waits after nginx stopped before it exits (`--post-shutdown-grace-period`).
-POST_SHUTDOWN_SECONDS = 10
-
-
 # The routing intent's names, importable from here as before the split.
 __all__ = [
     "DEFAULT_ROUTES",
-    "POST_SHUTDOWN_SECONDS",
     "Certificate",
     "ClientLimits",
     "ControllerAutoscaling",

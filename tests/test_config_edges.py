@@ -22,6 +22,11 @@ def test_two_zones_means_two_distinct_subnets() -> None:
     assert run_stack("staging", {"loadBalancer": {"subnetIds": [SUBNET, "subnet-0f1e2d3c4b5a60002"]}}).resources
 
 
+def test_only_the_internal_dash_prefix_is_reserved_for_a_load_balancer_name() -> None:
+    plan = run_stack("staging", {"loadBalancer": {"name": "internaledge"}})
+    assert [lb.inputs["name"] for lb in plan.of_type("aws:lb/loadBalancer:LoadBalancer")] == ["internaledge"]
+
+
 @pytest.mark.parametrize("window", [60, 120, 300, 600])
 def test_the_waf_windows_aws_offers_are_accepted(window: int) -> None:
     plan = run_stack("production", {"loadBalancer": {"waf": {"evaluationWindowSeconds": window}}})

@@ -106,6 +106,11 @@ def arn(plan: Plan, name: str) -> str:
             "loadBalancer.weights.envoyGateway: 50 — must sum to 100 with ingressNginx (60); got 110",
         ),
         (
+            {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 40, "envoyGateway": 50}}},
+            "loadBalancer.weights.envoyGateway",
+            "loadBalancer.weights.envoyGateway: 50 — must sum to 100 with ingressNginx (40); got 90",
+        ),
+        (
             {"gateway": GW, "loadBalancer": {"weights": {"ingressNginx": 101, "envoyGateway": -1}}},
             "loadBalancer.weights.ingressNginx",
             "loadBalancer.weights.ingressNginx: 101 — must be at most 100",
