@@ -62,6 +62,7 @@ def test_release_values_that_render_objects_of_other_apis_need_their_crds_and_se
     {"controller": {"metrics": {"serviceMonitor": {"enabled": False}}}, "certManager": {"enabled": False},
      "config": {"envoyGateway": {"rateLimit": {"backend": None}}}},
     {"controller": {"metrics": None}, "certManager": None, "config": {"envoyGateway": {"rateLimit": {}}}},
+    {"config": {"envoyGateway": {"rateLimit": {"backend": {}}}}},  # an empty backend is no Redis
 ])
 def test_release_values_switched_off_or_absent_need_nothing(values: dict[str, Any]) -> None:
     assert needs(release("adapter", values)) == []
@@ -92,6 +93,20 @@ def test_the_controller_line_says_the_webhook_fails_closed_only_when_declared(po
     plan = Plan("s", [NAMESPACE, BINDING], {}, [], settings=settings)
     [controller] = [p for p in prerequisites(plan) if p.section == "controller"]
     assert controller.detail == "registers the targets and injects the pod readiness gates" + said
+
+
+def test_the_list_is_in_the_order_of_its_sections_then_by_name() -> None:
+    """Namespaces, existing objects, CRDs, controllers, chart repositories, cluster access, AWS."""
+    settings = SimpleNamespace(cluster=SimpleNamespace(name="c", region="eu-west-1", load_balancer_controller=None))
+    elsewhere = Registration(type="kubernetes:core/v1:ConfigMap", name="m", urn="urn:m", parent="", custom=True,
+                             inputs={"apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": "m", "namespace": "monitoring"}})
+    plan = Plan("s", [NAMESPACE, BINDING, elsewhere, release("adapter", {})], {}, [], settings=settings)
+    sections = [p.section for p in prerequisites(plan, [("Secret", "elsewhere", "db")])]
+    assert list(dict.fromkeys(sections)) == ["namespace", "existing", "CRD", "controller", "Helm repository", "access",
+                                             "AWS"]
+    aws = [p.name for p in prerequisites(plan) if p.section == "AWS"]
+    assert aws == sorted(aws)
 
 
 def test_an_existing_object_outside_the_programs_namespaces_is_made_before_the_first_up() -> None:
