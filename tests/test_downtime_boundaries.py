@@ -5,6 +5,7 @@ the property allows, it holds; a step past it, it fails with its sentence."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -12,11 +13,13 @@ from simulate.downtime.model import Target
 from simulate.downtime.properties import (
     Violation,
     _state,
+    grace_covers_drain,
     healthy_target_always,
     no_request_after_sigterm,
     requests_finish_before_sigkill,
 )
-from tests.test_downtime_sockets import PROXY, run
+from simulate.downtime.topology import ENVOY, NGINX
+from tests.test_downtime_sockets import GROUP, PROXY, SOCKETS, run
 
 
 def texts(violations: list[Violation]) -> list[str]:
@@ -93,3 +96,48 @@ def test_a_targets_state_at_each_edge() -> None:
     ]
     sick = Target("ctl-1", "nginx", registered=0.0, healthy=10.0, unhealthy=30.0, deregistered=40.0, drain_end=100.0)
     assert [_state(sick, t) for t in (29.9, 30.0, 39.9, 40.0)] == ["healthy", "unhealthy", "unhealthy", "draining"]
+
+
+def test_nginx_may_quit_exactly_when_the_load_balancers_drain_ends() -> None:
+    # The proxy pod deleted at 0 s: nginx quits at 75 s (its shutdown grace period); the ALB drains the
+    # target for its deregistration delay from 0 s.
+    assert grace_covers_drain(run("ctl", group=replace(GROUP, deregistration_delay_s=75.0))) == []
+    assert texts(grace_covers_drain(run("ctl", group=replace(GROUP, deregistration_delay_s=76.0)))) == [
+        "t=75 s: ctl-0 stops serving (nginx quits) while the load balancer drains it until 76 s"
+    ]
+    # An NLB that leaves connections open needs nginx until it opens no new ones (its propagation).
+    leaves_open = replace(GROUP, closes_at_drain_end=False)
+    assert texts(grace_covers_drain(run("ctl", group=leaves_open, load_balancer="network",
+                                        delays={"nlb.propagation": 76.0}))) == [
+        "t=75 s: ctl-0 stops serving (nginx quits) while the load balancer opens connections to it until 76 s"
+    ]
+    # There, nginx holds its WebSockets until its own worker-shutdown-timeout (30 s after quitting) and
+    # exits 10 s later: 115 s, past a 100 s grace period. With only a plain route (10 s requests) it has
+    # nothing to hold once its last request, taken at 0 s, is over: it exits at 85 s.
+    nlb: dict[str, Any] = {"group": leaves_open, "load_balancer": "network", "delays": {"nlb.propagation": 75.0},
+           "proxy": replace(PROXY, grace_s=100.0)}
+    assert texts(grace_covers_drain(run("ctl", **nlb))) == [
+        "t=100 s: ctl-0 is killed (grace period 100 s) before its drain ends at 115 s"
+    ]
+    assert grace_covers_drain(run("ctl", route=replace(SOCKETS, websocket=False, timeout_s={NGINX: 10.0}), **nlb)) == []
+
+
+def test_envoy_exiting_before_the_drain_ends_is_named() -> None:
+    # Envoy drains from SIGTERM (0 s) and exits at its drainTimeout (100 s), though the ALB drains the
+    # target until 300 s.
+    envoy = replace(PROXY, kind=ENVOY, backend=ENVOY, drain_s=100.0, shutdown_delay_s=10.0)
+    sim = run("ctl", proxy=envoy, group=replace(GROUP, backend=ENVOY), delays={"envoy.xds": 0.0})
+    assert texts(grace_covers_drain(sim)) == [
+        "t=100 s: ctl-0 stops serving (Envoy exits) while the load balancer drains it until 300 s"
+    ]
+
+
+def test_a_proxy_may_be_killed_exactly_when_its_drain_ends() -> None:
+    # nginx quits at 75 s, as the ALB's drain ends (a 75 s deregistration delay): nothing is left for its
+    # workers to finish, and it exits after its post-shutdown grace period (10 s): 85 s. A grace period
+    # of 85 s is enough, 84 s is not.
+    drained = replace(GROUP, deregistration_delay_s=75.0)
+    assert grace_covers_drain(run("ctl", proxy=replace(PROXY, grace_s=85.0), group=drained)) == []
+    assert texts(grace_covers_drain(run("ctl", proxy=replace(PROXY, grace_s=84.0), group=drained))) == [
+        "t=84 s: ctl-0 is killed (grace period 84 s) before its drain ends at 85 s"
+    ]

@@ -48,9 +48,9 @@ def run(deleted: str | None, app: Fleet = APP, proxy: Fleet = PROXY, route: Rout
     api = [] if api_timeout_s is None else [Route("api", ("app",), False, {NGINX: api_timeout_s}, 0.0)]
     topology = Topology(
         stack="hand-made", load_balancer=load_balancer, zones=1, fleets={app.name: app, proxy.name: proxy},
-        routes=[*api, route], target_groups={NGINX: group}, webhook_failure_policy="Fail", stickiness_s=0.0,
+        routes=[*api, route], target_groups={group.backend: group}, webhook_failure_policy="Fail", stickiness_s=0.0,
     )
-    sim = Sim(topology, Corner({**ZERO, **(delays or {})}), {NGINX: BACKENDS[NGINX]})
+    sim = Sim(topology, Corner({**ZERO, **(delays or {})}), {group.backend: BACKENDS[group.backend]})
     if lbc_down is not None:
         sim.lbc_down = lbc_down
     for fleet in (app, proxy):
