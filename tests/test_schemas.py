@@ -12,8 +12,16 @@ import pytest
 
 from offline.crd_check import CrdChecker
 from offline.engine import Plan
-from offline.schema import check_object, check_objects, has_vendored_schema, is_builtin, unchecked_crds
+from offline.schema import (
+    check_object,
+    check_objects,
+    has_vendored_schema,
+    is_builtin,
+    schema_version,
+    unchecked_crds,
+)
 from tests.conftest import stack_settings
+from tests.test_crd_check import checker, crd, widget
 from tests.upstream import MISSING, found_crds, schema_problems, skip_without_upstream, upstream_dir
 
 GATEWAY_CRDS = [
@@ -131,3 +139,29 @@ def test_unknown_kind_is_a_problem_not_a_pass() -> None:
     assert [p.message for p in problems] == [
         "no schema for example.com/v1 Widget: offline/crds/ has none and no CRD folder was found; pass its CRD, "
         "the CRD of Widget (example.com), with --crds DIR (make check CRDS=DIR)"]
+
+
+def test_the_schemas_are_the_newest_not_newer_than_the_cluster() -> None:
+    # kubernetes-validate has a schema set per minor version (1.25 on): a 1.34 cluster gets 1.34's,
+    # a patch version its minor's, a version written with a leading v the same.
+    assert [schema_version(v) for v in ("1.34", "1.33.2", "v1.30")] == ["1.34.0", "1.33.0", "1.30.0"]
+
+
+def test_a_given_crd_folder_checks_every_custom_resource_a_found_one_only_the_gaps(tmp_path: Path) -> None:
+    arn = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/t/0123456789abcdef"
+    binding = {
+        "apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "TargetGroupBinding",
+        "metadata": {"name": "b", "namespace": "apps"},
+        "spec": {"serviceRef": {"name": "s", "port": 80}, "targetGroupARN": arn},
+    }
+    assert check_object(binding, "1.34") == []  # offline/crds/ has its schema
+    given = checker(tmp_path, crd())  # a folder (--crds) with one CRD only, example.spywatcher.io's Widget
+    assert [str(p) for p in check_object(binding, "1.34", given)] == [
+        f"TargetGroupBinding apps/b: (object): no CRD for elbv2.k8s.aws TargetGroupBinding in {tmp_path}"
+    ]
+    found = CrdChecker(tmp_path, fills_gaps=True)  # the folder beside the repository: the gaps only
+    assert check_object(binding, "1.34", found) == []
+    assert check_object(widget(), "1.34", found) == [] and found.checked == 1  # a gap: its CRD checked it
+    # A built-in kind is never a CRD's to check.
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "apps"}}
+    assert check_object(config_map, "1.34", given) == []
