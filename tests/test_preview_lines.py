@@ -283,3 +283,33 @@ def test_the_last_line_counts_each_section_in_the_lists_order(monkeypatch: pytes
                                                               needs: str) -> None:
     assert pointer(monkeypatch, sections) == (
         f"Before `pulumi up`, qa needs what it does not create: {needs} (`make prerequisites STACK=qa` lists them).")
+
+
+def test_an_hpa_shows_each_metric_by_its_type_and_both_scaling_rules() -> None:
+    rules = {"selectPolicy": "Max", "stabilizationWindowSeconds": 0,
+             "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15},
+                          {"type": "Pods", "value": 4, "periodSeconds": 15}]}
+    hpa = {"spec": {"minReplicas": 1, "maxReplicas": 3, "behavior": {"scaleUp": rules, "scaleDown": {
+        "selectPolicy": "Disabled", "stabilizationWindowSeconds": 300, "policies": []}}, "metrics": [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"averageUtilization": 60}}},
+        {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"averageValue": "50"}}}]}}
+    assert SUMMARIES["HorizontalPodAutoscaler"](hpa) == (
+        "replicas=1..3 cpu=60% rps=50/pod up=Max(100%/15s,4 pods/15s) window=0s down=Disabled() window=300s")
+
+
+def test_quota_limit_range_gateway_and_envoy_proxy_lines() -> None:
+    assert SUMMARIES["ResourceQuota"]({"spec": {"hard": {"pods": "20", "limits.cpu": "8"}}}) == "limits.cpu=8 pods=20"
+    limits = {"spec": {"limits": [{"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
+                                   "max": {"memory": "1Gi"}}]}}
+    assert SUMMARIES["LimitRange"](limits) == "default=500m/256Mi max=None/1Gi"
+    gateway = {"spec": {"listeners": [{"name": "http", "protocol": "HTTP", "port": 80},
+                                      {"name": "https", "protocol": "HTTPS", "port": 443}]}}
+    assert SUMMARIES["Gateway"](gateway) == "http=HTTP:80 https=HTTPS:443"
+    proxy = {"spec": {"provider": {"kubernetes": {"envoyService": {"name": "edge", "type": "ClusterIP"}}}}}
+    assert SUMMARIES["EnvoyProxy"](proxy) == "service=edge/ClusterIP replicas=None..None drain=None..None"
+    proxy["spec"]["provider"]["kubernetes"]["envoyHpa"] = {"minReplicas": 2, "maxReplicas": 5}
+    proxy["spec"]["shutdown"] = {"minDrainDuration": "5s", "drainTimeout": "60s"}
+    assert SUMMARIES["EnvoyProxy"](proxy) == "service=edge/ClusterIP replicas=2..5 drain=5s..60s"
+    assert SUMMARIES["ClientTrafficPolicy"]({"spec": {}}) == "healthCheck=None"
+    binding = {"spec": {"serviceRef": {"name": "web", "port": 80}}}
+    assert SUMMARIES["TargetGroupBinding"](binding) == "service=web:80 targetType=None"
