@@ -31,7 +31,7 @@ def replacements(before: Plan, after: Plan) -> list[Replacement]:
     """What the engine replaces going from ``before`` to ``after`` (resources matched by id), and
     what would stop each replacement: `protect`, a fixed name taken by the old resource, or a
     dependent with an immutable reference that is not replaced with it (refused as an update).
-    The same rules `offline diff` reports, for two plans."""
+    The same rules `offline diff` reports, for two plans, sorted by resource."""
     ids = {rid: urn for urn, rid in resource_ids(after).items()}
     by_urn = {r.urn: r for r in after.resources}
     result = []

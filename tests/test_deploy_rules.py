@@ -216,7 +216,9 @@ def test_the_binding_is_replaced_with_its_target_group(plans: dict[str, Plan]) -
 
 
 def _replaced(before: Plan, after: Plan) -> dict[str, Replacement]:
-    return {r.resource.split(" ", 1)[1] if " " in r.resource else r.resource: r for r in replacements(before, after)}
+    found = replacements(before, after)
+    assert [r.resource for r in found] == sorted(r.resource for r in found)  # listed by resource, as documented
+    return {r.resource.split(" ", 1)[1] if " " in r.resource else r.resource: r for r in found}
 
 
 # Each config change that forces a replacement, what it replaces, and why.
