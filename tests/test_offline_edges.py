@@ -305,3 +305,20 @@ def test_a_render_shows_every_option_under_its_pulumi_name() -> None:
         "replaceOnChanges": ["spec.b", "spec.y"],
     }
     assert "replaceOnChanges" not in options_of(dataclasses.replace(resource, replace_on_changes=()), ids)
+
+
+def test_a_lookup_of_a_missing_object_names_the_ones_there_are(plans: dict[str, Plan]) -> None:
+    plan = plans["staging"]
+    with pytest.raises(KeyError) as missing:
+        plan.k8s("HorizontalPodAutoscaler", "spywatcher-hpa")
+    assert missing.value.args[0] == ("0 HorizontalPodAutoscaler objects named 'spywatcher-hpa' (known: "
+                                     "['spywatcher-backend-hpa', 'spywatcher-frontend-hpa'])")
+    with pytest.raises(KeyError) as elsewhere:
+        plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa", namespace="default")
+    assert elsewhere.value.args[0].startswith("0 HorizontalPodAutoscaler objects named 'spywatcher-backend-hpa'")
+    assert plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa", namespace="spywatcher-staging")["kind"] == (
+        "HorizontalPodAutoscaler")
+    with pytest.raises(KeyError) as no_resource:
+        plan.get("aws:lb/loadBalancer:LoadBalancer", "api")
+    assert no_resource.value.args[0] == (
+        "0 resources of type aws:lb/loadBalancer:LoadBalancer named 'api' (known: ['edge'])")
