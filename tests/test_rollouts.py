@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline.engine import Plan, run_stack
+from offline.engine import Plan, reveal, run_stack
 from offline.render import check, render_plan
 from tests.conftest import config_error, problem_for
 from tests.netpol import Peer, allowed
@@ -433,12 +433,32 @@ def test_refused_with_envoy_gateway_saying_why(nginx: bool) -> None:
          "well"),
         ({"rollouts": {"analysis": {"count": 3, "failureLimit": 3}}}, "rollouts.analysis.failureLimit",
          "3 — must be below count (3), or a canary that fails every measurement still passes"),
+        ({"rollouts": {"analysis": {"count": 3, "inconclusiveLimit": 3}}}, "rollouts.analysis.inconclusiveLimit",
+         "3 — must be below count (3), or an analysis without any canary traffic passes"),
         ({"rollouts": {"controller": {"replicas": 2, "minAvailable": 2}}}, "rollouts.controller.minAvailable",
          "2 — must be below replicas (2), or a node drain can never evict a controller pod"),
     ],
 )
 def test_bad_rollouts_config_names_the_key(overrides: dict[str, Any], path: str, message: str) -> None:
     assert problem_for(config_error("production", overrides), path) == f"{path}: {message}"
+
+
+def test_each_rollouts_rule_accepts_its_edge_value() -> None:
+    """Just inside each rule the bad-config cases above cross: limits one below count, a controller budget one
+    below its replicas, a step holding the weight before it, an analysis window of exactly two scrapes (30s)."""
+    plan = run_stack("production", {"rollouts": {
+        "enabled": True,
+        "analysis": {"count": 3, "failureLimit": 2, "inconclusiveLimit": 2, "window": "1m"},
+        "controller": {"replicas": 2, "minAvailable": 1},
+        "steps": [{"setWeight": 50}, {"analysis": True}, {"setWeight": 50}, {"analysis": True}],
+    }})
+    [rollout] = [o for o in plan.k8s_objects() if o["kind"] == "Rollout"]
+    weights = [s["setWeight"] for s in rollout["spec"]["strategy"]["canary"]["steps"] if "setWeight" in s]
+    assert weights == [50, 50]
+    [template] = [o for o in plan.k8s_objects() if o["kind"] == "AnalysisTemplate"]
+    assert {(m["count"], m["failureLimit"], m["inconclusiveLimit"]) for m in template["spec"]["metrics"]} == {(3, 2, 2)}
+    controller = reveal(plan.get("kubernetes:helm.sh/v3:Release", "rollouts-controller").inputs)["values"]["controller"]
+    assert (controller["replicas"], controller["pdb"]) == (2, {"enabled": True, "minAvailable": 1})
 
 
 def test_the_quota_holds_the_canarys_peak() -> None:
