@@ -97,3 +97,20 @@ def test_the_migration_may_reach_only_named_data_stores() -> None:
     plan = run_stack("staging", {"migration": {"dataStores": ["postgres", "redis"]}})
     egress = plan.k8s("NetworkPolicy", "spywatcher-migration-egress")["spec"]["egress"]
     assert [rule["to"][0]["ipBlock"]["cidr"] for rule in egress] == ["10.1.64.0/24", "10.1.65.0/24"]
+
+
+def test_an_empty_service_selector_picks_nothing_an_empty_label_selector_everything() -> None:
+    assert not matches({}, {"a": "1"}, plain=True)
+    assert matches({}, {"a": "1"})
+
+
+def test_a_network_policy_needs_one_port_its_pods_serve_by_number_or_by_name(plans: dict[str, Plan]) -> None:
+    """The backend's pods serve 3001 (named http) and 9464: a policy opening 3001 and 9999, or `http`,
+    lets traffic in on a port they serve."""
+    plan = plans["staging"]
+    for ports in ([{"protocol": "TCP", "port": 3001}, {"protocol": "TCP", "port": 9999}], [{"port": "http"}]):
+        resources = copy.deepcopy(plan.resources)
+        [policy] = [r for r in resources if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+                    and r.inputs["metadata"]["name"] == "spywatcher-backend-from-ingress"]
+        policy.inputs["spec"]["ingress"][0]["ports"] = ports
+        assert selector_overlaps(Plan(plan.stack, resources, plan.outputs, plan.logs)) == [], ports
