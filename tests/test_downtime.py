@@ -193,6 +193,8 @@ def test_the_model_reads_the_fleets_routes_and_targets_a_stack_renders(plans: di
     controller = topo.fleets["ingress-nginx-controller"]
     assert (controller.kind, controller.backend, controller.gate_label, controller.probe_low_s,
             controller.probe_high_s, controller.post_shutdown_s) == (NGINX, NGINX, True, 10.0, 20.0, 10.0)
+    # the chart's controller.minAvailable (ingressController.minAvailable, 1) below its 2 replicas
+    assert (controller.replicas, controller.min_available) == (2, 1)
     assert topo.target_groups == {NGINX: TargetGroup(NGINX, "ingress-nginx-controller", 100, 60.0, 30, 2, 3)}
     assert [(r.name, r.fleets, r.websocket, r.socket_budget_s) for r in topo.routes] == [
         ("frontend", ("spywatcher-frontend",), False, 0.0),

@@ -118,3 +118,18 @@ def test_a_child_of_the_root_stack_is_created_when_targeted() -> None:
     assert outcome.errors == ()
     existing = targeted_update([ROOT, PROVIDER_NODE, child], [child.urn], existing=[STACK, PROVIDER])
     assert existing.steps == {STACK: "update", PROVIDER: "update", child.urn: "create"}
+
+
+def test_an_object_without_a_name_is_listed_by_its_resource_name(plans: dict[str, Plan]) -> None:
+    """Pulumi names an object without metadata.name after its resource (plus a suffix): the list names
+    the resource, not None."""
+    plan = plans["staging"]
+    [hpa] = [r for r in plan.resources if r.is_kubernetes_object and r.inputs["kind"] == "HorizontalPodAutoscaler"
+             and r.inputs["metadata"]["name"] == "spywatcher-backend-hpa"]
+
+    def elsewhere(r: Registration) -> None:
+        r.inputs["metadata"]["namespace"] = "elsewhere"
+        del r.inputs["metadata"]["name"]
+
+    moved = _edited(plan, hpa.type, hpa.name, elsewhere)
+    assert missing_namespaces(moved)["elsewhere"] == {f"HorizontalPodAutoscaler {hpa.name}"}
