@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 from config import ConfigError  # noqa: E402
 from config.stack import StackSettings  # noqa: E402
 from config.stackfile import read_stack_config, stack_names  # noqa: E402
-from offline.engine import Plan, fresh_runs, remembered_runs, run_stack  # noqa: E402
+from offline.engine import Plan, Registration, fresh_runs, remembered_runs, run_stack  # noqa: E402
 
 STACKS = stack_names()
 
@@ -128,6 +128,14 @@ def stack_settings(stack: str) -> StackSettings:
     from config.loader import project_config, validate_settings
 
     return validate_settings(*project_config(*read_stack_config(stack)), stack)
+
+
+def registration(type_: str, name: str, inputs: dict[str, Any], *, urn: str | None = None, parent: str = "",
+                 custom: bool = True, **options: Any) -> Registration:
+    """A registration written by hand, for a test that builds its own plan (``urn`` defaults to
+    ``urn:<name>``; ``options`` are Registration's, e.g. ``protect``)."""
+    return Registration(type=type_, name=name, urn=urn or f"urn:{name}", parent=parent, custom=custom, inputs=inputs,
+                        **options)
 
 
 def config_error(stack: str = "staging", overrides: dict[str, Any] | None = None,

@@ -22,6 +22,7 @@ from offline.gitref import GitError, default_base
 from offline.preview import SUMMARIES, _alarm, _tree, format_plan
 from offline.replacement import Refusal
 from offline.report import ABOUT, markdown
+from tests.conftest import registration
 from tests.gitrepo import git
 from tests.test_diff_report import CONFIG_MAP, snap
 
@@ -273,8 +274,7 @@ def test_the_reports_table_names_each_stacks_status() -> None:
 
 
 def _registration(name: str, parent: str = "", custom: bool = False) -> Registration:
-    return Registration(type="t:m:T" if not custom else "t:m:C", name=name, urn=f"urn:{name}", parent=parent,
-                        custom=custom, inputs={})
+    return registration("t:m:T" if not custom else "t:m:C", name, {}, parent=parent, custom=custom)
 
 
 def test_the_preview_tree_draws_a_line_down_past_each_child_that_is_not_the_last() -> None:

@@ -12,20 +12,21 @@ import pytest
 
 from offline.engine import Plan, Registration
 from offline.prerequisites import Prerequisite, format_markdown, format_text, prerequisites
+from tests.conftest import registration
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def release(chart: str, values: dict[str, Any]) -> Registration:
-    return Registration(type=RELEASE, name=chart, urn=f"urn:{chart}", parent="", custom=True, inputs={
+    return registration(RELEASE, chart, {
         "name": chart, "namespace": "ops", "chart": chart, "version": "1.0.0",
         "repositoryOpts": {"repo": "https://charts.example"}, "values": values})
 
 
 def hpa(metrics: list[dict[str, Any]]) -> Registration:
-    return Registration(type="kubernetes:autoscaling/v2:HorizontalPodAutoscaler", name="h", urn="urn:h", parent="",
-                        custom=True, inputs={"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                                             "metadata": {"name": "web"}, "spec": {"metrics": metrics}})
+    return registration("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "h", {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+        "spec": {"metrics": metrics}})
 
 
 def needs(*resources: Registration, settings: Any = None, sections: tuple[str, ...] = ("CRD", "controller")

@@ -12,15 +12,15 @@ import pytest
 
 from offline.engine import Plan, Registration, Secret
 from offline.preview import SUMMARIES, _alarm, format_plan, settings_of
+from tests.conftest import registration
 
 
 def k8s(inputs: dict[str, Any], name: str = "logical", protect: bool = False) -> Registration:
-    return Registration(type=f"kubernetes:x/v1:{inputs['kind']}", name=name, urn=f"urn:{name}", parent="",
-                        custom=True, inputs={"apiVersion": "x/v1", **inputs}, protect=protect)
+    return registration(f"kubernetes:x/v1:{inputs['kind']}", name, {"apiVersion": "x/v1", **inputs}, protect=protect)
 
 
 def aws(type_: str, inputs: dict[str, Any], protect: bool = False) -> Registration:
-    return Registration(type=type_, name="r", urn="urn:r", parent="", custom=True, inputs=inputs, protect=protect)
+    return registration(type_, "r", inputs, protect=protect)
 
 
 # --- Workloads and Services ----------------------------------------------------------------------

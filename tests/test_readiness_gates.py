@@ -10,13 +10,13 @@ import pytest
 
 from offline.engine import Plan, Registration
 from offline.readiness import readiness_gate_order
+from tests.conftest import registration
 
 NS = "web"
 
 
 def obj(type_: str, name: str, inputs: dict[str, Any]) -> Registration:
-    return Registration(type=type_, name=name, urn=f"urn:pulumi:s::p::{type_}::{name}", parent="", custom=True,
-                        inputs=inputs)
+    return registration(type_, name, inputs, urn=f"urn:pulumi:s::p::{type_}::{name}")
 
 
 def plan(*, gate: str = "enabled", target_type: str | None = "ip", selector: dict[str, str] | None = None,
