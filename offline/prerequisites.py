@@ -211,8 +211,9 @@ def prerequisites(plan: Plan, existing: Iterable[tuple[str, str, str]] = ()) -> 
             if kind == "HorizontalPodAutoscaler":
                 for metric in obj.get("spec", {}).get("metrics") or DEFAULT_HPA_METRICS:
                     # A ContainerResource metric is a resource metric of one container, "built in to
-                    # Kubernetes" like Resource (autoscaling/v2 MetricSpec.containerResource, quoted in
-                    # the upstream Envoy Gateway CRD's HPA schema): metrics-server serves both.
+                    # Kubernetes" like Resource (kubernetes/api autoscaling/v2/types.go at v0.34.0,
+                    # MetricSpec.ContainerResource; the same text is in Envoy Gateway v1.9.0's EnvoyProxy
+                    # CRD, whose HPA schema embeds it): metrics-server serves both.
                     if metric.get("type") in ("Resource", "ContainerResource"):
                         _needed(found, "controller", "metrics-server",
                                 "serves metrics.k8s.io: the HPAs' CPU and memory", label)

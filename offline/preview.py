@@ -38,8 +38,9 @@ def _hpa(o: dict[str, Any]) -> str:
     )
 
 
-# What the API server sets on a pod spec without terminationGracePeriodSeconds (k8s.io/api core/v1
-# DefaultTerminationGracePeriodSeconds, set by pkg/apis/core/v1/defaults.go SetDefaults_PodSpec).
+# What the API server sets on a pod spec without terminationGracePeriodSeconds (kubernetes/api
+# core/v1/types.go at v0.34.0, DefaultTerminationGracePeriodSeconds; set by kubernetes/kubernetes
+# pkg/apis/core/v1/defaults.go at v1.34.0, SetDefaults_PodSpec).
 TERMINATION_GRACE = 30
 
 
