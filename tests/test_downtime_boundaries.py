@@ -141,3 +141,26 @@ def test_a_proxy_may_be_killed_exactly_when_its_drain_ends() -> None:
     assert texts(grace_covers_drain(run("ctl", proxy=replace(PROXY, grace_s=84.0), group=drained))) == [
         "t=84 s: ctl-0 is killed (grace period 84 s) before its drain ends at 85 s"
     ]
+
+
+
+@pytest.mark.parametrize(("other", "found"), [
+    # A second target draining since 15 s: no longer registered, so ctl-0 is the only registered
+    # target and it is unhealthy: the ALB fails open to it.
+    (Target("ctl-9", NGINX, registered=-100.0, healthy=-90.0, deregistered=15.0, drain_end=1000.0),
+     "(ctl-0: unhealthy, ctl-9: draining); the ALB fails open to every target"),
+    # Drained and gone (drain over at 16 s): the same.
+    (Target("ctl-9", NGINX, registered=-100.0, healthy=-90.0, deregistered=15.0, drain_end=16.0),
+     "(ctl-0: unhealthy, ctl-9: unused); the ALB fails open to every target"),
+    # Registered at 15 s and not yet healthy (`initial`): a registered target that is not unhealthy,
+    # so the ALB does not fail open.
+    (Target("ctl-9", NGINX, registered=15.0), "(ctl-0: unhealthy, ctl-9: initial)"),
+])
+def test_the_alb_fails_open_when_its_registered_targets_are_all_unhealthy(other: Target, found: str) -> None:
+    # As above on an ALB (ctl-0 unhealthy at 20 s), with a second target beside it.
+    sim = run("ctl", proxy=replace(PROXY, shutdown_delay_s=0.0), lbc_down=(0.0, 60.0),
+              delays={"tg.first_check": 0.0, "alb.propagation": 0.0, "nlb.propagation": 0.0})
+    sim.targets[other.pod] = other
+    assert texts(healthy_target_always(sim)) == [
+        f"t=20 s: target group nginx has no healthy target until the end of the run {found}"
+    ]

@@ -41,10 +41,11 @@ ZERO = {name: 0.0 for name in (
 def run(deleted: str | None, app: Fleet = APP, proxy: Fleet = PROXY, route: Route = SOCKETS,
         group: TargetGroup = GROUP, reloads: tuple[float, ...] = (), delays: dict[str, float] | None = None,
         api_timeout_s: float | None = None, load_balancer: str = "application",
-        lbc_down: tuple[float, float] | None = None) -> Sim:
+        lbc_down: tuple[float, float] | None = None, deleted_later: tuple[tuple[str, float], ...] = ()) -> Sim:
     """The app pod and the proxy pod, there since long before; ``deleted`` ("app" or "ctl") is deleted at
     0 s; nginx reloads at ``reloads``; with ``api_timeout_s``, a route "api" without WebSockets too;
-    the AWS Load Balancer Controller is down in ``lbc_down``."""
+    the AWS Load Balancer Controller is down in ``lbc_down``; each of ``deleted_later`` (a pod, an instant)
+    is deleted too. Each fleet has its ``replicas`` pods (``app-0``, ``app-1``, ...)."""
     api = [] if api_timeout_s is None else [Route("api", ("app",), False, {NGINX: api_timeout_s}, 0.0)]
     topology = Topology(
         stack="hand-made", load_balancer=load_balancer, zones=1, fleets={app.name: app, proxy.name: proxy},
@@ -54,9 +55,12 @@ def run(deleted: str | None, app: Fleet = APP, proxy: Fleet = PROXY, route: Rout
     if lbc_down is not None:
         sim.lbc_down = lbc_down
     for fleet in (app, proxy):
-        sim.add_initial(fleet, 1)
+        sim.add_initial(fleet, fleet.replicas)
     if deleted is not None:
         sim.at(0.0, partial(sim.delete, sim.pods[deleted][0], 0.0, "by hand"))
+    for pod, t in deleted_later:
+        fleet_name, index = pod.rsplit("-", 1)
+        sim.at(t, partial(sim.delete, sim.pods[fleet_name][int(index)], t, "by hand"))
     sim.proxies["ctl-0"].reloads.extend(reloads)
     sim.run()
     assert not sim.corner.missing
@@ -178,3 +182,42 @@ def test_a_websocket_route_without_a_budget_owes_its_sockets_nothing() -> None:
     assert socket_closes(run("app", route=replace(SOCKETS, socket_budget_s=0.0), delays=slow_view)) == ([], 0.0)
     # Nor does a route without WebSockets, whatever its budget.
     assert socket_closes(run("app", route=replace(SOCKETS, websocket=False))) == ([], 0.0)
+
+
+@pytest.mark.parametrize(("second", "found"), [
+    # app-1 deleted 4.9 s after app-0: its sockets close at 20.9 s, inside the 5 s window from 16 s,
+    # and the two closes together (each 184/200 of two pairs' sockets, 4 pairs in all) pass one
+    # replica's share.
+    (4.9, ["t=16 s: 92% of the sockets are closed before their budget within 5 s (at most 50%, one replica's "
+           "share): ctl-0 → app-0, ctl-0 → app-1, ctl-1 → app-0, ctl-1 → app-1"]),
+    # 5 s after: the window from 16 s ends at 21 s exclusive; each close alone is 46 %.
+    (5.0, []),
+])
+def test_sockets_closed_within_one_reconnect_window_count_together(second: float, found: list[str]) -> None:
+    sim = run("app", app=replace(APP, replicas=2), proxy=replace(PROXY, replicas=2), deleted_later=(("app-1", second),),
+              delays={"app.socket_close": 1.0})
+    closes, total = socket_closes(sim)
+    assert total == 4.0
+    assert sorted((c.t, c.proxy, c.app, c.share) for c in closes) == [
+        (16.0, "ctl-0", "app-0", 184 / 200), (16.0, "ctl-1", "app-0", 184 / 200),
+        (16.0 + second, "ctl-0", "app-1", 184 / 200), (16.0 + second, "ctl-1", "app-1", 184 / 200),
+    ]
+    assert [v.text for v in websocket_budget(sim)] == found
+
+
+@pytest.mark.parametrize(("deleted", "found"), [
+    # Four app pods behind two proxies: the bound is the larger of one app pod's share (25 %) and one
+    # proxy's (50 %). app-0 and app-1 close all their sockets (no preStop, no close delay) 1 s apart:
+    # half the sockets, exactly one proxy's share.
+    (1, []),
+    # app-2 too, 2 s after app-0: three quarters.
+    (2, ["t=0 s: 75% of the sockets are closed before their budget within 5 s (at most 50%, one replica's share): "
+         "ctl-0 → app-0, ctl-0 → app-1, ctl-0 → app-2, ctl-1 → app-0, ctl-1 → app-1, ctl-1 → app-2"]),
+])
+def test_the_reconnect_bound_is_the_largest_share_of_one_replica_of_any_fleet(deleted: int, found: list[str]) -> None:
+    sim = run("app", app=replace(APP, replicas=4, pre_stop_s=0.0), proxy=replace(PROXY, replicas=2),
+              deleted_later=tuple((f"app-{i}", float(i)) for i in range(1, deleted + 1)))
+    closes, total = socket_closes(sim)
+    assert (len(closes), total) == (2 * (deleted + 1), 8.0)
+    assert {c.share for c in closes} == {1.0}
+    assert [v.text for v in websocket_budget(sim)] == found

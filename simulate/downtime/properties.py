@@ -182,7 +182,12 @@ def healthy_target_always(sim: Sim) -> list[Violation]:
             later = [e for e in edges if e > instant and any(t.is_healthy(e) for t in targets)]
             until = _s(later[0]) if later else "the end of the run"
             states = ", ".join(f"{t.pod}: {_state(t, instant)}" for t in targets if t.registered <= instant)
-            open_fail = all(_state(t, instant) == "unhealthy" for t in targets if t.registered <= instant)
+            # "If a target group contains only unhealthy registered targets, the load balancer routes
+            # requests to all those targets" (awsdocs/elb-application-load-balancers-user-guide,
+            # doc_source/target-group-health-checks.md @ a8afdcaf): draining and gone targets are not
+            # registered any more; a target still in `initial` is, and is not unhealthy.
+            registered = [_state(t, instant) for t in targets if t.registered <= instant < t.deregistered]
+            open_fail = bool(registered) and all(state == "unhealthy" for state in registered)
             found.append(Violation(instant, (
                 f"{at(instant)}: target group {backend} has no healthy target until {until} ({states or 'no targets'})"
                 + ("; the ALB fails open to every target" if open_fail and sim.topology.load_balancer == "application"
