@@ -225,10 +225,14 @@ def _check_controller_drain(stack: Drains, problems: Problems) -> None:
     if gateway.enabled and lb.type == "network":
         # No connection termination: the NLB leaves a stopping proxy's sockets to Envoy, which closes
         # what is left when its drainTimeout (minDrainDuration + drainSeconds) ends.
-        for index, route in enumerate(stack.routing.routes):
-            if not (route.websocket and route.timeouts is not None):
-                continue
-            budget = max(route.timeouts.read_seconds, route.timeouts.send_seconds)
+        # One problem, for the longest socket budget: the value that fixes it fixes every route.
+        budgets = [
+            (max(route.timeouts.read_seconds, route.timeouts.send_seconds), index, route)
+            for index, route in enumerate(stack.routing.routes)
+            if route.websocket and route.timeouts is not None
+        ]
+        if budgets:
+            budget, index, route = max(budgets, key=lambda socket: socket[0])  # the first of the longest
             if gateway.shutdown.drain_seconds < budget:
                 problems.add(
                     ("gateway", "shutdown", "drainSeconds"),
@@ -237,7 +241,6 @@ def _check_controller_drain(stack: Drains, problems: Problems) -> None:
                     f"`{route.name}`): behind a network load balancer a stopping proxy's sockets stay open until "
                     "Envoy closes them itself, when its drain times out",
                 )
-                break
 
 
 def _check_app_drains(stack: Drains, problems: Problems) -> None:
