@@ -221,3 +221,19 @@ def test_the_reconnect_bound_is_the_largest_share_of_one_replica_of_any_fleet(de
     assert (len(closes), total) == (2 * (deleted + 1), 8.0)
     assert {c.share for c in closes} == {1.0}
     assert [v.text for v in websocket_budget(sim)] == found
+
+
+@pytest.mark.parametrize(("reload", "first"), [
+    # The app pod deleted at 0 s with a 60 s preStop: dropped at once, so its sockets opened in
+    # [-200, 0) s; nginx reloads at 1 s, after the last one opened: the old workers still hold them
+    # and cut them at 31 s, long before the app would close them (61 s): those since -169 s early.
+    (1.0, close(31.0, 169 / 200, "cut by the old nginx workers 30 s after a reload", False)),
+    # A reload at the very instant the last socket opened hands them over too.
+    (0.0, close(30.0, 170 / 200, "cut by the old nginx workers 30 s after a reload", False)),
+    # A reload at 40 s would cut at 70 s: the app closes them first.
+    (40.0, close(61.0, 139 / 200, APP_CLOSES, True)),
+])
+def test_a_reload_after_the_last_socket_opened_still_cuts_the_open_ones(reload: float, first: Close) -> None:
+    sim = run("app", app=replace(APP, pre_stop_s=60.0, grace_s=90.0), reloads=(reload,),
+              delays={"app.socket_close": 1.0})
+    assert socket_closes(sim) == ([first], 1.0)

@@ -300,12 +300,16 @@ def socket_closes(sim: Sim) -> tuple[list[Close], float]:
                     continue
                 if opened_from <= -budget + 1e-9:
                     total += 1.0
-                pieces, since = [], opened_from
-                for reload in sorted(proxy.reloads):
-                    if since < reload < opened_to:
-                        pieces.append((since, reload, reload + proxy.fleet.drain_s))
-                        since = reload
-                pieces.append((since, opened_to, NEVER))
+                # A reload hands the sockets open so far to the old workers, which cut them
+                # worker-shutdown-timeout later; one after the last opened still cuts those.
+                pieces, since, last_cut = [], opened_from, NEVER
+                for reload in sorted(r for r in proxy.reloads if r > since):
+                    if reload >= opened_to:
+                        last_cut = reload + proxy.fleet.drain_s
+                        break
+                    pieces.append((since, reload, reload + proxy.fleet.drain_s))
+                    since = reload
+                pieces.append((since, opened_to, last_cut))
                 graceful = app.sigterm + sim.delay("app.socket_close") if math.isfinite(app.sigterm) else NEVER
                 for lo, hi, reload_cut in pieces:
                     causes = [
