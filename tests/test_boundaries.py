@@ -294,10 +294,11 @@ def test_the_edge_table_is_not_empty() -> None:
     assert len(EDGES) == 31
 
 
-# cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-7
+# cron fields: minute 0-59, hour 0-23, day of month 1-31, month 1-12, day of week 0-6 (robfig/cron@v3.0.1
+# spec.go, the parser the API server validates a CronJob's schedule with: Sunday is 0, never 7)
 CRON_EDGES = [
     ("0 0 1 1 0", None),
-    ("59 23 31 12 7", None),
+    ("59 23 31 12 6", None),
     ("*/15 0-23 1,15,31 1-12 1-5", None),
     ("60 0 1 1 0", "field `60` must stay within 0-59"),
     ("0 24 1 1 0", "field `24` must stay within 0-23"),
@@ -305,7 +306,7 @@ CRON_EDGES = [
     ("0 0 32 1 0", "field `32` must stay within 1-31"),
     ("0 0 1 0 0", "field `0` must stay within 1-12"),
     ("0 0 1 13 0", "field `13` must stay within 1-12"),
-    ("0 0 1 1 8", "field `8` must stay within 0-7"),
+    ("0 0 1 1 7", "field `7` must stay within 0-6"),
     ("0 0 1-32 1 0", "field `1-32` must stay within 1-31"),
     ("*/60 0 1 1 0", None),  # a step is not a value of the field
     ("0 22 * * 1-5 *", "must be a five-field cron expression such as `0 22 * * 1-5`"),
