@@ -217,9 +217,18 @@ class WorkloadSettings(Model):
                     "or a node drain can never evict a pod while the schedule holds",
                 )
         paths = [v.mount_path for v in self.scratch_volumes]
-        for index, path in enumerate(paths):
+        volume_names = [v.volume_name() for v in self.scratch_volumes]
+        for index, (path, volume) in enumerate(zip(paths, volume_names, strict=True)):
             if path in paths[:index]:
                 problems.add(("scratchVolumes", index, "mountPath"), path, "is mounted twice")
+            elif volume in volume_names[:index]:
+                first = volume_names.index(volume)
+                problems.add(
+                    ("scratchVolumes", index, "mountPath"),
+                    path,
+                    f"gets the volume name {volume}, as scratchVolumes[{first}] ({paths[first]}) does: a pod's "
+                    "volumes need distinct names, and the name keeps only the path's letters and digits",
+                )
         problems.raise_if_any(type(self).__name__)
         return self
 

@@ -505,3 +505,42 @@ def test_the_proxy_listens_above_1024_on_a_privileged_listener_port(listener: in
     assert service["spec"]["ports"] == [{"name": "http", "port": listener, "targetPort": container, "protocol": "TCP"}]
     binding = plan.k8s("TargetGroupBinding", "spywatcher-gateway", "spywatcher-gateway")
     assert binding["spec"]["networking"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": container}]
+
+
+# The API server parses a CronJob's schedule with robfig/cron's standard parser (kubernetes/kubernetes
+# pkg/apis/batch/validation/validation.go validateScheduleFormat), whose getRange (parser.go,
+# robfig/cron@v3.0.1) refuses a range that starts after it ends and a step of 0; its own TestRange
+# accepts "5-5", "5-6/2" and "*/2". A step past the field's end is one value.
+CRON_PARSER = [
+    ("5-5 0 1 1 0", None),
+    ("5-6/2 0 1 1 0", None),
+    ("*/2 0 1 1 0", None),
+    ("0 0 1 1 */7", None),
+    ("6-5 0 1 1 0", "field `6-5` must not start a range after its end (6-5)"),
+    ("0 1,23-22 1 1 0", "field `1,23-22` must not start a range after its end (23-22)"),
+    ("*/0 0 1 1 0", "field `*/0` must not step by 0 (*/0)"),
+    ("0 0 1 1-12/0 0", "field `1-12/0` must not step by 0 (1-12/0)"),
+    ("0 0 1,5/0 1 0", "field `1,5/0` must not step by 0 (5/0)"),
+]
+
+
+@pytest.mark.parametrize(("expression", "problem"), CRON_PARSER, ids=[c[0] for c in CRON_PARSER])
+def test_a_schedule_the_api_server_would_refuse_is_refused(expression: str, problem: str | None) -> None:
+    schedule = {"name": "night", "cron": expression, "minReplicas": 2}
+    expected = [] if problem is None else [f"frontend.schedules[0].cron: \"{expression}\" — {problem}"]
+    assert problems({"frontend": {"schedules": [schedule]}}) == expected
+
+
+@pytest.mark.parametrize(("first", "second", "volume"), [
+    ("/var/run", "/var-run", "scratch-var-run"),
+    ("/tmp", "/tmp/", "scratch-tmp"),
+    ("/" + "a" * 54 + "/b", "/" + "a" * 54 + "/c", "scratch-" + "a" * 54),
+])
+def test_two_mounts_may_not_share_a_volume_name(first: str, second: str, volume: str) -> None:
+    """Each scratch volume is named from its mount path; two paths that differ only in punctuation or
+    past the name's 63 characters would give the pod two volumes of one name, which the API server
+    refuses."""
+    mounts = [{"mountPath": "/cache"}, {"mountPath": first}, {"mountPath": second}]
+    assert problems({"frontend": {"scratchVolumes": mounts}}) == [
+        f"frontend.scratchVolumes[2].mountPath: \"{second}\" — gets the volume name {volume}, as scratchVolumes[1] "
+        f"({first}) does: a pod's volumes need distinct names, and the name keeps only the path's letters and digits"]
