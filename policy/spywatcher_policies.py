@@ -15,6 +15,7 @@ in the live object.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ POD_TEMPLATES = {
     DEPLOYMENT: ("spec", "template", "spec"),
     "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
     "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": ("spec", "template", "spec"),
+    ROLLOUT: ("spec", "template", "spec"),  # without a template when it runs a Deployment's (workloadRef)
     "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
     "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "kubernetes:core/v1:Pod": ("spec",),
@@ -42,6 +45,8 @@ POD_TEMPLATES = {
 PRODUCTION_STACKS = {"production"}
 # A Deployment that sets spec.replicas says so (components/k8s.py FIXED_REPLICAS).
 FIXED_REPLICAS = "spywatcher.io/fixed-replicas"
+DIGEST = re.compile(r"@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+"""An image pinned by digest: the OCI image spec's registered algorithms (as config/base.py accepts them)."""
 
 
 def _get(value: Any, *path: str) -> Any:
@@ -344,7 +349,7 @@ def _production_images_pinned(args: ResourceValidationArgs, report: ReportViolat
         wanted.append("ratelimit")
     for key in wanted:
         image = _get(values, "global", "images", key, "image")
-        if not (isinstance(image, str) and "@sha256:" in image):
+        if not (isinstance(image, str) and DIGEST.search(image)):
             report(
                 f"gateway-helm release {args.name} must pin global.images.{key}.image by digest in production "
                 f"(`repo:tag@sha256:<digest>`; gateway.images in the stack config), not {image or 'the chart tag'}."
