@@ -211,3 +211,124 @@ def test_a_socket_app_pod_killed_within_its_socket_close_of_sigterm_is_reported(
     )
     assert failures(topology(backend=replace(late, pre_stop_s=28.9)), "app-rollout") == {}
     assert "grace-covers-drain" not in failures(topology(backend=late, routes=(API,)), "app-rollout")
+
+
+def test_a_rolling_update_counts_a_ready_pod_only_once_it_is_available() -> None:
+    """rolling.go scales the old ReplicaSet down by the *available* pods: a new pod Ready at 10 s with
+    minReadySeconds 20 lets no old pod go at 15 s, and one at 30 s."""
+    from simulate.downtime.strategies import RollingUpdate
+
+    topo = topology(backend=replace(BACKEND, min_ready_s=20.0))
+    fleet = topo.fleets["spywatcher-backend"]
+    sim = Sim(topo, Corner(), {b: BACKENDS[b] for b in topo.target_groups})
+    sim.add_initial(fleet, 2)
+    rolling = RollingUpdate()
+    rolling.step(sim, fleet)
+    new = sim.alive(fleet, 0.0, revision=1)
+    assert [p.name for p in new] == ["spywatcher-backend-2"]
+    sim.turn_ready(new[0], 10.0)
+    sim.now = 15.0
+    rolling.step(sim, fleet)
+    assert [p.name for p in sim.alive(fleet, 15.0)] == [
+        "spywatcher-backend-0", "spywatcher-backend-1", "spywatcher-backend-2"]
+    sim.now = 30.0
+    rolling.step(sim, fleet)
+    assert [p.name for p in sim.alive(fleet, 30.0)] == ["spywatcher-backend-0", "spywatcher-backend-2"]
+
+
+def test_a_canary_scales_by_ceilings_of_the_weight_and_keeps_the_stable_until_the_scale_down_delay() -> None:
+    """argo-rollouts v1.9.1 CalculateReplicaCountsForTrafficRoutedCanary: at 10 % of 3 replicas the canary
+    has ceil(0.3) = 1 pod and, with dynamicStableScale, the stable keeps ceil(2.7) = 3; at 100 % the stable
+    is not scaled by the weight: its pods go scaleDownDelaySeconds (30 s) after the promotion."""
+    from simulate.downtime.topology import CanaryPlan
+
+    canary = CanaryPlan((("weight", 10.0),), True, 30.0)
+    sim = _run(topology(backend=replace(BACKEND, replicas=3, hpa_min=3, canary=canary)), "app-rollout")
+    assert [(t, what, pod) for t, what, pod in _timeline(sim, "spywatcher-backend") if what != "SIGTERM"
+            and not what.startswith("SIGKILL")] == [
+        (0.0, "created", "spywatcher-backend-3"),
+        (10.0, "Ready", "spywatcher-backend-3"),
+        (10.0, "created", "spywatcher-backend-4"),
+        (10.0, "created", "spywatcher-backend-5"),
+        (20.0, "Ready", "spywatcher-backend-4"),
+        (20.0, "Ready", "spywatcher-backend-5"),
+        (20.0, "canary promoted: stable Service moved, old pods deleted at 50 s", "spywatcher-backend"),
+        (50.0, "deleted (canary promoted: old stable scaled down)", "spywatcher-backend-0"),
+        (50.0, "deleted (canary promoted: old stable scaled down)", "spywatcher-backend-1"),
+        (50.0, "deleted (canary promoted: old stable scaled down)", "spywatcher-backend-2"),
+    ]
+
+
+def test_a_canary_pause_ends_at_its_instant_and_the_rollout_goes_on() -> None:
+    """A pause of 60 s begun at 10 s is over at 70 s: the canary goes to full size then (and is promoted
+    once that pod is available); it does not wait for another event that never comes."""
+    from simulate.downtime.topology import CanaryPlan
+
+    canary = CanaryPlan((("weight", 50.0), ("wait", 60.0)), False, 30.0)
+    sim = _run(topology(backend=replace(BACKEND, canary=canary)), "app-rollout")
+    events = _timeline(sim, "spywatcher-backend")
+    assert [(t, what) for t, what, _ in events if "canary" in what or what == "created"] == [
+        (0.0, "created"),
+        (10.0, "canary step 1: waits 60 s"),
+        (70.0, "created"),
+        (80.0, "canary promoted: stable Service moved, old pods deleted at 110 s"),
+        (110.0, "deleted (canary promoted: old stable scaled down)"),
+        (110.0, "deleted (canary promoted: old stable scaled down)"),
+    ]
+
+
+def test_a_prestop_longer_than_the_grace_period_ends_with_sigterm_and_sigkill_together() -> None:
+    """The grace period counts from the hook's start (kubelet notice 1 s after deletion at 10 s): a 40 s
+    hook in a 30 s grace period is cut at 41 s, SIGTERM and SIGKILL at that instant."""
+    from simulate.pods import Shutdown
+
+    pod = Pod(0, created=0.0, started=0.0, running=0.0, ready=0.0)
+    Shutdown(pre_stop_s=40.0, grace_s=30.0).stop(pod, 10.0, 1.0)
+    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 41.0, 41.0)
+    Shutdown(pre_stop_s=15.0, grace_s=30.0).stop(pod, 10.0, 1.0)
+    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 26.0, 41.0)
+
+
+def test_a_chain_moves_both_ends_when_any_of_its_delays_has_two() -> None:
+    """pod.start and probe.phase move together; a chain whose second delay had a single value would still
+    run both ends of the first."""
+    import pytest
+
+    from simulate.downtime.search import corners
+
+    with pytest.MonkeyPatch.context() as patch:
+        fixed = replace(DELAYS["probe.phase"], low=0.5, high=0.5)
+        patch.setitem(DELAYS, "probe.phase", fixed)
+        assert corners(("pod.start", "probe.phase")) == [
+            {"pod.start": DELAYS["pod.start"].low, "probe.phase": 0.5},
+            {"pod.start": DELAYS["pod.start"].high, "probe.phase": 0.5},
+        ]
+
+
+def test_the_example_run_of_a_scenario_that_holds_is_the_one_at_the_high_ends() -> None:
+    from simulate.downtime.search import check_scenario
+
+    result = check_scenario(topology(), SCENARIOS["app-rollout"])
+    assert all(p.holds for p in result.properties)
+    assert result.example is not None
+    assert result.example.corner.values == {n: DELAYS[n].high for n in result.delays}
+
+
+def test_a_pod_not_yet_ready_is_evicted_without_counting_against_the_budget() -> None:
+    """Evicting a pod that is not Ready takes nothing from the healthy pods the PodDisruptionBudget counts
+    (the program's budgets set unhealthyPodEvictionPolicy AlwaysAllow): with minAvailable 2 and exactly 2
+    Ready pods, the unready third goes at once, while a Ready one is refused."""
+    from simulate.downtime.scenarios import _evict
+
+    topo = topology(backend=replace(BACKEND, min_available=2))
+    fleet = topo.fleets["spywatcher-backend"]
+    sim = Sim(topo, Corner(), {b: BACKENDS[b] for b in topo.target_groups})
+    ready = sim.add_initial(fleet, 2)
+    sim.create(fleet, 0.0, revision=0)
+    starting = sim.alive(fleet, 0.0)[2]
+    _evict(sim, fleet, starting)
+    assert starting.deleted == 0.0
+    _evict(sim, fleet, ready[0])
+    assert ready[0].deleted == NEVER
+    assert (sim.events[-1].what, sim.events[-1].objects) == (
+        "eviction refused (PodDisruptionBudget), retried", ("spywatcher-backend-0",))
