@@ -313,6 +313,38 @@ def test_an_existing_topic_is_used_as_is() -> None:
         "label": "Load balancer 5xx, percent of requests", "returnData": True}
 
 
+def test_each_alarm_reads_its_own_window_and_the_replicas_their_cluster() -> None:
+    """Four windows, each different in every field: an alarm that read another's period or counted
+    its periods as datapoints would show here (the defaults share 60 s periods). The cluster is named
+    apart from the stack, so the replicas' `ClusterName` is the cluster's, not the instance's."""
+    plan = run_stack("production", {"cluster": {"name": "eks-blue"}, "monitoring": {"cloudWatch": {"alarms": {
+        "unhealthyTargets": {"periodSeconds": 120, "evaluationPeriods": 5, "datapointsToAlarm": 4},
+        "healthyTargets": {"periodSeconds": 300, "evaluationPeriods": 4, "datapointsToAlarm": 2},
+        "errorRate": {"periodSeconds": 600, "evaluationPeriods": 3, "datapointsToAlarm": 2},
+        "responseTime": {"periodSeconds": 180, "evaluationPeriods": 6, "datapointsToAlarm": 3}}}}})
+    found = alarms(plan)
+
+    def window(alarm: dict[str, Any]) -> tuple[Any, ...]:
+        period = alarm.get("period") or {q["metric"]["period"] for q in alarm["metricQueries"] if "metric" in q}
+        return period, alarm["evaluationPeriods"], alarm["datapointsToAlarm"]
+
+    assert {name: window(alarm) for name, alarm in found.items()} == {
+        "UnhealthyTargets-nginx": (120, 5, 4),
+        "HealthyTargetsLow-nginx": (300, 4, 2),
+        "Target5xxRate-nginx": ({600}, 3, 2),
+        "TargetResponseTimeHigh-nginx": (180, 6, 3),
+        "LoadBalancer5xxRate": ({600}, 3, 2),
+    }
+    assert found["UnhealthyTargets-nginx"]["alarmDescription"] == (
+        "spywatcher-production (nginx target group): a target (ingress-nginx controller pod) failed its health "
+        f"checks in 4 of 5 periods of 120 s. Runbook: {RUNBOOKS}/UnhealthyTargets.md")
+    assert found["TargetResponseTimeHigh-nginx"]["alarmDescription"] == (
+        "spywatcher-production (nginx target group): p95 target response time above 1000 ms in 3 of 6 periods "
+        f"of 180 s. Runbook: {RUNBOOKS}/TargetResponseTimeHigh.md")
+    assert metrics_of(dashboard(plan))[REPLICAS] == replicas(
+        "spywatcher", "eks-blue", [*APP_SERVICES, ("ingress-nginx", "ingress-nginx-targets")])
+
+
 def test_off_by_default() -> None:
     from config.observability import CloudWatchSettings
 

@@ -1,0 +1,43 @@
+"""The load balancer's rules at their edges: what each setting becomes in the AWS resources, with the
+values that would tell a slip apart (an IPv6 client block, two different timeouts, …)."""
+
+from __future__ import annotations
+
+from offline.engine import Plan, run_stack
+
+EDGE_SG = "sg-8b9253562514e82a"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+
+def ingress_rules(plan: Plan) -> dict[str, dict[str, object]]:
+    return {r.name: r.inputs for r in plan.of_type(INGRESS_RULE)}
+
+
+def test_an_ipv6_client_block_is_an_ipv6_rule() -> None:
+    """The EC2 API takes an IPv6 block only as `cidr_ipv6`: one rule per port and block, each in its
+    own family."""
+    plan = run_stack("staging", {"loadBalancer": {"allowedCidrs": ["203.0.113.0/24", "2001:db8::/32"]}})
+
+    def rule(port: int, family: str, cidr: str) -> dict[str, object]:
+        return {"securityGroupId": EDGE_SG, family: cidr, "fromPort": port, "toPort": port, "ipProtocol": "tcp",
+                "description": f"clients to port {port}"}
+
+    assert ingress_rules(plan) == {
+        "edge-in-80-203-0-113-0-24": rule(80, "cidrIpv4", "203.0.113.0/24"),
+        "edge-in-443-203-0-113-0-24": rule(443, "cidrIpv4", "203.0.113.0/24"),
+        "edge-in-80-2001-db8---32": rule(80, "cidrIpv6", "2001:db8::/32"),
+        "edge-in-443-2001-db8---32": rule(443, "cidrIpv6", "2001:db8::/32"),
+    }
+
+
+def test_cross_zone_off_and_the_idle_timeout_and_the_draining_delay_are_each_their_own() -> None:
+    """`crossZone: false` reaches the load balancer and both target groups (the ALB's own switch is on
+    the target groups); the idle timeout and the deregistration delay, both 60 s by default, set
+    different fields."""
+    plan = run_stack("staging", {"loadBalancer": {"crossZone": False, "idleTimeoutSeconds": 50,
+                                                  "deregistrationDelaySeconds": 45}})
+    balancer = plan.get("aws:lb/loadBalancer:LoadBalancer", "edge").inputs
+    assert (balancer["enableCrossZoneLoadBalancing"], balancer["idleTimeout"]) == (False, 50)
+    for name in ("edge-nginx", "edge-envoy"):
+        group = plan.get("aws:lb/targetGroup:TargetGroup", name).inputs
+        assert (group["loadBalancingCrossZoneEnabled"], group["deregistrationDelay"]) == ("false", 45), name
