@@ -4,6 +4,7 @@ values that would tell a slip apart (an IPv6 client block, two different timeout
 from __future__ import annotations
 
 from offline.engine import Plan, run_stack
+from tests.conftest import behind_nlb
 
 EDGE_SG = "sg-8b9253562514e82a"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -41,3 +42,20 @@ def test_cross_zone_off_and_the_idle_timeout_and_the_draining_delay_are_each_the
     for name in ("edge-nginx", "edge-envoy"):
         group = plan.get("aws:lb/targetGroup:TargetGroup", name).inputs
         assert (group["loadBalancingCrossZoneEnabled"], group["deregistrationDelay"]) == ("false", 45), name
+
+
+def test_only_an_alb_listener_adds_hsts() -> None:
+    """The listener attribute that adds Strict-Transport-Security exists on HTTPS listeners only: an
+    NLB's TLS listener must not carry it (nginx adds the header there, see the ingress controller)."""
+    plan = run_stack("production", behind_nlb({"loadBalancer": {"hsts": "max-age=1"}}))
+    assert [r.name for r in plan.of_type("aws:lb/listener:Listener")] == ["edge-https"]
+    assert plan.get("aws:lb/listener:Listener", "edge-https").inputs == {
+        "loadBalancerArn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/net/edge-a1cb100/"
+                           "a1cb100f57e971ca",
+        "port": 443,
+        "protocol": "TLS",
+        "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "certificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/0b6e8f1c-2d4a-4c3e-9f7b-1a2b3c4d5e6f",
+        "defaultActions": [{"type": "forward", "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:"
+                            "111122223333:targetgroup/edge-nginx-ff983e1/ff983e1ae7346409"}],
+    }
