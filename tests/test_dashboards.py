@@ -187,3 +187,18 @@ def test_preview_lists_the_dashboard(plans: dict[str, Plan]) -> None:
     staging = format_plan(plans["staging"])
     assert 'spywatcher-staging-dashboard  Grafana dashboard "Spywatcher (spywatcher-staging)": 16 panels' in staging
     assert "label grafana_dashboard=1" in text
+
+
+def test_the_dashboard_uid_is_the_instance_cut_to_grafanas_40_characters() -> None:
+    """Grafana refuses a uid over 40 characters; a shorter one is kept whole, a longer one cut at 40."""
+    from components.dashboards import DashboardArgs, build_dashboard
+    from config.observability import GrafanaDashboardSettings
+
+    def uid(instance: str) -> str:
+        args = DashboardArgs(settings=GrafanaDashboardSettings(), namespace="ns", instance=instance, hpas=(),
+                             controller_namespace=None, ingresses=())
+        assert build_dashboard(args)["uid"] == args.uid
+        return args.uid
+
+    assert uid("spywatcher-" + "x" * 29) == "spywatcher-" + "x" * 29  # 40: whole
+    assert uid("spywatcher-" + "x" * 30) == "spywatcher-" + "x" * 29  # 41: cut
