@@ -19,7 +19,6 @@ class NamespaceArgs:
     settings: NamespaceSettings
     instance: str
     kubernetes_version: str
-    extra_labels: tuple[tuple[str, str], ...] = ()
 
 
 def _amounts(prefix: str, amounts: ResourceAmounts) -> dict[str, str]:
@@ -36,7 +35,6 @@ def build_namespace(args: NamespaceArgs) -> dict[str, Any]:
     for mode in ("enforce", "audit", "warn"):
         ns_labels[f"pod-security.kubernetes.io/{mode}"] = level
         ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = version
-    ns_labels.update(dict(args.extra_labels))
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(args.settings.name, None, ns_labels)}
 
 
