@@ -1,0 +1,68 @@
+"""The ingress-nginx annotations of a route (components/routes.py) with every pair of values the
+stack files keep equal made different: connections and requests per second, read and send
+timeouts, retry tries and timeout; a cookie that is not `Secure`; and each annotation absent when
+its setting is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.routes import route_annotations
+from config.routing import Route
+
+N = "nginx.ingress.kubernetes.io"
+
+
+def route(**fields: Any) -> Route:
+    return Route.model_validate({"name": "r", "host": "api", "workload": "backend", **fields})
+
+
+def test_each_setting_reaches_its_own_annotation() -> None:
+    assert route_annotations(route(
+        path="/api",
+        loadBalance="round_robin",
+        retries={"on": ["error", "http_503"], "tries": 2, "timeoutSeconds": 7},
+        clientLimits={"connections": 20, "requestsPerSecond": 9},
+        timeouts={"readSeconds": 30, "sendSeconds": 45},
+    )) == {
+        f"{N}/load-balance": "round_robin",
+        f"{N}/proxy-next-upstream": "error http_503",
+        f"{N}/proxy-next-upstream-tries": "2",
+        f"{N}/proxy-next-upstream-timeout": "7",
+        f"{N}/limit-connections": "20",
+        f"{N}/limit-rps": "9",
+        f"{N}/proxy-read-timeout": "30",
+        f"{N}/proxy-send-timeout": "45",
+    }
+
+
+def test_a_cookie_route_on_a_sub_path_with_an_insecure_cookie() -> None:
+    """Every cookie setting as given: the path is the route's, `Secure` off says `false`."""
+    assert route_annotations(route(
+        path="/socket.io",
+        affinity="cookie",
+        cookie={"name": "SID", "maxAgeSeconds": 600, "sameSite": "Strict", "secure": False},
+        clientLimits={"connections": None, "requestsPerSecond": None},
+    )) == {
+        f"{N}/affinity": "cookie",
+        f"{N}/affinity-mode": "persistent",
+        f"{N}/session-cookie-name": "SID",
+        f"{N}/session-cookie-max-age": "600",
+        f"{N}/session-cookie-expires": "600",
+        f"{N}/session-cookie-path": "/socket.io",
+        f"{N}/session-cookie-samesite": "Strict",
+        f"{N}/session-cookie-secure": "false",
+        f"{N}/session-cookie-change-on-failure": "true",
+    }
+
+
+def test_client_ip_affinity_hashes_the_client_address_only() -> None:
+    limits = {"connections": None, "requestsPerSecond": 5}
+    assert route_annotations(route(affinity="clientIp", clientLimits=limits)) == {
+        f"{N}/upstream-hash-by": "$remote_addr",
+        f"{N}/limit-rps": "5",
+    }
+
+
+def test_nothing_set_is_no_annotation() -> None:
+    assert route_annotations(route(clientLimits={"connections": None, "requestsPerSecond": None})) == {}
