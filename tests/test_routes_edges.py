@@ -9,6 +9,7 @@ from typing import Any
 
 from components.routes import route_annotations
 from config.routing import Route
+from offline.engine import Plan
 
 N = "nginx.ingress.kubernetes.io"
 
@@ -66,3 +67,13 @@ def test_client_ip_affinity_hashes_the_client_address_only() -> None:
 
 def test_nothing_set_is_no_annotation() -> None:
     assert route_annotations(route(clientLimits={"connections": None, "requestsPerSecond": None})) == {}
+
+
+def test_an_affinity_routes_ingress_waits_for_its_own_service(fixture_plans: dict[str, Plan]) -> None:
+    """The socket.io route sends to a Service of its own: created first, or ingress-nginx would
+    answer 503 for the route until it exists."""
+    plan = fixture_plans["all-options"]
+    ingress = plan.get("kubernetes:networking.k8s.io/v1:Ingress", "routes-socketio")
+    assert plan.get("kubernetes:core/v1:Service", "routes-socketio-service").urn in ingress.depends_on
+    api = plan.get("kubernetes:networking.k8s.io/v1:Ingress", "routes-api")
+    assert not [urn for urn in api.depends_on if urn.endswith("-service") and "spywatcher:routes:Routes" in urn]
