@@ -26,9 +26,6 @@ CONTROLLER_SELECTOR = {
 METRICS_PORT = 8090  # chart `controller.containerPorts.metrics`: /metrics, scraped by Prometheus
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 ROLLOUTS_API = "argoproj.io/v1alpha1"
-# Argo Rollouts' canary Ingress beside the stable one: `<rollout>-<stable ingress>-canary`
-# (argoproj/argo-rollouts v1.9.1 utils/ingress/ingress.go GetCanaryIngressName, CanaryIngressSuffix).
-CANARY_INGRESS_SUFFIX = "-canary"
 CANARY_HASH_ARG = "canary-hash"  # the AnalysisTemplate's argument: the canary ReplicaSet's pod template hash
 
 
@@ -72,10 +69,6 @@ class RolloutsArgs:
     @property
     def stable_ingress(self) -> str:
         return ingress_name(self.route)
-
-    @property
-    def canary_ingress(self) -> str:
-        return f"{self.rollout_name}-{self.stable_ingress}{CANARY_INGRESS_SUFFIX}"
 
     @property
     def analysis_template(self) -> str:
