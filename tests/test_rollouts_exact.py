@@ -91,6 +91,21 @@ def test_the_controllers_namespace_is_restricted_at_the_clusters_version(product
     }
 
 
+def test_a_baseline_controller_namespace_still_audits_and_warns_at_restricted() -> None:
+    """`controller.podSecurity: baseline` relaxes what is enforced only: audit and warn stay at
+    restricted, so what the relaxed level lets through is still reported."""
+    plan = run_stack("production", {"rollouts": {"enabled": True, "controller": {"podSecurity": "baseline"}}})
+    labels = plan.k8s("Namespace", CONTROLLER_NS)["metadata"]["labels"]
+    assert {k: v for k, v in labels.items() if k.startswith("pod-security.kubernetes.io/")} == {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/enforce-version": "v1.34",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": "v1.34",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "v1.34",
+    }
+
+
 def test_the_controllers_network_policies_whole(production: Plan) -> None:
     policies = {o["metadata"]["name"]: o["spec"] for o in production.k8s_objects()
                 if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == CONTROLLER_NS}
