@@ -182,3 +182,20 @@ def test_the_controller_release_waits_for_what_the_rollouts_part_waits_for_and_i
     assert {names[u] for u in release.depends_on} == inherited | {
         "rollouts-namespace", "rollouts-default-deny", "rollouts-allow-dns", "rollouts-rollouts-egress",
         "rollouts-rollouts-from-monitoring", "rollouts-role", "rollouts-rolebinding"}
+
+
+def test_the_controller_treats_the_routes_ingress_class_as_nginx() -> None:
+    """With an IngressClass other than `nginx`, the controller is told that class is nginx's (its
+    default list holds `nginx` only), or it would not re-sync the Rollout when the stable Ingress changes."""
+    overrides = {"rollouts": {"enabled": True}, "ingressController": {"ingressClass": "nginx-public"}}
+    plan = run_stack("production", overrides)
+    values = plan.get("kubernetes:helm.sh/v3:Release", "rollouts-controller").inputs["values"]
+    assert values["controller"]["extraArgs"] == ["--namespace=spywatcher", "--nginx-ingress-classes=nginx-public"]
+
+
+def test_the_rollout_waits_for_its_controller_and_its_analysis_template(production: Plan) -> None:
+    """Its first analysis step names the AnalysisTemplate: created before, or the step fails at once."""
+    rollout = production.get("kubernetes:argoproj.io/v1alpha1:Rollout", "rollouts-backend")
+    template = production.get("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate", "rollouts-analysis")
+    assert template.urn in rollout.depends_on
+    assert production.get("kubernetes:helm.sh/v3:Release", "rollouts-controller").urn in rollout.depends_on
