@@ -77,3 +77,17 @@ def test_an_affinity_routes_ingress_waits_for_its_own_service(fixture_plans: dic
     assert plan.get("kubernetes:core/v1:Service", "routes-socketio-service").urn in ingress.depends_on
     api = plan.get("kubernetes:networking.k8s.io/v1:Ingress", "routes-api")
     assert not [urn for urn in api.depends_on if urn.endswith("-service") and "spywatcher:routes:Routes" in urn]
+
+
+def test_an_affinity_routes_own_service_is_exact(plans: dict[str, Plan]) -> None:
+    """The socket.io route's Service: the backend's pods and port, marked as the route's, and no
+    ClusterIP affinity (ingress-nginx picks the endpoint itself, by the cookie)."""
+    service = plans["staging"].k8s("Service", "spywatcher-backend-socketio", "spywatcher-staging")
+    assert service["metadata"]["labels"]["spywatcher.io/route"] == "socketio"
+    assert service["spec"] == {
+        "type": "ClusterIP",
+        "selector": {"app.kubernetes.io/name": "spywatcher", "app.kubernetes.io/instance": "spywatcher-staging",
+                     "app.kubernetes.io/component": "backend"},
+        "ports": [{"name": "http", "port": 3001, "targetPort": "http", "protocol": "TCP"}],
+        "sessionAffinity": "None",
+    }

@@ -132,3 +132,11 @@ def test_the_vpa_recommends_cpu_and_memory_of_the_app_container() -> None:
     assert rollout is not None
     assert rollout["spec"]["targetRef"] == {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
                                             "name": "spywatcher-backend"}
+
+
+def test_a_scratch_volumes_size_is_sent_as_the_api_server_stores_it() -> None:
+    """`1024Mi` is stored as `1Gi`: sent canonical, so a second `pulumi up` sees no difference."""
+    settings = backend(scratchVolumes=[{"mountPath": "/tmp", "sizeLimit": "1024Mi"}])
+    pod = build_pod_spec(args(settings), build_container(args(settings)))
+    assert pod["volumes"] == [{"name": "scratch-tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+    assert pod["containers"][0]["volumeMounts"] == [{"name": "scratch-tmp", "mountPath": "/tmp"}]
