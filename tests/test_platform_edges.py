@@ -52,3 +52,15 @@ def test_a_canary_header_of_a_canary_turned_off_adds_no_listener_rule(fixture_pl
 
     assert canary_rules(fixture_plans["all-options"]) == ["edge-canary-allowed", "edge-canary-refused"]
     assert canary_rules(run_stack("all-options", {"canary": {"enabled": False}})) == []
+
+
+def test_each_host_gets_one_dns_record_however_many_routes_share_it(fixture_plans: dict[str, Plan]) -> None:
+    """The api and socket.io routes share a host: one alias record for it (two would be the same
+    record twice), and the stack's `hosts` output names it once."""
+    plan = fixture_plans["all-options"]
+    records = [(r.name, r.inputs["name"], r.inputs["type"]) for r in plan.of_type("aws:route53/record:Record")]
+    assert records == [
+        ("edge-all.spywatcher.example.com", "all.spywatcher.example.com", "A"),
+        ("edge-api.all.spywatcher.example.com", "api.all.spywatcher.example.com", "A"),
+    ]
+    assert plan.outputs["hosts"] == ["all.spywatcher.example.com", "api.all.spywatcher.example.com"]

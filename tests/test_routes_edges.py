@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.routes import route_annotations
+from components.routes import RoutesArgs, build_ingress, route_annotations
+from components.workload import WorkloadArgs
 from config.routing import Route
 from offline.engine import Plan
 
@@ -91,3 +92,13 @@ def test_an_affinity_routes_own_service_is_exact(plans: dict[str, Plan]) -> None
         "ports": [{"name": "http", "port": 3001, "targetPort": "http", "protocol": "TCP"}],
         "sessionAffinity": "None",
     }
+
+
+def test_an_exact_path_stays_exact(plans: dict[str, Plan]) -> None:
+    """A route's `pathType` reaches its Ingress as given (the stacks use Prefix only)."""
+    settings = plans["staging"].settings
+    workloads = {name: WorkloadArgs(s, "ns", "spywatcher-test") for name, s in settings.workloads().items()}
+    exact = settings.routing.routes[0].model_copy(update={"path": "/healthz", "path_type": "Exact"})
+    ingress = build_ingress(RoutesArgs(settings.routing, "nginx", workloads, "spywatcher-test"), exact)
+    [path] = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/healthz", "Exact")
