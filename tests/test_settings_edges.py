@@ -15,7 +15,8 @@ import pytest
 
 from config import ConfigError, validate_settings
 from config.base import deep_merge
-from offline.engine import run_stack
+from offline.engine import DELETE, Plan, run_stack
+from offline.prerequisites import prerequisites
 from tests.conftest import MINIMAL_CONFIG
 
 
@@ -544,3 +545,54 @@ def test_two_mounts_may_not_share_a_volume_name(first: str, second: str, volume:
     assert problems({"frontend": {"scratchVolumes": mounts}}) == [
         f"frontend.scratchVolumes[2].mountPath: \"{second}\" — gets the volume name {volume}, as scratchVolumes[1] "
         f"({first}) does: a pod's volumes need distinct names, and the name keeps only the path's letters and digits"]
+
+
+def test_a_schedule_without_a_time_zone_runs_in_utc() -> None:
+    night = {"name": "night", "cron": "0 22 * * *", "minReplicas": 2}
+    plan = run_stack("staging", {"frontend": {"schedules": [night]}})
+    spec = plan.k8s("CronJob", "spywatcher-frontend-night")["spec"]
+    assert (spec["schedule"], spec["timeZone"]) == ("0 22 * * *", "UTC")
+
+
+def test_custom_metrics_default_to_the_guides_targets() -> None:
+    """Guide: 'http_requests_per_second: scale at 1000 rps/pod', 'active_connections: scale at 100
+    connections/pod'; enabled, they come after the CPU and memory targets."""
+    plan = run_stack("staging", {"backend": {"autoscaling": {"customMetrics": {"enabled": True}}},
+                                 "monitoring": {"adapter": {"enabled": True}}})
+    metrics = plan.k8s("HorizontalPodAutoscaler", "spywatcher-backend-hpa")["spec"]["metrics"]
+    assert metrics == [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}},
+        {"type": "Resource",
+         "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 80}}},
+        {"type": "Pods", "pods": {"metric": {"name": "http_requests_per_second"},
+                                  "target": {"type": "AverageValue", "averageValue": "1k"}}},
+        {"type": "Pods", "pods": {"metric": {"name": "websocket_active_connections"},
+                                  "target": {"type": "AverageValue", "averageValue": "100"}}},
+    ]
+
+
+def test_the_namespace_baseline_defaults(plans: dict[str, Plan]) -> None:
+    """Production says nothing of its quota and limits: the defaults (guide: 'Set namespace quotas')."""
+    plan = plans["production"]
+    assert plan.k8s("ResourceQuota", "spywatcher-quota", "spywatcher")["spec"] == {"hard": {
+        "requests.cpu": "10", "requests.memory": "12Gi", "limits.cpu": "20", "limits.memory": "24Gi", "pods": "40"}}
+    assert plan.k8s("LimitRange", "spywatcher-limits", "spywatcher")["spec"] == {"limits": [{
+        "type": "Container",
+        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+        "default": {"cpu": "500m", "memory": "256Mi"},
+        "max": {"cpu": "2", "memory": "2Gi"},
+    }]}
+
+
+FAILS_CLOSED = ("; its pod-mutating webhook fails closed (chart value `podMutatorWebhookConfig.failurePolicy: Fail`), "
+                "as `cluster.loadBalancerController` declares")
+
+
+@pytest.mark.parametrize(("overrides", "said"), [
+    ({"cluster": {"loadBalancerController": DELETE}}, ""),  # the chart's default since v2.11: Ignore
+    ({"cluster": {"loadBalancerController": {"podMutatorFailurePolicy": "Fail"}}}, FAILS_CLOSED),
+])
+def test_the_controllers_webhook_fails_open_unless_declared(overrides: dict[str, Any], said: str) -> None:
+    [controller] = [p for p in prerequisites(run_stack("staging", overrides))
+                    if p.name == "AWS Load Balancer Controller"]
+    assert controller.detail == "registers the targets and injects the pod readiness gates" + said
