@@ -596,3 +596,15 @@ def test_the_controllers_webhook_fails_open_unless_declared(overrides: dict[str,
     [controller] = [p for p in prerequisites(run_stack("staging", overrides))
                     if p.name == "AWS Load Balancer Controller"]
     assert controller.detail == "registers the targets and injects the pod readiness gates" + said
+
+
+def test_uncovered_hosts_are_reported_by_key_and_only_if_a_route_uses_them() -> None:
+    """The certificate check reads the hosts some route answers on, sorted by key: `api` before
+    `frontend` although the stack file names `frontend` first, and never the unused `spare`."""
+    assert problems({"routing": {"hosts": {"spare": "spare.example.net"}},
+                     "loadBalancer": {"certificate": {"domains": ["other.example.org"]}}}) == [
+        "routing.hosts.api: \"api.example.com\" — is not covered by any certificate domain (other.example.org): "
+        "browsers would reject the TLS connection",
+        "routing.hosts.frontend: \"example.com\" — is not covered by any certificate domain (other.example.org): "
+        "browsers would reject the TLS connection",
+    ]
