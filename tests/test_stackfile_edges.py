@@ -129,3 +129,21 @@ def test_an_unknown_stack_where_there_are_none_says_none(tmp_path: Path) -> None
                                              ([1.5], "[1.5]")])
 def test_a_value_is_handed_over_as_text_or_json(value: Any, text: str) -> None:
     assert encode(value) == text
+
+
+def test_each_problem_is_located_on_its_key_spelt_with_or_without_the_project(tmp_path: Path) -> None:
+    """`spywatcher:backend` and a bare `secrets` are both the project's keys; a key's own problem (`(key)`)
+    is on that key's line; a key the file does not spell is on the nearest line it has (the file's first)."""
+    from config import ConfigError, ConfigProblem
+    from config.stackfile import located
+
+    root = _root(tmp_path, {"s": "config:\n  spywatcher:backend:\n    image: x\n  secrets:\n    backend:\n"
+                                 "      bad key: {secure: v1:a}\n"})
+    error = ConfigError([ConfigProblem("backend.image", '"x"', "m"),
+                         ConfigProblem("secrets.backend.bad key (key)", "", "k"),
+                         ConfigProblem("frontend.image", "", "is required")])
+    assert located("s", error, root) == (
+        "invalid stack configuration (3 problems; keys are under `spywatcher:`):\n"
+        '  - backend.image: "x" — m (Pulumi.s.yaml:3)\n'
+        "  - secrets.backend.bad key (key): k (Pulumi.s.yaml:6)\n"
+        "  - frontend.image: is required (Pulumi.s.yaml:1)")
