@@ -33,7 +33,7 @@ PLOT     ?=
 
 # The variables the targets read. Each may be given in lower case too (make preview stack=production);
 # any other variable on the command line is refused, since nothing would read it.
-VARIABLES := PYTHON STACK OUT CRDS BASE AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST UPGRADE UV
+VARIABLES := PYTHON STACK OUT CRDS BASE AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST BATCHES JOBS MAX UPGRADE UV
 lc = $(subst A,a,$(subst B,b,$(subst C,c,$(subst D,d,$(subst E,e,$(subst F,f,$(subst G,g,$(subst H,h,$(subst \
 	I,i,$(subst J,j,$(subst K,k,$(subst L,l,$(subst M,m,$(subst N,n,$(subst O,o,$(subst P,p,$(subst Q,q,$(subst \
 	R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst V,v,$(subst W,w,$(subst X,x,$(subst Y,y,$(subst Z,z,$(1)))))))))))))))))))))))))))
@@ -145,15 +145,17 @@ test: $(DEV) $(SCAN)
 ## globs' mutants, if given; RETEST=1 runs its survivors again). BASE=origin/main: only the mutants on
 ## the lines changed since the merge base with BASE (report build/mutation/changed.md; exit 3 if any
 ## survives; MAX=60 runs a random 60 of them when there are more). JOBS=4: mutants run at once
-## (default 1). Not part of `make test`.
+## (default 1). BATCHES=4 runs a SAMPLE in 4 parts, each a stratified share, so a run stopped after
+## any part still leaves a stratified sample. Not part of `make test`.
 ONLY   ?=
 SAMPLE ?=
 RETEST ?=
+BATCHES ?=
 JOBS   ?= 1
 MAX    ?=
 mutation: $(DEV)
 	nice $(BIN)/python -m tooling mutation $(foreach g,$(ONLY),--only '$(g)') $(if $(SAMPLE),--sample $(SAMPLE)) \
-		$(if $(RETEST),--retest) $(if $(BASE),--changed $(BASE)) $(if $(MAX),--max-mutants $(MAX)) --jobs $(JOBS)
+		$(if $(RETEST),--retest) $(if $(BATCHES),--batches $(BATCHES)) $(if $(BASE),--changed $(BASE)) $(if $(MAX),--max-mutants $(MAX)) --jobs $(JOBS)
 
 ## lint: ruff and mypy
 lint: $(DEV)

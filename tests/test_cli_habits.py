@@ -14,7 +14,7 @@ import pytest
 from offline.__main__ import VERBS as OFFLINE_VERBS
 from offline.cli import dispatch, summary
 from tests.conftest import ROOT
-from tests.makefile import own_make_env
+from tests.makefile import makefile_variables, own_make_env
 from tooling.__main__ import VERBS as TOOLING_VERBS
 
 
@@ -102,11 +102,12 @@ def make_n(*args: str) -> subprocess.CompletedProcess[str]:
                           env=own_make_env())
 
 
-def commands(*args: str) -> list[str]:
+def commands(*args: str, runs: str = "-m offline") -> list[str]:
+    """The command lines `make -n` prints that run ``runs``, each on one line."""
     result = make_n(*args)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.replace("\\\n", " ").splitlines()
-    return [" ".join(line.split()) for line in lines if "-m offline" in line]
+    return [" ".join(line.split()) for line in lines if runs in line]
 
 
 PY = ".venv/bin/python -m offline"
@@ -139,7 +140,8 @@ def test_make_refuses_a_variable_nothing_reads_and_one_given_twice() -> None:
     result = make_n("preview", "stak=production")
     assert result.returncode == 2 and result.stdout == ""
     assert re.fullmatch(r"Makefile:\d+: \*\*\* unknown variable stak: the Makefile reads PYTHON STACK OUT CRDS BASE "
-                        r"AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST UPGRADE UV "
+                        r"AGAINST FORMAT WORKLOAD SCENARIO TRACE PLOT DOWNTIME ONLY SAMPLE RETEST BATCHES JOBS MAX "
+                        r"UPGRADE UV "
                         r"\(or the same in lower case\)\.  Stop\.\n", result.stderr), result.stderr
     twice = make_n("preview", "STACK=staging", "stack=production")
     assert twice.returncode == 2
@@ -163,3 +165,20 @@ def test_what_make_runs_keeps_the_bytecode_of_what_it_imports() -> None:
 ])
 def test_an_error_quoting_a_control_character_stays_one_line(argv: list[str], expected: str) -> None:
     assert offline_cli(argv) == (2, "", expected)
+
+
+def test_every_variable_the_makefile_defaults_can_be_given_on_the_command_line() -> None:
+    # A `NAME ?= value` line documents a knob; refusing it on the command line would make it dead.
+    defaults = set(re.findall(r"^([A-Z_]+)\s*\?=", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    assert defaults and defaults <= makefile_variables()
+
+
+def test_make_mutation_passes_its_sample_knobs() -> None:
+    refused = make_n("mutation", "SAMPLE=140", "seed=1")
+    assert refused.returncode == 2 and "unknown variable seed:" in refused.stderr
+    assert commands("mutation", "SAMPLE=140", "batches=4", "JOBS=2", "only=config.*", runs="-m tooling") == [
+        "nice .venv/bin/python -m tooling mutation --only 'config.*' --sample 140 --batches 4 --jobs 2"
+    ]
+    assert commands("mutation", "BASE=origin/main", "max=60", runs="-m tooling") == [
+        "nice .venv/bin/python -m tooling mutation --changed origin/main --max-mutants 60 --jobs 1"
+    ]

@@ -177,3 +177,31 @@ def test_mutmut_mutates_pydantic_after_validators_and_keeps_one_validator() -> N
     assert len(validator_mutants) >= 3, mutated.mutant_names
     # pydantic must see exactly one validator: the trampoline; the copies are plain methods
     assert mutated.code.count('@model_validator(mode="after")') == 1
+
+
+def test_a_sample_run_in_parts_is_stratified_after_each_part() -> None:
+    names = ([f"config.a.x_f__mutmut_{i}" for i in range(60)]
+             + [f"components.b.x_g__mutmut_{i}" for i in range(30)]
+             + [f"policy.spywatcher_policies.x_h__mutmut_{i}" for i in range(10)])
+    parts = mutation.in_parts(names, 4, seed=18)
+    counts = [tuple(sum(Mutant(n, "", None, "").package == p for n in part) for p in ("config", "components", "policy"))
+              for part in parts]
+    assert counts == [(15, 8, 3), (15, 7, 2), (15, 8, 3), (15, 7, 2)]
+    assert sorted(n for part in parts for n in part) == sorted(names)
+    # Each package's mutants go out in the sample's own shuffled order: the first part is the
+    # smaller sample of a quarter's size.
+    assert set(parts[0]) == set(mutation.stratified_sample(names, 25, seed=18))
+    assert [sorted(part) for part in mutation.in_parts(names, 1, seed=18)] == [sorted(names)]
+    assert len(mutation.in_parts(names[:3], 8, seed=18)) == 3  # no empty part is run
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--sample", "140", "--batches", "0"], "--batches must be 1 or more, not 0"),
+    (["--batches", "4"], "--batches splits a --sample: give --sample too"),
+    (["--jobs", "0"], "--jobs must be 1 or more, not 0"),
+])
+def test_mutation_refuses_a_bad_count(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        mutation.main(argv)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"python -m tooling mutation: error: {message}"

@@ -351,6 +351,22 @@ def stratified_sample(names: list[str], size: int, seed: int) -> list[str]:
     return sorted(chosen)
 
 
+def in_parts(names: list[str], parts: int, seed: int) -> list[list[str]]:
+    """`names` (a sample) split into `parts` runs, each package's mutants spread evenly over them in
+    the sample's shuffled order, so the mutants of the first k parts are themselves a sample
+    stratified by package: a run stopped after any part still measures every package."""
+    by_package: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(names):
+        by_package[Mutant(name, "", None, "").package].append(name)
+    split: list[list[str]] = [[] for _ in range(parts)]
+    for package, members in sorted(by_package.items()):
+        order = list(members)
+        random.Random(f"{seed}:{package}").shuffle(order)
+        for i, name in enumerate(order):
+            split[i * parts // len(order)].append(name)
+    return [part for part in split if part]
+
+
 @dataclass
 class Score:
     killed: int = 0
@@ -489,13 +505,20 @@ def main(argv: list[str]) -> int:
                         help="only the mutants on the lines changed since the merge base with the git ref BASE "
                              "(committed or not), each run against the tests that reach its function; "
                              "exit 3 if any survives")
+    parser.add_argument("--batches", type=int, default=1,
+                        help="with --sample: run it in this many parts, each a stratified share of it, so a run "
+                             "stopped after any part leaves a stratified sample (each part costs mutmut one "
+                             "clean run of its tests; default 1)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--max-mutants", type=int,
                         help="with --changed: at most this many of the changed lines' mutants, a random sample "
                              "(--seed) when there are more (a time bound for CI)")
     args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f"--jobs must be 1 or more, not {args.jobs}")
+    for option, value in (("--jobs", args.jobs), ("--batches", args.batches)):
+        if value < 1:
+            parser.error(f"{option} must be 1 or more, not {value}")
+    if args.batches > 1 and not args.sample:
+        parser.error("--batches splits a --sample: give --sample too")
     if args.max_mutants is not None and args.max_mutants < 1:
         parser.error(f"--max-mutants must be 1 or more, not {args.max_mutants}")
 
@@ -519,10 +542,11 @@ def main(argv: list[str]) -> int:
         run_names = [n for n in names if known[n] is None or (args.retest and known[n] in SURVIVED)]
         print(f"sample: {len(names)} mutants, {len(run_names)} to run")
     if not args.report_only and (run_names or not args.sample):
-        run = _run_in_work(["_mutmut", "run", "--max-children", str(args.jobs), *run_names])
-        if run.returncode != 0:
-            print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
-            return 1
+        for part in in_parts(run_names, args.batches, args.seed) if args.sample else [run_names]:
+            run = _run_in_work(["_mutmut", "run", "--max-children", str(args.jobs), *part])
+            if run.returncode != 0:
+                print(f"mutmut failed with exit code {run.returncode}", file=sys.stderr)
+                return 1
     mutants = collect_results()
     if args.sample:
         chosen = set(names)
