@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tooling import mutation
+from tooling import mutation_sample as sample
 from tooling.mutation import Mutant, load_skips, score, skip_for, skip_problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,9 +130,9 @@ def test_the_score_counts_timeouts_as_killed_and_untested_as_survived() -> None:
 
 
 def test_the_sample_interval_brackets_the_observed_score() -> None:
-    low, high = mutation.wilson(90, 100)
+    low, high = sample.wilson(90, 100)
     assert (round(low, 3), round(high, 3)) == (0.826, 0.945)
-    assert mutation.wilson(0, 0) == (0.0, 1.0)
+    assert sample.wilson(0, 0) == (0.0, 1.0)
 
 
 def test_mutmut_copies_every_file_but_the_mutated_packages() -> None:
@@ -157,14 +158,14 @@ def test_the_sample_is_stratified_by_package_and_a_larger_one_extends_it() -> No
     names = ([f"config.a.x_f__mutmut_{i}" for i in range(600)]
              + [f"components.b.x_g__mutmut_{i}" for i in range(300)]
              + [f"policy.spywatcher_policies.x_h__mutmut_{i}" for i in range(100)])
-    small = mutation.stratified_sample(names, 100, seed=18)
+    small = sample.stratified_sample(names, 100, seed=18)
     packages = [Mutant(n, "", None, "").package for n in small]
     assert (packages.count("config"), packages.count("components"), packages.count("policy")) == (60, 30, 10)
-    assert small == mutation.stratified_sample(list(reversed(names)), 100, seed=18)
-    assert small != mutation.stratified_sample(names, 100, seed=19)
-    larger = mutation.stratified_sample(names, 250, seed=18)
+    assert small == sample.stratified_sample(list(reversed(names)), 100, seed=18)
+    assert small != sample.stratified_sample(names, 100, seed=19)
+    larger = sample.stratified_sample(names, 250, seed=18)
     assert len(larger) == 250 and set(small) < set(larger)
-    assert sorted(mutation.stratified_sample(names, 5000, seed=18)) == sorted(names)
+    assert sorted(sample.stratified_sample(names, 5000, seed=18)) == sorted(names)
 
 
 def test_mutmut_mutates_pydantic_after_validators_and_keeps_one_validator() -> None:
@@ -183,16 +184,16 @@ def test_a_sample_run_in_parts_is_stratified_after_each_part() -> None:
     names = ([f"config.a.x_f__mutmut_{i}" for i in range(60)]
              + [f"components.b.x_g__mutmut_{i}" for i in range(30)]
              + [f"policy.spywatcher_policies.x_h__mutmut_{i}" for i in range(10)])
-    parts = mutation.in_parts(names, 4, seed=18)
+    parts = sample.in_parts(names, 4, seed=18)
     counts = [tuple(sum(Mutant(n, "", None, "").package == p for n in part) for p in ("config", "components", "policy"))
               for part in parts]
     assert counts == [(15, 8, 3), (15, 7, 2), (15, 8, 3), (15, 7, 2)]
     assert sorted(n for part in parts for n in part) == sorted(names)
     # Each package's mutants go out in the sample's own shuffled order: the first part is the
     # smaller sample of a quarter's size.
-    assert set(parts[0]) == set(mutation.stratified_sample(names, 25, seed=18))
-    assert [sorted(part) for part in mutation.in_parts(names, 1, seed=18)] == [sorted(names)]
-    assert len(mutation.in_parts(names[:3], 8, seed=18)) == 3  # no empty part is run
+    assert set(parts[0]) == set(sample.stratified_sample(names, 25, seed=18))
+    assert [sorted(part) for part in sample.in_parts(names, 1, seed=18)] == [sorted(names)]
+    assert len(sample.in_parts(names[:3], 8, seed=18)) == 3  # no empty part is run
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -23,7 +23,6 @@ import argparse
 import ast
 import fnmatch
 import json
-import math
 import os
 import random
 import re
@@ -46,13 +45,13 @@ from .mutation_changed import (
     on_changed_lines,
     with_only_mutate,
 )
+from .mutation_sample import PACKAGES, in_parts, package_of, stratified_sample, wilson
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "mutation"
 WORK = BUILD / "work"
 CHANGED = BUILD / "changed"  # the work copy of `--changed` runs (mutates only the changed files)
 SKIPS = ROOT / "mutation-skips.yaml"
-PACKAGES = ("config", "components", "offline", "simulate", "policy")
 
 # mutmut's exit codes per mutant, grouped into what the score counts.
 KILLED = {1, 3, 24, 36, -24, 152, 255, -9, -11, 37}  # failed test, pytest error, timeouts, killed
@@ -245,7 +244,7 @@ class Mutant:
     @property
     def package(self) -> str:
         module = self.name.rsplit(".", 1)[0]
-        return next((p for p in PACKAGES if module == p or module.startswith(p + ".")), module)
+        return package_of(module)
 
     @property
     def function(self) -> str:
@@ -333,40 +332,6 @@ def _entry_lines(original: str, source: str) -> list[str]:
     return [text]
 
 
-def stratified_sample(names: list[str], size: int, seed: int) -> list[str]:
-    """About `size` mutants, each package's share in proportion to its mutants (rounded up).
-
-    Each package's mutants are shuffled once by `seed`, and the sample takes a prefix of that
-    order, so a larger sample keeps every mutant of a smaller one: extending a sample only runs the
-    new mutants.
-    """
-    by_package: dict[str, list[str]] = defaultdict(list)
-    for name in sorted(names):
-        by_package[Mutant(name, "", None, "").package].append(name)
-    chosen: list[str] = []
-    for package, members in sorted(by_package.items()):
-        order = list(members)
-        random.Random(f"{seed}:{package}").shuffle(order)
-        chosen += order[:math.ceil(min(size, len(names)) * len(members) / len(names))]
-    return sorted(chosen)
-
-
-def in_parts(names: list[str], parts: int, seed: int) -> list[list[str]]:
-    """`names` (a sample) split into `parts` runs, each package's mutants spread evenly over them in
-    the sample's shuffled order, so the mutants of the first k parts are themselves a sample
-    stratified by package: a run stopped after any part still measures every package."""
-    by_package: dict[str, list[str]] = defaultdict(list)
-    for name in sorted(names):
-        by_package[Mutant(name, "", None, "").package].append(name)
-    split: list[list[str]] = [[] for _ in range(parts)]
-    for package, members in sorted(by_package.items()):
-        order = list(members)
-        random.Random(f"{seed}:{package}").shuffle(order)
-        for i, name in enumerate(order):
-            split[i * parts // len(order)].append(name)
-    return [part for part in split if part]
-
-
 @dataclass
 class Score:
     killed: int = 0
@@ -385,16 +350,6 @@ class Score:
         value = self.value
         shown = "n/a" if value is None else f"{100 * value:.1f} %"
         return f"{shown} ({self.killed} killed, {self.survived} survived, {self.excused} excused)"
-
-
-def wilson(killed: int, total: int) -> tuple[float, float]:
-    """95 % Wilson interval of a score measured on a random sample."""
-    if total == 0:
-        return 0.0, 1.0
-    z, p = 1.96, killed / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def score(mutants: list[Mutant], skips: list[dict[str, str]]) -> tuple[dict[str, Score], list[Mutant], set[int]]:
