@@ -148,6 +148,20 @@ def config_error(stack: str = "staging", overrides: dict[str, Any] | None = None
     return caught.value
 
 
+def problems(overrides: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> list[str]:
+    """The problems of MINIMAL_CONFIG with ``overrides`` as `path: value — message` lines ([] if
+    valid), the settings validated alone (no program run); ``secret_keys`` are the keys given as
+    Pulumi secrets."""
+    from config import validate_settings
+    from config.base import deep_merge
+
+    try:
+        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set(secret_keys))
+    except ConfigError as error:
+        return [str(p) for p in error.problems]
+    return []
+
+
 def problem_for(error: ConfigError, path: str) -> str:
     """The message of the problem reported for ``path``; fails listing all problems if none."""
     found = [p for p in error.problems if p.path == path]

@@ -11,20 +11,8 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, validate_settings
-from config.base import deep_merge
 from config.schedule import cron_problem
-from tests.conftest import MINIMAL_CONFIG, behind_nlb
-
-
-def problems(overrides: dict[str, Any]) -> list[str]:
-    """The problems of MINIMAL_CONFIG with ``overrides`` as `path: value — message` lines ([] if valid)."""
-    try:
-        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set())
-    except ConfigError as error:
-        return [str(p) for p in error.problems]
-    return []
-
+from tests.conftest import behind_nlb, problems
 
 NO_QUOTA = {"namespace": {"resourceQuota": None}}
 

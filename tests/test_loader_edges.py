@@ -9,19 +9,10 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, ConfigProblem, validate_settings
-from config.base import deep_merge
+from config import ConfigError, ConfigProblem
 from config.loader import _message, misspelt_namespace, project_config
 from config.stackfile import OFFLINE_PLACEHOLDER
-from tests.conftest import MINIMAL_CONFIG
-
-
-def problems(overrides: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> list[str]:
-    try:
-        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set(secret_keys))
-    except ConfigError as error:
-        return [str(p) for p in error.problems]
-    return []
+from tests.conftest import problems
 
 
 def test_the_error_counts_its_problems_in_words() -> None:

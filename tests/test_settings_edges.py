@@ -13,21 +13,9 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, validate_settings
-from config.base import deep_merge
 from offline.engine import DELETE, Plan, run_stack
 from offline.prerequisites import prerequisites
-from tests.conftest import MINIMAL_CONFIG
-
-
-def problems(overrides: dict[str, Any]) -> list[str]:
-    """The problems of MINIMAL_CONFIG with ``overrides`` as `path: value — message` lines ([] if valid)."""
-    try:
-        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set())
-    except ConfigError as error:
-        return [str(p) for p in error.problems]
-    return []
-
+from tests.conftest import problems
 
 NO_QUOTA = {"namespace": {"resourceQuota": None}}
 

@@ -9,18 +9,7 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError, validate_settings
-from config.base import deep_merge
-from tests.conftest import MINIMAL_CONFIG, behind_nlb
-
-
-def problems(overrides: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> list[str]:
-    try:
-        validate_settings(deep_merge(MINIMAL_CONFIG, overrides), set(secret_keys))
-    except ConfigError as error:
-        return [str(p) for p in error.problems]
-    return []
-
+from tests.conftest import behind_nlb, problems
 
 # --- What the LimitRange fills in (kubernetes/kubernetes pkg/apis/core/v1/defaults.go SetDefaults_Pod and
 # SetDefaults_LimitRangeItem, plugin/pkg/admission/limitranger/admission.go @ v1.34.0) ----------------------
