@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -40,6 +41,16 @@ class LimitRange(Model):
     max: ResourceAmounts = Field(
         ResourceAmounts(cpu="2", memory="2Gi"), description="Largest limit a container may set."
     )
+
+    def container_defaults(self, resource: str) -> tuple[Decimal | None, Decimal | None]:
+        """The (request, limit) of ``resource`` the LimitRanger gives a container that sets neither:
+        a missing default limit is max, a missing default request the default limit
+        (SetDefaults_LimitRangeItem, kubernetes/kubernetes pkg/apis/core/v1/defaults.go @ v1.34.0)."""
+        limit = self.default.value(resource)
+        if limit is None:
+            limit = self.max.value(resource)
+        request = self.default_request.value(resource)
+        return (limit if request is None else request), limit
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitRange:

@@ -122,16 +122,9 @@ class StackSettings(Model):
                 # The API server copies an explicit limit into a missing request (SetDefaults_Pod).
                 request = limit
             if limit_range is not None:
-                # The LimitRanger fills what is still missing from the LimitRange, whose own defaults
-                # take a missing default limit from max and a missing default request from the default
-                # limit (SetDefaults_LimitRangeItem): kubernetes/kubernetes pkg/apis/core/v1/defaults.go
-                # and plugin/pkg/admission/limitranger/admission.go @ v1.34.0.
-                default_limit = limit_range.default.value(resource)
-                if default_limit is None:
-                    default_limit = limit_range.max.value(resource)
-                default_request = limit_range.default_request.value(resource)
-                if default_request is None:
-                    default_request = default_limit
+                # The LimitRanger fills what is still missing (plugin/pkg/admission/limitranger/
+                # admission.go @ v1.34.0) from the LimitRange's own defaults.
+                default_request, default_limit = limit_range.container_defaults(resource)
                 limit = default_limit if limit is None else limit
                 request = default_request if request is None else request
             requests[resource], limits[resource] = request, limit
