@@ -243,8 +243,7 @@ class Mutant:
 
     @property
     def package(self) -> str:
-        module = self.name.rsplit(".", 1)[0]
-        return package_of(module)
+        return package_of(self.name)
 
     @property
     def function(self) -> str:

@@ -9,8 +9,9 @@ from collections import defaultdict
 PACKAGES = ("config", "components", "offline", "simulate", "policy")
 
 
-def package_of(module: str) -> str:
-    """The mutated package a module belongs to (the module itself when none)."""
+def package_of(mutant: str) -> str:
+    """The mutated package a mutant's module belongs to (the module itself when none)."""
+    module = mutant.rsplit(".", 1)[0]
     return next((p for p in PACKAGES if module == p or module.startswith(p + ".")), module)
 
 
@@ -18,7 +19,7 @@ def _shuffled(names: list[str], seed: int) -> list[list[str]]:
     """Each package's mutant names, in the order `seed` shuffles them (packages sorted by name)."""
     by_package: dict[str, list[str]] = defaultdict(list)
     for name in sorted(names):
-        by_package[package_of(name.rsplit(".", 1)[0])].append(name)
+        by_package[package_of(name)].append(name)
     orders = []
     for package, members in sorted(by_package.items()):
         random.Random(f"{seed}:{package}").shuffle(members)
