@@ -67,6 +67,14 @@ class LimitRange(Model):
                     getattr(self.default_request, resource),
                     f"must not exceed default.{resource} ({getattr(self.default, resource)})",
                 )
+            # ValidateLimitRange (kubernetes/kubernetes pkg/apis/core/validation/validation.go @ v1.34.0)
+            # compares defaultRequest with max on its own, so it holds when default is unset too.
+            if request is not None and ceiling is not None and request > ceiling:
+                problems.add(
+                    ("defaultRequest", resource),
+                    getattr(self.default_request, resource),
+                    f"must not exceed max.{resource} ({getattr(self.max, resource)})",
+                )
             if limit is not None and ceiling is not None and limit > ceiling:
                 problems.add(
                     ("default", resource),

@@ -169,3 +169,22 @@ def test_a_url_with_a_user_and_password_is_refused_without_showing_it() -> None:
         "Secret instead (backend.existingSecret, or `pulumi config set --secret --path "
         "'spywatcher:secrets.backend.DATABASE_URL' ...`) and remove it from backend.env"
     ]
+
+
+# --- The LimitRange's own order (ValidateLimitRange, kubernetes/kubernetes
+# pkg/apis/core/validation/validation.go @ v1.34.0; its test case "invalid spec defaultrequest more than max") ----
+
+
+def test_a_default_request_above_max_is_refused_even_without_a_default_limit() -> None:
+    """The apiserver refuses max.cpu 1 with defaultRequest.cpu 2000m and no default ("default request value 2
+    is greater than max value 1"); the program must refuse it before `pulumi up` does."""
+    def limit_range(request: str) -> dict[str, Any]:
+        return {"namespace": {"resourceQuota": None, "limitRange": {
+            "max": {"cpu": "1"}, "default": {"cpu": None}, "defaultRequest": {"cpu": request}}},
+            "backend": {"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "500m"}}},
+            "frontend": {"resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "100m"}}}}
+
+    assert problems(limit_range("1")) == []
+    assert problems(limit_range("2000m")) == [
+        'namespace.limitRange.defaultRequest.cpu: "2000m" — must not exceed max.cpu (1)'
+    ]
