@@ -88,7 +88,7 @@ _SUFFIX = {
     "Pi": Decimal(2**50),
     "Ei": Decimal(2**60),
 }
-_QUANTITY = re.compile(r"^(?P<num>\+?(\d+(\.\d*)?|\.\d+))(?P<suffix>[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
+_QUANTITY = re.compile(r"^(?P<num>[+-]?(\d+(\.\d*)?|\.\d+))(?P<suffix>[eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 
 
 def parse_quantity(text: str | int | float) -> Decimal:
@@ -148,7 +148,7 @@ def memory_problem(text: str) -> str | None:
 
 def _check_bytes(text: str) -> str:
     if (reason := memory_problem(text)) is not None:
-        raise PydanticCustomError("quantity_bytes", reason.replace("{", "(").replace("}", ")"))
+        raise PydanticCustomError("quantity_bytes", reason)
     return text
 
 
@@ -210,7 +210,6 @@ def matching(pattern: str, described: str, **kwargs: Any) -> Any:
 StrictInt32 = Annotated[int, int32()]
 """Any int32, refused when YAML read something else (a boolean, a float, a string)."""
 PositiveInt = Annotated[int, int32(ge=1)]
-Seconds = Annotated[int, int32(ge=0)]
 Port = Annotated[int, int32(ge=1, le=65535)]
 StrictBool = Annotated[bool, Field(strict=True)]
 StrictText = Annotated[str, Field(strict=True)]
