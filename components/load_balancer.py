@@ -136,8 +136,11 @@ def build_load_balancer_args(args: LoadBalancerArgs) -> dict[str, Any]:
         "subnets": list(s.subnet_ids),
         "ip_address_type": "ipv4",
         "enable_deletion_protection": s.deletion_protection,
-        # An NLB has cross-zone load balancing off unless it is set; an ALB always has it on.
-        "enable_cross_zone_load_balancing": s.cross_zone,
+        # An NLB has cross-zone load balancing off unless it is set. An ALB always has it on: the
+        # provider never sends this attribute for one ("it must always be true", terraform-provider-aws
+        # internal/service/elbv2/load_balancer.go), so it states true, and `crossZone: false` turns it
+        # off where an ALB can, on its target groups.
+        "enable_cross_zone_load_balancing": True if args.alb else s.cross_zone,
         "tags": args.tag_map(s.name or args.label),
     }
     if s.name is not None:  # pinned by the user; otherwise Pulumi names it

@@ -282,8 +282,9 @@ class LoadBalancerSettings(Model):
     )
     cross_zone: bool = Field(
         True,
-        description="Guide: 'Cross-zone load balancing (traffic distributed across all AZs)'. Set "
-        "explicitly on the load balancer (NLBs default to off) and on the target group.",
+        description="Guide: 'Cross-zone load balancing (traffic distributed across all AZs)'. Set on the "
+        "target groups, and on an NLB also on the load balancer (off by default there). An ALB always balances "
+        "across zones, so on an ALB `false` turns it off on the target groups only.",
     )
     enable_http2: bool = Field(True, description="Guide: 'HTTP/2 support enabled'. ALB only.")
     idle_timeout_seconds: Annotated[int, int32(ge=1, le=4000)] = Field(

@@ -32,16 +32,22 @@ def test_an_ipv6_client_block_is_an_ipv6_rule() -> None:
 
 
 def test_cross_zone_off_and_the_idle_timeout_and_the_draining_delay_are_each_their_own() -> None:
-    """`crossZone: false` reaches the load balancer and both target groups (the ALB's own switch is on
-    the target groups); the idle timeout and the deregistration delay, both 60 s by default, set
-    different fields."""
+    """`crossZone: false` reaches both target groups, where an ALB can turn it off; the ALB itself always
+    balances across zones and says so (the provider never sends its switch); the idle timeout and the
+    deregistration delay, both 60 s by default, set different fields."""
     plan = run_stack("staging", {"loadBalancer": {"crossZone": False, "idleTimeoutSeconds": 50,
                                                   "deregistrationDelaySeconds": 45}})
     balancer = plan.get("aws:lb/loadBalancer:LoadBalancer", "edge").inputs
-    assert (balancer["enableCrossZoneLoadBalancing"], balancer["idleTimeout"]) == (False, 50)
+    assert (balancer["enableCrossZoneLoadBalancing"], balancer["idleTimeout"]) == (True, 50)
     for name in ("edge-nginx", "edge-envoy"):
         group = plan.get("aws:lb/targetGroup:TargetGroup", name).inputs
         assert (group["loadBalancingCrossZoneEnabled"], group["deregistrationDelay"]) == ("false", 45), name
+
+
+def test_cross_zone_off_behind_an_nlb_reaches_the_load_balancer_too() -> None:
+    plan = run_stack("production", behind_nlb({"loadBalancer": {"crossZone": False}}))
+    assert plan.get("aws:lb/loadBalancer:LoadBalancer", "edge").inputs["enableCrossZoneLoadBalancing"] is False
+    assert plan.get("aws:lb/targetGroup:TargetGroup", "edge-nginx").inputs["loadBalancingCrossZoneEnabled"] == "false"
 
 
 def test_only_an_alb_listener_adds_hsts() -> None:
