@@ -102,19 +102,23 @@ class Pod:
 @dataclass(frozen=True)
 class Shutdown:
     """How a pod stops once its kubelet has seen the deletion: the preStop hook runs for
-    ``pre_stop_s`` (a sleep, or nothing), SIGTERM follows, and SIGKILL comes when ``grace_s``
-    (``terminationGracePeriodSeconds``, counted from the hook's start) is over
-    (kubernetes/website content/en/docs/concepts/workloads/pods/pod-termination.md)."""
+    ``pre_stop_s`` (a sleep, or nothing) but no longer than ``grace_s``
+    (``terminationGracePeriodSeconds``, counted from the hook's start), SIGTERM follows, and SIGKILL
+    comes when the grace period is over, yet never sooner than 2 s after SIGTERM (killContainer's
+    ``minimumGracePeriodInSeconds``: "always give containers a minimal shutdown window";
+    kubernetes/kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go @ v1.34.0)."""
 
     pre_stop_s: float
     grace_s: float
+
+    MINIMUM_AFTER_SIGTERM_S = 2.0
 
     def stop(self, pod: Pod, deleted: float, kubelet_notice_s: float) -> None:
         """Mark ``pod`` deleted at ``deleted`` and set when its signals come."""
         start = deleted + kubelet_notice_s
         pod.deleted = deleted
         pod.sigterm = start + min(self.pre_stop_s, self.grace_s)
-        pod.sigkill = start + self.grace_s
+        pod.sigkill = max(start + self.grace_s, pod.sigterm + self.MINIMUM_AFTER_SIGTERM_S)
 
 
 @dataclass

@@ -134,14 +134,16 @@ def test_ready_endpoints_at_min_available_hold_and_one_below_is_reported() -> No
     )}
 
 
-def test_a_prestop_as_long_as_the_grace_period_is_killed_before_it_ends() -> None:
-    """SIGTERM (the end of preStop) at the very instant of SIGKILL: the preStop never ends."""
+def test_a_prestop_as_long_as_the_grace_period_is_cut_short() -> None:
+    """A 30 s preStop in a 30 s grace period: the kubelet abandons the hook when the period ends, sends
+    SIGTERM then and SIGKILL 2 s later; 0.1 s shorter, the hook ends on its own and nothing is reported."""
     found = failures(topology(backend=replace(BACKEND, pre_stop_s=30.0, grace_s=30.0)), "app-rollout")
     assert found["grace-covers-drain"] == (
-        "t=40 s: spywatcher-backend-1 is killed before its preStop ends; at 32 of 32 corners, first at "
-        "app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, nginx.worker_pickup=0, pod.start=0, "
-        "probe.phase=0"
+        "t=40 s: spywatcher-backend-1's preStop is cut short by the end of its grace period (30 s); SIGKILL follows "
+        "at 42 s; at 32 of 32 corners, first at app.socket_close=0, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, "
+        "nginx.worker_pickup=0, pod.start=0, probe.phase=0"
     )
+    assert failures(topology(backend=replace(BACKEND, pre_stop_s=29.9, grace_s=30.0)), "app-rollout") == {}
 
 
 def test_a_proxy_frozen_the_instant_it_learns_a_pod_went_has_learnt_it() -> None:
@@ -200,17 +202,25 @@ def test_a_new_targets_first_check_comes_up_to_one_interval_after_its_registrati
 
 
 def test_a_socket_app_pod_killed_within_its_socket_close_of_sigterm_is_reported() -> None:
-    """SIGTERM (the end of a 29 s preStop) 1 s before SIGKILL: a pod whose SIGTERM handler closes its
-    sockets 1 s later (app.socket_close's high end) is killed at that instant, with its sockets open;
-    0.1 s earlier it is not. A pod behind no socket route has no sockets to close."""
-    late = replace(BACKEND, pre_stop_s=29.0, grace_s=30.0)
-    assert failures(topology(backend=late), "app-rollout")["grace-covers-drain"] == (
-        "t=40 s: spywatcher-backend-1 is killed before it has closed its sockets (SIGTERM at 39 s); at 16 of 32 "
-        "corners, first at app.socket_close=1, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, "
-        "nginx.worker_pickup=0, pod.start=0, probe.phase=0"
-    )
-    assert failures(topology(backend=replace(late, pre_stop_s=28.9)), "app-rollout") == {}
-    assert "grace-covers-drain" not in failures(topology(backend=late, routes=(API,)), "app-rollout")
+    """The kubelet leaves at least 2 s between SIGTERM and SIGKILL, more than app.socket_close's 1 s: with
+    an app that took 3 s to close its sockets, SIGTERM at 38 s (a 28 s preStop in a 30 s grace period) and
+    SIGKILL at 40 s would kill it with its sockets open; SIGTERM at 36.9 s would not. A pod behind no socket
+    route has no sockets to close."""
+    import pytest
+
+    late = replace(BACKEND, pre_stop_s=28.0, grace_s=30.0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(DELAYS, "app.socket_close", replace(DELAYS["app.socket_close"], high=3.0))
+        assert failures(topology(backend=late), "app-rollout")["grace-covers-drain"] == (
+            "t=40 s: spywatcher-backend-1 is killed before it has closed its sockets (SIGTERM at 38 s); at 16 of "
+            "32 corners, first at app.socket_close=3, k8s.endpoints=0, kubelet.notice=0, nginx.sync=0, "
+            "nginx.worker_pickup=0, pod.start=0, probe.phase=0"
+        )
+        assert "grace-covers-drain" not in failures(topology(backend=replace(late, pre_stop_s=26.9)), "app-rollout")
+        assert "grace-covers-drain" not in failures(topology(backend=late, routes=(API,)), "app-rollout")
+        # Closing at the very instant of SIGKILL is too late as well.
+        patch.setitem(DELAYS, "app.socket_close", replace(DELAYS["app.socket_close"], high=2.0))
+        assert "grace-covers-drain" in failures(topology(backend=late), "app-rollout")
 
 
 def test_a_rolling_update_counts_a_ready_pod_only_once_it_is_available() -> None:
@@ -277,14 +287,20 @@ def test_a_canary_pause_ends_at_its_instant_and_the_rollout_goes_on() -> None:
     ]
 
 
-def test_a_prestop_longer_than_the_grace_period_ends_with_sigterm_and_sigkill_together() -> None:
+def test_a_prestop_longer_than_the_grace_period_ends_in_sigterm_and_sigkill_comes_2_s_later() -> None:
     """The grace period counts from the hook's start (kubelet notice 1 s after deletion at 10 s): a 40 s
-    hook in a 30 s grace period is cut at 41 s, SIGTERM and SIGKILL at that instant."""
+    hook in a 30 s grace period is cut at 41 s with SIGTERM, and SIGKILL comes 2 s later, the least the
+    kubelet leaves after SIGTERM; a 29 s hook ends at 40 s and SIGKILL again waits 2 s, past the period's
+    end; a 15 s hook leaves the period's end to SIGKILL."""
     from simulate.pods import Shutdown
 
     pod = Pod(0, created=0.0, started=0.0, running=0.0, ready=0.0)
     Shutdown(pre_stop_s=40.0, grace_s=30.0).stop(pod, 10.0, 1.0)
-    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 41.0, 41.0)
+    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 41.0, 43.0)
+    Shutdown(pre_stop_s=29.0, grace_s=30.0).stop(pod, 10.0, 1.0)
+    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 40.0, 42.0)
+    Shutdown(pre_stop_s=28.0, grace_s=30.0).stop(pod, 10.0, 1.0)
+    assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 39.0, 41.0)
     Shutdown(pre_stop_s=15.0, grace_s=30.0).stop(pod, 10.0, 1.0)
     assert (pod.deleted, pod.sigterm, pod.sigkill) == (10.0, 26.0, 41.0)
 

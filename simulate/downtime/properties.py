@@ -393,9 +393,15 @@ def grace_covers_drain(sim: Sim) -> list[Violation]:
         if not math.isfinite(app.deleted):
             continue
         window = sim.delay("app.socket_close")
-        if app.sigterm >= app.sigkill:
-            found.append(Violation(app.sigkill, f"{at(app.sigkill)}: {app.name} is killed before its preStop ends"))
-        elif sim.fleet_of[app.name].name in socket_fleets and app.sigterm + window >= app.sigkill:
+        fleet = sim.fleet_of[app.name]
+        if fleet.pre_stop_s >= fleet.grace_s:
+            # The kubelet abandons a hook still running when the grace period ends and sends SIGTERM,
+            # SIGKILL 2 s later (killContainer, pkg/kubelet/kuberuntime/kuberuntime_container.go @ v1.34.0).
+            found.append(Violation(app.sigterm, (
+                f"{at(app.sigterm)}: {app.name}'s preStop is cut short by the end of its grace period "
+                f"({fleet.grace_s:g} s); SIGKILL follows at {_s(app.sigkill)}"
+            )))
+        elif fleet.name in socket_fleets and app.sigterm + window >= app.sigkill:
             found.append(Violation(app.sigkill, (
                 f"{at(app.sigkill)}: {app.name} is killed before it has closed its sockets "
                 f"(SIGTERM at {_s(app.sigterm)})"
