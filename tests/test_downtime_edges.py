@@ -11,7 +11,7 @@ from simulate.downtime.backends import BACKENDS
 from simulate.downtime.model import NEVER, Corner, Proxy, Sim, Target
 from simulate.downtime.scenarios import SCENARIOS, new_sim
 from simulate.downtime.search import discover
-from simulate.downtime.topology import NGINX, Topology
+from simulate.downtime.topology import NGINX, TargetGroup, Topology
 from simulate.pods import Pod
 from tests.test_downtime import API, BACKEND, CONTROLLER, SOCKETS, failures, topology
 
@@ -348,3 +348,25 @@ def test_a_pod_not_yet_ready_is_evicted_without_counting_against_the_budget() ->
     assert ready[0].deleted == NEVER
     assert (sim.events[-1].what, sim.events[-1].objects) == (
         "eviction refused (PodDisruptionBudget), retried", ("spywatcher-backend-0",))
+
+
+def test_a_target_group_without_its_timings_gets_the_providers_defaults() -> None:
+    """A target group that leaves out its deregistration delay and health-check timings gets what the
+    provider sends then (terraform-provider-aws elbv2/target_group.go schema defaults): 300 s, every
+    30 s, 3 checks to turn healthy and 3 to turn unhealthy; the program's own values otherwise."""
+    from offline.engine import run_stack
+    from simulate.downtime.topology import load_topology
+
+    plan = run_stack("production")
+    fleet = "ingress-nginx-controller"
+    assert load_topology(plan).target_groups[NGINX] == TargetGroup(NGINX, fleet, 100, 60.0, 30.0, 2, 3)
+    resources = []
+    for r in plan.resources:
+        if r.type == "aws:lb/targetGroup:TargetGroup":
+            inputs = {k: v for k, v in r.inputs.items() if k != "deregistrationDelay"}
+            inputs["healthCheck"] = {k: v for k, v in inputs["healthCheck"].items()
+                                     if k not in ("interval", "healthyThreshold", "unhealthyThreshold")}
+            r = replace(r, inputs=inputs)
+        resources.append(r)
+    bare = load_topology(replace(plan, resources=resources)).target_groups[NGINX]
+    assert bare == TargetGroup(NGINX, fleet, 100, 300.0, 30.0, 3, 3)

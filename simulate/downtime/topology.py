@@ -302,10 +302,12 @@ def load_topology(plan: Any) -> Topology:
             group = reveal(found[0].inputs)
             check = group.get("healthCheck") or {}
             network = group.get("protocol") != "HTTP"
+            # What the provider sends for a field left out (the target group's schema defaults,
+            # hashicorp/terraform-provider-aws internal/service/elbv2/target_group.go).
             return TargetGroup(
                 backend, fleet, weight, float(group.get("deregistrationDelay", 300)),
-                float(check.get("interval", 30)), int(check.get("healthyThreshold", 5)),
-                int(check.get("unhealthyThreshold", 2)),
+                float(check.get("interval", 30)), int(check.get("healthyThreshold", 3)),
+                int(check.get("unhealthyThreshold", 3)),
                 closes_at_drain_end=not network or bool(group.get("connectionTermination", False)),
             )
         raise TopologyError(f"no TargetGroupBinding in {namespace}: {fleet} is no load balancer target")
