@@ -84,15 +84,19 @@ def test_a_deleted_app_pod_closes_the_sockets_opened_within_a_budget_of_the_clos
 
 
 def test_an_app_pod_killed_exactly_when_it_would_close_its_sockets_sends_no_close_frame() -> None:
-    # Grace 16 s: SIGKILL at 16 s, the instant its close frames were due (SIGTERM 15 s + 1 s).
-    sim = run("app", app=replace(APP, grace_s=16.0), delays={"app.socket_close": 1.0})
-    killed = Close(16.0, 184 / 200, "killed with the app pod (SIGKILL, no close frame)", False, "ctl-0", "app-0")
+    # Grace 16 s, preStop 15 s: SIGTERM at 15 s, and the kubelet leaves at least 2 s before SIGKILL
+    # (17 s, not 16 s). An app that takes 2 s to close its sockets is killed the instant its close
+    # frames were due; with 1 s (app.socket_close's high end) it closes them itself, within the grace.
+    sim = run("app", app=replace(APP, grace_s=16.0), delays={"app.socket_close": 2.0})
+    killed = Close(17.0, 183 / 200, "killed with the app pod (SIGKILL, no close frame)", False, "ctl-0", "app-0")
     assert socket_closes(sim) == ([killed], 1.0)
     assert websocket_budget(sim)[0].text == (
-        "t=16 s: sockets ctl-0 → app-0 killed with the app pod (SIGKILL, no close frame), before their budget"
+        "t=17 s: sockets ctl-0 → app-0 killed with the app pod (SIGKILL, no close frame), before their budget"
     )
-    # 0.1 s more of grace and the app closes them itself.
-    sim = run("app", app=replace(APP, grace_s=16.1), delays={"app.socket_close": 1.0})
+    # 0.1 s faster and the app closes them itself.
+    sim = run("app", app=replace(APP, grace_s=16.0), delays={"app.socket_close": 1.9})
+    assert socket_closes(sim)[0] == [close(16.9, 183.1 / 200, APP_CLOSES, True)]
+    sim = run("app", app=replace(APP, grace_s=16.0), delays={"app.socket_close": 1.0})
     assert socket_closes(sim)[0] == [close(16.0, 184 / 200, APP_CLOSES, True)]
 
 
