@@ -107,7 +107,7 @@ def matches(pattern: PathT, path: PathT, new: Any = MISSING) -> bool:
     looks the pattern up in a patch holding only that change (openapi.PatchPropertiesChanged)."""
     for index, step in enumerate(pattern):
         if index == len(path):
-            return new is not MISSING and _found(pattern[index:], new)
+            return _found(pattern[index:], new)  # MISSING is no dict or list: not found
         here = path[index]
         if not (step == here or (step == "*" and isinstance(here, int))):
             return False
@@ -230,7 +230,7 @@ def aws_condition(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> 
         before, after = bool(old.get("securityGroups")), bool(new.get("securityGroups"))
         return _lb_type(new) == "network" and before != after
     if name == "protocol-is-http-or-https":
-        return str(new.get("protocol", "")).upper() in ("HTTP", "HTTPS")
+        return str(new.get("protocol", "")) in ("HTTP", "HTTPS")  # the enum, case-sensitive
     if name == "rule-source-kind-changes":
         return _rule_source(old) != _rule_source(new)
     raise KeyError(f"offline/forcenew/aws.yaml names an unknown condition {name!r}")
@@ -274,7 +274,10 @@ def _field(path: PathT) -> PathT:
 def direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Cause]:
     """What in ``node``'s own change forces its replacement (each input once: a list's items as the list)."""
     found = _direct_causes(node, old, after)
-    return list({(c.path, c.rule): c for c in found}.values())
+    first: dict[str, Cause] = {}
+    for cause in found:  # the provider's rule before replaceOnChanges
+        first.setdefault(cause.path, cause)
+    return list(first.values())
 
 
 def _direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Cause]:
@@ -307,7 +310,7 @@ def _direct_causes(node: Node, old: Node, after: Mapping[str, Node]) -> list[Cau
     for option in node.options.get("replaceOnChanges") or []:
         prefix = parse_path(option)
         for path, _ in changes:
-            if contains(prefix, path) and all(c.path != dotted(_field(path)) for c in causes):
+            if contains(prefix, path):
                 causes.append(Cause(dotted(_field(path)), f"replaceOnChanges [{option}]"))
     return causes
 
@@ -355,7 +358,7 @@ def delete_first(node: Node, old: Node) -> tuple[bool, str]:
 
 
 def _chart(node: Node) -> str:
-    return str(node.inputs.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
+    return str(node.inputs.get("chart", "")).rsplit("/", 1)[-1]
 
 
 def _protected(node: Node, old: Node) -> list[Refusal]:
