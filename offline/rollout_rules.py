@@ -15,6 +15,7 @@ from typing import Any
 from config.delays import Source
 
 from .engine import Plan, Registration, reveal
+from .selectors import matches
 
 ROLLOUT = "Rollout"
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -110,8 +111,9 @@ def _find(objects: list[_Object], kind: str, namespace: str, name: str) -> _Obje
     return next((o for o in objects if (o.kind, o.namespace, o.name) == (kind, namespace, name)), None)
 
 
-def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, Any]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in (selector or {}).items())
+def _requires(labels: Mapping[str, Any], selector: Mapping[str, Any] | None) -> bool:
+    """Whether a Service's selector (or a budget's matchLabels) asks for every one of ``labels``."""
+    return bool(labels) and all((selector or {}).get(k) == v for k, v in labels.items())
 
 
 def _ignores_selector(registration: Registration) -> bool:
@@ -223,7 +225,7 @@ def _check_one(rollout: _Object, objects: list[_Object]) -> list[str]:
                 f"{service} is {rollout}'s, which owns its spec.selector: it needs ignoreChanges "
                 f"[spec.selector] ({_why('selector')})"
             )
-        if pod_labels and not _selects(_get(service.body, "spec", "selector"), pod_labels):
+        if pod_labels and not matches(_get(service.body, "spec", "selector"), pod_labels, plain=True):
             problems.append(f"{service} does not select the pods of {rollout} ({pod_labels})")
     stable_service = canary.get("stableService")
     ingress_name = _get(canary, "trafficRouting", "nginx", "stableIngress")
@@ -288,14 +290,15 @@ def _check_stable_selectors(
     for name in sorted(routed - {str(stable_service)}):
         service = _find(objects, "Service", ns, name)
         selector = _get(service.body, "spec", "selector") if service is not None else None
-        if service is not None and _selects(selector, pod_labels) and not _selects(stable_labels, selector or {}):
+        if service is not None and matches(selector, pod_labels, plain=True) and not _requires(stable_labels, selector):
             problems.append(
                 f"{service} is a route's and selects {rollout}'s pods without its stable labels {stable_labels}: "
                 f"it would send requests to canary pods outside the canary's weight ({_why('stable')})"
             )
     for budget in (o for o in objects if o.kind == "PodDisruptionBudget" and o.namespace == ns):
-        selector = _get(budget.body, "spec", "selector", "matchLabels") or {}
-        if _selects(selector, pod_labels) and not _selects(stable_labels, selector):
+        # policy/v1: a null selector picks no pod, an empty one every pod of the namespace.
+        selector = _get(budget.body, "spec", "selector")
+        if matches(selector, pod_labels) and not _requires(stable_labels, _get(selector, "matchLabels")):
             problems.append(
                 f"{budget} counts {rollout}'s canary pods: a drain could leave only canary pods; select its stable "
                 f"labels {stable_labels} ({_why('stable')})"
