@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import math
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
@@ -156,7 +155,8 @@ class CanaryAnalysis(Model):
 
     @property
     def prometheus_port(self) -> int:
-        return int(urlsplit(self.prometheus_address).port or 0)
+        """The address's port as written (its pattern requires one), also when out of range."""
+        return int(self.prometheus_address.rsplit(":", 1)[1])
 
 
 class RolloutsController(Model):

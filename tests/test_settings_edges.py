@@ -596,3 +596,14 @@ def test_uncovered_hosts_are_reported_by_key_and_only_if_a_route_uses_them() -> 
         "routing.hosts.frontend: \"example.com\" — is not covered by any certificate domain (other.example.org): "
         "browsers would reject the TLS connection",
     ]
+
+
+@pytest.mark.parametrize(("port", "valid"), [("0", False), ("1", True), ("65535", True), ("65536", False),
+                                             ("70000", False)])
+def test_the_analysis_prometheus_port_is_checked_on_its_key_at_both_ends(port: str, valid: bool) -> None:
+    """Past 65535 too the problem is on the key (Python's URL parser would raise instead)."""
+    address = f"http://prom.monitoring.svc:{port}"
+    found = problems({"rollouts": {"enabled": True, "analysis": {"prometheusAddress": address}},
+                      "monitoring": {"serviceMonitor": {"enabled": True}}})
+    assert found == ([] if valid else [
+        f'rollouts.analysis.prometheusAddress: "{address}" — must name a port from 1 to 65535'])
