@@ -101,8 +101,7 @@ def _convert(node: Any, counts: list[int]) -> dict[str, Any]:
         out["exclusiveMinimum"] = out.pop("minimum")
     if node.get("exclusiveMaximum") is True and "maximum" in out:
         out["exclusiveMaximum"] = out.pop("maximum")
-    if node.get("x-kubernetes-int-or-string"):
-        out.pop("type", None)
+    if node.get("x-kubernetes-int-or-string"):  # with no `type` (a structural schema's rule)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     for key in ("anyOf", "oneOf", "allOf"):
         if key in node:
@@ -206,7 +205,7 @@ class CrdChecker:
         group, _, version = str(obj.get("apiVersion")).rpartition("/")
         crd = self.crds.get((group, kind))
         if crd is None:
-            return [SchemaProblem(kind, name, namespace, "", f"no CRD for {group} {kind} in {self.folder}")]
+            return [SchemaProblem(kind, name, namespace, "", f"no CRD for {group or '(core)'} {kind} in {self.folder}")]
         served = crd.versions.get(version)
         if served is None:
             versions = ", ".join(sorted(crd.versions)) or "none"

@@ -138,6 +138,10 @@ def test_labels_and_annotations_are_maps_of_strings(tmp_path: Path) -> None:
     assert problems(check, widget(labels={"a": 1})) == ["Widget apps/w: metadata.labels.a: 1 is not of type 'string'"]
     assert problems(check, widget(annotations={"b": True})) == [
         "Widget apps/w: metadata.annotations.b: True is not of type 'string'"]
+    # Not a map at all.
+    assert problems(check, widget(labels=["a"])) == ["Widget apps/w: metadata.labels: ['a'] is not of type 'object'"]
+    assert problems(check, widget(annotations="b")) == [
+        "Widget apps/w: metadata.annotations: 'b' is not of type 'object'"]
 
 
 # --- Versions, kinds, the object's own fields -----------------------------------------------------
@@ -163,6 +167,33 @@ def test_a_crd_serving_nothing_says_none(tmp_path: Path) -> None:
     check = checker(tmp_path, crd(versions=[{"name": "v1", "served": False, "storage": True}, {"name": "v2"}]))
     assert problems(check, widget()) == [
         f"Widget apps/w: apiVersion: {GROUP}/v1 is not served by the CRD in crds.yaml (served: none)"]
+
+
+def test_versions_are_named_in_order_and_the_group_is_what_precedes_the_last_slash(tmp_path: Path) -> None:
+    versions = [{"name": n, "served": True, "storage": n == "v1"} for n in ("v2", "v1")]
+    check = checker(tmp_path, crd(versions=versions))
+    assert problems(check, widget(version="v3")) == [
+        f"Widget apps/w: apiVersion: {GROUP}/v3 is not served by the CRD in crds.yaml (served: v1, v2)"]
+    core = {**widget(), "apiVersion": "v1"}
+    assert problems(check, core) == [f"Widget apps/w: (object): no CRD for (core) Widget in {tmp_path}"]
+
+
+def test_an_object_without_metadata_is_refused_before_its_fields(tmp_path: Path) -> None:
+    check = checker(tmp_path, crd(spec_schema={"type": "object", "properties": {"size": {"type": "integer"}}}))
+    bare = {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "spec": {"size": "big"}}
+    assert problems(check, bare) == [
+        "Widget None: (object): 'metadata' is a required property",
+        "Widget None: spec.size: 'big' is not of type 'integer'",
+    ]
+
+
+def test_the_upstream_folder_is_one_that_holds_crds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline.crd_check import UPSTREAM_VARIABLE, upstream_folder
+
+    monkeypatch.setenv(UPSTREAM_VARIABLE, str(tmp_path))
+    assert upstream_folder() is None
+    (tmp_path / "crds").mkdir()
+    assert upstream_folder() == tmp_path
 
 
 def test_a_kind_without_a_crd_is_a_problem(tmp_path: Path) -> None:
