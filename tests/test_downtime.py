@@ -527,3 +527,26 @@ def test_interior_points_of_the_delays_hold_where_both_ends_do(
                 found = {name: check(sim) for name, check in PROPERTIES.items()
                          if not (name == "ready-endpoints-within-budget" and scenario.name == "hpa-scale-down")}
                 assert {name: v for name, v in found.items() if v} == {}, (scenario.name, case, values)
+
+
+def test_a_stack_whose_settings_are_invalid_is_named_with_its_problem_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from config import ConfigError, validate_settings
+    from config.base import deep_merge
+    from tests.conftest import MINIMAL_CONFIG
+
+    try:
+        validate_settings(deep_merge(MINIMAL_CONFIG, {"backend": {"containerPort": 0}}), set())
+    except ConfigError as exc:
+        error = exc
+
+    def invalid(stack: str) -> Topology:
+        raise error
+
+    monkeypatch.setattr(cli, "load", invalid)
+    code, out, err = _main(["--stack", "production"], monkeypatch)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: stack production: invalid stack configuration (1 problem; keys are under "
+                          "`spywatcher:`):\n")
+    assert "backend.containerPort: 0 — must be at least 1" in err

@@ -370,3 +370,11 @@ def test_a_target_group_without_its_timings_gets_the_providers_defaults() -> Non
         resources.append(r)
     bare = load_topology(replace(plan, resources=resources)).target_groups[NGINX]
     assert bare == TargetGroup(NGINX, fleet, 100, 300.0, 30.0, 3, 3)
+
+
+def test_an_outage_of_the_load_balancer_controller_is_logged_at_both_ends() -> None:
+    sim = new_sim(topology(), SCENARIOS["lbc-outage"], Corner({"lbc.outage": 90.0}))
+    assert [(e.t, e.what) for e in sim.events if e.what.startswith("AWS Load Balancer Controller")] == [
+        (0.0, "AWS Load Balancer Controller down (webhook and reconciler)"),
+        (90.0, "AWS Load Balancer Controller back"),
+    ]

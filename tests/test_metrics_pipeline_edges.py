@@ -88,3 +88,21 @@ def test_a_cpu_sample_rounds_up_to_the_next_millicore() -> None:
 
     cpu = milli_converter(bind_gauges(parse_hpa(make_hpa(1, 5, metrics=[CPU70])), REQUESTS)[0])
     assert [cpu(v) for v in (350.0, 350.0004, 350.000001, 0.0)] == [350, 351, 351, 0]
+
+
+def test_a_starting_pod_uses_its_startup_share_of_a_resource_but_serves_no_requests_yet() -> None:
+    """Startup usage is CPU and memory spent before the pod is Ready; a Pods metric such as requests per
+    second counts only what it serves, so a Running, not yet Ready pod reports 0 of it."""
+    from simulate.hpa import parse_hpa
+    from simulate.metrics import bind_gauges
+    from simulate.pipeline import Usage
+    from tests.test_simulate_pipeline import CPU70, REQUESTS, RPS, make_hpa
+
+    pipeline = Pipeline(scrape_offset_s=0.0, startup_usage=0.5)
+    gauges = bind_gauges(parse_hpa(make_hpa(1, 5, metrics=[CPU70, RPS])), REQUESTS)
+    trace = Trace.from_points([0], {"cpu": [700], "rps": [80]})
+    new = Pod(1, 95, 97, 100, 120)
+    usage = Usage(trace, gauges, pipeline, [Pod(0, -math.inf, -math.inf, -math.inf, -math.inf)])
+    usage.add(new)
+    usage.advance(110)
+    assert usage.instant(new, 100.0) == (175.0, 0.0)

@@ -128,7 +128,7 @@ def _cutover(sim: Sim, drained: str) -> None:
     kept = ENVOY if drained == NGINX else NGINX
     before = dict(sim.weights[0][1])
     sticky = sim.topology.stickiness_s
-    sim.weights.append((0.0, {**before, drained: before.get(drained, 0), kept: 100}))
+    sim.weights.append((0.0, {**before, kept: 100}))  # the drained backend keeps its weight for sticky sessions
     sim.weights.append((sticky, {drained: 0, kept: 100}))
     sim.log(0.0, f"listener: new sessions to {kept}; sticky sessions stay on {drained}")
     budget = max([r.socket_budget_s for r in sim.topology.routes if r.websocket] or [0.0])
