@@ -87,7 +87,10 @@ def test_port_zero_is_refused_and_one_accepted() -> None:
 
 def test_an_image_tag_of_128_characters_is_accepted_and_129_refused() -> None:
     assert problems({"backend": {"image": "b:" + "a" * 128}}) == []
-    assert problems({"backend": {"image": "b:" + "a" * 129}}) != []
+    assert problems({"backend": {"image": "b:" + "a" * 129}}) == [
+        'backend.image: "b:' + "a" * 74 + '... — must be a container image reference such as ghcr.io/org/app:v1.2.3, '
+        "registry.example.com:5000/app:v1 or app@sha256:<64 hex digits>"
+    ]
 
 
 def test_a_repository_name_of_255_characters_is_accepted_and_256_refused() -> None:

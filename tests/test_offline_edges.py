@@ -141,6 +141,52 @@ def test_the_default_base_is_where_the_branch_left_origin_main_else_main_else_he
     assert default_base(repo) == (unrelated, "merge base of HEAD and origin/main")
 
 
+def _stack_repo(repo: Path, renderer: bool) -> str:
+    """A repository whose one commit has stack `s` and, with ``renderer``, the offline renderer's path."""
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "Pulumi.s.yaml").write_text("config: {}\n")
+    if renderer:
+        (repo / "offline").mkdir()
+        (repo / "offline" / "render.py").write_text("")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "stack s")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_a_base_without_a_trusted_cache_renders_and_names_a_missing_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No cache to trust (another user's folder): nothing counts as cached; a commit without the
+    renderer gives each of its stacks the reason, and starts no render."""
+    from offline import gitref
+
+    monkeypatch.setattr(gitref, "cache_root", lambda: None)
+    commit = _stack_repo(tmp_path / "repo", renderer=False)
+    with gitref.RefRenderer("main", repo=tmp_path / "repo") as base:
+        assert (base.stacks, base.cached, base.has_renderer) == (["s"], [], False)
+        assert base.result() == {"s": f"main ({commit[:7]}) has no offline renderer (offline/render.py): nothing "
+                                       "to compare with"}
+
+
+def test_a_cached_base_render_is_read_from_the_cache_without_rendering(tmp_path: Path) -> None:
+    """Every stack in the cache: no render starts, and each side is read from there (here a folder
+    that is no render, said so)."""
+    from offline import gitref
+    from offline.snapshot import SUMMARY
+
+    commit = _stack_repo(tmp_path / "repo", renderer=True)
+    cache = tmp_path / "cache"
+    folder = cache / f"{commit}-{gitref.environment_key()}" / "s"
+    folder.mkdir(parents=True)
+    (folder / SUMMARY).write_text("not a summary")
+    with gitref.RefRenderer("main", repo=tmp_path / "repo", cache=cache) as base:
+        assert (base.cached, base._process) == (["s"], None)
+        [side] = base.result().values()
+        assert isinstance(side, str)
+        assert side.startswith(f"main ({commit[:7]}) rendered a folder this diff cannot read: ")
+
+
 # --- offline/apiserver.py: what the API server stores, whole -------------------------------------------
 
 META = {"uid": "00000000-0000-0000-0000-000000000000", "resourceVersion": "1", "generation": 1,

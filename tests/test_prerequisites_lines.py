@@ -174,3 +174,16 @@ def test_the_checklist_names_the_stacks_of_a_row_not_every_stack_needs() -> None
         "- [ ] `ec2`: DescribeVpcs",
         "- [ ] `elasticloadbalancing`: CreateTargetGroup (staging only)",
     ]
+
+
+def test_an_analysis_template_without_a_spec_or_prometheus_needs_only_its_crd() -> None:
+    def template(spec: dict[str, Any] | None) -> Registration:
+        body = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate", "metadata": {"name": "web"}}
+        return registration("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate", "t",
+                            body if spec is None else {**body, "spec": spec})
+
+    crd = ("CRD", "analysistemplates.argoproj.io", ("AnalysisTemplate web",))
+    assert needs(template(None)) == [crd]
+    assert needs(template({"metrics": [{"name": "m", "provider": {"job": {}}}]})) == [crd]
+    assert needs(template({"metrics": [{"name": "m", "provider": {"prometheus": {"address": "http://p:9090"}}}]})) == [
+        crd, ("controller", "Prometheus at http://p:9090", ("AnalysisTemplate web",))]

@@ -31,3 +31,12 @@ def test_a_boolean_is_no_quantity_even_though_python_counts_it_an_int(value: boo
     with pytest.raises(QuantityError) as caught:
         canonical(value)
     assert str(caught.value) == f"{value!r} is not a quantity"
+
+
+@pytest.mark.parametrize("text", ["1e3x", "1e33x", "2Mi3x"])
+def test_anything_after_the_exponent_digits_is_refused(text: str) -> None:
+    """parseQuantityString stops at the first character past the exponent's digits: one left is an error."""
+    with pytest.raises(QuantityError) as caught:
+        parse(text)
+    assert str(caught.value) == (
+        f"{text!r} is not a quantity: must match '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
