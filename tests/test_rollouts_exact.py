@@ -199,3 +199,19 @@ def test_the_rollout_waits_for_its_controller_and_its_analysis_template(producti
     template = production.get("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate", "rollouts-analysis")
     assert template.urn in rollout.depends_on
     assert production.get("kubernetes:helm.sh/v3:Release", "rollouts-controller").urn in rollout.depends_on
+
+
+def test_the_pod_template_hash_depends_on_the_template_not_on_its_key_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Rollout's template hash must not move when only the order the template's keys are built in
+    does (a refactor would start a rollout of every stack)."""
+    from types import SimpleNamespace
+
+    from components.rollouts import canary
+
+    one = {"metadata": {"labels": {"a": "1", "b": "2"}}, "spec": {"containers": [{"name": "app"}]}}
+    other = {"spec": {"containers": [{"name": "app"}]}, "metadata": {"labels": {"b": "2", "a": "1"}}}
+    hashes = []
+    for template in (one, other, {**one, "spec": {"containers": [{"name": "web"}]}}):
+        monkeypatch.setattr(canary, "build_pod_template", lambda backend, t=template: t)
+        hashes.append(canary.template_hash(SimpleNamespace(backend=None)))  # type: ignore[arg-type]
+    assert hashes[0] == hashes[1] != hashes[2]
