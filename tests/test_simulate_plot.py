@@ -123,3 +123,14 @@ def test_no_rise_no_zoom_column(tmp_path: Any) -> None:
         assert [len(row) for row in grid(figure)] == [1, 1, 1]
     finally:
         pyplot.close(figure)
+
+
+def test_every_series_holds_its_value_until_the_next_row(figure: Any) -> None:
+    """A row's value holds from its time to the next row's (a step drawn "post"): a replica count
+    drawn "pre" would show each change one row early."""
+    for row in grid(figure):
+        for panel in row:
+            steps = [line for line in panel.get_lines() if not line.get_label().startswith("maxReplicas")]
+            assert steps, panel.get_ylabel()
+            assert {(line.get_label(), line.get_drawstyle()) for line in steps} == {
+                (line.get_label(), "steps-post") for line in steps}
