@@ -60,3 +60,14 @@ def test_a_tolerance_of_zero_and_a_quantity_are_read() -> None:
         spec = parse_hpa({**base, "spec": {"maxReplicas": 3, "behavior": {"scaleUp": {"tolerance": value}}}})
         assert spec.behavior is not None and spec.behavior.scale_up.tolerance == expected
         assert spec.behavior.scale_down.tolerance is None
+
+
+def test_a_missing_trace_column_is_named_with_the_columns_there_are() -> None:
+    from simulate.trace import require_columns
+
+    with pytest.raises(SimulationError) as caught:
+        require_columns(["time_s", "memory", "cpu"], ["cpu", "rps"], "load.csv")
+    assert str(caught.value) == "load.csv has no rps column (the HPA's metrics need it; columns: cpu, memory)"
+    with pytest.raises(SimulationError) as caught:
+        require_columns(["time_s"], ["cpu"], "load.csv")
+    assert str(caught.value) == "load.csv has no cpu column (the HPA's metrics need it; columns: none)"
