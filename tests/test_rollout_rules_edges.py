@@ -12,18 +12,13 @@ from typing import Any
 import pytest
 
 from offline.engine import Plan, Registration, run_stack
-from offline.rollout_rules import SOURCES, check_rollouts, nginx_classes
-from tests.test_rollout_rules import NS, ROLLOUT, _set, edited
+from offline.rollout_rules import check_rollouts, nginx_classes
+from tests.test_rollout_rules import NS, ROLLOUT, _set, _why, edited
 
 
 @pytest.fixture(scope="module")
 def production() -> Plan:
     return run_stack("production", {"rollouts": {"enabled": True}})
-
-
-def _why(rule: str) -> str:
-    s = SOURCES[rule]
-    return f"{s.repository} {s.path} @ {s.tag}"
 
 
 def test_the_class_flag_given_last_without_a_value_adds_none() -> None:
